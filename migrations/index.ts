@@ -1,0 +1,9 @@
+/**
+ * Every migration, in order. Listed statically (rather than read from the folder at run time) so
+ * the same list works from TypeScript sources and from the built dist/.
+ */
+import * as m0001 from './0001_initial.ts';
+
+export const migrations = {
+  '0001_initial': m0001,
+};

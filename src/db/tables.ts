@@ -1,0 +1,104 @@
+/** Kysely's view of the tables that migrations/ creates. */
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json = ColumnType<unknown, string, string>;
+
+export type WriteSource = 'event' | 'listing';
+export type EventOutcome = 'applied' | 'stale' | 'ignored' | 'quarantined';
+
+export interface ConnectionsTable {
+  id: string;
+  organization_id: string | null;
+  connection_type: string;
+  name: string;
+  state: string;
+  created_at: Timestamp | null;
+  updated_at: Timestamp;
+  deleted_at: Timestamp | null;
+  raw: Json;
+  source: WriteSource;
+  last_event_id: string | null;
+  synced_at: Generated<Date>;
+}
+
+export interface ConnectionDomainsTable {
+  id: string;
+  connection_id: string;
+  domain: string;
+}
+
+export interface ConnectionCertificatesTable {
+  connection_id: string;
+  certificate_type: string;
+  organization_id: string | null;
+  expiry_date: Timestamp;
+  is_expired: boolean | null;
+  days_until_expiry: number | null;
+  renewed_at: Timestamp | null;
+  renewal_required_at: Timestamp | null;
+  /** The event time (or listing time) this row reflects; older news never overwrites it. */
+  version_at: Timestamp;
+  source: WriteSource;
+  last_event_id: string | null;
+  synced_at: Generated<Date>;
+}
+
+export interface EventsTable {
+  id: string;
+  seq: Generated<string>;
+  event: string;
+  created_at: Timestamp | null;
+  data: Json | null;
+  context: Json | null;
+  outcome: EventOutcome;
+  error: string | null;
+  received_at: Generated<Date>;
+}
+
+export interface ReconciliationRunsTable {
+  id: Generated<string>;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
+  status: string;
+  dry_run: Generated<boolean>;
+  seen: Generated<number>;
+  inserted: Generated<number>;
+  updated: Generated<number>;
+  deleted: Generated<number>;
+  unchanged: Generated<number>;
+  error: string | null;
+}
+
+export interface SyncStateTable {
+  stream: string;
+  cursor: string | null;
+  cursor_updated_at: Timestamp | null;
+  last_event_created_at: Timestamp | null;
+  last_poll_at: Timestamp | null;
+  last_poll_error: string | null;
+  caught_up_at: Timestamp | null;
+}
+
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  acquired_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface Database {
+  connections: ConnectionsTable;
+  connection_domains: ConnectionDomainsTable;
+  connection_certificates: ConnectionCertificatesTable;
+  events: EventsTable;
+  reconciliation_runs: ReconciliationRunsTable;
+  sync_state: SyncStateTable;
+  leases: LeasesTable;
+}
+
+export type ConnectionRow = Selectable<ConnectionsTable>;
+export type NewConnection = Insertable<ConnectionsTable>;
+export type CertificateRow = Selectable<ConnectionCertificatesTable>;
+export type NewCertificate = Insertable<ConnectionCertificatesTable>;
+export type NewEvent = Insertable<EventsTable>;

@@ -1,0 +1,38 @@
+/**
+ * pino, JSON to stderr (stdout belongs to the commands' own output), with every configured
+ * secret scrubbed from the final line — messages, errors and their causes included.
+ */
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+export interface LoggerOptions {
+  readonly level: string;
+  readonly secrets: readonly string[];
+  /** Where lines go; stderr unless a test captures them. */
+  readonly destination?: pino.DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const scrub = secretScrubber(options.secrets);
+  return pino(
+    {
+      level: options.level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: pino.stdSerializers.errWithCause, error: pino.stdSerializers.errWithCause },
+      hooks: { streamWrite: scrub },
+    },
+    options.destination ?? pino.destination({ fd: 2, sync: true }),
+  );
+}
+
+/** Replaces each secret (and its JSON-escaped form) with `[redacted]`. */
+export function secretScrubber(secrets: readonly string[]): (text: string) => string {
+  const needles = [...new Set(secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))]
+    .filter((s) => s.length >= 4)
+    .sort((a, b) => b.length - a.length);
+  if (needles.length === 0) return (text) => text;
+  const pattern = new RegExp(needles.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return (text) => text.replace(pattern, '[redacted]');
+}

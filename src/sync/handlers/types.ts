@@ -1,0 +1,36 @@
+import type { z } from 'zod';
+import type { MirrorView, PlannedWrite } from '../mirror.ts';
+
+/** A validated event as handlers see it: envelope fields plus the type's parsed payload. */
+export interface HandledEvent<Data> {
+  readonly id: string;
+  readonly event: string;
+  readonly created_at: Date;
+  readonly data: Data;
+  /** The payload exactly as WorkOS sent it, stored as the connection's `raw`. */
+  readonly rawData: unknown;
+}
+
+export type Decision =
+  | { readonly outcome: 'applied'; readonly writes: readonly PlannedWrite[] }
+  | { readonly outcome: 'stale'; readonly reason: string };
+
+/** The rows of the mirror an event reads; the apply step loads (and locks) them first. */
+export interface Touches {
+  readonly connections: readonly string[];
+  readonly certificates: readonly (readonly [connectionId: string, certificateType: string])[];
+}
+
+/**
+ * One event type: its payload schema, which rows it reads, and a pure decision of what to write.
+ * `decide` must not mutate `mirror` and must be a function of its arguments alone.
+ */
+export interface EventHandler<Data> {
+  readonly schema: z.ZodType<Data, unknown>;
+  touches(data: Data): Touches;
+  decide(event: HandledEvent<Data>, mirror: MirrorView): Decision;
+}
+
+export function defineHandler<Data>(handler: EventHandler<Data>): EventHandler<Data> {
+  return handler;
+}

@@ -1,0 +1,165 @@
+/**
+ * Reads the mirror rows a page touches (locking them for the rest of the transaction) and writes
+ * a page's plan, one batched statement per table. Every write keeps a version guard in SQL too,
+ * so the monotonic invariant holds at the database whoever else writes.
+ */
+import { sql, type Transaction } from 'kysely';
+import { toJsonb } from '../db/json.ts';
+import type { Database } from '../db/tables.ts';
+import { type CertificateState, type ConnectionVersion, certificateKey } from './mirror.ts';
+import type { ParsedItem } from './parse-event.ts';
+import type { MirrorSnapshot, PagePlan, StoredEvent } from './plan-page.ts';
+
+export async function loadSeenEvents(
+  trx: Transaction<Database>,
+  ids: readonly string[],
+): Promise<Map<string, StoredEvent>> {
+  if (ids.length === 0) return new Map();
+  const rows = await trx
+    .selectFrom('events')
+    .select(['id', 'event', 'data'])
+    .where('id', 'in', ids)
+    .execute();
+  return new Map(rows.map((r) => [r.id, { event: r.event, data: r.data }]));
+}
+
+export async function loadSnapshot(
+  trx: Transaction<Database>,
+  items: readonly ParsedItem[],
+): Promise<MirrorSnapshot> {
+  const connectionIds = new Set<string>();
+  const certificateKeys = new Map<string, readonly [string, string]>();
+  for (const item of items) {
+    if (item.status !== 'valid') continue;
+    for (const id of item.touches.connections) connectionIds.add(id);
+    for (const key of item.touches.certificates) certificateKeys.set(certificateKey(...key), key);
+  }
+
+  const connections = new Map<string, ConnectionVersion>();
+  if (connectionIds.size > 0) {
+    const rows = await trx
+      .selectFrom('connections')
+      .select(['id', 'updated_at', 'deleted_at'])
+      .where('id', 'in', [...connectionIds])
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+    for (const row of rows)
+      connections.set(row.id, { updated_at: row.updated_at, deleted_at: row.deleted_at });
+  }
+
+  const certificates = new Map<string, CertificateState>();
+  if (certificateKeys.size > 0) {
+    const ids = [...new Set([...certificateKeys.values()].map(([id]) => id))];
+    const rows = await trx
+      .selectFrom('connection_certificates')
+      .selectAll()
+      .where('connection_id', 'in', ids)
+      .orderBy('connection_id')
+      .orderBy('certificate_type')
+      .forUpdate()
+      .execute();
+    for (const row of rows) certificates.set(certificateKey(row.connection_id, row.certificate_type), row);
+  }
+  return { connections, certificates };
+}
+
+export async function writePlan(trx: Transaction<Database>, plan: PagePlan): Promise<void> {
+  if (plan.connections.length > 0) {
+    await trx
+      .insertInto('connections')
+      .values(plan.connections.map((c) => ({ ...c, raw: toJsonb(c.raw), source: 'event' as const })))
+      .onConflict((oc) =>
+        oc
+          .column('id')
+          .doUpdateSet((eb) => ({
+            organization_id: eb.ref('excluded.organization_id'),
+            connection_type: eb.ref('excluded.connection_type'),
+            name: eb.ref('excluded.name'),
+            state: eb.ref('excluded.state'),
+            created_at: eb.ref('excluded.created_at'),
+            updated_at: eb.ref('excluded.updated_at'),
+            deleted_at: eb.ref('excluded.deleted_at'),
+            raw: eb.ref('excluded.raw'),
+            source: eb.ref('excluded.source'),
+            last_event_id: eb.ref('excluded.last_event_id'),
+            synced_at: sql<Date>`clock_timestamp()`,
+          }))
+          .where('connections.deleted_at', 'is', null)
+          .where('connections.updated_at', '<=', (eb) => eb.ref('excluded.updated_at')),
+      )
+      .execute();
+  }
+
+  if (plan.deletions.length > 0) {
+    const ids = plan.deletions.map((d) => d.id);
+    const at = plan.deletions.map((d) => d.deleted_at.toISOString());
+    const events = plan.deletions.map((d) => d.last_event_id);
+    await sql`
+      update ${sql.table('connections')} as c
+         set deleted_at = v.deleted_at, last_event_id = v.event_id, source = 'event', synced_at = clock_timestamp()
+        from unnest(${ids}::text[], ${at}::timestamptz[], ${events}::text[]) as v(id, deleted_at, event_id)
+       where c.id = v.id and c.deleted_at is null`.execute(trx);
+  }
+
+  if (plan.domains.size > 0) {
+    await trx
+      .deleteFrom('connection_domains')
+      .where('connection_id', 'in', [...plan.domains.keys()])
+      .execute();
+    const rows = new Map<string, { id: string; connection_id: string; domain: string }>();
+    for (const [connectionId, domains] of plan.domains) {
+      for (const d of domains) rows.set(d.id, { id: d.id, connection_id: connectionId, domain: d.domain });
+    }
+    if (rows.size > 0) {
+      await trx
+        .insertInto('connection_domains')
+        .values([...rows.values()])
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet((eb) => ({
+            connection_id: eb.ref('excluded.connection_id'),
+            domain: eb.ref('excluded.domain'),
+          })),
+        )
+        .execute();
+    }
+  }
+
+  if (plan.certificates.length > 0) {
+    await trx
+      .insertInto('connection_certificates')
+      .values(plan.certificates.map((c) => ({ ...c })))
+      .onConflict((oc) =>
+        oc
+          .columns(['connection_id', 'certificate_type'])
+          .doUpdateSet((eb) => ({
+            organization_id: eb.ref('excluded.organization_id'),
+            expiry_date: eb.ref('excluded.expiry_date'),
+            is_expired: eb.ref('excluded.is_expired'),
+            days_until_expiry: eb.ref('excluded.days_until_expiry'),
+            renewed_at: eb.ref('excluded.renewed_at'),
+            renewal_required_at: eb.ref('excluded.renewal_required_at'),
+            version_at: eb.ref('excluded.version_at'),
+            source: eb.ref('excluded.source'),
+            last_event_id: eb.ref('excluded.last_event_id'),
+            synced_at: sql<Date>`clock_timestamp()`,
+          }))
+          .where('connection_certificates.version_at', '<=', (eb) => eb.ref('excluded.version_at')),
+      )
+      .execute();
+  }
+
+  if (plan.records.length > 0) {
+    await trx
+      .insertInto('events')
+      .values(
+        plan.records.map((r) => ({
+          ...r,
+          data: r.data === null ? null : toJsonb(r.data),
+          context: r.context === null ? null : toJsonb(r.context),
+        })),
+      )
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+}

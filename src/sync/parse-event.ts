@@ -1,0 +1,80 @@
+/**
+ * Raw event → what the page planner works with. Pure. Nothing here throws on bad input: an
+ * event that fails validation becomes an `invalid` item that is recorded as quarantined.
+ */
+import { createHash } from 'node:crypto';
+import { parseWorkosTimestamp } from '../time.ts';
+import { describeIssues, eventEnvelope } from '../workos/schemas.ts';
+import { handlerFor } from './handlers/index.ts';
+import type { EventHandler, Touches } from './handlers/types.ts';
+
+interface ItemBase {
+  /** WorkOS's id, or for an event without one a stable id derived from its content. */
+  readonly id: string;
+  readonly event: string;
+  readonly created_at: Date | null;
+  readonly raw: unknown;
+}
+
+export type ParsedItem =
+  | (ItemBase & {
+      readonly status: 'valid';
+      readonly created_at: Date;
+      // biome-ignore lint/suspicious/noExplicitAny: the handler and its payload belong together.
+      readonly handler: EventHandler<any>;
+      readonly data: unknown;
+      readonly touches: Touches;
+    })
+  | (ItemBase & { readonly status: 'ignored' })
+  | (ItemBase & { readonly status: 'invalid'; readonly error: string });
+
+export function parseEvent(raw: unknown): ParsedItem {
+  const fields = isRecord(raw) ? raw : {};
+  const id = typeof fields.id === 'string' && fields.id !== '' ? fields.id : syntheticId(raw);
+  const event = typeof fields.event === 'string' && fields.event !== '' ? fields.event : '(unknown)';
+  const createdAt = typeof fields.created_at === 'string' ? parseWorkosTimestamp(fields.created_at) : null;
+  const base = { id, event, created_at: createdAt, raw };
+
+  if (!isRecord(raw)) return { ...base, status: 'invalid', error: 'the event is not a JSON object' };
+  const envelope = eventEnvelope.safeParse(raw);
+  if (!envelope.success) return { ...base, status: 'invalid', error: describeIssues(envelope.error) };
+
+  const handler = handlerFor(envelope.data.event);
+  if (!handler) return { ...base, status: 'ignored' };
+
+  const data = handler.schema.safeParse(envelope.data.data);
+  if (!data.success) return { ...base, status: 'invalid', error: describeIssues(data.error, 'data') };
+
+  return {
+    ...base,
+    status: 'valid',
+    created_at: envelope.data.created_at,
+    handler,
+    data: data.data,
+    touches: handler.touches(data.data),
+  };
+}
+
+/** Key order is not part of a JSON value: compare and hash payloads in one canonical form. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isRecord(v) && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        )
+      : v,
+  );
+}
+
+function syntheticId(raw: unknown): string {
+  return `invalid_${createHash('sha256')
+    .update(canonicalJson(raw) ?? 'undefined')
+    .digest('hex')
+    .slice(0, 32)}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}

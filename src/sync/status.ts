@@ -1,0 +1,134 @@
+/** The operator's view of the mirror: where the cursor is, how fresh it is, what is wrong. */
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/tables.ts';
+import { EVENTS_STREAM } from './cursor.ts';
+
+export interface StatusReport {
+  readonly cursor: string | null;
+  readonly cursorUpdatedAt: string | null;
+  /** Seconds since the cursor last moved. */
+  readonly cursorAgeSeconds: number | null;
+  readonly lastPollAt: string | null;
+  readonly lastPollError: string | null;
+  /**
+   * Seconds the mirror may be behind WorkOS: since the last poll that reached the end of the
+   * stream, or — never having caught up — since the newest event applied.
+   */
+  readonly lagSeconds: number | null;
+  readonly lastEventCreatedAt: string | null;
+  readonly lease: { readonly holder: string; readonly expiresAt: string; readonly expired: boolean } | null;
+  readonly counts: {
+    readonly connections: number;
+    readonly liveConnections: number;
+    readonly deletedConnections: number;
+    readonly domains: number;
+    readonly certificates: number;
+    readonly events: Readonly<Record<'applied' | 'stale' | 'ignored' | 'quarantined', number>>;
+  };
+  readonly lastReconciliation: {
+    readonly id: string;
+    readonly startedAt: string;
+    readonly finishedAt: string | null;
+    readonly status: string;
+    readonly seen: number;
+    readonly inserted: number;
+    readonly updated: number;
+    readonly deleted: number;
+    readonly unchanged: number;
+  } | null;
+  readonly quarantined: number;
+  readonly expiringCertificates: { readonly within30Days: number; readonly expired: number };
+}
+
+export async function readStatus(db: Kysely<Database>, now = new Date()): Promise<StatusReport> {
+  const state = await db
+    .selectFrom('sync_state')
+    .selectAll()
+    .where('stream', '=', EVENTS_STREAM)
+    .executeTakeFirst();
+  const lease = await db
+    .selectFrom('leases')
+    .selectAll()
+    .where('name', '=', EVENTS_STREAM)
+    .executeTakeFirst();
+  const connections = await db
+    .selectFrom('connections')
+    .select([
+      sql<number>`count(*)::int`.as('all'),
+      sql<number>`(count(*) filter (where deleted_at is null))::int`.as('live'),
+    ])
+    .executeTakeFirstOrThrow();
+  const domains = await db
+    .selectFrom('connection_domains')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .executeTakeFirstOrThrow();
+  const certificates = await db
+    .selectFrom('connection_certificates')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .executeTakeFirstOrThrow();
+  const outcomes = await db
+    .selectFrom('events')
+    .select(['outcome', sql<number>`count(*)::int`.as('n')])
+    .groupBy('outcome')
+    .execute();
+  const expiring = await db
+    .selectFrom('expiring_certificates' as 'connection_certificates')
+    .select([
+      sql<number>`(count(*) filter (where expiry_date > now() and expiry_date <= now() + interval '30 days'))::int`.as(
+        'soon',
+      ),
+      sql<number>`(count(*) filter (where expiry_date <= now()))::int`.as('expired'),
+    ])
+    .executeTakeFirstOrThrow();
+  const run = await db
+    .selectFrom('reconciliation_runs')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+
+  const events = { applied: 0, stale: 0, ignored: 0, quarantined: 0 };
+  for (const row of outcomes) events[row.outcome] = row.n;
+  const secondsSince = (d: Date | null | undefined) =>
+    d ? Math.max(0, Math.round((now.getTime() - d.getTime()) / 100) / 10) : null;
+
+  return {
+    cursor: state?.cursor ?? null,
+    cursorUpdatedAt: iso(state?.cursor_updated_at),
+    cursorAgeSeconds: secondsSince(state?.cursor_updated_at),
+    lastPollAt: iso(state?.last_poll_at),
+    lastPollError: state?.last_poll_error ?? null,
+    lagSeconds: secondsSince(state?.caught_up_at ?? state?.last_event_created_at),
+    lastEventCreatedAt: iso(state?.last_event_created_at),
+    lease: lease
+      ? { holder: lease.holder, expiresAt: lease.expires_at.toISOString(), expired: lease.expires_at <= now }
+      : null,
+    counts: {
+      connections: connections.all,
+      liveConnections: connections.live,
+      deletedConnections: connections.all - connections.live,
+      domains: domains.n,
+      certificates: certificates.n,
+      events,
+    },
+    lastReconciliation: run
+      ? {
+          id: String(run.id),
+          startedAt: run.started_at.toISOString(),
+          finishedAt: iso(run.finished_at),
+          status: run.status,
+          seen: run.seen,
+          inserted: run.inserted,
+          updated: run.updated,
+          deleted: run.deleted,
+          unchanged: run.unchanged,
+        }
+      : null,
+    quarantined: events.quarantined,
+    expiringCertificates: { within30Days: expiring.soon, expired: expiring.expired },
+  };
+}
+
+function iso(date: Date | null | undefined): string | null {
+  return date ? date.toISOString() : null;
+}

@@ -1,0 +1,80 @@
+/**
+ * Each test file gets a database of its own on the suite's Postgres server, migrated, and a
+ * Kysely handle on it. Files run in parallel without seeing each other.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { type DatabaseHandle, openDatabase } from '../../src/db/connect.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import type { Database } from '../../src/db/tables.ts';
+import { silentLogger } from './logs.ts';
+
+export interface TestDatabase {
+  readonly url: string;
+  readonly schema: string;
+  readonly db: Kysely<Database>;
+  readonly handle: DatabaseHandle;
+  /** Empty every table and put the cursor back to the start. */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createDatabaseUrl(): Promise<string> {
+  const admin = inject('postgresUrl');
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  try {
+    await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function createTestDatabase(
+  options: { schema?: string; migrate?: boolean } = {},
+): Promise<TestDatabase> {
+  const url = await createDatabaseUrl();
+  const schema = options.schema ?? 'workos';
+  const config = loadConfig({ DATABASE_URL: url, WORKOS_SYNC_SCHEMA: schema });
+  const handle = await openDatabase(config.database, silentLogger());
+  if (options.migrate !== false) await migrateToLatest(handle.db, schema);
+  return {
+    url,
+    schema,
+    db: handle.db,
+    handle,
+    async reset() {
+      await handle.db.transaction().execute(async (trx) => {
+        for (const table of [
+          'connections',
+          'connection_domains',
+          'connection_certificates',
+          'events',
+          'reconciliation_runs',
+          'leases',
+        ] as const) {
+          await trx.deleteFrom(table).execute();
+        }
+        await trx
+          .updateTable('sync_state')
+          .set({
+            cursor: null,
+            cursor_updated_at: null,
+            last_event_created_at: null,
+            last_poll_at: null,
+            last_poll_error: null,
+            caught_up_at: null,
+          })
+          .execute();
+      });
+    },
+    close: () => handle.close(),
+  };
+}

@@ -1,0 +1,34 @@
+/** Loggers for tests: silent, or capturing every line for assertions (secrets, warnings). */
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../src/logger.ts';
+
+export function silentLogger(): Logger {
+  return createLogger({ level: 'silent', secrets: [] });
+}
+
+export interface CapturedLogs {
+  readonly log: Logger;
+  readonly lines: () => Record<string, unknown>[];
+  readonly text: () => string;
+}
+
+export function capturingLogger(secrets: readonly string[] = [], level = 'debug'): CapturedLogs {
+  const chunks: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      chunks.push(String(chunk));
+      callback();
+    },
+  });
+  const log = createLogger({ level, secrets, destination });
+  const text = () => chunks.join('');
+  return {
+    log,
+    text,
+    lines: () =>
+      text()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * A real Postgres for the test suite, in order of preference:
+ *   1. TEST_DATABASE_URL, when set;
+ *   2. Testcontainers, when a container runtime answers;
+ *   3. a throwaway cluster from the machine's PostgreSQL binaries (initdb + postgres, unix
+ *      socket only, run as the `postgres` user when we are root), tied to this process's life.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+export interface PostgresServer {
+  readonly url: string;
+  readonly kind: 'external' | 'testcontainers' | 'binaries';
+  stop(): Promise<void>;
+}
+
+const TEMP_PREFIX = 'workos-sync-pg-';
+
+export async function startPostgres(): Promise<PostgresServer> {
+  const external = process.env.TEST_DATABASE_URL;
+  if (external) return { url: external, kind: 'external', stop: async () => {} };
+  const container = await tryTestcontainers();
+  if (container) return container;
+  return startFromBinaries();
+}
+
+async function tryTestcontainers(): Promise<PostgresServer | undefined> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    // A socket that accepts but never answers would hang the probe: bound it.
+    await withTimeout(getContainerRuntimeClient(), 5_000);
+  } catch {
+    return undefined;
+  }
+  const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+  const container = await new PostgreSqlContainer('postgres:16-alpine').start();
+  return {
+    url: container.getConnectionUri(),
+    kind: 'testcontainers',
+    stop: async () => void (await container.stop()),
+  };
+}
+
+async function startFromBinaries(): Promise<PostgresServer> {
+  sweepStaleClusters();
+  const bin = findBinDir();
+  const dir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
+  const asRoot = process.getuid?.() === 0;
+  const user = asRoot ? lookupUser('postgres') : undefined;
+  if (user) chownSync(dir, user.uid, user.gid);
+  const data = join(dir, 'data');
+  execFileSync(
+    join(bin, 'initdb'),
+    ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8'],
+    {
+      stdio: 'pipe',
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    },
+  );
+  // setpriv makes the server die with this process even on SIGKILL; no orphans between runs.
+  const args = [
+    '--pdeathsig',
+    'QUIT',
+    '--',
+    join(bin, 'postgres'),
+    '-D',
+    data,
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=200',
+  ];
+  const child = spawn('setpriv', args, {
+    stdio: 'ignore',
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+  });
+  const url = `postgres://postgres@localhost/postgres?host=${encodeURIComponent(dir)}&port=5432`;
+  await waitUntilReady(url, child);
+  return {
+    url,
+    kind: 'binaries',
+    async stop() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function findBinDir(): string {
+  try {
+    return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+  } catch {
+    const root = '/usr/lib/postgresql';
+    const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+    if (versions[0]) return join(root, versions[0], 'bin');
+    throw new Error('no PostgreSQL binaries found: install Debian`s postgresql, or set TEST_DATABASE_URL');
+  }
+}
+
+function lookupUser(name: string): { uid: number; gid: number } {
+  const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`postgres exited with code ${child.exitCode}`);
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  throw new Error('postgres did not become ready within 30 s');
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGINT');
+  });
+}
+
+/** Clusters left by a run that was killed: their postmaster is gone, their folder is not. */
+function sweepStaleClusters(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    const pidFile = join(dir, 'data', 'postmaster.pid');
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : 0;
+    if (pid > 0 && isAlive(pid)) continue;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
