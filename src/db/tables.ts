@@ -87,6 +87,29 @@ export interface LeasesTable {
   expires_at: Timestamp;
 }
 
+/** Views (read-only). */
+export interface LiveConnectionDomainsView {
+  id: string;
+  connection_id: string;
+  domain: string;
+  organization_id: string | null;
+  state: string;
+}
+
+export interface ExpiringCertificatesView {
+  connection_id: string;
+  certificate_type: string;
+  organization_id: string | null;
+  connection_name: string | null;
+  connection_state: string | null;
+  expiry_date: Date;
+  is_expired: boolean;
+  days_left: number;
+  renewed_at: Date | null;
+  renewal_required_at: Date | null;
+  source: WriteSource;
+}
+
 export interface Database {
   connections: ConnectionsTable;
   connection_domains: ConnectionDomainsTable;
@@ -95,6 +118,9 @@ export interface Database {
   reconciliation_runs: ReconciliationRunsTable;
   sync_state: SyncStateTable;
   leases: LeasesTable;
+  live_connections: ConnectionsTable;
+  live_connection_domains: LiveConnectionDomainsView;
+  expiring_certificates: ExpiringCertificatesView;
 }
 
 export type ConnectionRow = Selectable<ConnectionsTable>;

@@ -2,8 +2,12 @@
  * One page of events → one transaction: lock the cursor (fencing), load and lock the touched
  * rows, plan (pure), write, record every event with its outcome, advance the cursor. All of it
  * commits or none of it does, so a crash at any instant loses nothing and repeats nothing.
+ *
+ * If Postgres refuses the page's data (a value it cannot store), the page is applied again event
+ * by event inside one transaction, each behind a savepoint: the event it refuses is recorded as
+ * quarantined with the database's error, and the stream goes on instead of wedging on it.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
 import { advanceCursor, lockCursor } from './cursor.ts';
@@ -21,33 +25,99 @@ export interface PageToApply {
 
 export type PageSummary = PagePlan['counts'] & { readonly events: number };
 
-export async function applyPage(
-  deps: { readonly db: Kysely<Database>; readonly log: Logger },
-  page: PageToApply,
-): Promise<PageSummary> {
-  const items: ParsedItem[] = page.events.map(parseEvent);
-  const plan = await deps.db.transaction().execute(async (trx) => {
-    await lockCursor(trx, page.expectedCursor);
-    const seen = await loadSeenEvents(trx, [...new Set(items.map((i) => i.id))]);
-    const snapshot = await loadSnapshot(trx, items);
-    const planned = planPage(items, snapshot, seen);
-    await writePlan(trx, planned);
-    await advanceCursor(trx, page.nextCursor, planned.lastEventCreatedAt);
-    return planned;
-  });
+interface Deps {
+  readonly db: Kysely<Database>;
+  readonly log: Logger;
+}
 
-  for (const duplicate of plan.duplicates) {
-    if (duplicate.differs) {
-      deps.log.warn(
-        { eventId: duplicate.id },
-        'an event id arrived again with a different payload; the first one recorded was kept',
-      );
+export async function applyPage(deps: Deps, page: PageToApply): Promise<PageSummary> {
+  const items: ParsedItem[] = page.events.map(parseEvent);
+  let plans: PagePlan[];
+  try {
+    plans = [await inTransaction(deps.db, page, (trx) => planAndWrite(trx, items))];
+  } catch (error) {
+    if (!isRefusedData(error)) throw error;
+    deps.log.warn({ err: error }, 'the database refused part of a page; applying it event by event');
+    plans = await inTransaction(deps.db, page, (trx) => applyOneByOne(trx, items));
+  }
+  report(deps.log, plans);
+  return { ...sumCounts(plans), events: page.events.length };
+}
+
+async function inTransaction<T extends PagePlan | PagePlan[]>(
+  db: Kysely<Database>,
+  page: PageToApply,
+  body: (trx: Transaction<Database>) => Promise<T>,
+): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await lockCursor(trx, page.expectedCursor);
+    const result = await body(trx);
+    const plans: PagePlan[] = Array.isArray(result) ? result : [result];
+    const newest = plans
+      .map((p) => p.lastEventCreatedAt)
+      .reduce((a, b) => (a && b ? (a > b ? a : b) : (a ?? b)), null);
+    await advanceCursor(trx, page.nextCursor, newest);
+    return result;
+  });
+}
+
+async function planAndWrite(trx: Transaction<Database>, items: readonly ParsedItem[]): Promise<PagePlan> {
+  const seen = await loadSeenEvents(trx, [...new Set(items.map((i) => i.id))]);
+  const snapshot = await loadSnapshot(trx, items);
+  const plan = planPage(items, snapshot, seen);
+  await writePlan(trx, plan);
+  return plan;
+}
+
+async function applyOneByOne(trx: Transaction<Database>, items: readonly ParsedItem[]): Promise<PagePlan[]> {
+  const plans: PagePlan[] = [];
+  for (const item of items) {
+    await sql`savepoint workos_sync_event`.execute(trx);
+    try {
+      plans.push(await planAndWrite(trx, [item]));
+      await sql`release savepoint workos_sync_event`.execute(trx);
+    } catch (error) {
+      if (!isRefusedData(error)) throw error;
+      await sql`rollback to savepoint workos_sync_event`.execute(trx);
+      const message = error instanceof Error ? error.message : String(error);
+      const refused: ParsedItem = {
+        ...item,
+        status: 'invalid',
+        error: `the database refused this event: ${message}`,
+      };
+      plans.push(await planAndWrite(trx, [refused]));
     }
   }
-  for (const record of plan.records) {
-    if (record.outcome === 'quarantined') {
-      deps.log.warn({ eventId: record.id, event: record.event, error: record.error }, 'event quarantined');
+  return plans;
+}
+
+/** SQLSTATE classes 22 (data exception), 23 (constraint) and 54 (limits): the data, not the server. */
+function isRefusedData(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+function report(log: Logger, plans: readonly PagePlan[]): void {
+  for (const plan of plans) {
+    for (const duplicate of plan.duplicates) {
+      if (duplicate.differs) {
+        log.warn(
+          { eventId: duplicate.id },
+          'an event id arrived again with a different payload; the first one recorded was kept',
+        );
+      }
+    }
+    for (const record of plan.records) {
+      if (record.outcome === 'quarantined') {
+        log.warn({ eventId: record.id, event: record.event, error: record.error }, 'event quarantined');
+      }
     }
   }
-  return { ...plan.counts, events: page.events.length };
+}
+
+function sumCounts(plans: readonly PagePlan[]): PagePlan['counts'] {
+  const total = { applied: 0, stale: 0, ignored: 0, quarantined: 0, duplicate: 0 };
+  for (const plan of plans)
+    for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += plan.counts[key];
+  return total;
 }

@@ -91,15 +91,19 @@ export async function writePlan(trx: Transaction<Database>, plan: PagePlan): Pro
       .execute();
   }
 
-  if (plan.deletions.length > 0) {
-    const ids = plan.deletions.map((d) => d.id);
-    const at = plan.deletions.map((d) => d.deleted_at.toISOString());
-    const events = plan.deletions.map((d) => d.last_event_id);
-    await sql`
-      update ${sql.table('connections')} as c
-         set deleted_at = v.deleted_at, last_event_id = v.event_id, source = 'event', synced_at = clock_timestamp()
-        from unnest(${ids}::text[], ${at}::timestamptz[], ${events}::text[]) as v(id, deleted_at, event_id)
-       where c.id = v.id and c.deleted_at is null`.execute(trx);
+  // Deletions of rows newer than their deletion payload are rare: one statement each is fine.
+  for (const deletion of plan.deletions) {
+    await trx
+      .updateTable('connections')
+      .set({
+        deleted_at: deletion.deleted_at,
+        last_event_id: deletion.last_event_id,
+        source: 'event',
+        synced_at: sql<Date>`clock_timestamp()`,
+      })
+      .where('id', '=', deletion.id)
+      .where('deleted_at', 'is', null)
+      .execute();
   }
 
   if (plan.domains.size > 0) {

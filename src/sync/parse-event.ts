@@ -30,8 +30,10 @@ export type ParsedItem =
 
 export function parseEvent(raw: unknown): ParsedItem {
   const fields = isRecord(raw) ? raw : {};
-  const id = typeof fields.id === 'string' && fields.id !== '' ? fields.id : syntheticId(raw);
-  const event = typeof fields.event === 'string' && fields.event !== '' ? fields.event : '(unknown)';
+  // Postgres text cannot hold NUL: an id or type carrying one is still recorded, minus the NUL.
+  const id = typeof fields.id === 'string' && fields.id !== '' ? withoutNul(fields.id) : syntheticId(raw);
+  const event =
+    typeof fields.event === 'string' && fields.event !== '' ? withoutNul(fields.event) : '(unknown)';
   const createdAt = typeof fields.created_at === 'string' ? parseWorkosTimestamp(fields.created_at) : null;
   const base = { id, event, created_at: createdAt, raw };
 
@@ -73,6 +75,10 @@ function syntheticId(raw: unknown): string {
     .update(canonicalJson(raw) ?? 'undefined')
     .digest('hex')
     .slice(0, 32)}`;
+}
+
+function withoutNul(text: string): string {
+  return text.replaceAll('\u0000', '\ufffd');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

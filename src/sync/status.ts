@@ -72,7 +72,7 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
     .groupBy('outcome')
     .execute();
   const expiring = await db
-    .selectFrom('expiring_certificates' as 'connection_certificates')
+    .selectFrom('expiring_certificates')
     .select([
       sql<number>`(count(*) filter (where expiry_date > now() and expiry_date <= now() + interval '30 days'))::int`.as(
         'soon',

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+/**
+ * The command line: parse, build the config once, hand over to one function per command.
+ * Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { catchUpCommand } from './commands/catch-up.ts';
+import { migrateCommand } from './commands/migrate.ts';
+import { statusCommand } from './commands/status.ts';
+import { type Config, loadConfig, type SettingValues, secretsOf } from './config.ts';
+import { ConfigError, FatalError } from './errors.ts';
+import { secretScrubber } from './logger.ts';
+
+interface GlobalFlags {
+  databaseUrl?: string;
+  schema?: string;
+  apiUrl?: string;
+  dataDir?: string;
+  logLevel?: string;
+  migrate: boolean;
+}
+
+let scrub: (text: string) => string = (text) => text;
+
+function configFrom(command: Command): { config: Config; migrate: boolean } {
+  const flags = command.optsWithGlobals<GlobalFlags>();
+  const overrides: SettingValues = {
+    DATABASE_URL: flags.databaseUrl,
+    WORKOS_SYNC_SCHEMA: flags.schema,
+    WORKOS_API_URL: flags.apiUrl,
+    WORKOS_SYNC_DATA_DIR: flags.dataDir,
+    LOG_LEVEL: flags.logLevel,
+  };
+  const config = loadConfig(process.env, overrides);
+  scrub = secretScrubber(secretsOf(config));
+  return { config, migrate: flags.migrate };
+}
+
+const program = new Command('workos-sync')
+  .description('Mirror WorkOS SSO connections, domains and SAML certificates into Postgres.')
+  .option('--database-url <url>', 'Postgres connection string (DATABASE_URL)')
+  .option('--schema <name>', 'Postgres schema (WORKOS_SYNC_SCHEMA)')
+  .option('--api-url <url>', 'WorkOS API base URL (WORKOS_API_URL)')
+  .option('--data-dir <dir>', 'embedded database directory (WORKOS_SYNC_DATA_DIR)')
+  .option('--log-level <level>', 'log level (LOG_LEVEL)')
+  .option('--no-migrate', 'do not apply pending migrations on start')
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('migrate')
+  .description('apply pending migrations')
+  .option('--print-sql', 'print the SQL of pending migrations instead of applying them')
+  .action(async (options: { printSql?: boolean }, command: Command) => {
+    await migrateCommand(configFrom(command).config, { printSql: options.printSql === true });
+  });
+
+program
+  .command('poll')
+  .description('one catch-up pass from the stored cursor, then exit')
+  .option('--json', 'print the summary as JSON')
+  .action(async (options: { json?: boolean }, command: Command) => {
+    const { config, migrate } = configFrom(command);
+    await catchUpCommand('poll', config, { json: options.json === true, migrate });
+  });
+
+program
+  .command('backfill')
+  .description('apply every retained event (or from --since) on a new database; catch up on an existing one')
+  .option('--since <iso>', 'with no stored cursor, start at this time instead of the oldest retained event')
+  .option('--json', 'print the summary as JSON')
+  .addOption(new Option('--progress-every <ms>', 'progress line interval').default('2000').hideHelp())
+  .action(async (options: { since?: string; json?: boolean; progressEvery: string }, command: Command) => {
+    const { config, migrate } = configFrom(command);
+    await catchUpCommand('backfill', config, {
+      since: options.since,
+      json: options.json === true,
+      migrate,
+      progressEveryMs: Number(options.progressEvery),
+    });
+  });
+
+program
+  .command('status')
+  .description('cursor, lag, lease, row counts, last reconciliation, quarantined events')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { json?: boolean }, command: Command) => {
+    const { config, migrate } = configFrom(command);
+    await statusCommand(config, { json: options.json === true, migrate });
+  });
+
+async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`workos-sync: ${scrub(message)}\n`);
+    if (error instanceof ConfigError) return 2;
+    if (!(error instanceof FatalError) && process.env.LOG_LEVEL === 'debug' && error instanceof Error) {
+      process.stderr.write(`${scrub(error.stack ?? '')}\n`);
+    }
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,95 @@
+/** `poll` and `backfill`: catch up with the Events API, with progress and a summary. */
+import type { Config } from '../config.ts';
+import { ConfigError, FatalError } from '../errors.ts';
+import { openRuntime, workosFor } from '../runtime.ts';
+import { catchUp } from '../sync/catch-up.ts';
+import { readCursor } from '../sync/cursor.ts';
+import type { DrainTotals } from '../sync/drain.ts';
+import { parseWorkosTimestamp } from '../time.ts';
+import { workosEventsSource } from '../workos/events-source.ts';
+import { count, duration, table } from './format.ts';
+
+export interface CatchUpCommandOptions {
+  readonly since?: string | undefined;
+  readonly json: boolean;
+  readonly migrate: boolean;
+  /** Print a progress line this often while pages are being applied (backfill). */
+  readonly progressEveryMs?: number | undefined;
+}
+
+export async function catchUpCommand(
+  name: 'poll' | 'backfill',
+  config: Config,
+  options: CatchUpCommandOptions,
+): Promise<void> {
+  const since = options.since === undefined ? undefined : parseSince(options.since);
+  const workos = workosFor(config);
+  const runtime = await openRuntime(config, { migrate: options.migrate });
+  const { log, database } = runtime;
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info({ signal }, 'stopping after the page in flight');
+    stop.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    log.info({ database: database.description }, `${name} started`);
+    const cursor = await readCursor(database.db);
+    if (since && cursor !== null) {
+      log.warn({ cursor }, '--since is ignored: this database already has a cursor, catching up from it');
+    }
+    const started = performance.now();
+    let lastProgress = started;
+    const totals = await catchUp(
+      { db: database.db, source: workosEventsSource(workos), log },
+      {
+        since: cursor === null ? since : undefined,
+        signal: stop.signal,
+        onPage(t) {
+          const now = performance.now();
+          if (options.progressEveryMs !== undefined && now - lastProgress >= options.progressEveryMs) {
+            lastProgress = now;
+            process.stderr.write(`${name}: ${count(t.events)} events, ${rate(t.events, now - started)}/s\n`);
+          }
+        },
+      },
+    );
+    const elapsedMs = performance.now() - started;
+    log.info({ ...totals, elapsedMs: Math.round(elapsedMs) }, `${name} finished`);
+    process.stdout.write(
+      options.json ? `${JSON.stringify({ ...totals, elapsedMs })}\n` : summary(name, totals, elapsedMs),
+    );
+    if (!totals.caughtUp)
+      throw new FatalError(`${name} was interrupted before catching up; run it again to resume`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await runtime.close();
+  }
+}
+
+function parseSince(value: string): Date {
+  const date =
+    parseWorkosTimestamp(value) ??
+    (/^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : null);
+  if (!date) throw new ConfigError(`--since must be an ISO 8601 date or time, got "${value}"`);
+  return date;
+}
+
+function rate(events: number, ms: number): string {
+  return count(Math.round(events / Math.max(ms / 1000, 0.001)));
+}
+
+function summary(name: string, t: DrainTotals, elapsedMs: number): string {
+  return `${name} ${t.caughtUp ? 'caught up' : 'stopped'} in ${duration(elapsedMs)}\n${table([
+    ['events', `${count(t.events)} (${rate(t.events, elapsedMs)}/s over ${count(t.pages)} pages)`],
+    ['applied', count(t.applied)],
+    ['stale', count(t.stale)],
+    ['ignored', count(t.ignored)],
+    ['quarantined', count(t.quarantined)],
+    ['duplicates', count(t.duplicate)],
+    ['cursor', t.cursor ?? 'none'],
+  ])}`;
+}

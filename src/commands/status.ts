@@ -1,0 +1,59 @@
+import type { Config } from '../config.ts';
+import { openRuntime } from '../runtime.ts';
+import { readStatus, type StatusReport } from '../sync/status.ts';
+import { ago, count, table } from './format.ts';
+
+export async function statusCommand(
+  config: Config,
+  options: { readonly json: boolean; readonly migrate: boolean },
+) {
+  const runtime = await openRuntime(config, { migrate: options.migrate });
+  try {
+    const report = await readStatus(runtime.database.db);
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : formatStatus(report, runtime.database.description),
+    );
+  } finally {
+    await runtime.close();
+  }
+}
+
+export function formatStatus(s: StatusReport, database: string): string {
+  const e = s.counts.events;
+  const run = s.lastReconciliation;
+  return table([
+    ['database', database],
+    ['cursor', s.cursor ? `${s.cursor} (moved ${ago(s.cursorAgeSeconds)})` : 'none (nothing applied yet)'],
+    [
+      'last poll',
+      `${ago(s.lastPollAt ? secondsSince(s.lastPollAt) : null)}${s.lastPollError ? ` — failing: ${s.lastPollError}` : ''}`,
+    ],
+    ['lag', s.lagSeconds === null ? 'unknown' : `${s.lagSeconds.toFixed(1)} s`],
+    [
+      'lease',
+      s.lease ? `${s.lease.holder}${s.lease.expired ? ' (expired)' : ` until ${s.lease.expiresAt}`}` : 'none',
+    ],
+    ['connections', `${count(s.counts.liveConnections)} live, ${count(s.counts.deletedConnections)} deleted`],
+    ['domains', count(s.counts.domains)],
+    [
+      'certificates',
+      `${count(s.counts.certificates)} (${count(s.expiringCertificates.within30Days)} expiring within 30 days, ${count(s.expiringCertificates.expired)} expired)`,
+    ],
+    [
+      'events',
+      `${count(e.applied)} applied, ${count(e.stale)} stale, ${count(e.ignored)} ignored, ${count(e.quarantined)} quarantined`,
+    ],
+    [
+      'last reconciliation',
+      run
+        ? `#${run.id} ${run.status} at ${run.startedAt}: ${run.seen} seen, +${run.inserted} ~${run.updated} -${run.deleted} =${run.unchanged}`
+        : 'never',
+    ],
+  ]);
+}
+
+function secondsSince(iso: string): number {
+  return Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+}
