@@ -123,6 +123,7 @@ function model(events: ReturnType<typeof toEvents>) {
   for (const e of events) {
     if (seen.has(e.id)) continue;
     seen.add(e.id);
+    // biome-ignore lint/suspicious/noExplicitAny: the model reads payloads loosely.
     const data = e.data as Record<string, any>;
     if (e.event.startsWith('connection.saml')) {
       const key = `${data.connection.id}/${data.certificate.certificate_type}`;

@@ -1,0 +1,198 @@
+/**
+ * The append-only event log of one WorkOS environment and the List Events query over it.
+ *
+ * Ordering: WorkOS lists events by creation time, so every appended event gets a `created_at`
+ * strictly after the previous one (a clock that stalls or goes back is bumped by 1 ms). Log
+ * position is therefore also time order, which lets range and retention bounds be binary searches.
+ */
+import type { ConnectionEventType, WireConnectionEvent } from '../workos/wire.ts';
+import { InvalidParameterError, UnknownCursorError } from './errors.ts';
+import type { IdGenerator } from './ids.ts';
+import { collect, parseLimit, parseOrder, partitionPoint } from './pagination.ts';
+
+/** An event body as the API serves it: one of ours, or anything a test appended verbatim. */
+export type RawEvent = Record<string, unknown>;
+export type EventBody = WireConnectionEvent | RawEvent;
+
+export interface EventListBody {
+  object: 'list';
+  data: EventBody[];
+  list_metadata: { after: string | null };
+}
+
+export interface ListEventsParams {
+  /** Event-type filter. Raw-appended events ignore it (they simulate the API misbehaving). */
+  events?: readonly string[];
+  after?: string;
+  rangeStart?: string;
+  rangeEnd?: string;
+  limit?: number;
+  order?: string;
+  organizationId?: string;
+}
+
+export interface EventLogOptions {
+  clock: () => Date;
+  ids: IdGenerator;
+  /** Events older than now − retentionMs are invisible, and cursors at them are rejected. */
+  retentionMs?: number;
+  /** Events younger than this are not listed yet (WorkOS makes them visible after a few seconds). */
+  visibilityDelayMs?: number;
+}
+
+interface LogEntry {
+  body: EventBody;
+  id: string | undefined;
+  type: string | undefined;
+  organizationId: string | undefined;
+  time: number;
+  raw: boolean;
+}
+
+function organizationOf(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const d = data as { organization_id?: unknown; connection?: { organization_id?: unknown } };
+  const org = d.organization_id ?? d.connection?.organization_id;
+  return typeof org === 'string' ? org : undefined;
+}
+
+function parseInstant(field: string, value: string): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms))
+    throw new InvalidParameterError(field, `Validation failed: ${field} must be an ISO-8601 date.`);
+  return ms;
+}
+
+export class EventLog {
+  private readonly entries: LogEntry[] = [];
+  /** Event id → log position. A re-used id points at its latest occurrence. */
+  private readonly positions = new Map<string, number>();
+  private lastTime = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly options: EventLogOptions) {}
+
+  /**
+   * Appends a connection event. `build` receives the final event time, because payloads depend on
+   * it (`updated_at`, `days_until_expiry`).
+   */
+  emit<T extends ConnectionEventType>(
+    type: T,
+    at: Date | undefined,
+    build: (createdAt: Date) => WireConnectionEvent<T>['data'],
+  ): WireConnectionEvent<T> {
+    const createdAt = new Date(this.nextTime(at));
+    const data = build(createdAt);
+    const body = {
+      object: 'event',
+      id: this.options.ids.next('event', createdAt),
+      event: type,
+      data,
+      created_at: createdAt.toISOString(),
+      context: {},
+    } as WireConnectionEvent<T>;
+    this.push(body, createdAt.getTime(), false);
+    return body;
+  }
+
+  /** Appends any body as is, filling in `id` and `created_at` only when absent. */
+  appendRaw(event: RawEvent): RawEvent {
+    const stated = typeof event.created_at === 'string' ? Date.parse(event.created_at) : Number.NaN;
+    const time = this.nextTime(Number.isNaN(stated) ? undefined : new Date(stated));
+    const body: RawEvent = { ...event };
+    if (!('id' in body)) body.id = this.options.ids.next('event', new Date(time));
+    if (!('created_at' in body)) body.created_at = new Date(time).toISOString();
+    this.push(body, time, true);
+    return body;
+  }
+
+  all(): EventBody[] {
+    return this.entries.map((e) => e.body);
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  list(params: ListEventsParams): EventListBody {
+    const limit = parseLimit(params.limit);
+    const order = parseOrder(params.order);
+    if (params.after !== undefined && params.rangeStart !== undefined) {
+      throw new InvalidParameterError(
+        'range_start',
+        'Validation failed: range_start and after are mutually exclusive.',
+      );
+    }
+    let { lo, hi } = this.visibleWindow();
+    const cursor = params.after === undefined ? undefined : this.cursorPosition(params.after, lo);
+    if (params.rangeStart !== undefined) {
+      const start = parseInstant('range_start', params.rangeStart);
+      lo = Math.max(
+        lo,
+        partitionPoint(this.entries, (e) => e.time < start),
+      );
+    }
+    if (params.rangeEnd !== undefined) {
+      const end = parseInstant('range_end', params.rangeEnd);
+      hi = Math.min(
+        hi,
+        partitionPoint(this.entries, (e) => e.time < end),
+      );
+    }
+    const types = params.events && params.events.length > 0 ? new Set(params.events) : undefined;
+    const org = params.organizationId;
+    const match = (e: LogEntry) =>
+      e.raw || ((!types || types.has(e.type ?? '')) && (!org || e.organizationId === org));
+
+    let page: LogEntry[];
+    if (order === 'asc') {
+      const from = cursor === undefined ? lo : Math.max(cursor + 1, lo);
+      page = collect(this.entries, { from, step: 1, lo, hi }, limit, match).items;
+    } else if (order === 'normal' && cursor !== undefined) {
+      // `normal`: newest first, but `after` reaches for newer events (the nearest ones).
+      const from = Math.max(cursor + 1, lo);
+      page = collect(this.entries, { from, step: 1, lo, hi }, limit, match).items.reverse();
+    } else {
+      const from = cursor === undefined ? hi - 1 : Math.min(cursor - 1, hi - 1);
+      page = collect(this.entries, { from, step: -1, lo, hi }, limit, match).items;
+    }
+    const last = page[page.length - 1];
+    return {
+      object: 'list',
+      data: page.map((e) => e.body),
+      list_metadata: { after: last?.id ?? null },
+    };
+  }
+
+  private nextTime(at: Date | undefined): number {
+    const wanted = (at ?? this.options.clock()).getTime();
+    const time = wanted > this.lastTime ? wanted : this.lastTime + 1;
+    this.lastTime = time;
+    return time;
+  }
+
+  private push(body: EventBody, time: number, raw: boolean): void {
+    const id = typeof body.id === 'string' ? body.id : undefined;
+    const type = typeof body.event === 'string' ? body.event : undefined;
+    if (id !== undefined) this.positions.set(id, this.entries.length);
+    this.entries.push({ body, id, type, organizationId: organizationOf(body.data), time, raw });
+  }
+
+  /** [lo, hi): the positions a list request may see right now. */
+  private visibleWindow(): { lo: number; hi: number } {
+    const now = this.options.clock().getTime();
+    const { retentionMs, visibilityDelayMs } = this.options;
+    const lo =
+      retentionMs === undefined ? 0 : partitionPoint(this.entries, (e) => e.time < now - retentionMs);
+    const hi =
+      visibilityDelayMs === undefined
+        ? this.entries.length
+        : partitionPoint(this.entries, (e) => e.time <= now - visibilityDelayMs);
+    return { lo, hi };
+  }
+
+  private cursorPosition(after: string, retainedFrom: number): number {
+    const position = this.positions.get(after);
+    if (position === undefined || position < retainedFrom) throw new UnknownCursorError('after', after);
+    return position;
+  }
+}

@@ -1,0 +1,18 @@
+/** The in-process WorkOS API emulator: model, HTTP server, fault injection and scenarios. */
+export type { ExpectedCertificate } from './certificates.ts';
+export type { CreateConnectionInput } from './connection-factory.ts';
+export type { DeletedConnection, ListConnectionsParams } from './connection-store.ts';
+export { EmulatorRequestError, InvalidParameterError, NotFoundError, UnknownCursorError } from './errors.ts';
+export type { EventBody, EventListBody, ListEventsParams, RawEvent } from './event-log.ts';
+export type { Fault, FaultKind, FaultPath, FaultRule } from './faults.ts';
+export { FaultInjector } from './faults.ts';
+export { IdGenerator } from './ids.ts';
+export type { WorkosModelOptions } from './model.ts';
+export { UnknownConnectionError, WorkosModel } from './model.ts';
+export type { ConnectionType } from './payloads.ts';
+export { daysUntilExpiry, isSamlType } from './payloads.ts';
+export { Random } from './random.ts';
+export type { ScenarioOptions, ScenarioSummary } from './scenario.ts';
+export { generateScenario } from './scenario.ts';
+export type { Emulator, RecordedRequest, StartEmulatorOptions } from './server.ts';
+export { startEmulator } from './server.ts';

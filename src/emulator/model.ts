@@ -1,0 +1,239 @@
+/**
+ * In-memory state of one WorkOS environment: connections, the event log, and the certificate state
+ * a mirror should end up with. Mutations follow WorkOS's rules on what emits an event: activation,
+ * deactivation, deletion and the two certificate notices do; creation, renames, domain and other
+ * state edits do not (a mirror only learns of those through reconciliation).
+ *
+ * Every mutation takes an optional `at` so scenario generators can write a history in the past;
+ * without it the model's clock is used.
+ */
+import type {
+  CertificateType,
+  ConnectionState,
+  WireConnection,
+  WireConnectionEvent,
+  WireConnectionList,
+} from '../workos/wire.ts';
+import { CertificateBook, type ExpectedCertificate } from './certificates.ts';
+import { ConnectionFactory, type CreateConnectionInput } from './connection-factory.ts';
+import { ConnectionStore, type DeletedConnection, type ListConnectionsParams } from './connection-store.ts';
+import { NotFoundError } from './errors.ts';
+import {
+  type EventBody,
+  type EventListBody,
+  EventLog,
+  type ListEventsParams,
+  type RawEvent,
+} from './event-log.ts';
+import { IdGenerator } from './ids.ts';
+import {
+  type ConnectionRecord,
+  toActivationPayload,
+  toDeletionPayload,
+  toRenewalRequiredPayload,
+  toRenewedPayload,
+  toWireConnection,
+} from './payloads.ts';
+import { Random } from './random.ts';
+
+export interface WorkosModelOptions {
+  /** Seeds ids and external keys; same seed + same clock ⇒ same ids. */
+  seed?: number;
+  /** Defaults to real time. */
+  clock?: () => Date;
+  /** Events older than now − retentionMs are not listed and their ids are rejected as cursors. */
+  retentionMs?: number;
+  /** Events younger than this are not listed yet. */
+  visibilityDelayMs?: number;
+}
+
+/** A mutation named a connection that is not live (a bug in the test, not an API answer). */
+export class UnknownConnectionError extends Error {
+  override readonly name = 'UnknownConnectionError';
+  constructor(readonly connectionId: string) {
+    super(`No live connection ${connectionId} in the emulator model`);
+  }
+}
+
+export class WorkosModel {
+  readonly clock: () => Date;
+  private readonly ids: IdGenerator;
+  private readonly factory: ConnectionFactory;
+  private readonly log: EventLog;
+  private readonly store = new ConnectionStore();
+  private readonly certs = new CertificateBook();
+
+  constructor(options: WorkosModelOptions = {}) {
+    const seed = options.seed ?? 0x5eed;
+    this.clock = options.clock ?? (() => new Date());
+    this.ids = new IdGenerator(seed);
+    this.factory = new ConnectionFactory(this.ids, new Random(seed ^ 0xe7e7));
+    this.log = new EventLog({
+      clock: this.clock,
+      ids: this.ids,
+      retentionMs: options.retentionMs,
+      visibilityDelayMs: options.visibilityDelayMs,
+    });
+  }
+
+  /** A fresh id from the model's generator, e.g. `newId('org')`. */
+  newId(prefix: string, at?: Date): string {
+    return this.ids.next(prefix, at ?? this.clock());
+  }
+
+  // ── mutations that emit no event (each returns the connection) ─────────────
+
+  createConnection(input: CreateConnectionInput = {}): WireConnection {
+    const record = this.factory.create(input, input.at ?? this.clock());
+    this.store.insert(record);
+    return toWireConnection(record);
+  }
+
+  rename(id: string, name: string, at?: Date): WireConnection {
+    return this.edit(id, at, (record) => {
+      record.name = name;
+    });
+  }
+
+  setDomains(id: string, domains: string[], at?: Date): WireConnection {
+    return this.edit(id, at, (record, when) => {
+      record.domains = this.factory.domains(record, domains, when);
+    });
+  }
+
+  setState(id: string, state: ConnectionState, at?: Date): WireConnection {
+    return this.edit(id, at, (record) => {
+      record.state = state;
+    });
+  }
+
+  // ── mutations that emit an event (each returns the event) ───────────────────
+
+  activate(id: string, at?: Date): WireConnectionEvent<'connection.activated'> {
+    const record = this.require(id);
+    return this.log.emit('connection.activated', at, (createdAt) => {
+      record.state = 'active';
+      record.updatedAt = createdAt.toISOString();
+      return toActivationPayload(record);
+    });
+  }
+
+  deactivate(id: string, at?: Date): WireConnectionEvent<'connection.deactivated'> {
+    const record = this.require(id);
+    return this.log.emit('connection.deactivated', at, (createdAt) => {
+      record.state = 'inactive';
+      record.updatedAt = createdAt.toISOString();
+      return toActivationPayload(record);
+    });
+  }
+
+  /** Emits the connection as it was (state before deletion); `withDomains: false` drops `domains`. */
+  deleteConnection(
+    id: string,
+    at?: Date,
+    options: { withDomains?: boolean } = {},
+  ): WireConnectionEvent<'connection.deleted'> {
+    const record = this.require(id);
+    const event = this.log.emit('connection.deleted', at, () =>
+      toDeletionPayload(record, options.withDomains ?? true),
+    );
+    this.store.remove(id, event.created_at);
+    return event;
+  }
+
+  renewCertificate(
+    id: string,
+    certificateType: CertificateType,
+    expiryDate: Date,
+    at?: Date,
+  ): WireConnectionEvent<'connection.saml_certificate_renewed'> {
+    const record = this.require(id);
+    const event = this.log.emit('connection.saml_certificate_renewed', at, (createdAt) =>
+      toRenewedPayload(record, certificateType, expiryDate, createdAt),
+    );
+    this.certs.apply(event);
+    return event;
+  }
+
+  /** `days_until_expiry` is counted from the event time (floored, ≥ 0); expired ⇔ expiry ≤ event time. */
+  requireCertificateRenewal(
+    id: string,
+    certificateType: CertificateType,
+    expiryDate: Date,
+    at?: Date,
+  ): WireConnectionEvent<'connection.saml_certificate_renewal_required'> {
+    const record = this.require(id);
+    const event = this.log.emit('connection.saml_certificate_renewal_required', at, (createdAt) =>
+      toRenewalRequiredPayload(record, certificateType, expiryDate, createdAt),
+    );
+    this.certs.apply(event);
+    return event;
+  }
+
+  /**
+   * Appends any body to the log verbatim (malformed events, unknown types). It is served even
+   * when a request's `events` filter excludes its type. `id` and `created_at` are filled if absent.
+   */
+  appendRawEvent(event: RawEvent): RawEvent {
+    return this.log.appendRaw(event);
+  }
+
+  // ── reads ───────────────────────────────────────────────────────────────────
+
+  /** The whole log in order, raw events included. Do not mutate the returned bodies. */
+  events(): EventBody[] {
+    return this.log.all();
+  }
+
+  get eventCount(): number {
+    return this.log.size;
+  }
+
+  /** Live connections, oldest first. */
+  liveConnections(): WireConnection[] {
+    return this.store.liveConnections();
+  }
+
+  deletedConnections(): DeletedConnection[] {
+    return this.store.deletedConnections();
+  }
+
+  /** The certificate rows a correct mirror holds after applying every event. */
+  certificates(): ExpectedCertificate[] {
+    return this.certs.all();
+  }
+
+  getConnection(id: string): WireConnection {
+    const record = this.store.get(id);
+    if (!record) throw new NotFoundError(`Connection not found: '${id}'.`);
+    return toWireConnection(record);
+  }
+
+  /** List Events. Throws InvalidParameterError (422) or UnknownCursorError (400). */
+  listEvents(params: ListEventsParams = {}): EventListBody {
+    return this.log.list(params);
+  }
+
+  /** List Connections. Throws InvalidParameterError (422) or UnknownCursorError (400). */
+  listConnections(params: ListConnectionsParams = {}): WireConnectionList {
+    return this.store.list(params);
+  }
+
+  private require(id: string): ConnectionRecord {
+    const record = this.store.get(id);
+    if (!record) throw new UnknownConnectionError(id);
+    return record;
+  }
+
+  private edit(
+    id: string,
+    at: Date | undefined,
+    change: (record: ConnectionRecord, when: Date) => void,
+  ): WireConnection {
+    const record = this.require(id);
+    const when = at ?? this.clock();
+    change(record, when);
+    record.updatedAt = when.toISOString();
+    return toWireConnection(record);
+  }
+}

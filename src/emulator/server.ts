@@ -1,0 +1,176 @@
+/**
+ * The WorkOS API emulator over real HTTP (node:http), for driving the real `@workos-inc/node` SDK.
+ *
+ * Request pipeline: record → authenticate (401 `{message:'Unauthorized'}`) → apply the next
+ * matching fault → route. Faults come after auth on purpose: a queued fault means "the next
+ * authenticated calls misbehave", so a test probing a bad key never consumes one.
+ *
+ * Every response, errors included, is JSON with `Content-Type: application/json`: the SDK fails
+ * with a TypeError on anything else.
+ */
+import { createServer, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FaultInjector, type FaultKind } from './faults.ts';
+import { WorkosModel } from './model.ts';
+import { type RouteResult, route } from './routes.ts';
+
+export interface StartEmulatorOptions {
+  model?: WorkosModel;
+  apiKey: string;
+  /** 0 (default): an ephemeral port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /**
+   * Cap on `requests` (default 100,000) so a long-running dev emulator does not grow without
+   * bound; past it the oldest half is dropped.
+   */
+  maxRecordedRequests?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Query parameters; a repeated parameter's values are joined with ','. */
+  query: Record<string, string>;
+  /** The status answered; 0 while pending or when a `hang` fault never answered. */
+  status: number;
+  fault?: FaultKind;
+}
+
+export interface Emulator {
+  url: string;
+  host: string;
+  port: number;
+  model: WorkosModel;
+  faults: FaultInjector;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+/** A body that starts like a page of events and stops mid-token. */
+const MALFORMED_JSON = '{"object":"list","data":[{"object":"event","id":"event_01';
+
+function queryRecord(params: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of new Set(params.keys())) out[key] = params.getAll(key).join(',');
+  return out;
+}
+
+export async function startEmulator(options: StartEmulatorOptions): Promise<Emulator> {
+  if (!options.apiKey) throw new Error('startEmulator: apiKey is required');
+  const model = options.model ?? new WorkosModel();
+  const faults = new FaultInjector();
+  const requests: RecordedRequest[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const expectedAuth = `Bearer ${options.apiKey}`;
+  const maxRecorded = options.maxRecordedRequests ?? 100_000;
+  let requestCount = 0;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+
+  const server = createServer((req, res) => {
+    requestCount += 1;
+    const requestId = `req_emulator_${requestCount}`;
+    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: queryRecord(url.searchParams),
+      status: 0,
+    };
+    if (requests.length >= maxRecorded) requests.splice(0, Math.ceil(requests.length / 2));
+    requests.push(record);
+
+    const headersFor = (length: number, extra: Record<string, string> = {}) => ({
+      'Content-Type': 'application/json',
+      'Content-Length': String(length),
+      'X-Request-ID': requestId,
+      ...extra,
+    });
+    const reply = (status: number, body: unknown, extra?: Record<string, string>) => {
+      const text = JSON.stringify(body);
+      record.status = status;
+      res.writeHead(status, headersFor(Buffer.byteLength(text), extra));
+      res.end(text);
+    };
+
+    const handle = async () => {
+      if (req.headers.authorization !== expectedAuth) return reply(401, { message: 'Unauthorized' });
+      const fault = faults.take(url.pathname);
+      if (fault) record.fault = fault.kind;
+      switch (fault?.kind) {
+        case 'status': {
+          const retryAfter =
+            fault.retryAfter === undefined ? undefined : { 'Retry-After': String(fault.retryAfter) };
+          return reply(
+            fault.status,
+            fault.body ?? { message: STATUS_CODES[fault.status] ?? 'Error' },
+            retryAfter,
+          );
+        }
+        case 'hang':
+          return;
+        case 'malformed-json':
+          record.status = 200;
+          res.writeHead(200, headersFor(Buffer.byteLength(MALFORMED_JSON)));
+          return void res.end(MALFORMED_JSON);
+        case 'delay':
+          await sleep(fault.ms);
+          break;
+      }
+      const result = route(model, record.method, url.pathname, url.searchParams);
+      if (fault?.kind === 'truncate') return truncate(res, result, headersFor, record);
+      reply(result.status, result.body);
+    };
+
+    handle().catch(() => {
+      if (res.headersSent) res.destroy();
+      else reply(500, { message: 'Internal emulator error' });
+    });
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= new Promise<void>((resolve, reject) => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      server.close((error) => (error ? reject(error) : resolve()));
+      // Hanging and keep-alive sockets would otherwise hold close() (and the test run) open.
+      server.closeAllConnections();
+    });
+    return closing;
+  };
+
+  return { url: `http://${host}:${port}`, host, port, model, faults, requests, close };
+}
+
+/** Sends the headers (with the full Content-Length) and half the body, then drops the socket. */
+function truncate(
+  res: ServerResponse,
+  result: RouteResult,
+  headersFor: (length: number) => Record<string, string>,
+  record: RecordedRequest,
+): void {
+  const body = Buffer.from(JSON.stringify(result.body));
+  record.status = result.status;
+  res.writeHead(result.status, headersFor(body.length));
+  res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
+}

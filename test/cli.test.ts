@@ -1,0 +1,179 @@
+/**
+ * The command line as users run it: real child processes, real Postgres, the emulator over HTTP.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
+import { runCli } from './support/cli.ts';
+import { createDatabaseUrl } from './support/database.ts';
+import { API_KEY } from './support/sync.ts';
+
+let emulator: Emulator;
+beforeAll(async () => {
+  const model = new WorkosModel({ seed: 11 });
+  generateScenario(model, { seed: 11, events: 1_500 });
+  emulator = await startEmulator({ apiKey: API_KEY, model });
+});
+afterAll(() => emulator.close());
+
+describe('configuration errors: one line naming the setting, exit code 2', () => {
+  it.each([
+    [{ WORKOS_SYNC_SCHEMA: 'Robert"); drop table' }, 'WORKOS_SYNC_SCHEMA'],
+    [{ DATABASE_URL: 'mysql://localhost/x' }, 'DATABASE_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ WORKOS_API_URL: 'not a url' }, 'WORKOS_API_URL'],
+    [{ WORKOS_SYNC_POLL_CRON: 'every minute' }, 'WORKOS_SYNC_POLL_CRON'],
+    [{ WORKOS_SYNC_HTTP_PORT: '99999' }, 'WORKOS_SYNC_HTTP_PORT'],
+  ])('%o', async (env, name) => {
+    const result = await runCli(['status'], env);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(name);
+  });
+
+  it('a command that calls WorkOS without WORKOS_API_KEY', async () => {
+    const result = await runCli(['poll'], { DATABASE_URL: await createDatabaseUrl() });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      'workos-sync: WORKOS_API_KEY is not set: this command calls WorkOS and needs an API key',
+    );
+  });
+
+  it('a malformed --since', async () => {
+    const result = await runCli(['backfill', '--since', 'last tuesday'], {
+      WORKOS_API_KEY: API_KEY,
+      DATABASE_URL: await createDatabaseUrl(),
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      'workos-sync: --since must be an ISO 8601 date or time, got "last tuesday"',
+    );
+  });
+
+  it('an unknown command', async () => {
+    expect((await runCli(['frobnicate'], {})).code).toBe(2);
+  });
+});
+
+describe('migrate', () => {
+  it('--print-sql prints the pending migrations and applies nothing', async () => {
+    const url = await createDatabaseUrl();
+    const result = await runCli(['migrate', '--print-sql', '--schema', 'mirror'], { DATABASE_URL: url });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('create schema if not exists "mirror";');
+    expect(result.stdout).toMatch(/create table "mirror"\."connections"/);
+    expect(result.stdout).toMatch(/create view "mirror"\."expiring_certificates"/);
+    expect(await schemaExists(url, 'mirror')).toBe(false);
+  });
+
+  it('is safe when several processes start at once', async () => {
+    const url = await createDatabaseUrl();
+    const results = await Promise.all([1, 2, 3, 4].map(() => runCli(['migrate'], { DATABASE_URL: url })));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0]);
+    expect(results.filter((r) => r.stdout.includes('applied 1 migration'))).toHaveLength(1);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const { rows } = await client.query('select name from workos.schema_migrations');
+    await client.end();
+    expect(rows).toEqual([{ name: '0001_initial' }]);
+  });
+});
+
+describe('backfill, poll, status', () => {
+  it('backfill applies the whole history; poll finds nothing more; status reports it', async () => {
+    const url = await createDatabaseUrl();
+    const env = { DATABASE_URL: url, WORKOS_API_KEY: API_KEY, WORKOS_API_URL: emulator.url };
+    const backfill = await runCli(['backfill'], env);
+    expect(backfill.stderr).toBe('');
+    expect(backfill.code).toBe(0);
+    expect(backfill.stdout).toMatch(/^backfill caught up in /);
+    expect(backfill.stdout).toMatch(/events\s+1,500 \(/);
+
+    const poll = await runCli(['poll', '--json'], env);
+    expect(poll.code).toBe(0);
+    expect(JSON.parse(poll.stdout)).toMatchObject({ events: 0, caughtUp: true });
+
+    const status = await runCli(['status', '--json'], env);
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout);
+    expect(report.cursor).toBe(emulator.model.events().at(-1)!.id);
+    expect(report.counts.events.applied + report.counts.events.stale).toBe(1_500);
+    expect(report).toHaveProperty('cursorAgeSeconds');
+    expect(report).toHaveProperty('lastPollAt');
+    expect(report).toHaveProperty('lagSeconds');
+    expect(report).toHaveProperty('lease', null);
+    expect(report).toHaveProperty('lastReconciliation', null);
+    expect(report).toHaveProperty('quarantined', 0);
+
+    const human = await runCli(['status'], env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^cursor\s+event_/m);
+  });
+
+  it('--since starts a new database at that time', async () => {
+    const url = await createDatabaseUrl();
+    const events = emulator.model.events();
+    const since = String(events[1000]!.created_at);
+    const result = await runCli(['backfill', '--since', since, '--json'], {
+      DATABASE_URL: url,
+      WORKOS_API_KEY: API_KEY,
+      WORKOS_API_URL: emulator.url,
+    });
+    expect(result.code).toBe(0);
+    const expected = events.filter((e) => String(e.created_at) >= since).length;
+    expect(JSON.parse(result.stdout).events).toBe(expected);
+  });
+
+  it('a rejected API key is one clear line and exit 1, and the key is not printed', async () => {
+    const wrongKey = 'sk_test_this_key_is_wrong_42';
+    const result = await runCli(['poll'], {
+      DATABASE_URL: await createDatabaseUrl(),
+      WORKOS_API_KEY: wrongKey,
+      WORKOS_API_URL: emulator.url,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'workos-sync: WorkOS rejected the API key (401 on GET /events): check WORKOS_API_KEY',
+    ]);
+    expect(result.stdout + result.stderr).not.toContain(wrongKey);
+  });
+
+  it('never prints the API key or the database password, even at debug level', async () => {
+    const password = 'pw_s3cret_value_77';
+    const url = new URL(await createDatabaseUrl());
+    url.password = password; // the test cluster trusts local connections: any password works
+    const env = {
+      DATABASE_URL: url.toString(),
+      WORKOS_API_KEY: API_KEY,
+      WORKOS_API_URL: emulator.url,
+      LOG_LEVEL: 'debug',
+    };
+    emulator.faults.add({ kind: 'status', status: 500, path: '/events' });
+    const outputs = [
+      await runCli(['backfill'], env),
+      await runCli(['status', '--json'], env),
+      await runCli(['status'], env),
+    ];
+    for (const out of outputs) {
+      expect(out.code).toBe(0);
+      expect(out.stdout + out.stderr).not.toContain(API_KEY);
+      expect(out.stdout + out.stderr).not.toContain(password);
+    }
+    // and a database error that carries the URL is scrubbed too
+    const refused = await runCli(['status'], {
+      ...env,
+      DATABASE_URL: `postgres://u:${password}@127.0.0.1:1/db`,
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).not.toContain(password);
+  });
+});
+
+async function schemaExists(url: string, schema: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query('select 1 from pg_namespace where nspname = $1', [schema]);
+  await client.end();
+  return rows.length > 0;
+}

@@ -1,0 +1,51 @@
+/**
+ * The pieces of a sync over real HTTP: the emulator on a loopback port, the real WorkOS SDK
+ * pointed at it, and a test database.
+ */
+import type { WorkOS } from '@workos-inc/node';
+import { type Emulator, startEmulator, WorkosModel } from '../../src/emulator/index.ts';
+import type { Logger } from '../../src/logger.ts';
+import type { DrainDeps } from '../../src/sync/drain.ts';
+import { createWorkosClient } from '../../src/workos/client.ts';
+import { workosEventsSource } from '../../src/workos/events-source.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { silentLogger } from './logs.ts';
+
+export const API_KEY = 'sk_test_emulator_0123456789abcdef';
+
+export interface SyncHarness {
+  readonly emulator: Emulator;
+  readonly database: TestDatabase;
+  readonly workos: WorkOS;
+  deps(log?: Logger): DrainDeps;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  options: { model?: WorkosModel; maxRetries?: number; timeoutMs?: number } = {},
+): Promise<SyncHarness> {
+  const emulator = await startEmulator({
+    apiKey: API_KEY,
+    model: options.model ?? new WorkosModel({ seed: 1 }),
+  });
+  const database = await createTestDatabase();
+  const workos = createWorkosClient({
+    apiKey: API_KEY,
+    apiUrl: emulator.url,
+    maxRetries: options.maxRetries ?? 0,
+    timeoutMs: options.timeoutMs ?? 10_000,
+  });
+  return {
+    emulator,
+    database,
+    workos,
+    deps: (log = silentLogger()) => ({ db: database.db, source: workosEventsSource(workos), log }),
+    async close() {
+      await emulator.close();
+      await database.close();
+    },
+  };
+}
+
+/** A backoff that keeps retry tests fast; the production default starts at 500 ms. */
+export const FAST_BACKOFF = { initialMs: 5, maxMs: 50 };
