@@ -8,7 +8,8 @@ import { catchUpCommand } from './commands/catch-up.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { statusCommand } from './commands/status.ts';
 import { type Config, loadConfig, type SettingValues, secretsOf } from './config.ts';
-import { ConfigError, FatalError } from './errors.ts';
+import { classifyDatabaseError } from './db/errors.ts';
+import { ConfigError, FatalError, SyncError } from './errors.ts';
 import { secretScrubber } from './logger.ts';
 
 interface GlobalFlags {
@@ -93,10 +94,11 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
     return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : 2;
+  } catch (thrown) {
+    if (thrown instanceof CommanderError) {
+      return thrown.exitCode === 0 ? 0 : 2;
     }
+    const error = thrown instanceof SyncError ? thrown : classifyDatabaseError(thrown);
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`workos-sync: ${scrub(message)}\n`);
     if (error instanceof ConfigError) return 2;
