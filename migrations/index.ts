@@ -3,7 +3,9 @@
  * the same list works from TypeScript sources and from the built dist/.
  */
 import * as m0001 from './0001_initial.ts';
+import * as m0002 from './0002_reconciliation.ts';
 
 export const migrations = {
   '0001_initial': m0001,
+  '0002_reconciliation': m0002,
 };

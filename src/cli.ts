@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { catchUpCommand } from './commands/catch-up.ts';
 import { migrateCommand } from './commands/migrate.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
 import { statusCommand } from './commands/status.ts';
 import { type Config, loadConfig, type SettingValues, secretsOf } from './config.ts';
 import { classifyDatabaseError } from './db/errors.ts';
@@ -79,6 +80,16 @@ program
       migrate,
       progressEveryMs: Number(options.progressEvery),
     });
+  });
+
+program
+  .command('reconcile')
+  .description('one reconciliation against List Connections')
+  .option('--dry-run', 'report the drift and write nothing')
+  .option('--json', 'print the report as JSON')
+  .action(async (options: { dryRun?: boolean; json?: boolean }, command: Command) => {
+    const { config, migrate } = configFrom(command);
+    await reconcileCommand(config, { dryRun: options.dryRun === true, json: options.json === true, migrate });
   });
 
 program

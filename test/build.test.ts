@@ -23,7 +23,7 @@ it('builds, and the built CLI migrates and reports status', { timeout: 120_000 }
   await run(process.execPath, ['scripts/write-bin.mjs', out]);
   const env = { PATH: process.env.PATH, DATABASE_URL: await createDatabaseUrl(), LOG_LEVEL: 'warn' };
   const migrate = await run(process.execPath, [join(out, 'cli.js'), 'migrate'], { env });
-  expect(migrate.stdout).toMatch(/applied 1 migration/);
+  expect(migrate.stdout).toMatch(/applied 2 migration/);
   const status = await run(process.execPath, [join(out, 'cli.js'), 'status', '--json'], { env });
   expect(JSON.parse(status.stdout)).toMatchObject({ cursor: null, quarantined: 0 });
 });

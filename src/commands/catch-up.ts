@@ -5,7 +5,9 @@ import { openRuntime, workosFor } from '../runtime.ts';
 import { catchUp } from '../sync/catch-up.ts';
 import { readCursor } from '../sync/cursor.ts';
 import type { DrainTotals } from '../sync/drain.ts';
+import { reconcile } from '../sync/reconcile/reconcile.ts';
 import { parseWorkosTimestamp } from '../time.ts';
+import { workosConnectionsSource } from '../workos/connections-source.ts';
 import { workosEventsSource } from '../workos/events-source.ts';
 import { count, duration, table } from './format.ts';
 
@@ -41,6 +43,11 @@ export async function catchUpCommand(
       log.warn({ cursor }, '--since is ignored: this database already has a cursor, catching up from it');
     }
     const started = performance.now();
+    if (name === 'backfill' && cursor === null) {
+      // Events cannot tell of drafts, renames or anything older than retention: start from the listing.
+      const report = await reconcile({ db: database.db, source: workosConnectionsSource(workos), log });
+      process.stderr.write(`backfill: reconciled ${count(report.counts.seen)} listed connections first\n`);
+    }
     let lastProgress = started;
     const totals = await catchUp(
       { db: database.db, source: workosEventsSource(workos), log },

@@ -42,6 +42,9 @@ export interface ConnectionCertificatesTable {
   source: WriteSource;
   last_event_id: string | null;
   synced_at: Generated<Date>;
+  /** SHA-256 fingerprint and subject, when learned from a listing's `options.signing_cert`. */
+  fingerprint: string | null;
+  subject: string | null;
 }
 
 export interface EventsTable {
@@ -68,6 +71,10 @@ export interface ReconciliationRunsTable {
   deleted: Generated<number>;
   unchanged: Generated<number>;
   error: string | null;
+  /** Listed connections that failed validation (never deleted, never written). */
+  invalid: Generated<number>;
+  certificates_updated: Generated<number>;
+  certificates_unparsable: Generated<number>;
 }
 
 export interface SyncStateTable {
@@ -78,6 +85,8 @@ export interface SyncStateTable {
   last_poll_at: Timestamp | null;
   last_poll_error: string | null;
   caught_up_at: Timestamp | null;
+  last_recovery_at: Timestamp | null;
+  last_recovery_reason: string | null;
 }
 
 export interface LeasesTable {

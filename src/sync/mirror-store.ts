@@ -146,6 +146,8 @@ export async function writePlan(trx: Transaction<Database>, plan: PagePlan): Pro
             version_at: eb.ref('excluded.version_at'),
             source: eb.ref('excluded.source'),
             last_event_id: eb.ref('excluded.last_event_id'),
+            fingerprint: eb.ref('excluded.fingerprint'),
+            subject: eb.ref('excluded.subject'),
             synced_at: sql<Date>`clock_timestamp()`,
           }))
           .where('connection_certificates.version_at', '<=', (eb) => eb.ref('excluded.version_at')),

@@ -21,6 +21,8 @@ export interface CertificateState {
   readonly version_at: Date;
   readonly source: 'event' | 'listing';
   readonly last_event_id: string | null;
+  readonly fingerprint: string | null;
+  readonly subject: string | null;
 }
 
 export interface ConnectionWrite {
@@ -33,7 +35,8 @@ export interface ConnectionWrite {
   readonly updated_at: Date;
   readonly deleted_at: Date | null;
   readonly raw: unknown;
-  readonly last_event_id: string;
+  /** The event that wrote this version; null when it came from a listing. */
+  readonly last_event_id: string | null;
 }
 
 export interface DomainWrite {

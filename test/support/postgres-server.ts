@@ -6,7 +6,15 @@
  *      socket only, run as the `postgres` user when we are root), tied to this process's life.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -18,6 +26,7 @@ export interface PostgresServer {
 }
 
 const TEMP_PREFIX = 'workos-sync-pg-';
+const OWNER_FILE = 'owner.pid';
 
 export async function startPostgres(): Promise<PostgresServer> {
   const external = process.env.TEST_DATABASE_URL;
@@ -48,6 +57,8 @@ async function startFromBinaries(): Promise<PostgresServer> {
   sweepStaleClusters();
   const bin = findBinDir();
   const dir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
+  // Marks whose cluster this is, so a concurrent run's sweep leaves it alone while we live.
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
   const asRoot = process.getuid?.() === 0;
   const user = asRoot ? lookupUser('postgres') : undefined;
   if (user) chownSync(dir, user.uid, user.gid);
@@ -140,16 +151,23 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Clusters left by a run that was killed: their postmaster is gone, their folder is not. */
+/**
+ * Clusters left by a run that was killed: the test process that made them and their postmaster
+ * are both gone, their folder is not. Other runs' live clusters (even mid-initdb) are kept.
+ */
 function sweepStaleClusters(): void {
   for (const name of readdirSync(tmpdir())) {
     if (!name.startsWith(TEMP_PREFIX)) continue;
     const dir = join(tmpdir(), name);
-    const pidFile = join(dir, 'data', 'postmaster.pid');
-    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : 0;
-    if (pid > 0 && isAlive(pid)) continue;
+    if (pidAlive(join(dir, OWNER_FILE)) || pidAlive(join(dir, 'data', 'postmaster.pid'))) continue;
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function pidAlive(file: string): boolean {
+  if (!existsSync(file)) return false;
+  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  return pid > 0 && isAlive(pid);
 }
 
 function isAlive(pid: number): boolean {

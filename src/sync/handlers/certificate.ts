@@ -28,7 +28,14 @@ function decideCertificate(
     stored: CertificateState | undefined,
   ) => Omit<
     CertificateState,
-    'connection_id' | 'certificate_type' | 'organization_id' | 'version_at' | 'source' | 'last_event_id'
+    | 'connection_id'
+    | 'certificate_type'
+    | 'organization_id'
+    | 'version_at'
+    | 'source'
+    | 'last_event_id'
+    | 'fingerprint'
+    | 'subject'
   >,
 ): Decision {
   const { connection, certificate } = event.data;
@@ -44,6 +51,9 @@ function decideCertificate(
     version_at: event.created_at,
     source: 'event',
     last_event_id: event.id,
+    // An event names no certificate; a renewal replaces the one the listing described.
+    fingerprint: event.event === 'connection.saml_certificate_renewed' ? null : (stored?.fingerprint ?? null),
+    subject: event.event === 'connection.saml_certificate_renewed' ? null : (stored?.subject ?? null),
   };
   return { outcome: 'applied', writes: [{ kind: 'certificate', row }] };
 }

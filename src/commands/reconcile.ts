@@ -1,0 +1,50 @@
+import type { Config } from '../config.ts';
+import { openRuntime, workosFor } from '../runtime.ts';
+import { type ReconcileReport, reconcile } from '../sync/reconcile/reconcile.ts';
+import { workosConnectionsSource } from '../workos/connections-source.ts';
+import { count, duration, table } from './format.ts';
+
+const DRIFT_LINES = 50;
+
+export async function reconcileCommand(
+  config: Config,
+  options: { readonly dryRun: boolean; readonly json: boolean; readonly migrate: boolean },
+) {
+  const workos = workosFor(config);
+  const runtime = await openRuntime(config, { migrate: options.migrate });
+  try {
+    const report = await reconcile(
+      { db: runtime.database.db, source: workosConnectionsSource(workos), log: runtime.log },
+      { dryRun: options.dryRun },
+    );
+    process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+  } finally {
+    await runtime.close();
+  }
+}
+
+export function formatReport(r: ReconcileReport): string {
+  const c = r.counts;
+  const head = r.dryRun
+    ? `dry run: reconciliation would change the following (nothing was written), ${duration(r.durationMs)}\n`
+    : `reconciliation #${r.runId} succeeded in ${duration(r.durationMs)}\n`;
+  const lines = r.drift
+    .slice(0, DRIFT_LINES)
+    .map(
+      (d) =>
+        `  ${d.kind.padEnd(8)} ${d.id} ${JSON.stringify(d.name)}${d.changes.length ? `: ${d.changes.join('; ')}` : ''}`,
+    );
+  if (r.drift.length > DRIFT_LINES) lines.push(`  … and ${count(r.drift.length - DRIFT_LINES)} more`);
+  return `${head}${table([
+    ['seen', `${count(c.seen)} connections over ${count(r.pages)} pages`],
+    ['inserted', count(c.inserted)],
+    ['updated', count(c.updated)],
+    ['deleted', count(c.deleted)],
+    ['unchanged', count(c.unchanged)],
+    ['invalid', count(c.invalid)],
+    [
+      'certificates',
+      `${count(c.certificatesUpdated)} learned from the listing, ${count(c.certificatesUnparsable)} unparsable`,
+    ],
+  ])}${lines.length ? `drift:\n${lines.join('\n')}\n` : ''}`;
+}

@@ -1,0 +1,210 @@
+/**
+ * A complete List Connections snapshot + the mirror as stored → the drift and the writes that
+ * remove it. Pure.
+ *
+ * Rules (DESIGN.md invariant 7, on top of invariant 3):
+ * - a listed connection the mirror lacks is inserted;
+ * - a listed connection whose `updated_at` is >= the stored one and whose content differs is
+ *   updated (renames, state and domain changes, which emit no event); an older listing loses;
+ * - a tombstone comes back only when listed with an `updated_at` newer than its deletion;
+ * - a live row the listing lacks is marked deleted — unless it was written after the snapshot
+ *   began (the poller may have applied an event for a connection the listing could not see);
+ * - a listed connection that fails validation is counted, never written, never deleted.
+ */
+import type { ParsedConnection } from '../../workos/schemas.ts';
+import type { CertificateState, ConnectionWrite, DomainWrite } from '../mirror.ts';
+import type { SigningCertificateResult } from './signing-cert.ts';
+
+export interface ListedConnection {
+  readonly connection: ParsedConnection;
+  readonly raw: unknown;
+  readonly certificate: SigningCertificateResult;
+}
+
+export interface Listing {
+  readonly connections: readonly ListedConnection[];
+  /** Ids of listed items that failed validation: they exist, so they are never deleted. */
+  readonly invalidIds: ReadonlySet<string>;
+  readonly invalid: number;
+}
+
+export interface StoredConnection {
+  readonly id: string;
+  readonly organization_id: string | null;
+  readonly connection_type: string;
+  readonly name: string;
+  readonly state: string;
+  readonly updated_at: Date;
+  readonly deleted_at: Date | null;
+  readonly synced_at: Date;
+  /** `id=domain` pairs, sorted. */
+  readonly domains: readonly string[];
+}
+
+export type DriftKind = 'inserted' | 'updated' | 'deleted';
+
+export interface Drift {
+  readonly kind: DriftKind;
+  readonly id: string;
+  readonly name: string;
+  /** What differs, for an update: `state: active → inactive`. */
+  readonly changes: readonly string[];
+}
+
+export interface ReconciliationPlan {
+  readonly upserts: readonly {
+    readonly row: ConnectionWrite;
+    readonly domains: readonly DomainWrite[];
+    readonly kind: 'inserted' | 'updated';
+  }[];
+  readonly deletions: readonly string[];
+  readonly certificates: readonly CertificateState[];
+  readonly drift: readonly Drift[];
+  readonly counts: ReconciliationCounts;
+}
+
+export interface ReconciliationCounts {
+  seen: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  invalid: number;
+  certificatesUpdated: number;
+  certificatesUnparsable: number;
+}
+
+export function planReconciliation(
+  listing: Listing,
+  stored: ReadonlyMap<string, StoredConnection>,
+  storedCertificates: ReadonlyMap<string, CertificateState>,
+  startedAt: Date,
+): ReconciliationPlan {
+  const upserts: ReconciliationPlan['upserts'][number][] = [];
+  const certificates: CertificateState[] = [];
+  const drift: Drift[] = [];
+  const counts: ReconciliationCounts = {
+    seen: listing.connections.length + listing.invalid,
+    inserted: 0,
+    updated: 0,
+    deleted: 0,
+    unchanged: 0,
+    invalid: listing.invalid,
+    certificatesUpdated: 0,
+    certificatesUnparsable: 0,
+  };
+  const listed = new Set<string>(listing.invalidIds);
+
+  for (const item of listing.connections) {
+    const c = item.connection;
+    listed.add(c.id);
+    const current = stored.get(c.id);
+    const domains = (c.domains ?? []).map((d) => ({ id: d.id, domain: d.domain }));
+    const row: ConnectionWrite = {
+      id: c.id,
+      organization_id: c.organization_id ?? null,
+      connection_type: c.connection_type,
+      name: c.name,
+      state: c.state,
+      created_at: c.created_at ?? null,
+      updated_at: c.updated_at,
+      deleted_at: null,
+      raw: item.raw,
+      last_event_id: null,
+    };
+
+    if (!current) {
+      upserts.push({ row, domains, kind: 'inserted' });
+      drift.push({ kind: 'inserted', id: c.id, name: c.name, changes: [] });
+      counts.inserted++;
+    } else if (current.deleted_at ? c.updated_at > current.deleted_at : c.updated_at >= current.updated_at) {
+      const changes = differences(current, row, domains);
+      if (changes.length === 0) counts.unchanged++;
+      else {
+        upserts.push({ row, domains, kind: 'updated' });
+        drift.push({ kind: 'updated', id: c.id, name: c.name, changes });
+        counts.updated++;
+      }
+    } else {
+      // The mirror already knows something newer (an event applied during the listing, or a deletion).
+      counts.unchanged++;
+    }
+
+    const certificate = certificateFrom(item, storedCertificates.get(c.id), startedAt);
+    if (item.certificate.status === 'unparsable') counts.certificatesUnparsable++;
+    if (certificate) {
+      certificates.push(certificate);
+      counts.certificatesUpdated++;
+    }
+  }
+
+  const deletions: string[] = [];
+  for (const current of stored.values()) {
+    if (current.deleted_at || listed.has(current.id) || current.synced_at > startedAt) continue;
+    deletions.push(current.id);
+    drift.push({ kind: 'deleted', id: current.id, name: current.name, changes: [] });
+    counts.deleted++;
+  }
+  return { upserts, deletions, certificates, drift, counts };
+}
+
+function differences(
+  current: StoredConnection,
+  row: ConnectionWrite,
+  domains: readonly DomainWrite[],
+): string[] {
+  const changes: string[] = [];
+  if (current.deleted_at) changes.push('restored: listed again after its deletion');
+  for (const field of ['name', 'state', 'organization_id', 'connection_type'] as const) {
+    if (current[field] !== row[field]) changes.push(`${field}: ${current[field]} → ${row[field]}`);
+  }
+  const listedDomains = domains.map((d) => `${d.id}=${d.domain}`).sort();
+  if (listedDomains.join(',') !== current.domains.join(',')) {
+    changes.push(`domains: ${plain(current.domains)} → ${plain(listedDomains)}`);
+  }
+  if (changes.length > 0 && current.updated_at.getTime() !== row.updated_at.getTime()) {
+    changes.push(`updated_at: ${current.updated_at.toISOString()} → ${row.updated_at.toISOString()}`);
+  }
+  return changes;
+}
+
+function plain(pairs: readonly string[]): string {
+  return `[${pairs.map((p) => p.slice(p.indexOf('=') + 1)).join(', ')}]`;
+}
+
+/**
+ * The listing's ResponseSigning certificate, when it tells the mirror something new. It is as
+ * of the snapshot's start: an event later than that keeps precedence (the write is guarded).
+ */
+function certificateFrom(
+  item: ListedConnection,
+  stored: CertificateState | undefined,
+  startedAt: Date,
+): CertificateState | undefined {
+  if (item.certificate.status !== 'parsed') return undefined;
+  const cert = item.certificate.certificate;
+  if (stored && stored.version_at > startedAt) return undefined;
+  if (
+    stored &&
+    stored.fingerprint === cert.fingerprint &&
+    stored.expiry_date.getTime() === cert.expiry_date.getTime()
+  ) {
+    return undefined;
+  }
+  const sameCertificate = stored && stored.expiry_date.getTime() === cert.expiry_date.getTime();
+  return {
+    connection_id: item.connection.id,
+    certificate_type: 'ResponseSigning',
+    organization_id: item.connection.organization_id ?? stored?.organization_id ?? null,
+    expiry_date: cert.expiry_date,
+    is_expired: cert.expiry_date <= startedAt,
+    days_until_expiry: sameCertificate ? (stored?.days_until_expiry ?? null) : null,
+    renewed_at: stored?.renewed_at ?? null,
+    renewal_required_at: stored?.renewal_required_at ?? null,
+    version_at: startedAt,
+    source: 'listing',
+    last_event_id: null,
+    fingerprint: cert.fingerprint,
+    subject: cert.subject,
+  };
+}

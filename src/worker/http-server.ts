@@ -1,0 +1,212 @@
+/**
+ * The worker's health and metrics endpoints, on plain node:http (three routes do not need a
+ * framework):
+ *
+ * - `GET /healthz`: liveness — the process is up and its event loop answers.
+ * - `GET /readyz`: readiness — the database answers and polling is not stuck. A replica that is
+ *   not the lease holder still ticks (it tries for the lease), so it stays ready.
+ * - `GET /metrics`: Prometheus text format.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/tables.ts';
+import type { Logger } from '../logger.ts';
+import type { SyncMetrics } from './metrics.ts';
+
+export interface HealthSource {
+  /** When the poll schedule last completed a tick without error; null before the first. */
+  lastSuccessfulTickAt(): Date | null;
+  /** When the worker started: before the first tick, readiness counts from here. */
+  readonly startedAt: Date;
+  /** The poll schedule's period (see `schedulePeriodMs`). */
+  readonly pollPeriodMs: number;
+  /** Resolves when the database answers (e.g. `databaseCheck(db)`); rejects otherwise. */
+  checkDatabase(): Promise<void>;
+}
+
+export interface HttpServerDeps {
+  readonly metrics: SyncMetrics;
+  readonly health: HealthSource;
+  readonly log: Logger;
+  readonly now?: () => Date;
+  /**
+   * Applied to every error text a response carries (e.g. `secretScrubber(config secrets)`): a
+   * driver's message could quote a connection string, and these bodies leave the process.
+   */
+  readonly scrub?: (text: string) => string;
+}
+
+export interface HttpServerOptions {
+  readonly host: string;
+  /**
+   * `0` disables the server (the contract: `WORKOS_SYNC_HTTP_PORT=0`), and `startHttpServer`
+   * returns undefined. `'ephemeral'` listens on a free port the OS picks (tests; read it back from
+   * the returned `port`).
+   */
+  readonly port: number | 'ephemeral';
+  /** How long readiness waits for `checkDatabase` (default 2 s: probes have short timeouts). */
+  readonly databaseCheckTimeoutMs?: number;
+  /** Readiness fails after this many poll periods without a successful tick (default 3). */
+  readonly pollPeriodsAllowed?: number;
+}
+
+export interface HttpServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The readiness database check most callers want: one `select 1`. */
+export function databaseCheck(db: Kysely<Database>): () => Promise<void> {
+  return async () => {
+    await sql`select 1`.execute(db);
+  };
+}
+
+export async function startHttpServer(
+  deps: HttpServerDeps,
+  options: HttpServerOptions,
+): Promise<HttpServer | undefined> {
+  if (options.port === 0) return undefined;
+  const readiness = readinessCheck(deps, options);
+  const log = deps.log.child({ component: 'http' });
+
+  const server = createServer((request, response) => {
+    handle(deps, readiness, request, response).catch((error: unknown) => {
+      log.error({ err: error, path: request.url }, 'http handler failed');
+      if (!response.headersSent) send(response, 500, { status: 'error' });
+      else response.destroy();
+    });
+  });
+  // A probe or scraper that stalls mid-request must not hold a socket forever.
+  server.requestTimeout = 15_000;
+  server.headersTimeout = 10_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port === 'ephemeral' ? 0 : options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (error) => log.error({ err: error }, 'http server error'));
+
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${host}:${port}`;
+  log.info({ url }, 'health and metrics server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // server.close() alone waits for keep-alive sockets (a scraper's) to time out; shutdown
+        // should not. A request still being answered is cut too: it is a probe, it will retry.
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+type Readiness = () => Promise<{ ready: boolean; checks: { database: string; poll: string } }>;
+
+async function handle(
+  deps: HttpServerDeps,
+  readiness: Readiness,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
+  if (!known) return send(response, 404, { status: 'not found' });
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.setHeader('allow', 'GET, HEAD');
+    return send(response, 405, { status: 'method not allowed' });
+  }
+
+  if (path === '/healthz') return send(response, 200, { status: 'ok' });
+
+  if (path === '/readyz') {
+    const { ready, checks } = await readiness();
+    return send(response, ready ? 200 : 503, { status: ready ? 'ok' : 'unready', checks });
+  }
+
+  const { registry } = deps.metrics;
+  const body = await registry.metrics();
+  response.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
+  response.end(body);
+}
+
+function readinessCheck(deps: HttpServerDeps, options: HttpServerOptions): Readiness {
+  const now = deps.now ?? (() => new Date());
+  const scrub = deps.scrub ?? ((text: string) => text);
+  const timeoutMs = options.databaseCheckTimeoutMs ?? 2_000;
+  const periods = options.pollPeriodsAllowed ?? 3;
+  const log = deps.log.child({ component: 'readiness' });
+  let wasReady: boolean | undefined;
+
+  const database = async (): Promise<string> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        deps.health.checkDatabase(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      return 'ok';
+    } catch (error) {
+      return `error: ${scrub(oneLine(error))}`;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const poll = (): string => {
+    const { health } = deps;
+    const last = health.lastSuccessfulTickAt();
+    const limitMs = periods * health.pollPeriodMs;
+    const ageMs = now().getTime() - (last ?? health.startedAt).getTime();
+    if (ageMs <= limitMs) return 'ok';
+    return last
+      ? `last successful poll ${seconds(ageMs)} ago (limit ${seconds(limitMs)})`
+      : `no successful poll since start ${seconds(ageMs)} ago (limit ${seconds(limitMs)})`;
+  };
+
+  return async () => {
+    const checks = { database: await database(), poll: poll() };
+    const ready = checks.database === 'ok' && checks.poll === 'ok';
+    // Probes come every few seconds: log changes, not every answer.
+    if (ready !== wasReady) {
+      if (ready) log.info('ready');
+      else log.warn({ checks }, 'not ready');
+      wasReady = ready;
+    }
+    return { ready, checks };
+  };
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  response.end(`${JSON.stringify(body)}\n`);
+}
+
+/** An error as one short line: enough to say what failed, never a stack. */
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const line = text.split('\n', 1)[0]!.trim() || (error instanceof Error ? error.name : 'unknown error');
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+function seconds(ms: number): string {
+  const s = ms / 1000;
+  return `${s >= 10 ? Math.round(s) : Math.round(s * 100) / 100} s`;
+}

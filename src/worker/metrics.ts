@@ -1,0 +1,334 @@
+/**
+ * Prometheus metrics of the worker, on a registry of its own (the global one would collide with
+ * whatever else a host process registers, and would make tests share state).
+ *
+ * Two kinds: counters and histograms the worker feeds as things happen (events, polls, errors,
+ * reconciliations, leases), and gauges read from the database at scrape time through the same
+ * `readStatus` that `workos-sync status` prints — so a scrape reports the mirror as it is, even when
+ * another replica is the one writing it.
+ */
+import type { Kysely } from 'kysely';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from '../db/tables.ts';
+import type { Logger } from '../logger.ts';
+import { readStatus, type StatusReport } from '../sync/status.ts';
+import { CONNECTION_EVENT_TYPES } from '../workos/wire.ts';
+
+export interface SyncMetrics {
+  readonly registry: Registry;
+  /** One call per applied page: every event's type and outcome (applied|stale|ignored|quarantined). */
+  recordEvents(events: readonly { event: string; outcome: string }[]): void;
+  /** A poll pass ended (ok or failed) after `pages` pages. */
+  recordPoll(result: { durationSeconds: number; pages: number; ok: boolean }): void;
+  /** A WorkOS or database error, by class (see API_ERROR_KINDS). */
+  recordApiError(kind: string): void;
+  /** A reconciliation ended. */
+  recordReconciliation(result: ReconciliationResult): void;
+  recordCursorRecovery(): void;
+  setLeaseHeld(name: LeaseName, held: boolean): void;
+}
+
+export type LeaseName = 'events' | 'reconcile';
+
+export interface ReconciliationResult {
+  readonly durationSeconds: number;
+  readonly ok: boolean;
+  readonly dryRun: boolean;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly deleted: number;
+  readonly unchanged: number;
+  readonly certificatesUnparsable: number;
+}
+
+export interface MetricsDeps {
+  readonly db: Kysely<Database>;
+  readonly now?: () => Date;
+  /** Told once when scrape-time reads start failing and once when they recover. */
+  readonly log?: Logger;
+}
+
+export interface MetricsOptions {
+  /**
+   * How long a scrape waits for the database before giving up on the status gauges (and counting
+   * a scrape error). Below Prometheus's default 10 s scrape timeout, so the counters still arrive.
+   */
+  readonly statusTimeoutMs?: number;
+}
+
+export const API_ERROR_KINDS = [
+  'rate_limited',
+  'server_error',
+  'timeout',
+  'network',
+  'bad_response',
+  'unauthorized',
+  'cursor_rejected',
+  'database',
+  'other',
+] as const;
+
+export const EVENT_OUTCOMES = ['applied', 'stale', 'ignored', 'quarantined'] as const;
+
+const LEASES: readonly LeaseName[] = ['events', 'reconcile'];
+const DRIFT_KINDS = ['inserted', 'updated', 'deleted'] as const;
+const PREFIX = 'workos_sync_';
+
+// A poll pass is usually one short request, but a catch-up after an outage drains many pages.
+const POLL_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const RECONCILE_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
+export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): SyncMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const statusTimeoutMs = options.statusTimeoutMs ?? 5_000;
+
+  const events = new Counter({
+    name: `${PREFIX}events_total`,
+    help: 'Events fetched from WorkOS and recorded, by event type and outcome (applied, stale, ignored, quarantined).',
+    labelNames: ['type', 'outcome'] as const,
+    registers,
+  });
+  const pollDuration = new Histogram({
+    name: `${PREFIX}poll_duration_seconds`,
+    help: 'Duration of one poll pass (draining the Events API from the cursor until caught up or failed).',
+    buckets: POLL_BUCKETS,
+    registers,
+  });
+  const polls = new Counter({
+    name: `${PREFIX}polls_total`,
+    help: 'Poll passes, by result (ok, failed).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const pages = new Counter({
+    name: `${PREFIX}pages_fetched_total`,
+    help: 'Pages of events fetched from the WorkOS Events API.',
+    registers,
+  });
+  const apiErrors = new Counter({
+    name: `${PREFIX}api_errors_total`,
+    help: `WorkOS API and database errors, by kind (${API_ERROR_KINDS.join(', ')}).`,
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const drift = new Counter({
+    name: `${PREFIX}reconciliation_drift_total`,
+    help: 'Connections that reconciliation found out of date in the mirror and fixed, by kind (inserted, updated, deleted). Dry runs are not counted: the next real run finds the same drift.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const reconcileDuration = new Histogram({
+    name: `${PREFIX}reconciliation_duration_seconds`,
+    help: 'Duration of one reconciliation against List Connections.',
+    buckets: RECONCILE_BUCKETS,
+    registers,
+  });
+  const reconciliations = new Counter({
+    name: `${PREFIX}reconciliations_total`,
+    help: 'Reconciliations, by result (ok, failed) and whether they were dry runs.',
+    labelNames: ['result', 'dry_run'] as const,
+    registers,
+  });
+  const certificatesUnparsable = new Counter({
+    name: `${PREFIX}reconciliation_certificates_unparsable_total`,
+    help: 'SAML signing certificates in List Connections that could not be parsed to read their expiry.',
+    registers,
+  });
+  const cursorRecoveries = new Counter({
+    name: `${PREFIX}cursor_recoveries_total`,
+    help: 'Times the Events API rejected the stored cursor and the mirror was recovered by reconciliation.',
+    registers,
+  });
+  const leaseHeld = new Gauge({
+    name: `${PREFIX}lease_held`,
+    help: 'Whether this process holds the lease (1) or not (0), by lease (events, reconcile).',
+    labelNames: ['lease'] as const,
+    registers,
+  });
+
+  // Zero series up front: a counter that only appears on its first increment makes rate() and
+  // "absent" alerts misbehave, and every label value here comes from a closed set.
+  for (const type of CONNECTION_EVENT_TYPES) {
+    for (const outcome of EVENT_OUTCOMES) events.inc({ type, outcome }, 0);
+  }
+  for (const result of ['ok', 'failed']) {
+    polls.inc({ result }, 0);
+    for (const dryRun of ['false', 'true']) reconciliations.inc({ result, dry_run: dryRun }, 0);
+  }
+  for (const kind of API_ERROR_KINDS) apiErrors.inc({ kind }, 0);
+  for (const kind of DRIFT_KINDS) drift.inc({ kind }, 0);
+  for (const lease of LEASES) leaseHeld.set({ lease }, 0);
+
+  registerStatusGauges(deps, registry, statusTimeoutMs);
+
+  return {
+    registry,
+    recordEvents(list) {
+      for (const { event, outcome } of list) {
+        events.inc({ type: eventTypeLabel(event), outcome: oneOf(EVENT_OUTCOMES, outcome) });
+      }
+    },
+    recordPoll({ durationSeconds, pages: count, ok }) {
+      pollDuration.observe(nonNegative(durationSeconds));
+      polls.inc({ result: ok ? 'ok' : 'failed' });
+      if (count > 0) pages.inc(count);
+    },
+    recordApiError(kind) {
+      apiErrors.inc({ kind: oneOf(API_ERROR_KINDS, kind) });
+    },
+    recordReconciliation(result) {
+      reconcileDuration.observe(nonNegative(result.durationSeconds));
+      reconciliations.inc({ result: result.ok ? 'ok' : 'failed', dry_run: String(result.dryRun) });
+      if (!result.dryRun) {
+        for (const kind of DRIFT_KINDS) if (result[kind] > 0) drift.inc({ kind }, result[kind]);
+      }
+      if (result.certificatesUnparsable > 0) certificatesUnparsable.inc(result.certificatesUnparsable);
+    },
+    recordCursorRecovery() {
+      cursorRecoveries.inc();
+    },
+    setLeaseHeld(name, held) {
+      leaseHeld.set({ lease: oneOf(LEASES, name) }, held ? 1 : 0);
+    },
+  };
+}
+
+/**
+ * The gauges computed from the database when scraped. Every one of them awaits one shared
+ * `readStatus` (prom-client calls every metric's collect in the same tick of `registry.metrics()`,
+ * so one in-flight read serves the whole scrape). When the read fails, the gauges are left out of
+ * that scrape — a stale number would look like a healthy one — and the scrape itself still
+ * succeeds, with the failure counted.
+ */
+function registerStatusGauges(deps: MetricsDeps, registry: Registry, timeoutMs: number): void {
+  const registers = [registry];
+  const now = deps.now ?? (() => new Date());
+  let inFlight: Promise<{ status: StatusReport; at: Date } | undefined> | undefined;
+  let failing = false;
+
+  const scrapeErrors = new Counter({
+    name: `${PREFIX}scrape_errors_total`,
+    help: 'Scrapes whose database-derived gauges could not be read (the database was unreachable or too slow).',
+    registers,
+    // Awaiting the shared read makes a failure show up in the very scrape that hit it.
+    async collect() {
+      await currentStatus();
+    },
+  });
+
+  function currentStatus() {
+    inFlight ??= readWithTimeout().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  }
+
+  async function readWithTimeout() {
+    const at = now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const status = await Promise.race([
+        readStatus(deps.db, at),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`status read timed out after ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+      if (failing) deps.log?.info('metrics: database-derived gauges readable again');
+      failing = false;
+      return { status, at };
+    } catch (error) {
+      scrapeErrors.inc();
+      if (!failing) deps.log?.warn({ err: error }, 'metrics: could not read status from the database');
+      failing = true;
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A gauge with no labels whose value comes from the status read, or is absent. */
+  const statusGauge = (
+    name: string,
+    help: string,
+    pick: (status: StatusReport, at: Date) => number | null,
+  ): void => {
+    new Gauge({
+      name: `${PREFIX}${name}`,
+      help,
+      registers,
+      async collect() {
+        const read = await currentStatus();
+        const value = read ? pick(read.status, read.at) : null;
+        if (value === null) this.remove();
+        else this.set(value);
+      },
+    });
+  };
+
+  statusGauge(
+    'cursor_age_seconds',
+    'Seconds since the stored cursor last moved (absent before any).',
+    (s) => s.cursorAgeSeconds,
+  );
+  statusGauge(
+    'lag_seconds',
+    'Seconds the mirror may be behind WorkOS: since the last poll that reached the end of the stream, or since the newest applied event before any did (absent before any).',
+    (s) => s.lagSeconds,
+  );
+  statusGauge(
+    'seconds_since_last_poll',
+    'Seconds since the last poll by any replica (absent before any).',
+    (s, at) => (s.lastPollAt === null ? null : Math.max(0, (at.getTime() - Date.parse(s.lastPollAt)) / 1000)),
+  );
+  statusGauge(
+    'quarantined_events',
+    'Events recorded as quarantined (invalid payloads, kept with their error).',
+    (s) => s.quarantined,
+  );
+  statusGauge(
+    'certificates_expiring_30d',
+    'SAML certificates of connections not known to be deleted that expire within 30 days (not yet expired).',
+    (s) => s.expiringCertificates.within30Days,
+  );
+  statusGauge(
+    'certificates_expired',
+    'SAML certificates of connections not known to be deleted that have expired.',
+    (s) => s.expiringCertificates.expired,
+  );
+
+  new Gauge({
+    name: `${PREFIX}connections`,
+    help: 'Connections in the mirror, by state (live, deleted).',
+    labelNames: ['state'] as const,
+    registers,
+    async collect() {
+      const read = await currentStatus();
+      if (!read) {
+        this.reset();
+        return;
+      }
+      this.set({ state: 'live' }, read.status.counts.liveConnections);
+      this.set({ state: 'deleted' }, read.status.counts.deletedConnections);
+    },
+  });
+}
+
+/**
+ * Event types come from the API (and a malformed event can carry any string): only the types this
+ * mirror handles get a series of their own, so a bad stream cannot blow up label cardinality.
+ */
+function eventTypeLabel(type: string): string {
+  return (CONNECTION_EVENT_TYPES as readonly string[]).includes(type) ? type : 'other';
+}
+
+function oneOf<T extends string>(allowed: readonly T[], value: string): T | 'other' {
+  return (allowed as readonly string[]).includes(value) ? (value as T) : 'other';
+}
+
+function nonNegative(value: number): number {
+  return Number.isFinite(value) && value > 0 ? value : 0;
+}

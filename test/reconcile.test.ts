@@ -1,0 +1,320 @@
+/**
+ * Reconciliation against the emulator through the real SDK: every kind of drift, the snapshot
+ * race, the resurrection rule, a listing that breaks off, and --dry-run.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WorkosModel } from '../src/emulator/index.ts';
+import { applyPage } from '../src/sync/apply-page.ts';
+import { catchUp } from '../src/sync/catch-up.ts';
+import { readCursor } from '../src/sync/cursor.ts';
+import { reconcile } from '../src/sync/reconcile/reconcile.ts';
+import { type ConnectionsSource, workosConnectionsSource } from '../src/workos/connections-source.ts';
+import { silentLogger } from './support/logs.ts';
+import { mirrorOf } from './support/mirror.ts';
+import { FAST_BACKOFF, type SyncHarness, startHarness } from './support/sync.ts';
+
+const log = silentLogger();
+let h: SyncHarness;
+let model: WorkosModel;
+let clock: number;
+
+// A fresh WorkOS and database for each test.
+beforeEach(async () => {
+  clock = Date.UTC(2026, 10, 1);
+  model = new WorkosModel({ seed: 5, clock: () => new Date((clock += 1000)) });
+  h = await startHarness({ model });
+});
+afterEach(() => h.close());
+
+const source = (): ConnectionsSource => workosConnectionsSource(h.workos);
+const sync = () => catchUp(h.deps(), { backoff: FAST_BACKOFF });
+const row = (id: string) =>
+  h.database.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+const domainsOf = async (id: string) =>
+  (
+    await h.database.db
+      .selectFrom('connection_domains')
+      .select('domain')
+      .where('connection_id', '=', id)
+      .orderBy('domain')
+      .execute()
+  ).map((d) => d.domain);
+
+describe('drift', () => {
+  it('finds and removes every kind: missing, draft, renamed, state, domains, extra', async () => {
+    const renamed = model.createConnection({ name: 'Old name', domains: ['r.com'] });
+    const flipped = model.createConnection({ domains: ['f.com'] });
+    const moved = model.createConnection({ domains: ['m1.com'] });
+    const steady = model.createConnection({ domains: ['s.com'] });
+    for (const c of [renamed, flipped, moved, steady]) model.activate(c.id);
+    await sync();
+
+    const draft = model.createConnection({ name: 'Draft', state: 'draft', domains: ['d.com'] });
+    const pending = model.createConnection({
+      name: 'Needs type',
+      state: 'requires_type',
+      connectionType: 'Pending',
+    });
+    model.rename(renamed.id, 'New name');
+    model.setState(flipped.id, 'validating');
+    model.setDomains(moved.id, ['m1.com', 'm2.com']);
+    await h.database.db
+      .insertInto('connections')
+      .values({
+        id: 'conn_gone',
+        connection_type: 'OktaSAML',
+        name: 'Gone',
+        state: 'active',
+        updated_at: new Date(Date.UTC(2026, 0, 1)),
+        raw: '{}',
+        source: 'event',
+        synced_at: new Date(Date.UTC(2026, 0, 1)),
+      })
+      .execute();
+
+    const report = await reconcile({ db: h.database.db, source: source(), log });
+    expect(report.counts).toMatchObject({
+      seen: 6,
+      inserted: 2,
+      updated: 3,
+      deleted: 1,
+      unchanged: 1,
+      invalid: 0,
+    });
+    expect(report.drift.map((d) => `${d.kind} ${d.id}`).sort()).toEqual(
+      [
+        `inserted ${draft.id}`,
+        `inserted ${pending.id}`,
+        `updated ${renamed.id}`,
+        `updated ${flipped.id}`,
+        `updated ${moved.id}`,
+        'deleted conn_gone',
+      ].sort(),
+    );
+    expect(report.drift.find((d) => d.id === flipped.id)?.changes).toContain('state: active → validating');
+
+    expect(await row(draft.id)).toMatchObject({
+      state: 'draft',
+      name: 'Draft',
+      source: 'listing',
+      deleted_at: null,
+    });
+    expect(await row(pending.id)).toMatchObject({ state: 'requires_type', connection_type: 'Pending' });
+    expect((await row(renamed.id))?.name).toBe('New name');
+    expect((await row(flipped.id))?.state).toBe('validating');
+    expect(await domainsOf(moved.id)).toEqual(['m1.com', 'm2.com']);
+    expect(await domainsOf(draft.id)).toEqual(['d.com']);
+    expect((await row('conn_gone'))?.deleted_at?.getTime()).toBe(report.startedAt.getTime());
+
+    const run = await h.database.db.selectFrom('reconciliation_runs').selectAll().executeTakeFirstOrThrow();
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      dry_run: false,
+      seen: 6,
+      inserted: 2,
+      updated: 3,
+      deleted: 1,
+      unchanged: 1,
+      error: null,
+    });
+    expect(run.finished_at).not.toBeNull();
+
+    const again = await reconcile({ db: h.database.db, source: source(), log });
+    expect(again.counts).toMatchObject({ inserted: 0, updated: 0, deleted: 0, unchanged: 6 });
+  });
+
+  it('--dry-run reports the same drift and writes nothing, not even a run row', async () => {
+    const c = model.createConnection({ domains: ['a.com'] });
+    model.activate(c.id);
+    await sync();
+    model.rename(c.id, 'Renamed');
+    model.createConnection({ state: 'draft' });
+    const before = await mirrorOf(h.database.db);
+    const dry = await reconcile({ db: h.database.db, source: source(), log }, { dryRun: true });
+    expect(dry.counts).toMatchObject({ inserted: 1, updated: 1, deleted: 0 });
+    expect(dry.runId).toBeNull();
+    expect(await mirrorOf(h.database.db)).toEqual(before);
+    expect(await h.database.db.selectFrom('reconciliation_runs').selectAll().execute()).toEqual([]);
+    const real = await reconcile({ db: h.database.db, source: source(), log });
+    expect(real.drift).toEqual(dry.drift);
+  });
+});
+
+describe('races and rules', () => {
+  it('an event applied while the listing is being fetched is not undone', async () => {
+    const listed = model.createConnection({ domains: ['l.com'] });
+    model.activate(listed.id);
+    await sync();
+
+    // The listing is fetched; then, before the reconciliation writes, the poller applies events:
+    // `listed` is deactivated (newer than what the listing saw) and `fresh` is created+activated
+    // (the listing never saw it).
+    const racing: ConnectionsSource = {
+      async listConnections(after) {
+        const page = await source().listConnections(after);
+        if (page.after === null) {
+          model.deactivate(listed.id);
+          const fresh = model.createConnection({ domains: ['new.com'] });
+          model.activate(fresh.id);
+          await sync();
+        }
+        return page;
+      },
+    };
+    const report = await reconcile({ db: h.database.db, source: racing, log });
+    expect(report.counts.deleted).toBe(0);
+    expect((await row(listed.id))?.state).toBe('inactive');
+    const live = await h.database.db.selectFrom('live_connections').select('id').execute();
+    expect(live).toHaveLength(2);
+  });
+
+  it('a row written after the snapshot began is not deleted even though the listing lacks it', async () => {
+    const a = model.createConnection();
+    model.activate(a.id);
+    const racing: ConnectionsSource = {
+      async listConnections(after) {
+        const page = await source().listConnections(after);
+        // written by "the poller" after the reconciliation took its start time
+        await h.database.db
+          .insertInto('connections')
+          .values({
+            id: 'conn_racer',
+            connection_type: 'OktaSAML',
+            name: 'Racer',
+            state: 'active',
+            updated_at: new Date(),
+            raw: '{}',
+            source: 'event',
+          })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+        return page;
+      },
+    };
+    const report = await reconcile({ db: h.database.db, source: racing, log });
+    expect(report.counts.deleted).toBe(0);
+    expect((await row('conn_racer'))?.deleted_at).toBeNull();
+  });
+
+  it('a tombstone comes back only when listed with an updated_at newer than its deletion', async () => {
+    const c = model.createConnection({ domains: ['t.com'] });
+    model.activate(c.id);
+    await sync();
+    // The mirror learns of a deletion at a time after the connection's last update …
+    const deletedAt = new Date(Date.parse(String(model.getConnection(c.id).updated_at)) + 60_000);
+    await h.database.db
+      .updateTable('connections')
+      .set({ deleted_at: deletedAt })
+      .where('id', '=', c.id)
+      .execute();
+    // … so a listing that still shows the older version does not bring it back,
+    let report = await reconcile({ db: h.database.db, source: source(), log });
+    expect(report.counts).toMatchObject({ updated: 0, unchanged: 1 });
+    expect((await row(c.id))?.deleted_at).not.toBeNull();
+    // but one updated after the deletion does.
+    clock = deletedAt.getTime() + 60_000;
+    model.rename(c.id, 'Back again');
+    report = await reconcile({ db: h.database.db, source: source(), log });
+    expect(report.counts.updated).toBe(1);
+    expect(await row(c.id)).toMatchObject({ deleted_at: null, name: 'Back again' });
+  });
+
+  it('a listing that breaks off half-way is recorded as failed and changes nothing', async () => {
+    for (let i = 0; i < 250; i++) model.createConnection({ state: 'draft' });
+    await h.database.db
+      .insertInto('connections')
+      .values({
+        id: 'conn_unlisted',
+        connection_type: 'OktaSAML',
+        name: 'Unlisted',
+        state: 'active',
+        updated_at: new Date(Date.UTC(2026, 0, 1)),
+        raw: '{}',
+        source: 'event',
+        synced_at: new Date(Date.UTC(2026, 0, 1)),
+      })
+      .execute();
+    const before = await mirrorOf(h.database.db);
+    let pages = 0;
+    const breaking: ConnectionsSource = {
+      async listConnections(after) {
+        if (++pages === 2) h.emulator.faults.add({ kind: 'status', status: 500, path: '/connections' });
+        return source().listConnections(after);
+      },
+    };
+    await expect(reconcile({ db: h.database.db, source: breaking, log })).rejects.toThrow(/500/);
+    expect(await mirrorOf(h.database.db)).toEqual(before);
+    const run = await h.database.db.selectFrom('reconciliation_runs').selectAll().executeTakeFirstOrThrow();
+    expect(run).toMatchObject({ status: 'failed', inserted: 0, deleted: 0 });
+    expect(run.error).toMatch(/500/);
+  });
+
+  it('a listed connection that fails validation is counted and never deleted', async () => {
+    const c = model.createConnection();
+    model.activate(c.id);
+    await sync();
+    const broken: ConnectionsSource = {
+      async listConnections(after) {
+        const page = await source().listConnections(after);
+        return {
+          ...page,
+          connections: page.connections.map((x) => ({ ...(x as object), updated_at: 'never' })),
+        };
+      },
+    };
+    const report = await reconcile({ db: h.database.db, source: broken, log });
+    expect(report.counts).toMatchObject({ seen: 1, invalid: 1, deleted: 0 });
+    expect((await row(c.id))?.deleted_at).toBeNull();
+  });
+
+  it('backfill order: reconcile, then events; stale events do not undo the listing', async () => {
+    const c = model.createConnection({ name: 'v1', domains: ['b.com'] });
+    model.activate(c.id);
+    model.rename(c.id, 'v2');
+    await reconcile({ db: h.database.db, source: source(), log });
+    const totals = await sync();
+    expect(totals).toMatchObject({ stale: 1, applied: 0 });
+    expect((await row(c.id))?.name).toBe('v2');
+    expect(await readCursor(h.database.db)).toBe(model.events().at(-1)!.id);
+  });
+});
+
+it('applies pages on the same rows concurrently with a reconciliation without deadlock', async () => {
+  for (let i = 0; i < 300; i++) model.activate(model.createConnection({ domains: [`c${i}.com`] }).id);
+  for (const c of model.liveConnections().slice(0, 150)) model.rename(String(c.id), 'renamed');
+  for (const c of model.liveConnections().slice(100, 250)) model.deactivate(String(c.id));
+  const events = model.events();
+  const [report] = await Promise.all([
+    reconcile({ db: h.database.db, source: source(), log }),
+    (async () => {
+      for (let i = 0; i < events.length; i += 100) {
+        const page = events.slice(i, i + 100);
+        await applyPage(
+          { db: h.database.db, log },
+          {
+            expectedCursor: await readCursor(h.database.db),
+            nextCursor: String(page.at(-1)!.id),
+            events: page,
+          },
+        );
+      }
+    })(),
+  ]);
+  expect(report.counts.seen).toBe(300);
+  const live = await h.database.db
+    .selectFrom('connections')
+    .select(['id', 'name', 'state'])
+    .orderBy('id')
+    .execute();
+  const want = model
+    .liveConnections()
+    .map((c) => ({ id: c.id, name: c.name, state: c.state }))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  // Whatever the interleaving, states are exact (events carry them); names are exact where the
+  // listing won, and otherwise the next reconciliation brings them.
+  expect(live.map((r) => r.state)).toEqual(want.map((c) => c.state));
+  await reconcile({ db: h.database.db, source: source(), log });
+  expect(
+    await h.database.db.selectFrom('connections').select(['id', 'name', 'state']).orderBy('id').execute(),
+  ).toEqual(want);
+});
