@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { catchUpCommand } from './commands/catch-up.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
+import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 import { type Config, loadConfig, type SettingValues, secretsOf } from './config.ts';
 import { classifyDatabaseError } from './db/errors.ts';
@@ -55,6 +56,14 @@ program
   .option('--print-sql', 'print the SQL of pending migrations instead of applying them')
   .action(async (options: { printSql?: boolean }, command: Command) => {
     await migrateCommand(configFrom(command).config, { printSql: options.printSql === true });
+  });
+
+program
+  .command('run')
+  .description('long-running: poll and reconcile on schedules, serve health and metrics, stop on SIGTERM')
+  .action(async (_options: unknown, command: Command) => {
+    const { config, migrate } = configFrom(command);
+    await runCommand(config, { migrate });
   });
 
 program

@@ -11,6 +11,10 @@ export interface Config {
   readonly pollCron: string;
   readonly reconcileCron: string;
   readonly http: { readonly host: string; readonly port: number };
+  /** How long a replica's lease lives without renewal: the takeover time when a holder dies. */
+  readonly leaseTtlMs: number;
+  /** One WorkOS request's deadline (the SDK's timeout). */
+  readonly requestTimeoutMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -50,6 +54,16 @@ export const SETTINGS: readonly Setting[] = [
     default: '9464',
     description: 'health and metrics server port (0 disables)',
   },
+  {
+    name: 'WORKOS_SYNC_LEASE_SECONDS',
+    default: '30',
+    description: 'replica lease lifetime: takeover time when a holder dies',
+  },
+  {
+    name: 'WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS',
+    default: '30',
+    description: 'deadline of one WorkOS request',
+  },
   { name: 'LOG_LEVEL', default: 'info', description: 'pino log level' },
 ];
 
@@ -63,6 +77,8 @@ export type SettingName =
   | 'WORKOS_SYNC_RECONCILE_CRON'
   | 'WORKOS_SYNC_HTTP_HOST'
   | 'WORKOS_SYNC_HTTP_PORT'
+  | 'WORKOS_SYNC_LEASE_SECONDS'
+  | 'WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS'
   | 'LOG_LEVEL';
 
 export type SettingValues = Partial<Record<SettingName, string | undefined>>;
@@ -88,6 +104,9 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Setti
       host: get('WORKOS_SYNC_HTTP_HOST')!,
       port: parsePort('WORKOS_SYNC_HTTP_PORT', get('WORKOS_SYNC_HTTP_PORT')!),
     },
+    leaseTtlMs: parseSeconds('WORKOS_SYNC_LEASE_SECONDS', get('WORKOS_SYNC_LEASE_SECONDS')!) * 1000,
+    requestTimeoutMs:
+      parseSeconds('WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS', get('WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS')!) * 1000,
     logLevel: parseLogLevel(get('LOG_LEVEL')!),
   };
   return deepFreeze(config);
@@ -156,6 +175,14 @@ function parsePort(name: SettingName, value: string): number {
   if (!/^\d+$/.test(value) || port > 65535)
     throw new ConfigError(`${name} must be a port number 0-65535, got "${value}"`);
   return port;
+}
+
+function parseSeconds(name: SettingName, value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || seconds <= 0 || seconds > 86_400) {
+    throw new ConfigError(`${name} must be a number of seconds between 0 and 86400, got "${value}"`);
+  }
+  return seconds;
 }
 
 function parseLogLevel(value: string): LogLevel {

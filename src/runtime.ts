@@ -37,5 +37,9 @@ export async function openRuntime(config: Config, options: { readonly migrate: b
 }
 
 export function workosFor(config: Config): WorkOS {
-  return createWorkosClient({ apiKey: requireApiKey(config), apiUrl: config.workos.apiUrl });
+  return createWorkosClient({
+    apiKey: requireApiKey(config),
+    apiUrl: config.workos.apiUrl,
+    timeoutMs: config.requestTimeoutMs,
+  });
 }

@@ -6,6 +6,7 @@ import { catchUp } from '../sync/catch-up.ts';
 import { readCursor } from '../sync/cursor.ts';
 import type { DrainTotals } from '../sync/drain.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
+import { recoverRejectedCursor } from '../sync/recover-cursor.ts';
 import { parseWorkosTimestamp } from '../time.ts';
 import { workosConnectionsSource } from '../workos/connections-source.ts';
 import { workosEventsSource } from '../workos/events-source.ts';
@@ -54,6 +55,11 @@ export async function catchUpCommand(
       {
         since: cursor === null ? since : undefined,
         signal: stop.signal,
+        recover: (error) =>
+          recoverRejectedCursor(
+            { db: database.db, connections: workosConnectionsSource(workos), log },
+            error,
+          ),
         onPage(t) {
           const now = performance.now();
           if (options.progressEveryMs !== undefined && now - lastProgress >= options.progressEveryMs) {

@@ -23,7 +23,11 @@ export interface PageToApply {
   readonly events: readonly unknown[];
 }
 
-export type PageSummary = PagePlan['counts'] & { readonly events: number };
+export type PageSummary = PagePlan['counts'] & {
+  readonly events: number;
+  /** Every recorded event's type and outcome (duplicates are not recorded again). */
+  readonly outcomes: readonly { readonly event: string; readonly outcome: string }[];
+};
 
 interface Deps {
   readonly db: Kysely<Database>;
@@ -41,7 +45,8 @@ export async function applyPage(deps: Deps, page: PageToApply): Promise<PageSumm
     plans = await inTransaction(deps.db, page, (trx) => applyOneByOne(trx, items));
   }
   report(deps.log, plans);
-  return { ...sumCounts(plans), events: page.events.length };
+  const outcomes = plans.flatMap((p) => p.records.map((r) => ({ event: r.event, outcome: r.outcome })));
+  return { ...sumCounts(plans), events: page.events.length, outcomes };
 }
 
 async function inTransaction<T extends PagePlan | PagePlan[]>(

@@ -23,7 +23,7 @@ export interface DrainOptions {
   readonly since?: Date | undefined;
   /** Stop between pages (the page in flight still commits or rolls back whole). */
   readonly signal?: AbortSignal | undefined;
-  readonly onPage?: ((totals: DrainTotals) => void) | undefined;
+  readonly onPage?: ((totals: DrainTotals, page: PageSummary) => void) | undefined;
 }
 
 export interface DrainTotals {
@@ -77,7 +77,7 @@ export async function drainEvents(
       add(totals, summary);
       cursor = next;
       totals.cursor = cursor;
-      options.onPage?.(totals);
+      options.onPage?.(totals, summary);
     }
     if (!more) {
       totals.caughtUp = true;

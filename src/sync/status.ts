@@ -16,6 +16,8 @@ export interface StatusReport {
    */
   readonly lagSeconds: number | null;
   readonly lastEventCreatedAt: string | null;
+  /** The last time a refused cursor was recovered from, and why. */
+  readonly lastRecovery: { readonly at: string; readonly reason: string | null } | null;
   readonly lease: { readonly holder: string; readonly expiresAt: string; readonly expired: boolean } | null;
   readonly counts: {
     readonly connections: number;
@@ -100,6 +102,9 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
     lastPollError: state?.last_poll_error ?? null,
     lagSeconds: secondsSince(state?.caught_up_at ?? state?.last_event_created_at),
     lastEventCreatedAt: iso(state?.last_event_created_at),
+    lastRecovery: state?.last_recovery_at
+      ? { at: state.last_recovery_at.toISOString(), reason: state.last_recovery_reason }
+      : null,
     lease: lease
       ? { holder: lease.holder, expiresAt: lease.expires_at.toISOString(), expired: lease.expires_at <= now }
       : null,

@@ -100,12 +100,10 @@ export async function writeReconciliation(
         .insertInto('connection_domains')
         .values(part)
         .onConflict((oc) =>
-          oc
-            .column('id')
-            .doUpdateSet((eb) => ({
-              connection_id: eb.ref('excluded.connection_id'),
-              domain: eb.ref('excluded.domain'),
-            })),
+          oc.column('id').doUpdateSet((eb) => ({
+            connection_id: eb.ref('excluded.connection_id'),
+            domain: eb.ref('excluded.domain'),
+          })),
         )
         .execute();
     }

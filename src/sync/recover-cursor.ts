@@ -1,0 +1,42 @@
+/**
+ * A cursor the Events API refuses (expired past retention: what WorkOS does with it is
+ * undocumented) cannot be resumed from. Recovery: reconcile against List Connections, which
+ * covers whatever happened in the gap, then restart the stream from the oldest retained event
+ * (stale events are skipped by the version guard, ones already recorded are no-ops).
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/tables.ts';
+import type { CursorRejectedError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { ConnectionsSource } from '../workos/connections-source.ts';
+import { EVENTS_STREAM, lockCursor } from './cursor.ts';
+import { reconcile } from './reconcile/reconcile.ts';
+
+export interface RecoverDeps {
+  readonly db: Kysely<Database>;
+  readonly connections: ConnectionsSource;
+  readonly log: Logger;
+}
+
+export async function recoverRejectedCursor(deps: RecoverDeps, rejected: CursorRejectedError): Promise<void> {
+  deps.log.error(
+    { cursor: rejected.cursor, err: rejected.cause },
+    'the Events API rejected the stored cursor; recovering with a reconciliation and a restart from the oldest retained events',
+  );
+  await reconcile({ db: deps.db, source: deps.connections, log: deps.log });
+  await deps.db.transaction().execute(async (trx) => {
+    // Fenced like a page: only reset the cursor that was refused, not one another writer moved on.
+    await lockCursor(trx, rejected.cursor);
+    await trx
+      .updateTable('sync_state')
+      .set({
+        cursor: null,
+        cursor_updated_at: new Date(),
+        last_recovery_at: new Date(),
+        last_recovery_reason: `cursor ${rejected.cursor} rejected by the Events API`,
+      })
+      .where('stream', '=', EVENTS_STREAM)
+      .execute();
+  });
+  deps.log.info({ cursor: rejected.cursor }, 'cursor recovered; restarting from the oldest retained events');
+}
