@@ -105,7 +105,10 @@ describe('backfill, poll, status', () => {
     expect(report).toHaveProperty('lastPollAt');
     expect(report).toHaveProperty('lagSeconds');
     expect(report).toHaveProperty('lease', null);
-    expect(report.lastReconciliation).toMatchObject({ status: 'succeeded', seen: emulator.model.liveConnections().length });
+    expect(report.lastReconciliation).toMatchObject({
+      status: 'succeeded',
+      seen: emulator.model.liveConnections().length,
+    });
     expect(report).toHaveProperty('quarantined', 0);
 
     const human = await runCli(['status'], env);

@@ -3,6 +3,7 @@
  * is validated against WorkOS's own OpenAPI 3.1 spec (npm `@workos/openapi-spec`), so the
  * emulator cannot drift into a fake that only agrees with our own code.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -101,16 +102,32 @@ describe('emulator responses match WorkOS OpenAPI spec', () => {
     let after: string | null = null;
     let total = 0;
     let firstId: string | undefined;
+    let withCertificateId: string | undefined;
+    const signingCerts: Array<string | null> = [];
     do {
       const { status, body } = await get(`/connections?limit=25&order=desc${after ? `&after=${after}` : ''}`);
       expect(status).toBe(200);
       expectValid(v.connectionList, body);
-      const page = body as { data: Array<{ id: string }>; list_metadata: { after: string | null } };
+      const page = body as {
+        data: Array<{ id: string; options?: { signing_cert: string | null } }>;
+        list_metadata: { after: string | null };
+      };
       firstId ??= page.data[0]?.id;
       total += page.data.length;
+      for (const c of page.data) {
+        if (!c.options) continue;
+        signingCerts.push(c.options.signing_cert);
+        if (typeof c.options.signing_cert === 'string') withCertificateId ??= c.id;
+      }
       after = page.list_metadata.after;
     } while (after);
     expect(total).toBe(emulator.model.liveConnections().length);
+    // The validated listing carries real certificates (and some SAML connections without one).
+    const pems = signingCerts.filter((pem): pem is string => typeof pem === 'string');
+    expect(pems.length).toBeGreaterThan(signingCerts.length / 2);
+    expect(signingCerts).toContain(null);
+    for (const pem of pems) expect(() => new X509Certificate(pem)).not.toThrow();
+    expectValid(v.connection, (await get(`/connections/${withCertificateId}`)).body);
 
     const before = await get(`/connections?limit=5&order=asc&before=${firstId}`);
     expectValid(v.connectionList, before.body);

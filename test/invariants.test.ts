@@ -250,8 +250,30 @@ describe('certificates are versioned by event time (invariant 3)', () => {
     const cert = await t.db.selectFrom('connection_certificates').selectAll().executeTakeFirstOrThrow();
     expect(cert.expiry_date.toISOString()).toBe('2025-02-01T00:00:00.000Z');
     expect(cert.renewed_at?.toISOString()).toBe('2024-01-25T00:00:00.000Z');
-    expect(cert.renewal_required_at?.toISOString()).toBe('2024-01-20T00:00:00.000Z');
+    // the notice was about the certificate the renewal replaced
+    expect(cert.renewal_required_at).toBeNull();
+    expect(cert.days_until_expiry).toBeNull();
     expect(cert.is_expired).toBe(false);
+  });
+
+  it('a notice about the certificate the row holds keeps when it was renewed', async () => {
+    await apply(
+      certificateEvent('connection.saml_certificate_renewed', {
+        expiry_date: '2025-02-01T00:00:00Z',
+        created_at: '2024-01-25T00:00:00Z',
+      }),
+    );
+    await apply(
+      certificateEvent('connection.saml_certificate_renewal_required', {
+        expiry_date: '2025-02-01T00:00:00Z',
+        created_at: '2025-01-20T00:00:00Z',
+        days: 12,
+      }),
+    );
+    const cert = await t.db.selectFrom('connection_certificates').selectAll().executeTakeFirstOrThrow();
+    expect(cert.renewed_at?.toISOString()).toBe('2024-01-25T00:00:00.000Z');
+    expect(cert.renewal_required_at?.toISOString()).toBe('2025-01-20T00:00:00.000Z');
+    expect(cert.days_until_expiry).toBe(12);
   });
 
   it('certificate types of one connection are independent, and need no connection row', async () => {

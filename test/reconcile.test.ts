@@ -21,7 +21,13 @@ let clock: number;
 // A fresh WorkOS and database for each test.
 beforeEach(async () => {
   clock = Date.UTC(2026, 10, 1);
-  model = new WorkosModel({ seed: 5, clock: () => new Date((clock += 1000)) });
+  model = new WorkosModel({
+    seed: 5,
+    clock: () => {
+      clock += 1000;
+      return new Date(clock);
+    },
+  });
   h = await startHarness({ model });
 });
 afterEach(() => h.close());

@@ -57,7 +57,11 @@ export async function catchUpCommand(
         signal: stop.signal,
         recover: (error) =>
           recoverRejectedCursor(
-            { db: database.db, connections: workosConnectionsSource(workos), log },
+            {
+              db: database.db,
+              log,
+              reconcile: () => reconcile({ db: database.db, source: workosConnectionsSource(workos), log }),
+            },
             error,
           ),
         onPage(t) {

@@ -5,8 +5,9 @@
  */
 import type { ConnectionState } from '../workos/wire.ts';
 import type { IdGenerator } from './ids.ts';
-import type { ConnectionRecord, ConnectionType } from './payloads.ts';
+import { type ConnectionRecord, type ConnectionType, isSamlType } from './payloads.ts';
 import type { Random } from './random.ts';
+import { defaultSubject, type SigningCertificateInput, storeSigningCertificate } from './signing-certs.ts';
 
 export interface CreateConnectionInput {
   id?: string;
@@ -18,6 +19,11 @@ export interface CreateConnectionInput {
   domains?: string[];
   /** Default `draft`. */
   state?: ConnectionState;
+  /**
+   * SAML connections only (default null: no certificate yet). `subject` defaults to
+   * `idp.<first domain>` (else the organisation id, else the connection id).
+   */
+  signingCertificate?: SigningCertificateInput;
   at?: Date;
 }
 
@@ -45,10 +51,12 @@ export class ConnectionFactory {
       externalKey: this.externalKey(),
       createdAt: stamp,
       updatedAt: stamp,
+      signingCert: null,
       createdMs: at.getTime(),
       seq: this.seq,
     };
     record.domains = this.domains(record, input.domains ?? [], at);
+    record.signingCert = this.signingCertificate(record, input.signingCertificate ?? null);
     return record;
   }
 
@@ -60,6 +68,19 @@ export class ConnectionFactory {
       object: 'connection_domain',
       domain,
     }));
+  }
+
+  /** Validates a certificate for the record (SAML only) and fills its default subject. */
+  signingCertificate(
+    record: ConnectionRecord,
+    input: SigningCertificateInput,
+  ): ConnectionRecord['signingCert'] {
+    if (input !== null && !isSamlType(record.connectionType)) {
+      throw new Error(
+        `Connection ${record.id} is ${record.connectionType}: only SAML connections have a signing certificate`,
+      );
+    }
+    return storeSigningCertificate(input, () => defaultSubject(record));
   }
 
   /** WorkOS external keys look like 25 random alphanumerics. */

@@ -68,6 +68,11 @@ export class ConnectionStore {
     return record;
   }
 
+  /** Live records in list order (oldest first); callers must not mutate them. */
+  liveRecords(): readonly ConnectionRecord[] {
+    return this.ordered;
+  }
+
   liveConnections(): WireConnection[] {
     return this.ordered.map(toWireConnection);
   }

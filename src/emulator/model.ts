@@ -6,6 +6,13 @@
  *
  * Every mutation takes an optional `at` so scenario generators can write a history in the past;
  * without it the model's clock is used.
+ *
+ * SAML connections carry a signing certificate description (`signingCertificate(id)`), which the
+ * HTTP routes render into a real X.509 PEM in `options.signing_cert`. `setSigningCertificate`
+ * changes it silently (WorkOS emits nothing for that). ResponseSigning certificate events —
+ * renewals and renewal notices alike — set its expiry to the event's `expiry_date`, keeping its
+ * subject, so the listing and the newest ResponseSigning event always agree; like the other
+ * certificate events they leave `updated_at` alone. Other certificate types never touch it.
  */
 import type {
   CertificateType,
@@ -28,6 +35,7 @@ import {
 import { IdGenerator } from './ids.ts';
 import {
   type ConnectionRecord,
+  isSamlType,
   toActivationPayload,
   toDeletionPayload,
   toRenewalRequiredPayload,
@@ -35,6 +43,13 @@ import {
   toWireConnection,
 } from './payloads.ts';
 import { Random } from './random.ts';
+import {
+  defaultSubject,
+  describeSigningCertificate,
+  type RawSigningCertificate,
+  type SigningCertificate,
+  type SigningCertificateInput,
+} from './signing-certs.ts';
 
 export interface WorkosModelOptions {
   /** Seeds ids and external keys; same seed + same clock ⇒ same ids. */
@@ -107,6 +122,20 @@ export class WorkosModel {
     });
   }
 
+  /**
+   * Replaces a SAML connection's signing certificate (throws for other types): `{ notAfter,
+   * subject? }` is served as a real PEM (subject default `idp.<first domain>`, else the
+   * organisation or connection id), `null` as `signing_cert: null`, and `{ raw: text }` verbatim —
+   * e.g. `{ raw: 'not a pem' }` for tests of a certificate that does not parse. Bumps `updated_at`.
+   */
+  setSigningCertificate(id: string, certificate: SigningCertificateInput, at?: Date): WireConnection {
+    const record = this.require(id);
+    const stored = this.factory.signingCertificate(record, certificate);
+    return this.edit(id, at, (r) => {
+      r.signingCert = stored;
+    });
+  }
+
   // ── mutations that emit an event (each returns the event) ───────────────────
 
   activate(id: string, at?: Date): WireConnectionEvent<'connection.activated'> {
@@ -152,6 +181,7 @@ export class WorkosModel {
       toRenewedPayload(record, certificateType, expiryDate, createdAt),
     );
     this.certs.apply(event);
+    this.followCertificateEvent(record, certificateType, expiryDate);
     return event;
   }
 
@@ -167,6 +197,7 @@ export class WorkosModel {
       toRenewalRequiredPayload(record, certificateType, expiryDate, createdAt),
     );
     this.certs.apply(event);
+    this.followCertificateEvent(record, certificateType, expiryDate);
     return event;
   }
 
@@ -203,6 +234,24 @@ export class WorkosModel {
     return this.certs.all();
   }
 
+  /**
+   * A live SAML connection's signing certificate as the listing serves it (a copy): generated
+   * `{ notAfter, subject }`, `{ raw }` text, or null (also for connections of other types).
+   */
+  signingCertificate(id: string): SigningCertificate | RawSigningCertificate | null {
+    return describeSigningCertificate(this.require(id).signingCert);
+  }
+
+  /** Every live connection's certificate that is not null, by connection id, oldest first. */
+  signingCertificates(): Map<string, SigningCertificate | RawSigningCertificate> {
+    const out = new Map<string, SigningCertificate | RawSigningCertificate>();
+    for (const record of this.store.liveRecords()) {
+      const certificate = describeSigningCertificate(record.signingCert);
+      if (certificate !== null) out.set(record.id, certificate);
+    }
+    return out;
+  }
+
   getConnection(id: string): WireConnection {
     const record = this.store.get(id);
     if (!record) throw new NotFoundError(`Connection not found: '${id}'.`);
@@ -223,6 +272,14 @@ export class WorkosModel {
     const record = this.store.get(id);
     if (!record) throw new UnknownConnectionError(id);
     return record;
+  }
+
+  /** ResponseSigning events of SAML connections set the listed certificate's expiry. */
+  private followCertificateEvent(record: ConnectionRecord, type: CertificateType, expiryDate: Date): void {
+    if (type !== 'ResponseSigning' || !isSamlType(record.connectionType)) return;
+    const current = record.signingCert;
+    const subject = current !== null && 'subject' in current ? current.subject : defaultSubject(record);
+    record.signingCert = this.factory.signingCertificate(record, { notAfter: expiryDate, subject });
   }
 
   private edit(

@@ -9,6 +9,7 @@ import type {
   WireConnectionDomain,
   WireConnectionEvent,
 } from '../workos/wire.ts';
+import type { StoredSigningCertificate } from './signing-certs.ts';
 
 export type ConnectionType = WireConnection['connection_type'];
 
@@ -23,6 +24,8 @@ export interface ConnectionRecord {
   externalKey: string;
   createdAt: string;
   updatedAt: string;
+  /** SAML connections only (always null for others); rendered into `options.signing_cert`. */
+  signingCert: StoredSigningCertificate;
   /** Creation time in ms and insertion sequence: the listing's sort key. */
   createdMs: number;
   seq: number;
@@ -48,7 +51,12 @@ function copyDomains(record: ConnectionRecord): WireConnectionDomain[] {
   return record.domains.map((d) => ({ id: d.id, object: 'connection_domain', domain: d.domain }));
 }
 
-/** The Connection object as List Connections and Get Connection return it. */
+/**
+ * The Connection object as List Connections and Get Connection return it, except that a SAML
+ * connection's `options.signing_cert` is always null here: its PEM is made asynchronously when a
+ * response is rendered (`fillSigningCerts` in `signing-certs.ts`; the HTTP routes do it). Compare
+ * certificates through `WorkosModel.signingCertificate(id)`.
+ */
 export function toWireConnection(record: ConnectionRecord): WireConnection {
   return {
     object: 'connection',

@@ -1,9 +1,12 @@
 /**
  * Maps an authenticated GET request to the model: parses WorkOS's query parameters exactly as the
- * SDK sends them and turns the model's typed request errors into their HTTP answers.
+ * SDK sends them and turns the model's typed request errors into their HTTP answers. Connections
+ * leave here with their SAML signing certificates rendered (the model itself stays synchronous).
  */
+import type { WireConnection } from '../workos/wire.ts';
 import { EmulatorRequestError } from './errors.ts';
 import type { WorkosModel } from './model.ts';
+import { fillSigningCerts } from './signing-certs.ts';
 
 export interface RouteResult {
   status: number;
@@ -31,7 +34,18 @@ function eventTypesOf(query: URLSearchParams): string[] | undefined {
     .filter((v) => v.length > 0);
 }
 
-function serve(model: WorkosModel, path: string, query: URLSearchParams): RouteResult | undefined {
+/** Reads the model synchronously (one consistent snapshot), then renders certificates. */
+async function withCertificates<T>(model: WorkosModel, body: T, connections: WireConnection[]): Promise<T> {
+  const now = model.clock();
+  await fillSigningCerts(connections, (id) => model.signingCertificate(id), now);
+  return body;
+}
+
+async function serve(
+  model: WorkosModel,
+  path: string,
+  query: URLSearchParams,
+): Promise<RouteResult | undefined> {
   if (path === '/events') {
     const body = model.listEvents({
       events: eventTypesOf(query),
@@ -54,22 +68,30 @@ function serve(model: WorkosModel, path: string, query: URLSearchParams): RouteR
       after: optional(query, 'after'),
       order: optional(query, 'order'),
     });
-    return { status: 200, body };
+    return { status: 200, body: await withCertificates(model, body, body.data) };
   }
   const single = /^\/connections\/([^/]+)$/.exec(path);
   if (single?.[1] !== undefined) {
-    return { status: 200, body: model.getConnection(decodeURIComponent(single[1])) };
+    const connection = model.getConnection(decodeURIComponent(single[1]));
+    return { status: 200, body: await withCertificates(model, connection, [connection]) };
   }
   return undefined;
 }
 
 const KNOWN_PATH = /^\/(events|connections(\/[^/]+)?)$/;
 
-export function route(model: WorkosModel, method: string, path: string, query: URLSearchParams): RouteResult {
+export async function route(
+  model: WorkosModel,
+  method: string,
+  path: string,
+  query: URLSearchParams,
+): Promise<RouteResult> {
   if (!KNOWN_PATH.test(path)) return { status: 404, body: { message: `Not Found: ${method} ${path}` } };
   if (method !== 'GET') return { status: 405, body: { message: `Method Not Allowed: ${method} ${path}` } };
   try {
-    return serve(model, path, query) ?? { status: 404, body: { message: `Not Found: ${method} ${path}` } };
+    return (
+      (await serve(model, path, query)) ?? { status: 404, body: { message: `Not Found: ${method} ${path}` } }
+    );
   } catch (error) {
     if (error instanceof EmulatorRequestError) return { status: error.status, body: error.body() };
     throw error;

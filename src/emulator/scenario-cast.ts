@@ -8,6 +8,7 @@ import { IdPool } from './id-pool.ts';
 import type { WorkosModel } from './model.ts';
 import type { ConnectionType } from './payloads.ts';
 import type { Random } from './random.ts';
+import type { ScenarioCertificates } from './scenario-certs.ts';
 
 /** A realistic mix: SAML dominates B2B SSO, with some OAuth and OIDC. */
 const CONNECTION_TYPES: ReadonlyArray<readonly [ConnectionType, number]> = [
@@ -64,9 +65,13 @@ export class ScenarioCast {
     private readonly model: WorkosModel,
     private readonly random: Random,
     private readonly fixedOrganizations?: number,
+    private readonly certificates?: ScenarioCertificates,
   ) {}
 
-  /** Creates a connection (no event). About 10% stay silent forever unless `eventful` is set. */
+  /**
+   * Creates a connection (no event). About 10% stay silent forever unless `eventful` is set; silent
+   * SAML ones have no signing certificate, the others one from `certificates`.
+   */
   create(at: Date, options: { eventful?: boolean } = {}): string {
     const org = this.nextOrganization(at);
     const silent = !options.eventful && this.random.chance(0.1);
@@ -83,6 +88,7 @@ export class ScenarioCast {
       name: `${org.name} ${labelOf(type)}`,
       domains: this.domainsFor(org),
       state,
+      signingCertificate: this.certificates?.forNewConnection(type, silent) ?? null,
       at,
     });
     org.size += 1;

@@ -5,12 +5,17 @@
  * [start, end]. Between steps, at the midpoint, happen the things WorkOS emits nothing for:
  * connections being created, renamed, given other domains, or left as drafts.
  * Same seed and same model seed and clock ⇒ the same log, byte for byte.
+ *
+ * SAML connections are created with signing certificates (`scenario-certs.ts`; silent ones
+ * without), and ResponseSigning events carry day-aligned expiry dates, which the model copies into
+ * the listed certificate: the listing agrees with the newest ResponseSigning event of each.
  */
 import type { CertificateType } from '../workos/wire.ts';
 import type { WorkosModel } from './model.ts';
 import { isSamlType } from './payloads.ts';
 import { Random } from './random.ts';
 import { ScenarioCast } from './scenario-cast.ts';
+import { nextMidnight, ScenarioCertificates } from './scenario-certs.ts';
 
 export interface ScenarioOptions {
   seed: number;
@@ -54,7 +59,8 @@ export function generateScenario(model: WorkosModel, options: ScenarioOptions): 
   if (end < start) throw new Error('generateScenario: end is before start');
 
   const random = new Random(options.seed);
-  const cast = new ScenarioCast(model, random, options.organizations);
+  const certificates = new ScenarioCertificates(options.seed, new Date(now));
+  const cast = new ScenarioCast(model, random, options.organizations, certificates);
   const planned = options.connections ?? Math.max(3, Math.ceil(total / 6));
   const gap = (end - start) / Math.max(1, total);
   const byType: Record<string, number> = {};
@@ -82,6 +88,14 @@ export function generateScenario(model: WorkosModel, options: ScenarioOptions): 
     created++;
   }
   return { connections: cast.createdCount, events: total, byType };
+}
+
+/**
+ * A ResponseSigning expiry becomes the listed certificate's `notAfter`: the first UTC midnight
+ * after `at + days` (still `days` whole days away). The other types keep `expiry` as drawn.
+ */
+function expiryOf(type: CertificateType, expiry: number, at: Date, days: number): Date {
+  return new Date(type === 'ResponseSigning' ? nextMidnight(at.getTime() + days * DAY_MS) : expiry);
 }
 
 /** Emits exactly one event for some connection and returns its type. */
@@ -118,12 +132,16 @@ function emitOne(model: WorkosModel, random: Random, cast: ScenarioCast, at: Dat
       return connection.state === 'active' ? model.deactivate(id, at).event : model.activate(id, at).event;
     case 'require': {
       const days = random.pick(NOTICE_DAYS);
-      const expiry = new Date(at.getTime() + days * DAY_MS + random.int(0, DAY_MS - 1));
-      return model.requireCertificateRenewal(id, random.weighted(CERTIFICATE_TYPES), expiry, at).event;
+      const expiry = at.getTime() + days * DAY_MS + random.int(0, DAY_MS - 1);
+      const type = random.weighted(CERTIFICATE_TYPES);
+      return model.requireCertificateRenewal(id, type, expiryOf(type, expiry, at, days), at).event;
     }
     case 'renew': {
-      const expiry = new Date(at.getTime() + (365 + random.int(0, 30)) * DAY_MS);
-      return model.renewCertificate(id, random.weighted(CERTIFICATE_TYPES), expiry, at).event;
+      const days = 365 + random.int(0, 30);
+      const type = random.weighted(CERTIFICATE_TYPES);
+      // A renewed ResponseSigning certificate runs a year (fewer distinct expiries to render).
+      const expiry = expiryOf(type, at.getTime() + days * DAY_MS, at, 365);
+      return model.renewCertificate(id, type, expiry, at).event;
     }
     case 'delete':
       cast.forget(id);

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { FaultInjector, type FaultKind } from './faults.ts';
 import { WorkosModel } from './model.ts';
 import { type RouteResult, route } from './routes.ts';
+import { warmSigningCerts } from './signing-certs.ts';
 
 export interface StartEmulatorOptions {
   model?: WorkosModel;
@@ -26,6 +27,12 @@ export interface StartEmulatorOptions {
    * bound; past it the oldest half is dropped.
    */
   maxRecordedRequests?: number;
+  /**
+   * Default true: render, in the background, the signing certificates the model holds at start,
+   * so the first listing does not pay for them (a PEM costs a few milliseconds). Requests are
+   * served meanwhile; certificates set later render on first listing.
+   */
+  warmCertificates?: boolean;
 }
 
 export interface RecordedRequest {
@@ -45,6 +52,8 @@ export interface Emulator {
   model: WorkosModel;
   faults: FaultInjector;
   requests: RecordedRequest[];
+  /** Settles when the background rendering of the certificates held at start is done (never rejects). */
+  certificatesWarm: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -126,7 +135,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
           await sleep(fault.ms);
           break;
       }
-      const result = route(model, record.method, url.pathname, url.searchParams);
+      const result = await route(model, record.method, url.pathname, url.searchParams);
       if (fault?.kind === 'truncate') return truncate(res, result, headersFor, record);
       reply(result.status, result.body);
     };
@@ -146,6 +155,10 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
     });
   });
   const { port } = server.address() as AddressInfo;
+  const certificatesWarm =
+    options.warmCertificates === false
+      ? Promise.resolve()
+      : warmSigningCerts(model.signingCertificates().values(), model.clock());
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -159,7 +172,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
     return closing;
   };
 
-  return { url: `http://${host}:${port}`, host, port, model, faults, requests, close };
+  return { url: `http://${host}:${port}`, host, port, model, faults, requests, certificatesWarm, close };
 }
 
 /** Sends the headers (with the full Content-Length) and half the body, then drops the socket. */

@@ -68,3 +68,12 @@ export interface MirrorView {
 export function certificateKey(connectionId: string, certificateType: string): string {
   return `${connectionId}\u0000${certificateType}`;
 }
+
+/**
+ * Whether two expiries name the same certificate. X.509 validity has whole seconds while WorkOS
+ * events carry milliseconds, so a listed certificate and an event about it agree to the second.
+ */
+export function sameExpiry(a: Date | null | undefined, b: Date | null | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return Math.floor(a.getTime() / 1000) === Math.floor(b.getTime() / 1000);
+}

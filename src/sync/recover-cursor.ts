@@ -8,14 +8,13 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { CursorRejectedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { ConnectionsSource } from '../workos/connections-source.ts';
 import { EVENTS_STREAM, lockCursor } from './cursor.ts';
-import { reconcile } from './reconcile/reconcile.ts';
 
 export interface RecoverDeps {
   readonly db: Kysely<Database>;
-  readonly connections: ConnectionsSource;
   readonly log: Logger;
+  /** A full reconciliation (the caller's, so it is counted and fenced the caller's way). */
+  readonly reconcile: () => Promise<unknown>;
 }
 
 export async function recoverRejectedCursor(deps: RecoverDeps, rejected: CursorRejectedError): Promise<void> {
@@ -23,7 +22,7 @@ export async function recoverRejectedCursor(deps: RecoverDeps, rejected: CursorR
     { cursor: rejected.cursor, err: rejected.cause },
     'the Events API rejected the stored cursor; recovering with a reconciliation and a restart from the oldest retained events',
   );
-  await reconcile({ db: deps.db, source: deps.connections, log: deps.log });
+  await deps.reconcile();
   await deps.db.transaction().execute(async (trx) => {
     // Fenced like a page: only reset the cursor that was refused, not one another writer moved on.
     await lockCursor(trx, rejected.cursor);

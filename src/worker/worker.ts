@@ -7,7 +7,6 @@
  * change), recovering a rejected cursor, and stopping at a page boundary when the lease is lost
  * or shutdown begins. A reconcile tick: the same under the `reconcile` lease.
  */
-
 import type { Kysely } from 'kysely';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Database } from '../db/tables.ts';
@@ -47,20 +46,22 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-async function hasReconciled(db: Kysely<Database>): Promise<boolean> {
-  const run = await db
-    .selectFrom('reconciliation_runs')
-    .select('id')
-    .where('status', '=', 'succeeded')
-    .limit(1)
-    .executeTakeFirst();
-  return run !== undefined;
-}
+/** A reconciliation's lease lives long enough for a slow listing of many connections. */
+const RECONCILE_LEASE_MIN_MS = 60_000;
 
 export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   const shutdown = new AbortController();
-  let lastOk: Date | null = null;
   const running = new Set<Promise<void>>();
+  let lastOk: Date | null = null;
+
+  const onLease = (name: 'events' | 'reconcile', held: boolean) => {
+    deps.metrics.setLeaseHeld(name, held);
+    deps.log.info({ lease: name, holder: options.holder }, held ? 'lease acquired' : 'lease released');
+  };
+  const keeperDeps = { ...deps, onChange: onLease };
+  const eventsLease = new LeaseKeeper(keeperDeps, 'events', options.holder, options.leaseTtlMs);
+  const reconcileTtl = Math.max(options.leaseTtlMs, RECONCILE_LEASE_MIN_MS);
+  const reconcileLease = new LeaseKeeper(keeperDeps, 'reconcile', options.holder, reconcileTtl);
 
   /** Our own overlap guard: node-cron's warns on every skipped tick, and long drains skip many. */
   function job(name: string, body: () => Promise<void>): () => void {
@@ -81,24 +82,37 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     };
   }
 
-  const onLease = (name: 'events' | 'reconcile', held: boolean) => {
-    deps.metrics.setLeaseHeld(name, held);
-    deps.log.info({ lease: name, holder: options.holder }, held ? 'lease acquired' : 'lease released');
-  };
-  const keeper = { ...deps, onChange: onLease };
-  const eventsLease = new LeaseKeeper(keeper, 'events', options.holder, options.leaseTtlMs);
-  // A reconciliation may take a while; its lease lives long enough for a slow listing.
-  const reconcileLease = new LeaseKeeper(
-    keeper,
-    'reconcile',
-    options.holder,
-    Math.max(options.leaseTtlMs, 60_000),
-  );
-  const recover = async (error: Parameters<typeof recoverRejectedCursor>[1]) => {
+  /** Every reconciliation this worker runs, counted in the metrics whatever triggered it. */
+  async function reconcileCounted(signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    try {
+      const report = await reconcile({ db: deps.db, source: deps.connections, log: deps.log }, { signal });
+      deps.metrics.recordReconciliation({
+        durationSeconds: report.durationMs / 1000,
+        ok: true,
+        dryRun: false,
+        ...report.counts,
+      });
+    } catch (error) {
+      const none = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, certificatesUnparsable: 0 };
+      deps.metrics.recordReconciliation({
+        durationSeconds: (performance.now() - started) / 1000,
+        ok: false,
+        dryRun: false,
+        ...none,
+      });
+      throw error;
+    }
+  }
+
+  async function recover(error: Parameters<typeof recoverRejectedCursor>[1]): Promise<void> {
     deps.metrics.recordApiError('cursor_rejected');
     deps.metrics.recordCursorRecovery();
-    await recoverRejectedCursor({ db: deps.db, connections: deps.connections, log: deps.log }, error);
-  };
+    await recoverRejectedCursor(
+      { db: deps.db, log: deps.log, reconcile: () => reconcileCounted(shutdown.signal) },
+      error,
+    );
+  }
 
   const poll = job('poll', async () => {
     const leaseSignal = await eventsLease.ensure();
@@ -109,13 +123,12 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     }
     const started = performance.now();
     const signal = AbortSignal.any([shutdown.signal, leaseSignal]);
-    let ok = false;
+    const seconds = () => (performance.now() - started) / 1000;
     try {
       // A new mirror starts from the listing, as backfill does: events cannot tell of drafts,
-      // renames or anything older than retention.
-      if ((await readCursor(deps.db)) === null && !(await hasReconciled(deps.db))) {
-        await reconcile({ db: deps.db, source: deps.connections, log: deps.log }, { signal });
-      }
+      // renames, or anything older than retention.
+      if ((await readCursor(deps.db)) === null && !(await hasReconciled(deps.db)))
+        await reconcileCounted(signal);
       const totals = await catchUp(
         { db: deps.db, source: deps.events, log: deps.log },
         {
@@ -126,21 +139,12 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           onRetry: (error: RetryableError) => deps.metrics.recordApiError(error.kind),
         },
       );
-      ok = totals.caughtUp;
-      if (ok) lastOk = new Date();
-      if (totals.events > 0) {
-        deps.log.info(
-          { ...totals, durationMs: Math.round(performance.now() - started) },
-          'poll applied events',
-        );
-      }
-      deps.metrics.recordPoll({
-        durationSeconds: (performance.now() - started) / 1000,
-        pages: totals.pages,
-        ok,
-      });
+      if (totals.caughtUp) lastOk = new Date();
+      if (totals.events > 0)
+        deps.log.info({ ...totals, durationMs: Math.round(seconds() * 1000) }, 'poll applied events');
+      deps.metrics.recordPoll({ durationSeconds: seconds(), pages: totals.pages, ok: totals.caughtUp });
     } catch (error) {
-      deps.metrics.recordPoll({ durationSeconds: (performance.now() - started) / 1000, pages: 0, ok: false });
+      deps.metrics.recordPoll({ durationSeconds: seconds(), pages: 0, ok: false });
       if (error instanceof FatalError) deps.metrics.recordApiError('unauthorized');
       throw error;
     }
@@ -149,27 +153,8 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   const reconcileJob = job('reconcile', async () => {
     const leaseSignal = await reconcileLease.ensure();
     if (!leaseSignal) return;
-    const started = performance.now();
     try {
-      const report = await reconcile(
-        { db: deps.db, source: deps.connections, log: deps.log },
-        { signal: AbortSignal.any([shutdown.signal, leaseSignal]) },
-      );
-      deps.metrics.recordReconciliation({
-        durationSeconds: report.durationMs / 1000,
-        ok: true,
-        dryRun: false,
-        ...report.counts,
-      });
-    } catch (error) {
-      const zero = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, certificatesUnparsable: 0 };
-      deps.metrics.recordReconciliation({
-        durationSeconds: (performance.now() - started) / 1000,
-        ok: false,
-        dryRun: false,
-        ...zero,
-      });
-      throw error;
+      await reconcileCounted(AbortSignal.any([shutdown.signal, leaseSignal]));
     } finally {
       await reconcileLease.release();
     }
@@ -196,4 +181,14 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       await reconcileLease.release();
     },
   };
+}
+
+async function hasReconciled(db: Kysely<Database>): Promise<boolean> {
+  const run = await db
+    .selectFrom('reconciliation_runs')
+    .select('id')
+    .where('status', '=', 'succeeded')
+    .limit(1)
+    .executeTakeFirst();
+  return run !== undefined;
 }

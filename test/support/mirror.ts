@@ -102,23 +102,49 @@ export function expectedMirror(model: WorkosModel): MirrorView {
     .flatMap(([id, list]) => list.map((d: Payload) => ({ id: d.id, connection_id: id, domain: d.domain })))
     .sort((a, b) => (a.id < b.id ? -1 : 1));
 
-  const certificates = model
+  // Certificates: in log order (strictly increasing event time), each event replaces the
+  // certificate; the timestamps of the other kind survive only for the same certificate.
+  const certs = new Map<string, MirrorView['certificates'][number]>();
+  for (const e of model.events()) {
+    if (
+      e.event !== 'connection.saml_certificate_renewed' &&
+      e.event !== 'connection.saml_certificate_renewal_required'
+    )
+      continue;
+    const data = e.data as Payload;
+    const key = `${data.connection.id}\u0000${data.certificate.certificate_type}`;
+    const before = certs.get(key);
+    const expiry = new Date(data.certificate.expiry_date).toISOString();
+    const same = before?.expiry_date === expiry;
+    const renewed = e.event === 'connection.saml_certificate_renewed';
+    certs.set(key, {
+      connection_id: data.connection.id,
+      certificate_type: data.certificate.certificate_type,
+      expiry_date: expiry,
+      renewed_at: renewed ? new Date(data.renewed_at).toISOString() : same ? before.renewed_at : null,
+      renewal_required_at: renewed
+        ? same
+          ? before.renewal_required_at
+          : null
+        : new Date(String(e.created_at)).toISOString(),
+    });
+  }
+  const certificates = [...certs.values()].sort((a, b) =>
+    a.connection_id === b.connection_id
+      ? a.certificate_type < b.certificate_type
+        ? -1
+        : 1
+      : a.connection_id < b.connection_id
+        ? -1
+        : 1,
+  );
+  // Cross-check with the emulator's own state: the same certificates, the same expiries.
+  const modelExpiries = model
     .certificates()
-    .map((c) => ({
-      connection_id: c.connection_id,
-      certificate_type: c.certificate_type,
-      expiry_date: new Date(c.expiry_date).toISOString(),
-      renewed_at: c.renewed_at ? new Date(c.renewed_at).toISOString() : null,
-      renewal_required_at: c.renewal_required_at ? new Date(c.renewal_required_at).toISOString() : null,
-    }))
-    .sort((a, b) =>
-      a.connection_id === b.connection_id
-        ? a.certificate_type < b.certificate_type
-          ? -1
-          : 1
-        : a.connection_id < b.connection_id
-          ? -1
-          : 1,
-    );
+    .map((c) => `${c.connection_id}/${c.certificate_type}/${new Date(c.expiry_date).toISOString()}`)
+    .sort();
+  expect(certificates.map((c) => `${c.connection_id}/${c.certificate_type}/${c.expiry_date}`).sort()).toEqual(
+    modelExpiries,
+  );
   return { connections, domains, certificates };
 }

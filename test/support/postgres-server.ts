@@ -53,7 +53,14 @@ async function tryTestcontainers(): Promise<PostgresServer | undefined> {
   };
 }
 
-async function startFromBinaries(): Promise<PostgresServer> {
+/** A cluster of our own that a test may stop and start again (a database outage). */
+export interface RestartablePostgres extends PostgresServer {
+  /** Fast shutdown: connections are cut, the data stays. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+export async function startFromBinaries(): Promise<RestartablePostgres> {
   sweepStaleClusters();
   const bin = findBinDir();
   const dir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
@@ -92,17 +99,28 @@ async function startFromBinaries(): Promise<PostgresServer> {
     '-c',
     'max_connections=200',
   ];
-  const child = spawn('setpriv', args, {
-    stdio: 'ignore',
-    ...(user ? { uid: user.uid, gid: user.gid } : {}),
-  });
   const url = `postgres://postgres@localhost/postgres?host=${encodeURIComponent(dir)}&port=5432`;
-  await waitUntilReady(url, child);
+  const launch = async () => {
+    const child = spawn('setpriv', args, {
+      stdio: 'ignore',
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    });
+    await waitUntilReady(url, child);
+    return child;
+  };
+  let child: ChildProcess | undefined = await launch();
   return {
     url,
     kind: 'binaries',
+    async pause() {
+      if (child) await stopChild(child);
+      child = undefined;
+    },
+    async resume() {
+      child ??= await launch();
+    },
     async stop() {
-      await stopChild(child);
+      if (child) await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

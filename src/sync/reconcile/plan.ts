@@ -12,7 +12,7 @@
  * - a listed connection that fails validation is counted, never written, never deleted.
  */
 import type { ParsedConnection } from '../../workos/schemas.ts';
-import type { CertificateState, ConnectionWrite, DomainWrite } from '../mirror.ts';
+import { type CertificateState, type ConnectionWrite, type DomainWrite, sameExpiry } from '../mirror.ts';
 import type { SigningCertificateResult } from './signing-cert.ts';
 
 export interface ListedConnection {
@@ -191,12 +191,13 @@ function certificateFrom(
   ) {
     return undefined;
   }
-  const sameCertificate = stored && stored.expiry_date.getTime() === cert.expiry_date.getTime();
+  const sameCertificate = stored && sameExpiry(stored.expiry_date, cert.expiry_date);
   return {
     connection_id: item.connection.id,
     certificate_type: 'ResponseSigning',
     organization_id: item.connection.organization_id ?? stored?.organization_id ?? null,
-    expiry_date: cert.expiry_date,
+    // An event's milliseconds are more precise than X.509's whole seconds for the same certificate.
+    expiry_date: sameCertificate ? stored.expiry_date : cert.expiry_date,
     is_expired: cert.expiry_date <= startedAt,
     days_until_expiry: sameCertificate ? (stored?.days_until_expiry ?? null) : null,
     renewed_at: stored?.renewed_at ?? null,
