@@ -80,6 +80,31 @@ describe('migrate', () => {
   });
 });
 
+describe('reconcile', () => {
+  it('--dry-run prints the drift and writes nothing; without it the run is recorded', async () => {
+    const url = await createDatabaseUrl();
+    const env = { DATABASE_URL: url, WORKOS_API_KEY: API_KEY, WORKOS_API_URL: emulator.url };
+    const live = emulator.model.liveConnections().length;
+    const dry = await runCli(['reconcile', '--dry-run'], env);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^dry run: reconciliation would change the following \(nothing was written\)/);
+    expect(dry.stdout).toMatch(new RegExp(`inserted\\s+${live}\\n`));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    expect((await client.query('select count(*)::int as n from workos.connections')).rows[0].n).toBe(0);
+    expect((await client.query('select count(*)::int as n from workos.reconciliation_runs')).rows[0].n).toBe(
+      0,
+    );
+    const real = await runCli(['reconcile', '--json'], env);
+    expect(real.code).toBe(0);
+    expect(JSON.parse(real.stdout).counts).toMatchObject({ inserted: live, deleted: 0 });
+    expect((await client.query('select count(*)::int as n from workos.live_connections')).rows[0].n).toBe(
+      live,
+    );
+    await client.end();
+  });
+});
+
 describe('backfill, poll, status', () => {
   it('backfill applies the whole history; poll finds nothing more; status reports it', async () => {
     const url = await createDatabaseUrl();

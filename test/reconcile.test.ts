@@ -324,3 +324,69 @@ it('applies pages on the same rows concurrently with a reconciliation without de
     await h.database.db.selectFrom('connections').select(['id', 'name', 'state']).orderBy('id').execute(),
   ).toEqual(want);
 });
+
+describe('certificates from the listing', () => {
+  it('records every SAML connection`s signing certificate: expiry, fingerprint, subject', async () => {
+    const notAfter = new Date(Date.now() + 20 * 86_400_000);
+    notAfter.setUTCMilliseconds(0);
+    const saml = model.createConnection({
+      connectionType: 'OktaSAML',
+      signingCertificate: { notAfter, subject: 'idp.acme.example' },
+    });
+    model.createConnection({ connectionType: 'GoogleOAuth' });
+    model.createConnection({ connectionType: 'AzureSAML', signingCertificate: null });
+    const report = await reconcile({ db: h.database.db, source: source(), log });
+    expect(report.counts).toMatchObject({ certificatesUpdated: 1, certificatesUnparsable: 0 });
+    const cert = await h.database.db
+      .selectFrom('connection_certificates')
+      .selectAll()
+      .executeTakeFirstOrThrow();
+    expect(cert).toMatchObject({
+      connection_id: saml.id,
+      certificate_type: 'ResponseSigning',
+      source: 'listing',
+      is_expired: false,
+    });
+    expect(cert.expiry_date.toISOString()).toBe(notAfter.toISOString());
+    expect(cert.subject).toBe('CN=idp.acme.example');
+    expect(cert.fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    const expiring = await h.database.db.selectFrom('expiring_certificates').selectAll().execute();
+    expect(expiring).toHaveLength(1);
+    expect(expiring[0]?.days_left).toBe(19);
+
+    const again = await reconcile({ db: h.database.db, source: source(), log });
+    expect(again.counts.certificatesUpdated).toBe(0);
+  });
+
+  it('an event newer than the listing keeps precedence', async () => {
+    clock = Date.now(); // event times comparable with the database's clock
+    const saml = model.createConnection({
+      connectionType: 'OktaSAML',
+      signingCertificate: { notAfter: new Date('2027-01-01T00:00:00Z') },
+    });
+    const racing: ConnectionsSource = {
+      async listConnections(after) {
+        const page = await source().listConnections(after);
+        model.renewCertificate(saml.id, 'ResponseSigning', new Date('2028-06-01T00:00:00Z'));
+        await sync();
+        return page;
+      },
+    };
+    await reconcile({ db: h.database.db, source: racing, log });
+    const cert = await h.database.db
+      .selectFrom('connection_certificates')
+      .selectAll()
+      .executeTakeFirstOrThrow();
+    expect(cert.expiry_date.toISOString()).toBe('2028-06-01T00:00:00.000Z');
+    expect(cert.source).toBe('event');
+  });
+
+  it('an unparsable certificate is counted, never fatal', async () => {
+    const saml = model.createConnection({ connectionType: 'OktaSAML' });
+    model.setSigningCertificate(saml.id, { raw: 'not a pem' });
+    const report = await reconcile({ db: h.database.db, source: source(), log });
+    expect(report.counts).toMatchObject({ inserted: 1, certificatesUnparsable: 1, certificatesUpdated: 0 });
+    const run = await h.database.db.selectFrom('reconciliation_runs').selectAll().executeTakeFirstOrThrow();
+    expect(run).toMatchObject({ status: 'succeeded', certificates_unparsable: 1 });
+  });
+});
