@@ -5,9 +5,11 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { catchUpCommand } from './commands/catch-up.ts';
+import { certsCommand } from './commands/certs.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
 import { runCommand } from './commands/run.ts';
+import { sqlCommand } from './commands/sql.ts';
 import { statusCommand } from './commands/status.ts';
 import { type Config, loadConfig, type SettingValues, secretsOf } from './config.ts';
 import { classifyDatabaseError } from './db/errors.ts';
@@ -110,10 +112,41 @@ program
     await statusCommand(config, { json: options.json === true, migrate });
   });
 
+program
+  .command('certs')
+  .description('certificate report: every live connection`s SAML certificates, most urgent first')
+  .option('--expiring-within <days>', 'only certificates expiring within this window (30d, 12h, 30)')
+  .option('--fail-if-expiring', 'exit 3 when any certificate is inside the window (for alerting)')
+  .option('--json', 'machine-readable output')
+  .action(
+    async (
+      options: { expiringWithin?: string; failIfExpiring?: boolean; json?: boolean },
+      command: Command,
+    ) => {
+      const { config, migrate } = configFrom(command);
+      process.exitCode = await certsCommand(config, {
+        expiringWithin: options.expiringWithin,
+        failIfExpiring: options.failIfExpiring === true,
+        json: options.json === true,
+        migrate,
+      });
+    },
+  );
+
+program
+  .command('sql')
+  .description('run a query against the configured database (unqualified names resolve in the schema)')
+  .argument('<query>', 'the SQL, or - to read it from stdin')
+  .option('--json', 'print the rows as JSON')
+  .action(async (query: string, options: { json?: boolean }, command: Command) => {
+    const { config, migrate } = configFrom(command);
+    await sqlCommand(config, query, { json: options.json === true, migrate });
+  });
+
 async function main(argv: readonly string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (thrown) {
     if (thrown instanceof CommanderError) {
       return thrown.exitCode === 0 ? 0 : 2;

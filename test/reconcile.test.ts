@@ -2,13 +2,14 @@
  * Reconciliation against the emulator through the real SDK: every kind of drift, the snapshot
  * race, the resurrection rule, a listing that breaks off, and --dry-run.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WorkosModel } from '../src/emulator/index.ts';
 import { applyPage } from '../src/sync/apply-page.ts';
 import { catchUp } from '../src/sync/catch-up.ts';
 import { readCursor } from '../src/sync/cursor.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { type ConnectionsSource, workosConnectionsSource } from '../src/workos/connections-source.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { silentLogger } from './support/logs.ts';
 import { mirrorOf } from './support/mirror.ts';
 import { FAST_BACKOFF, type SyncHarness, startHarness } from './support/sync.ts';
@@ -18,8 +19,14 @@ let h: SyncHarness;
 let model: WorkosModel;
 let clock: number;
 
-// A fresh WorkOS and database for each test.
+// A fresh WorkOS for each test; one database per file, emptied between tests.
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.close());
 beforeEach(async () => {
+  await database.reset();
   clock = Date.UTC(2026, 10, 1);
   model = new WorkosModel({
     seed: 5,
@@ -28,7 +35,7 @@ beforeEach(async () => {
       return new Date(clock);
     },
   });
-  h = await startHarness({ model });
+  h = await startHarness({ model, database });
 });
 afterEach(() => h.close());
 
@@ -283,46 +290,6 @@ describe('races and rules', () => {
     expect((await row(c.id))?.name).toBe('v2');
     expect(await readCursor(h.database.db)).toBe(model.events().at(-1)!.id);
   });
-});
-
-it('applies pages on the same rows concurrently with a reconciliation without deadlock', async () => {
-  for (let i = 0; i < 300; i++) model.activate(model.createConnection({ domains: [`c${i}.com`] }).id);
-  for (const c of model.liveConnections().slice(0, 150)) model.rename(String(c.id), 'renamed');
-  for (const c of model.liveConnections().slice(100, 250)) model.deactivate(String(c.id));
-  const events = model.events();
-  const [report] = await Promise.all([
-    reconcile({ db: h.database.db, source: source(), log }),
-    (async () => {
-      for (let i = 0; i < events.length; i += 100) {
-        const page = events.slice(i, i + 100);
-        await applyPage(
-          { db: h.database.db, log },
-          {
-            expectedCursor: await readCursor(h.database.db),
-            nextCursor: String(page.at(-1)!.id),
-            events: page,
-          },
-        );
-      }
-    })(),
-  ]);
-  expect(report.counts.seen).toBe(300);
-  const live = await h.database.db
-    .selectFrom('connections')
-    .select(['id', 'name', 'state'])
-    .orderBy('id')
-    .execute();
-  const want = model
-    .liveConnections()
-    .map((c) => ({ id: c.id, name: c.name, state: c.state }))
-    .sort((a, b) => (a.id < b.id ? -1 : 1));
-  // Whatever the interleaving, states are exact (events carry them); names are exact where the
-  // listing won, and otherwise the next reconciliation brings them.
-  expect(live.map((r) => r.state)).toEqual(want.map((c) => c.state));
-  await reconcile({ db: h.database.db, source: source(), log });
-  expect(
-    await h.database.db.selectFrom('connections').select(['id', 'name', 'state']).orderBy('id').execute(),
-  ).toEqual(want);
 });
 
 describe('certificates from the listing', () => {

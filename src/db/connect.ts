@@ -36,6 +36,12 @@ function openServer(url: string, schema: string, log: Logger, poolSize: number):
   // An idle client losing its server (restart, failover) must not crash the process; the next
   // query fails instead, and the caller waits that out.
   pool.on('error', (error) => log.warn({ err: error }, 'idle database connection lost'));
+  // pg-pool removes its listener while a client is checked out, and a connection the server
+  // drops then (a restart between two statements) would raise an unhandled 'error' and kill the
+  // process. With this one the client is just broken: its next query fails, and is retried.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => log.debug({ err: error }, 'database connection lost while in use'));
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema(schema);
   return { db, kind: 'postgres', description: describeUrl(url), close: () => db.destroy() };
 }

@@ -22,13 +22,15 @@ export interface SyncHarness {
 }
 
 export async function startHarness(
-  options: { model?: WorkosModel; maxRetries?: number; timeoutMs?: number } = {},
+  options: { model?: WorkosModel; maxRetries?: number; timeoutMs?: number; database?: TestDatabase } = {},
 ): Promise<SyncHarness> {
   const emulator = await startEmulator({
     apiKey: API_KEY,
     model: options.model ?? new WorkosModel({ seed: 1 }),
   });
-  const database = await createTestDatabase();
+  // A database handed in is the caller's to reset and close.
+  const database = options.database ?? (await createTestDatabase());
+  const ownsDatabase = options.database === undefined;
   const workos = createWorkosClient({
     apiKey: API_KEY,
     apiUrl: emulator.url,
@@ -42,7 +44,7 @@ export async function startHarness(
     deps: (log = silentLogger()) => ({ db: database.db, source: workosEventsSource(workos), log }),
     async close() {
       await emulator.close();
-      await database.close();
+      if (ownsDatabase) await database.close();
     },
   };
 }
