@@ -23,7 +23,7 @@ export function loggerFor(config: Config): Logger {
 export async function openRuntime(config: Config, options: { readonly migrate: boolean }): Promise<Runtime> {
   const log = loggerFor(config);
   const database = await openDatabase(config.database, log);
-  log.debug({ database: database.description }, 'database opened');
+  log.info({ database: database.description }, 'using database');
   try {
     if (options.migrate) {
       const { applied } = await migrateToLatest(database.db, config.database.schema);

@@ -38,7 +38,7 @@ export async function catchUpCommand(
   process.once('SIGTERM', onSignal);
 
   try {
-    log.info({ database: database.description }, `${name} started`);
+    log.info(`${name} started`);
     const cursor = await readCursor(database.db);
     if (since && cursor !== null) {
       log.warn({ cursor }, '--since is ignored: this database already has a cursor, catching up from it');
