@@ -6,6 +6,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { catchUpCommand } from './commands/catch-up.ts';
 import { certsCommand } from './commands/certs.ts';
+import { demoCommand } from './commands/demo.ts';
+import { emulatorCommand, integerFlag } from './commands/emulator.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
 import { runCommand } from './commands/run.ts';
@@ -142,6 +144,57 @@ program
     const { config, migrate } = configFrom(command);
     await sqlCommand(config, query, { json: options.json === true, migrate });
   });
+
+program
+  .command('demo')
+  .description('zero-setup tour: emulator + embedded Postgres + backfill + a short live run + status')
+  .option('--live-seconds <n>', 'how long the live part runs', '6')
+  .option('--seed <n>', 'scenario seed', '7')
+  .option('--keep', 'leave the emulator and the worker running until Ctrl-C')
+  .action(async (options: { liveSeconds: string; seed: string; keep?: boolean }, command: Command) => {
+    const { config } = configFrom(command);
+    await demoCommand(config, {
+      liveSeconds: positiveNumber('--live-seconds', options.liveSeconds),
+      seed: positiveNumber('--seed', options.seed),
+      keep: options.keep === true,
+    });
+  });
+
+program
+  .command('emulator')
+  .description('serve the bundled WorkOS API emulator for local development (docs/emulator.md)')
+  .option('--port <port>', 'port to listen on (0 picks a free one)', '4010')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--scenario <name>', 'empty, demo or large', 'empty')
+  .option('--seed <n>', 'seed of the scenario and ids', '1')
+  .option('--events <n>', 'events the demo or large scenario generates (default 300 / 100000)')
+  .option('--api-key <key>', 'accept only this key (default: any sk_test_… key)')
+  .action(
+    async (o: {
+      port: string;
+      host: string;
+      scenario: string;
+      seed: string;
+      events?: string;
+      apiKey?: string;
+    }) => {
+      // The emulator needs no WorkOS or database settings: no config is loaded for it.
+      await emulatorCommand({
+        port: integerFlag(o.port) as number,
+        host: o.host,
+        scenario: o.scenario,
+        seed: integerFlag(o.seed) as number,
+        events: integerFlag(o.events),
+        apiKey: o.apiKey,
+      });
+    },
+  );
+
+function positiveNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${flag} must be a number >= 0, got "${value}"`);
+  return n;
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   try {

@@ -4,7 +4,6 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WorkosModel } from '../src/emulator/index.ts';
-import { applyPage } from '../src/sync/apply-page.ts';
 import { catchUp } from '../src/sync/catch-up.ts';
 import { readCursor } from '../src/sync/cursor.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';

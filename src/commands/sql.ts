@@ -34,7 +34,7 @@ export function formatRows(rows: readonly Record<string, unknown>[]): string {
   const widths = columns.map((c, i) => Math.min(60, Math.max(c.length, ...cells.map((r) => r[i]!.length))));
   const line = (values: string[]) =>
     values
-      .map((v, i) => fit(v, widths[i]!))
+      .map((v, i) => truncateTo(v, widths[i]!))
       .join(' | ')
       .trimEnd();
   return `${[line(columns), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.map(line)].join('\n')}\n(${rows.length} row${rows.length === 1 ? '' : 's'})\n`;
@@ -47,6 +47,6 @@ function cell(value: unknown): string {
   return String(value);
 }
 
-function fit(value: string, width: number): string {
+function truncateTo(value: string, width: number): string {
   return value.length > width ? `${value.slice(0, width - 1)}…` : value.padEnd(width);
 }

@@ -3,13 +3,15 @@
  *
  * Request pipeline: record → authenticate (401 `{message:'Unauthorized'}`) → apply the next
  * matching fault → route. Faults come after auth on purpose: a queued fault means "the next
- * authenticated calls misbehave", so a test probing a bad key never consumes one.
+ * authenticated calls misbehave", so a test probing a bad key never consumes one. The control API
+ * (`/_emulator/…`, `control-api.ts`) is authenticated the same way but never faulted.
  *
  * Every response, errors included, is JSON with `Content-Type: application/json`: the SDK fails
  * with a TypeError on anything else.
  */
 import { createServer, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handleControlRequest, isControlPath } from './control-api.ts';
 import { FaultInjector, type FaultKind } from './faults.ts';
 import { WorkosModel } from './model.ts';
 import { type RouteResult, route } from './routes.ts';
@@ -17,7 +19,11 @@ import { warmSigningCerts } from './signing-certs.ts';
 
 export interface StartEmulatorOptions {
   model?: WorkosModel;
-  apiKey: string;
+  /**
+   * The one API key accepted, or a test of the bearer token (`workos-sync emulator` accepts any
+   * `sk_test_…` key this way).
+   */
+  apiKey: string | ((key: string) => boolean);
   /** 0 (default): an ephemeral port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -72,7 +78,11 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
   const faults = new FaultInjector();
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  const expectedAuth = `Bearer ${options.apiKey}`;
+  const { apiKey } = options;
+  const authorized =
+    typeof apiKey === 'string'
+      ? (header: string | undefined) => header === `Bearer ${apiKey}`
+      : (header: string | undefined) => header?.startsWith('Bearer ') === true && apiKey(header.slice(7));
   const maxRecorded = options.maxRecordedRequests ?? 100_000;
   let requestCount = 0;
 
@@ -112,7 +122,11 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
     };
 
     const handle = async () => {
-      if (req.headers.authorization !== expectedAuth) return reply(401, { message: 'Unauthorized' });
+      if (!authorized(req.headers.authorization)) return reply(401, { message: 'Unauthorized' });
+      if (isControlPath(url.pathname)) {
+        const result = await handleControlRequest({ model, faults }, req, record.method, url.pathname);
+        return reply(result.status, result.body);
+      }
       const fault = faults.take(url.pathname);
       if (fault) record.fault = fault.kind;
       switch (fault?.kind) {
@@ -172,7 +186,8 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
     return closing;
   };
 
-  return { url: `http://${host}:${port}`, host, port, model, faults, requests, certificatesWarm, close };
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return { url: `http://${urlHost}:${port}`, host, port, model, faults, requests, certificatesWarm, close };
 }
 
 /** Sends the headers (with the full Content-Length) and half the body, then drops the socket. */
