@@ -1,11 +1,17 @@
 /**
  * The command line as users run it: real child processes, real Postgres, the emulator over HTTP.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
+import { openDatabase } from '../src/db/connect.ts';
 import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
 import { runCli } from './support/cli.ts';
 import { createDatabaseUrl } from './support/database.ts';
+import { silentLogger } from './support/logs.ts';
 import { API_KEY } from './support/sync.ts';
 
 let emulator: Emulator;
@@ -77,6 +83,48 @@ describe('migrate', () => {
     const { rows } = await client.query('select name from workos.schema_migrations');
     await client.end();
     expect(rows).toEqual([{ name: '0001_initial' }, { name: '0002_reconciliation' }]);
+  });
+});
+
+describe('certs', () => {
+  it('lists certificates most urgent first; --fail-if-expiring exits 3 inside the window', async () => {
+    const url = await createDatabaseUrl();
+    const env = { DATABASE_URL: url, WORKOS_API_KEY: API_KEY, WORKOS_API_URL: emulator.url };
+    expect((await runCli(['backfill'], env)).code).toBe(0);
+    const all = await runCli(['certs', '--json'], env);
+    expect(all.code).toBe(0);
+    const rows = JSON.parse(all.stdout) as { expiry_date: string; days_left: number }[];
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.map((r) => r.expiry_date)).toEqual([...rows.map((r) => r.expiry_date)].sort());
+    const soon = await runCli(['certs', '--expiring-within', '30d', '--fail-if-expiring'], env);
+    const inWindow = rows.filter((r) => r.days_left < 30).length;
+    expect(soon.code).toBe(inWindow > 0 ? 3 : 0);
+    expect(soon.stdout).toContain(`(${inWindow} row`);
+    const none = await runCli(['certs', '--expiring-within', '0d', '--fail-if-expiring', '--json'], env);
+    const expired = rows.filter((r) => r.days_left < 0).length;
+    expect(none.code).toBe(expired > 0 ? 3 : 0);
+    expect((await runCli(['certs', '--expiring-within', 'soon'], env)).code).toBe(2);
+  });
+});
+
+describe('the embedded database', () => {
+  it('refuses a second process with a clear error instead of sharing the folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'workos-sync-lock-'));
+    const config = loadConfig({ WORKOS_SYNC_DATA_DIR: dir });
+    const held = await openDatabase(config.database, silentLogger());
+    try {
+      const second = await runCli(['status'], { WORKOS_SYNC_DATA_DIR: dir });
+      expect(second.code).toBe(1);
+      expect(second.stderr.trim()).toBe(
+        `workos-sync: the embedded database in ${dir} is in use by process ${process.pid}; stop it, or set DATABASE_URL to share a Postgres server`,
+      );
+    } finally {
+      await held.close();
+    }
+    const after = await runCli(['status', '--json'], { WORKOS_SYNC_DATA_DIR: dir });
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.stdout).cursor).toBeNull();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
