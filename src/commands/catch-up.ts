@@ -7,6 +7,7 @@ import { readCursor } from '../sync/cursor.ts';
 import type { DrainTotals } from '../sync/drain.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
 import { recoverRejectedCursor } from '../sync/recover-cursor.ts';
+import { retrying } from '../sync/retry.ts';
 import { parseWorkosTimestamp } from '../time.ts';
 import { workosConnectionsSource } from '../workos/connections-source.ts';
 import { workosEventsSource } from '../workos/events-source.ts';
@@ -46,7 +47,12 @@ export async function catchUpCommand(
     const started = performance.now();
     if (name === 'backfill' && cursor === null) {
       // Events cannot tell of drafts, renames or anything older than retention: start from the listing.
-      const report = await reconcile({ db: database.db, source: workosConnectionsSource(workos), log });
+      const report = await retrying(
+        { log },
+        'reconciliation',
+        () => reconcile({ db: database.db, source: workosConnectionsSource(workos), log }),
+        { signal: stop.signal },
+      );
       process.stderr.write(`backfill: reconciled ${count(report.counts.seen)} listed connections first\n`);
     }
     let lastProgress = started;
