@@ -6,6 +6,7 @@
 import { sql, type Transaction } from 'kysely';
 import { toJsonb } from '../db/json.ts';
 import type { Database } from '../db/tables.ts';
+import { takeIncomingConnection } from './connection-row.ts';
 import { type CertificateState, type ConnectionVersion, certificateKey } from './mirror.ts';
 import type { ParsedItem } from './parse-event.ts';
 import type { MirrorSnapshot, PagePlan, StoredEvent } from './plan-page.ts';
@@ -72,19 +73,7 @@ export async function writePlan(trx: Transaction<Database>, plan: PagePlan): Pro
       .onConflict((oc) =>
         oc
           .column('id')
-          .doUpdateSet((eb) => ({
-            organization_id: eb.ref('excluded.organization_id'),
-            connection_type: eb.ref('excluded.connection_type'),
-            name: eb.ref('excluded.name'),
-            state: eb.ref('excluded.state'),
-            created_at: eb.ref('excluded.created_at'),
-            updated_at: eb.ref('excluded.updated_at'),
-            deleted_at: eb.ref('excluded.deleted_at'),
-            raw: eb.ref('excluded.raw'),
-            source: eb.ref('excluded.source'),
-            last_event_id: eb.ref('excluded.last_event_id'),
-            synced_at: sql<Date>`clock_timestamp()`,
-          }))
+          .doUpdateSet(takeIncomingConnection())
           .where('connections.deleted_at', 'is', null)
           .where('connections.updated_at', '<=', (eb) => eb.ref('excluded.updated_at')),
       )

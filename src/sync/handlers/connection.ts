@@ -4,28 +4,9 @@
  * the stored one (ties go to the later event), and a tombstone is final.
  */
 import { connection, type ParsedConnection } from '../../workos/schemas.ts';
-import type { ConnectionWrite, PlannedWrite } from '../mirror.ts';
-import { type Decision, defineHandler, type HandledEvent } from './types.ts';
-
-function rowOf(event: HandledEvent<ParsedConnection>, deletedAt: Date | null): ConnectionWrite {
-  const c = event.data;
-  return {
-    id: c.id,
-    organization_id: c.organization_id ?? null,
-    connection_type: c.connection_type,
-    name: c.name,
-    state: c.state,
-    created_at: c.created_at ?? null,
-    updated_at: c.updated_at,
-    deleted_at: deletedAt,
-    raw: event.rawData,
-    last_event_id: event.id,
-  };
-}
-
-function domainsOf(c: ParsedConnection) {
-  return c.domains?.map((d) => ({ id: d.id, domain: d.domain }));
-}
+import { connectionRow, domainsOf } from '../connection-row.ts';
+import type { PlannedWrite } from '../mirror.ts';
+import { type Decision, defineHandler } from './types.ts';
 
 export const connectionUpsert = defineHandler<ParsedConnection>({
   schema: connection,
@@ -38,7 +19,7 @@ export const connectionUpsert = defineHandler<ParsedConnection>({
     }
     const write: PlannedWrite = {
       kind: 'connection',
-      row: rowOf(event, null),
+      row: connectionRow(event.data, event.rawData, { deleted_at: null, last_event_id: event.id }),
       domains: domainsOf(event.data),
     };
     return { outcome: 'applied', writes: [write] };
@@ -63,7 +44,10 @@ export const connectionDeleted = defineHandler<ParsedConnection>({
     }
     const write: PlannedWrite = {
       kind: 'connection',
-      row: rowOf(event, event.created_at),
+      row: connectionRow(event.data, event.rawData, {
+        deleted_at: event.created_at,
+        last_event_id: event.id,
+      }),
       domains: domainsOf(event.data),
     };
     return { outcome: 'applied', writes: [write] };

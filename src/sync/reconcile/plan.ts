@@ -12,6 +12,7 @@
  * - a listed connection that fails validation is counted, never written, never deleted.
  */
 import type { ParsedConnection } from '../../workos/schemas.ts';
+import { connectionRow, domainsOf } from '../connection-row.ts';
 import { type CertificateState, type ConnectionWrite, type DomainWrite, sameExpiry } from '../mirror.ts';
 import type { SigningCertificateResult } from './signing-cert.ts';
 
@@ -99,19 +100,8 @@ export function planReconciliation(
     const c = item.connection;
     listed.add(c.id);
     const current = stored.get(c.id);
-    const domains = (c.domains ?? []).map((d) => ({ id: d.id, domain: d.domain }));
-    const row: ConnectionWrite = {
-      id: c.id,
-      organization_id: c.organization_id ?? null,
-      connection_type: c.connection_type,
-      name: c.name,
-      state: c.state,
-      created_at: c.created_at ?? null,
-      updated_at: c.updated_at,
-      deleted_at: null,
-      raw: item.raw,
-      last_event_id: null,
-    };
+    const domains = domainsOf(c) ?? [];
+    const row = connectionRow(c, item.raw, { deleted_at: null, last_event_id: null });
 
     if (!current) {
       upserts.push({ row, domains, kind: 'inserted' });

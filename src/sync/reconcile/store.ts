@@ -7,6 +7,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { toJsonb } from '../../db/json.ts';
 import type { Database } from '../../db/tables.ts';
+import { takeIncomingConnection } from '../connection-row.ts';
 import type { CertificateState } from '../mirror.ts';
 import type { ReconciliationPlan, StoredConnection } from './plan.ts';
 
@@ -63,19 +64,7 @@ export async function writeReconciliation(
       .onConflict((oc) =>
         oc
           .column('id')
-          .doUpdateSet((eb) => ({
-            organization_id: eb.ref('excluded.organization_id'),
-            connection_type: eb.ref('excluded.connection_type'),
-            name: eb.ref('excluded.name'),
-            state: eb.ref('excluded.state'),
-            created_at: eb.ref('excluded.created_at'),
-            updated_at: eb.ref('excluded.updated_at'),
-            deleted_at: null,
-            raw: eb.ref('excluded.raw'),
-            source: eb.ref('excluded.source'),
-            last_event_id: null,
-            synced_at: sql<Date>`clock_timestamp()`,
-          }))
+          .doUpdateSet(takeIncomingConnection())
           .where((eb) =>
             eb.or([
               eb.and([
