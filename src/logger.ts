@@ -1,8 +1,10 @@
 /**
- * pino, JSON to stderr (stdout belongs to the commands' own output), with every configured
- * secret scrubbed from the final line — messages, errors and their causes included.
+ * pino to stderr (stdout belongs to the commands' own output): JSON, or readable lines on a
+ * terminal. Every configured secret is scrubbed from the final line — messages, errors and
+ * their causes included.
  */
 import pino from 'pino';
+import pretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
 
@@ -11,6 +13,8 @@ export interface LoggerOptions {
   readonly secrets: readonly string[];
   /** Where lines go; stderr unless a test captures them. */
   readonly destination?: pino.DestinationStream;
+  /** Human-readable lines (for a terminal) instead of JSON. */
+  readonly pretty?: boolean;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -23,7 +27,16 @@ export function createLogger(options: LoggerOptions): Logger {
       serializers: { err: pino.stdSerializers.errWithCause, error: pino.stdSerializers.errWithCause },
       hooks: { streamWrite: scrub },
     },
-    options.destination ?? pino.destination({ fd: 2, sync: true }),
+    options.destination ??
+      (options.pretty
+        ? pretty({
+            destination: 2,
+            sync: true,
+            colorize: true,
+            translateTime: 'SYS:HH:MM:ss.l',
+            ignore: 'pid,hostname',
+          })
+        : pino.destination({ fd: 2, sync: true })),
   );
 }
 

@@ -17,7 +17,11 @@ export interface Runtime {
 }
 
 export function loggerFor(config: Config): Logger {
-  return createLogger({ level: config.logLevel, secrets: secretsOf(config) });
+  return createLogger({
+    level: config.logLevel,
+    secrets: secretsOf(config),
+    pretty: process.stderr.isTTY === true,
+  });
 }
 
 export async function openRuntime(config: Config, options: { readonly migrate: boolean }): Promise<Runtime> {
