@@ -1,7 +1,10 @@
 /**
- * One page of events → one transaction: lock the cursor (fencing), load and lock the touched
- * rows, plan (pure), write, record every event with its outcome, advance the cursor. All of it
- * commits or none of it does, so a crash at any instant loses nothing and repeats nothing.
+ * Pages of events → one transaction: lock the cursor (fencing), load and lock the touched rows,
+ * plan (pure), write, record every event with its outcome, advance the cursor. All of it commits
+ * or none of it does, so a crash at any instant loses nothing and repeats nothing. The drain loop
+ * hands over every consecutive page it already holds (a few at most): one transaction and one
+ * statement per table for all of them costs a fraction of one per page, and folding them as one
+ * sequence decides exactly what applying them page by page would.
  *
  * If Postgres refuses the page's data (a value it cannot store), the page is applied again event
  * by event inside one transaction, each behind a savepoint: the event it refuses is recorded as
@@ -14,6 +17,15 @@ import { advanceCursor, lockCursor } from './cursor.ts';
 import { loadSeenEvents, loadSnapshot, writePlan } from './mirror-store.ts';
 import { type ParsedItem, parseEvent } from './parse-event.ts';
 import { type PagePlan, planPage } from './plan-page.ts';
+
+export interface PagesToApply {
+  /** The cursor the first page was fetched after; the commit is refused if it has moved since. */
+  readonly expectedCursor: string | null;
+  /** Where the cursor goes once the pages are applied: the last page's. */
+  readonly nextCursor: string;
+  /** Consecutive pages, oldest first, parsed (`parseEvent`). */
+  readonly pages: readonly (readonly ParsedItem[])[];
+}
 
 export interface PageToApply {
   /** The cursor the page was fetched after; the commit is refused if it has moved since. */
@@ -34,34 +46,39 @@ interface Deps {
   readonly log: Logger;
 }
 
-export async function applyPage(deps: Deps, page: PageToApply): Promise<PageSummary> {
-  const items: ParsedItem[] = page.events.map(parseEvent);
+/** Applies consecutive pages in one transaction; returns one summary per page. */
+export async function applyPages(deps: Deps, batch: PagesToApply): Promise<PageSummary[]> {
+  const items: ParsedItem[] = batch.pages.flat();
   let plans: PagePlan[];
   try {
-    plans = [await inTransaction(deps.db, page, (trx) => planAndWrite(trx, items))];
+    plans = [await inTransaction(deps.db, batch, (trx) => planAndWrite(trx, items))];
   } catch (error) {
     if (!isRefusedData(error)) throw error;
     deps.log.warn({ err: error }, 'the database refused part of a page; applying it event by event');
-    plans = await inTransaction(deps.db, page, (trx) => applyOneByOne(trx, items));
+    plans = await inTransaction(deps.db, batch, (trx) => applyOneByOne(trx, items));
   }
   report(deps.log, plans);
-  const outcomes = plans.flatMap((p) => p.records.map((r) => ({ event: r.event, outcome: r.outcome })));
-  return { ...sumCounts(plans), events: page.events.length, outcomes };
+  return summarise(batch.pages, items, plans);
+}
+
+export async function applyPage(deps: Deps, page: PageToApply): Promise<PageSummary> {
+  const [summary] = await applyPages(deps, { ...page, pages: [page.events.map(parseEvent)] });
+  return summary!;
 }
 
 async function inTransaction<T extends PagePlan | PagePlan[]>(
   db: Kysely<Database>,
-  page: PageToApply,
+  batch: Pick<PagesToApply, 'expectedCursor' | 'nextCursor'>,
   body: (trx: Transaction<Database>) => Promise<T>,
 ): Promise<T> {
   return db.transaction().execute(async (trx) => {
-    await lockCursor(trx, page.expectedCursor);
+    await lockCursor(trx, batch.expectedCursor);
     const result = await body(trx);
     const plans: PagePlan[] = Array.isArray(result) ? result : [result];
     const newest = plans
       .map((p) => p.lastEventCreatedAt)
       .reduce((a, b) => (a && b ? (a > b ? a : b) : (a ?? b)), null);
-    await advanceCursor(trx, page.nextCursor, newest);
+    await advanceCursor(trx, batch.nextCursor, newest);
     return result;
   });
 }
@@ -120,9 +137,24 @@ function report(log: Logger, plans: readonly PagePlan[]): void {
   }
 }
 
-function sumCounts(plans: readonly PagePlan[]): PagePlan['counts'] {
-  const total = { applied: 0, stale: 0, ignored: 0, quarantined: 0, duplicate: 0 };
-  for (const plan of plans)
-    for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += plan.counts[key];
-  return total;
+/** Every item's fate is in its plan, in order: cut them back into the pages they came in. */
+function summarise(
+  pages: readonly (readonly ParsedItem[])[],
+  items: readonly ParsedItem[],
+  plans: readonly PagePlan[],
+): PageSummary[] {
+  const fates = plans.flatMap((p) => p.fates);
+  const summaries: PageSummary[] = [];
+  let at = 0;
+  for (const page of pages) {
+    const counts = { applied: 0, stale: 0, ignored: 0, quarantined: 0, duplicate: 0 };
+    const outcomes: { event: string; outcome: string }[] = [];
+    for (const end = at + page.length; at < end; at++) {
+      const fate = fates[at]!;
+      counts[fate]++;
+      if (fate !== 'duplicate') outcomes.push({ event: items[at]!.event, outcome: fate });
+    }
+    summaries.push({ ...counts, events: page.length, outcomes });
+  }
+  return summaries;
 }

@@ -1,16 +1,18 @@
 /**
  * Catch up with the Events API: page from the stored cursor until the stream is drained.
  *
- * While a page is being applied the next one is already in flight (its cursor is the page's last
- * id), so WorkOS's latency and the database's time overlap instead of adding up. A prefetched
- * page is only applied after the page before it committed; if that fails, it is dropped.
+ * Pages are read ahead (`page-reader.ts`) while earlier ones are applied, so WorkOS's latency and
+ * the database's time overlap instead of adding up; every page already fetched goes into the next
+ * transaction. A page is only applied after the pages before it committed; if that fails, the
+ * pages read ahead are dropped and the next pass fetches them again from the stored cursor.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
-import type { EventPage, EventsRequest, EventsSource } from '../workos/events-source.ts';
-import { applyPage, type PageSummary } from './apply-page.ts';
+import type { EventsSource } from '../workos/events-source.ts';
+import { applyPages, type PageSummary } from './apply-page.ts';
 import { readCursor } from './cursor.ts';
+import { PageReader } from './page-reader.ts';
 
 export interface DrainDeps {
   readonly db: Kysely<Database>;
@@ -52,6 +54,15 @@ export function emptyTotals(cursor: string | null = null): DrainTotals {
   };
 }
 
+/**
+ * Pages held ahead of the apply step (100 events each): enough for the next transaction to be
+ * ready when the current one commits. More buys little (measured: 10 instead of 4 gained about
+ * 15% locally) and holds more memory, and reads further past a failure before it surfaces.
+ */
+export const READ_AHEAD_PAGES = 4;
+/** Pages applied in one transaction, at most: bounds its statements' size and its lock time. */
+export const MAX_PAGES_PER_TRANSACTION = 4;
+
 export async function drainEvents(
   deps: DrainDeps,
   options: DrainOptions = {},
@@ -60,49 +71,44 @@ export async function drainEvents(
   let cursor = await readCursor(deps.db);
   totals.cursor = cursor;
   totals.caughtUp = false;
-  let inFlight = fetchPage(deps.source, cursor === null ? { rangeStart: options.since } : { after: cursor });
-
-  while (true) {
-    const page = await inFlight;
-    const next = nextCursor(page, cursor);
-    const more = page.events.length >= page.limit && page.after !== null && next !== cursor;
-    if (more && !options.signal?.aborted) inFlight = fetchPage(deps.source, { after: next! });
-
-    if (page.events.length > 0 && next !== null) {
-      const summary = await applyPage(deps, {
-        expectedCursor: cursor,
-        nextCursor: next,
-        events: page.events,
-      });
-      add(totals, summary);
-      cursor = next;
-      totals.cursor = cursor;
-      options.onPage?.(totals, summary);
+  const reader = new PageReader(
+    deps.source,
+    cursor === null ? { rangeStart: options.since } : { after: cursor },
+    cursor,
+    { capacity: READ_AHEAD_PAGES, signal: options.signal },
+  );
+  try {
+    while (true) {
+      // Everything already fetched, so a slow database gets bigger transactions, not a backlog.
+      const pages = await reader.take(MAX_PAGES_PER_TRANSACTION);
+      const last = pages.at(-1);
+      if (!last) return totals;
+      // Only the stream's last page can be empty or unable to move the cursor.
+      const applicable = pages.filter((p) => p.items.length > 0 && p.next !== null);
+      const next = applicable.at(-1)?.next;
+      if (next) {
+        const summaries = await applyPages(deps, {
+          expectedCursor: cursor,
+          nextCursor: next,
+          pages: applicable.map((p) => p.items),
+        });
+        cursor = next;
+        totals.cursor = cursor;
+        for (const summary of summaries) {
+          add(totals, summary);
+          options.onPage?.(totals, summary);
+        }
+      }
+      if (!last.more) {
+        totals.caughtUp = true;
+        return totals;
+      }
+      if (options.signal?.aborted) return totals;
     }
-    if (!more) {
-      totals.caughtUp = true;
-      return totals;
-    }
-    if (options.signal?.aborted) return totals;
+  } finally {
+    // A page still in flight after a failure or an abort is dropped, never applied.
+    reader.stop();
   }
-}
-
-/**
- * The id to resume after: the last event's own id (always one the API returned), or the list's
- * `after` when that event is too broken to carry one.
- */
-function nextCursor(page: EventPage, current: string | null): string | null {
-  const last = page.events.at(-1);
-  const id = typeof last === 'object' && last !== null ? (last as { id?: unknown }).id : undefined;
-  if (typeof id === 'string' && id !== '') return id;
-  return page.after ?? current;
-}
-
-function fetchPage(source: EventsSource, request: EventsRequest): Promise<EventPage> {
-  const promise = source.listEvents(request);
-  // A prefetch may be abandoned when the page before it fails; its rejection is not unhandled.
-  promise.catch(() => undefined);
-  return promise;
 }
 
 function add(totals: DrainTotals, page: PageSummary): void {

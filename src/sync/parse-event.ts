@@ -3,8 +3,7 @@
  * event that fails validation becomes an `invalid` item that is recorded as quarantined.
  */
 import { createHash } from 'node:crypto';
-import { parseWorkosTimestamp } from '../time.ts';
-import { describeIssues, eventEnvelope } from '../workos/schemas.ts';
+import { describeIssues, eventEnvelope, parseTimestamp } from '../workos/schemas.ts';
 import { handlerFor } from './handlers/index.ts';
 import type { EventHandler, Touches } from './handlers/types.ts';
 
@@ -34,12 +33,21 @@ export function parseEvent(raw: unknown): ParsedItem {
   const id = typeof fields.id === 'string' && fields.id !== '' ? withoutNul(fields.id) : syntheticId(raw);
   const event =
     typeof fields.event === 'string' && fields.event !== '' ? withoutNul(fields.event) : '(unknown)';
-  const createdAt = typeof fields.created_at === 'string' ? parseWorkosTimestamp(fields.created_at) : null;
-  const base = { id, event, created_at: createdAt, raw };
-
-  if (!isRecord(raw)) return { ...base, status: 'invalid', error: 'the event is not a JSON object' };
+  if (!isRecord(raw))
+    return {
+      ...lenientBase(id, event, fields, raw),
+      status: 'invalid',
+      error: 'the event is not a JSON object',
+    };
   const envelope = eventEnvelope.safeParse(raw);
-  if (!envelope.success) return { ...base, status: 'invalid', error: describeIssues(envelope.error) };
+  if (!envelope.success)
+    return {
+      ...lenientBase(id, event, fields, raw),
+      status: 'invalid',
+      error: describeIssues(envelope.error),
+    };
+  // A valid envelope has parsed created_at already: do not parse it twice.
+  const base = { id, event, created_at: envelope.data.created_at, raw };
 
   const handler = handlerFor(envelope.data.event);
   if (!handler) return { ...base, status: 'ignored' };
@@ -55,6 +63,12 @@ export function parseEvent(raw: unknown): ParsedItem {
     data: data.data,
     touches: handler.touches(data.data),
   };
+}
+
+/** What is known of an event that fails validation: its time only if that much parses. */
+function lenientBase(id: string, event: string, fields: Record<string, unknown>, raw: unknown): ItemBase {
+  const createdAt = typeof fields.created_at === 'string' ? parseTimestamp(fields.created_at) : null;
+  return { id, event, created_at: createdAt, raw };
 }
 
 /** Key order is not part of a JSON value: compare and hash payloads in one canonical form. */

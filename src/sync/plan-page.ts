@@ -54,6 +54,8 @@ export interface PagePlan {
   /** Ids already recorded (in an earlier page or earlier in this one); `differs` when the payload does. */
   readonly duplicates: readonly { readonly id: string; readonly differs: boolean }[];
   readonly counts: Readonly<Record<EventOutcome | 'duplicate', number>>;
+  /** Each input item's fate, in input order (so a batch of pages can be reported page by page). */
+  readonly fates: readonly (EventOutcome | 'duplicate')[];
   readonly lastEventCreatedAt: Date | null;
 }
 
@@ -70,6 +72,7 @@ export function planPage(
   const records: EventRecord[] = [];
   const duplicates: { id: string; differs: boolean }[] = [];
   const counts = { applied: 0, stale: 0, ignored: 0, quarantined: 0, duplicate: 0 };
+  const fates: (EventOutcome | 'duplicate')[] = [];
   const inPage = new Map<string, StoredEvent>();
   let lastEventCreatedAt: Date | null = null;
 
@@ -79,6 +82,7 @@ export function planPage(
     if (previous) {
       duplicates.push({ id: item.id, differs: canonicalJson(previous) !== canonicalJson(incoming) });
       counts.duplicate++;
+      fates.push('duplicate');
       continue;
     }
     inPage.set(item.id, incoming);
@@ -104,6 +108,7 @@ export function planPage(
       else for (const write of decision.writes) collect(write);
     }
     counts[outcome]++;
+    fates.push(outcome);
     records.push({
       id: item.id,
       event: item.event,
@@ -148,6 +153,7 @@ export function planPage(
     certificates: [...certificates.values()],
     duplicates,
     counts,
+    fates,
     lastEventCreatedAt,
   };
 }

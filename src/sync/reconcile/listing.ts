@@ -1,12 +1,12 @@
 /**
  * The whole of List Connections, validated item by item. Nothing is written until every page is
- * in: a listing that could not be fetched completely must not delete anything.
+ * in: a listing that could not be fetched completely must not delete anything. The next page is
+ * requested before the current one is validated, so WorkOS's time and ours overlap.
  */
 import { z } from 'zod';
-import type { ConnectionsSource } from '../../workos/connections-source.ts';
+import type { ConnectionPage, ConnectionsSource } from '../../workos/connections-source.ts';
 import { connection } from '../../workos/schemas.ts';
 import type { ListedConnection, Listing } from './plan.ts';
-import { parseSigningCertificate } from './signing-cert.ts';
 
 const listedConnection = connection.extend({ options: z.unknown().optional() });
 
@@ -18,29 +18,35 @@ export async function fetchListing(
   const invalidIds = new Set<string>();
   let invalid = 0;
   let pages = 0;
+  if (options.signal?.aborted) throw new Error('reconciliation interrupted');
+  let request: Promise<ConnectionPage> | undefined = source.listConnections(undefined);
   let after: string | undefined;
-  do {
-    if (options.signal?.aborted) throw new Error('reconciliation interrupted');
-    const page = await source.listConnections(after);
+  while (request) {
+    const page: ConnectionPage = await request;
     pages++;
+    const next = page.after ?? undefined;
+    // A list that hands back the cursor it was given would page forever.
+    if (next !== undefined && next === after) throw new Error(`List Connections repeated the cursor ${next}`);
+    after = page.connections.length > 0 ? next : undefined;
+    if (options.signal?.aborted) throw new Error('reconciliation interrupted');
+    request = after === undefined ? undefined : prefetch(source, after);
     for (const raw of page.connections) {
       const parsed = listedConnection.safeParse(raw);
       if (parsed.success) {
-        connections.push({
-          connection: parsed.data,
-          raw,
-          certificate: parseSigningCertificate(parsed.data.options),
-        });
+        connections.push({ connection: parsed.data, raw, options: parsed.data.options });
       } else {
         invalid++;
         const id = (raw as { id?: unknown } | null)?.id;
         if (typeof id === 'string') invalidIds.add(id);
       }
     }
-    const next = page.after ?? undefined;
-    // A list that hands back the cursor it was given would page forever.
-    if (next !== undefined && next === after) throw new Error(`List Connections repeated the cursor ${next}`);
-    after = page.connections.length > 0 ? next : undefined;
-  } while (after !== undefined);
+  }
   return { connections, invalidIds, invalid, pages };
+}
+
+function prefetch(source: ConnectionsSource, after: string): Promise<ConnectionPage> {
+  const request = source.listConnections(after);
+  // If this page's validation throws, the request already made is abandoned: not unhandled.
+  request.catch(() => undefined);
+  return request;
 }

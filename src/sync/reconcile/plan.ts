@@ -14,12 +14,13 @@
 import type { ParsedConnection } from '../../workos/schemas.ts';
 import { connectionRow, domainsOf } from '../connection-row.ts';
 import { type CertificateState, type ConnectionWrite, type DomainWrite, sameExpiry } from '../mirror.ts';
-import type { SigningCertificateResult } from './signing-cert.ts';
+import { readSigningCertificate, type SigningCertificateResult } from './signing-cert.ts';
 
 export interface ListedConnection {
   readonly connection: ParsedConnection;
   readonly raw: unknown;
-  readonly certificate: SigningCertificateResult;
+  /** `options` as listed: its `signing_cert` is read while planning, against the stored one. */
+  readonly options: unknown;
 }
 
 export interface Listing {
@@ -120,8 +121,10 @@ export function planReconciliation(
       counts.unchanged++;
     }
 
-    const certificate = certificateFrom(item, storedCertificates.get(c.id), startedAt);
-    if (item.certificate.status === 'unparsable') counts.certificatesUnparsable++;
+    const storedCertificate = storedCertificates.get(c.id);
+    const listedCertificate = readSigningCertificate(item.options, storedCertificate);
+    const certificate = certificateFrom(item, listedCertificate, storedCertificate, startedAt);
+    if (listedCertificate.status === 'unparsable') counts.certificatesUnparsable++;
     if (certificate) {
       certificates.push(certificate);
       counts.certificatesUpdated++;
@@ -168,11 +171,12 @@ function plain(pairs: readonly string[]): string {
  */
 function certificateFrom(
   item: ListedConnection,
+  listed: SigningCertificateResult,
   stored: CertificateState | undefined,
   startedAt: Date,
 ): CertificateState | undefined {
-  if (item.certificate.status !== 'parsed') return undefined;
-  const cert = item.certificate.certificate;
+  if (listed.status !== 'parsed') return undefined;
+  const cert = listed.certificate;
   if (stored && stored.version_at > startedAt) return undefined;
   if (
     stored &&

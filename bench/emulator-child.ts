@@ -1,0 +1,109 @@
+/**
+ * The WorkOS emulator in a process of its own. WorkOS is a server somewhere else: the CPU it
+ * spends building pages is not the sync engine's, so the engine is measured without it.
+ *
+ * Started by `emulator-process.ts` with the scenario as JSON in argv; answers commands over IPC.
+ */
+import { generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
+import type { ChildCommand, ChildReply, ScenarioSpec } from './emulator-process.ts';
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as ScenarioSpec;
+const model = new WorkosModel({ seed: spec.seed });
+const started = performance.now();
+const summary = generateScenario(model, {
+  seed: spec.seed,
+  events: spec.events,
+  connections: spec.connections,
+});
+const generatedMs = performance.now() - started;
+const emulator = await startEmulator({ apiKey: spec.apiKey, model });
+await emulator.certificatesWarm;
+
+function send(reply: ChildReply): void {
+  process.send?.(reply);
+}
+
+/** A steady stream of connection events, on an absolute schedule so the rate never drifts. */
+async function stream(rate: number, seconds: number): Promise<number> {
+  const ids = model
+    .liveConnections()
+    .filter((c) => c.state === 'active' || c.state === 'inactive')
+    .map((c) => c.id);
+  if (ids.length === 0) throw new Error('the scenario has no activated connection to flap');
+  const total = Math.round(rate * seconds);
+  const start = performance.now();
+  let emitted = 0;
+  while (emitted < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+    for (; emitted < due; emitted++) {
+      const id = ids[emitted % ids.length]!;
+      if (model.getConnection(id).state === 'active') model.deactivate(id);
+      else model.activate(id);
+    }
+    const next = start + (emitted / rate) * 1000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
+  }
+  return emitted;
+}
+
+/** Changes `fraction` of the live connections silently: a third renamed, created, deleted. */
+function drift(fraction: number): { renamed: number; created: number; deleted: number } {
+  const live = model.liveConnections();
+  const n = Math.max(3, Math.round(live.length * fraction));
+  const third = Math.floor(n / 3);
+  const step = Math.max(1, Math.floor(live.length / n));
+  let renamed = 0;
+  let deleted = 0;
+  for (let i = 0; i < third; i++) {
+    const c = live[(i * 2 * step) % live.length]!;
+    model.rename(c.id, `${c.name} (renamed)`);
+    renamed++;
+    const d = live[((i * 2 + 1) * step) % live.length]!;
+    model.deleteConnection(d.id);
+    deleted++;
+  }
+  const created = n - renamed - deleted;
+  for (let i = 0; i < created; i++) {
+    model.createConnection({ state: 'active', name: `Drift ${i}`, domains: [`drift-${i}.example.com`] });
+  }
+  return { renamed, created, deleted };
+}
+
+process.on('message', (raw) => {
+  const command = raw as ChildCommand;
+  const run = async (): Promise<ChildReply> => {
+    switch (command.cmd) {
+      case 'latency':
+        emulator.faults.clear();
+        if (command.ms > 0)
+          emulator.faults.add({ kind: 'delay', ms: command.ms, times: Number.MAX_SAFE_INTEGER });
+        return { type: 'ok', id: command.id };
+      case 'stream':
+        return { type: 'ok', id: command.id, value: await stream(command.rate, command.seconds) };
+      case 'drift':
+        return { type: 'ok', id: command.id, value: drift(command.fraction) };
+      case 'requests':
+        return {
+          type: 'ok',
+          id: command.id,
+          value: emulator.requests.filter((r) => r.path === command.path).length,
+        };
+      case 'close':
+        await emulator.close();
+        send({ type: 'ok', id: command.id });
+        process.exit(0);
+    }
+  };
+  run().then(send, (error: unknown) =>
+    send({ type: 'error', id: command.id, message: error instanceof Error ? error.message : String(error) }),
+  );
+});
+
+send({
+  type: 'ready',
+  url: emulator.url,
+  generatedMs,
+  connections: summary.connections,
+  liveConnections: model.liveConnections().length,
+  events: model.eventCount,
+});

@@ -1,0 +1,116 @@
+/**
+ * The parent's handle on `emulator-child.ts`: start it with a scenario, wait until it listens,
+ * and send it commands (a per-request delay, a live stream of events, silent drift).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const API_KEY = 'sk_test_bench_0123456789abcdef';
+
+export interface ScenarioSpec {
+  readonly seed: number;
+  readonly events: number;
+  readonly connections?: number | undefined;
+  readonly apiKey: string;
+}
+
+export type ChildCommand = { readonly id: number } & (
+  | { readonly cmd: 'latency'; readonly ms: number }
+  | { readonly cmd: 'stream'; readonly rate: number; readonly seconds: number }
+  | { readonly cmd: 'drift'; readonly fraction: number }
+  | { readonly cmd: 'requests'; readonly path: '/events' | '/connections' }
+  | { readonly cmd: 'close' }
+);
+
+export type ChildReply =
+  | {
+      readonly type: 'ready';
+      readonly url: string;
+      readonly generatedMs: number;
+      readonly connections: number;
+      readonly liveConnections: number;
+      readonly events: number;
+    }
+  | { readonly type: 'ok'; readonly id: number; readonly value?: unknown }
+  | { readonly type: 'error'; readonly id: number; readonly message: string };
+
+type Ready = Extract<ChildReply, { type: 'ready' }>;
+type Command = ChildCommand extends infer C ? (C extends ChildCommand ? Omit<C, 'id'> : never) : never;
+
+export interface EmulatorProcess extends Omit<Ready, 'type'> {
+  readonly pid: number;
+  setLatency(ms: number): Promise<void>;
+  /** Emits `rate` events a second for `seconds`; resolves with how many when done. */
+  stream(rate: number, seconds: number): Promise<number>;
+  drift(fraction: number): Promise<{ renamed: number; created: number; deleted: number }>;
+  requestCount(path: '/events' | '/connections'): Promise<number>;
+  close(): Promise<void>;
+}
+
+const CHILD = fileURLToPath(new URL('./emulator-child.ts', import.meta.url));
+
+export async function startEmulatorProcess(
+  scenario: Omit<ScenarioSpec, 'apiKey'>,
+  options: { readonly heapMb?: number } = {},
+): Promise<EmulatorProcess> {
+  const spec: ScenarioSpec = { ...scenario, apiKey: API_KEY };
+  const execArgv = ['--import', 'tsx'];
+  if (options.heapMb) execArgv.push(`--max-old-space-size=${options.heapMb}`);
+  const child = fork(CHILD, [JSON.stringify(spec)], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ready = await firstReady(child);
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  child.on('message', (raw) => {
+    const reply = raw as ChildReply;
+    if (reply.type === 'ready') return;
+    const waiter = pending.get(reply.id);
+    pending.delete(reply.id);
+    if (reply.type === 'ok') waiter?.resolve(reply.value);
+    else waiter?.reject(new Error(`emulator: ${reply.message}`));
+  });
+  child.on('exit', (code) => {
+    for (const waiter of pending.values()) waiter.reject(new Error(`the emulator exited (${code})`));
+    pending.clear();
+  });
+  const call = <T>(command: Command): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ ...command, id });
+    });
+
+  const { type: _type, ...info } = ready;
+  return {
+    ...info,
+    pid: child.pid!,
+    setLatency: (ms) => call({ cmd: 'latency', ms }),
+    stream: (rate, seconds) => call({ cmd: 'stream', rate, seconds }),
+    drift: (fraction) => call({ cmd: 'drift', fraction }),
+    requestCount: (path) => call({ cmd: 'requests', path }),
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      call({ cmd: 'close' }).catch(() => undefined);
+      await exited;
+    },
+  };
+}
+
+function firstReady(child: ChildProcess): Promise<Ready> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (raw: unknown) => {
+      const reply = raw as ChildReply;
+      if (reply.type !== 'ready') return;
+      child.off('exit', onExit);
+      child.off('message', onMessage);
+      resolve(reply);
+    };
+    const onExit = (code: number | null) =>
+      reject(new Error(`the emulator exited before it was ready (${code})`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}

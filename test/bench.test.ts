@@ -1,0 +1,81 @@
+/**
+ * The benchmark cannot rot: `npm run bench -- --quick` runs every figure at a small size, into a
+ * directory of its own (never over the committed full-run BENCHMARKS.md and results.json), and
+ * reports each figure with numbers. Speed is measured by the benchmark, never asserted here.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, inject, it } from 'vitest';
+import { FIGURES, type Result } from '../bench/report.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const COMMITTED = [join(ROOT, 'bench', 'results.json'), join(ROOT, 'BENCHMARKS.md')];
+const out = mkdtempSync(join(tmpdir(), 'workos-sync-bench-test-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+it('runs every figure at quick size and reports each one with numbers', { timeout: 300_000 }, async () => {
+  const committedBefore = COMMITTED.map(contentOf);
+  const { code, stdout, stderr } = await run(['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
+    ...process.env,
+    // The suite's Postgres, rather than a second throwaway cluster.
+    TEST_DATABASE_URL: inject('postgresUrl'),
+  });
+  expect(code, stderr.slice(-4000)).toBe(0);
+
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Result[];
+  expect(results.map((r) => r.figure)).toEqual(Object.values(FIGURES));
+  for (const r of results) {
+    expect(Object.keys(r).sort()).toEqual(['figure', 'limit', 'met', 'ratio', 'target', 'unit', 'value']);
+    expect(Number.isFinite(r.value), r.figure).toBe(true);
+    expect(r.value, r.figure).toBeGreaterThan(0);
+    expect(r.unit, r.figure).not.toBe('');
+    if (r.limit !== null) {
+      expect(Number.isFinite(r.limit) && Number.isFinite(r.ratio), r.figure).toBe(true);
+    }
+    // Every figure with a target says whether it met it; the context rows have neither.
+    expect(r.target === null ? r.met === null : typeof r.met === 'boolean', r.figure).toBe(true);
+  }
+  const withTargets = results.filter((r) => r.target !== null).map((r) => r.figure);
+  expect(withTargets).toEqual([
+    FIGURES.backfill,
+    FIGURES.speedupLocal,
+    FIGURES.latency,
+    FIGURES.speedupLatency,
+    FIGURES.reconcile,
+    FIGURES.lagP99,
+    FIGURES.rssSmall,
+    FIGURES.rssLarge,
+  ]);
+
+  const markdown = readFileSync(join(out, 'BENCHMARKS.md'), 'utf8');
+  expect(markdown).toContain('npm run bench -- --quick --out');
+  for (const figure of Object.values(FIGURES)) expect(markdown).toContain(`| ${figure} |`);
+  expect(stdout).toContain('| figure |');
+  expect(COMMITTED.map(contentOf)).toEqual(committedBefore);
+});
+
+function contentOf(file: string): string | null {
+  return existsSync(file) ? readFileSync(file, 'utf8') : null;
+}
+
+function run(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
