@@ -17,8 +17,8 @@ export interface Sizes {
   /** Figure 5: the two history sizes compared, over the same connections. */
   readonly memoryEvents: readonly [number, number];
   readonly memoryConnections: number;
-  /** Also run the smaller history with V8's heap capped, to show what bounds the peak. */
-  readonly memoryCappedRun: boolean;
+  /** Also run the smaller history with V8's own heap growth policy, to show what bounds the peak. */
+  readonly memoryV8DefaultRun: boolean;
 }
 
 export const FULL: Sizes = {
@@ -32,7 +32,7 @@ export const FULL: Sizes = {
   liveSeconds: 60,
   memoryEvents: [100_000, 1_000_000],
   memoryConnections: 5_000,
-  memoryCappedRun: true,
+  memoryV8DefaultRun: true,
 };
 
 export const QUICK: Sizes = {
@@ -46,5 +46,5 @@ export const QUICK: Sizes = {
   liveSeconds: 5,
   memoryEvents: [2_000, 10_000],
   memoryConnections: 125,
-  memoryCappedRun: false,
+  memoryV8DefaultRun: false,
 };

@@ -2,20 +2,16 @@
 /**
  * The command line: parse, build the config once, hand over to one function per command.
  * Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+ *
+ * Each command's module is imported when that command runs: a process then holds only what its
+ * command needs (no emulator, metrics or embedded Postgres in a `backfill`), which is most of
+ * its resident memory.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { catchUpCommand } from './commands/catch-up.ts';
-import { certsCommand } from './commands/certs.ts';
-import { demoCommand } from './commands/demo.ts';
-import { emulatorCommand, integerFlag } from './commands/emulator.ts';
-import { migrateCommand } from './commands/migrate.ts';
-import { reconcileCommand } from './commands/reconcile.ts';
-import { runCommand } from './commands/run.ts';
-import { sqlCommand } from './commands/sql.ts';
-import { statusCommand } from './commands/status.ts';
 import { type Config, loadConfig, type SettingValues, secretsOf } from './config.ts';
 import { classifyDatabaseError } from './db/errors.ts';
 import { ConfigError, FatalError, SyncError } from './errors.ts';
+import { applyHeapPolicy } from './heap-policy.ts';
 import { secretScrubber } from './logger.ts';
 
 interface GlobalFlags {
@@ -59,6 +55,7 @@ program
   .description('apply pending migrations')
   .option('--print-sql', 'print the SQL of pending migrations instead of applying them')
   .action(async (options: { printSql?: boolean }, command: Command) => {
+    const { migrateCommand } = await import('./commands/migrate.ts');
     await migrateCommand(configFrom(command).config, { printSql: options.printSql === true });
   });
 
@@ -67,6 +64,7 @@ program
   .description('long-running: poll and reconcile on schedules, serve health and metrics, stop on SIGTERM')
   .action(async (_options: unknown, command: Command) => {
     const { config, migrate } = configFrom(command);
+    const { runCommand } = await import('./commands/run.ts');
     await runCommand(config, { migrate });
   });
 
@@ -76,6 +74,7 @@ program
   .option('--json', 'print the summary as JSON')
   .action(async (options: { json?: boolean }, command: Command) => {
     const { config, migrate } = configFrom(command);
+    const { catchUpCommand } = await import('./commands/catch-up.ts');
     await catchUpCommand('poll', config, { json: options.json === true, migrate });
   });
 
@@ -87,6 +86,7 @@ program
   .addOption(new Option('--progress-every <ms>', 'progress line interval').default('2000').hideHelp())
   .action(async (options: { since?: string; json?: boolean; progressEvery: string }, command: Command) => {
     const { config, migrate } = configFrom(command);
+    const { catchUpCommand } = await import('./commands/catch-up.ts');
     await catchUpCommand('backfill', config, {
       since: options.since,
       json: options.json === true,
@@ -102,6 +102,7 @@ program
   .option('--json', 'print the report as JSON')
   .action(async (options: { dryRun?: boolean; json?: boolean }, command: Command) => {
     const { config, migrate } = configFrom(command);
+    const { reconcileCommand } = await import('./commands/reconcile.ts');
     await reconcileCommand(config, { dryRun: options.dryRun === true, json: options.json === true, migrate });
   });
 
@@ -111,6 +112,7 @@ program
   .option('--json', 'machine-readable output')
   .action(async (options: { json?: boolean }, command: Command) => {
     const { config, migrate } = configFrom(command);
+    const { statusCommand } = await import('./commands/status.ts');
     await statusCommand(config, { json: options.json === true, migrate });
   });
 
@@ -126,6 +128,7 @@ program
       command: Command,
     ) => {
       const { config, migrate } = configFrom(command);
+      const { certsCommand } = await import('./commands/certs.ts');
       process.exitCode = await certsCommand(config, {
         expiringWithin: options.expiringWithin,
         failIfExpiring: options.failIfExpiring === true,
@@ -142,6 +145,7 @@ program
   .option('--json', 'print the rows as JSON')
   .action(async (query: string, options: { json?: boolean }, command: Command) => {
     const { config, migrate } = configFrom(command);
+    const { sqlCommand } = await import('./commands/sql.ts');
     await sqlCommand(config, query, { json: options.json === true, migrate });
   });
 
@@ -153,6 +157,7 @@ program
   .option('--keep', 'leave the emulator and the worker running until Ctrl-C')
   .action(async (options: { liveSeconds: string; seed: string; keep?: boolean }, command: Command) => {
     const { config } = configFrom(command);
+    const { demoCommand } = await import('./commands/demo.ts');
     await demoCommand(config, {
       liveSeconds: positiveNumber('--live-seconds', options.liveSeconds),
       seed: positiveNumber('--seed', options.seed),
@@ -179,6 +184,7 @@ program
       apiKey?: string;
     }) => {
       // The emulator needs no WorkOS or database settings: no config is loaded for it.
+      const { emulatorCommand, integerFlag } = await import('./commands/emulator.ts');
       await emulatorCommand({
         port: integerFlag(o.port) as number,
         host: o.host,
@@ -215,4 +221,5 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+applyHeapPolicy(process.execArgv);
 process.exitCode = await main(process.argv);

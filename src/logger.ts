@@ -3,8 +3,12 @@
  * terminal. Every configured secret is scrubbed from the final line — messages, errors and
  * their causes included.
  */
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
+
+// pino-pretty is only for a terminal; most runs (a service, a pipe) never load it.
+const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino-pretty');
 
 export type Logger = pino.Logger;
 
@@ -29,7 +33,7 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     options.destination ??
       (options.pretty
-        ? pretty({
+        ? loadPretty()({
             destination: 2,
             sync: true,
             colorize: true,

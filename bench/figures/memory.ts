@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HEAP_GROWING_PERCENT } from '../../src/heap-policy.ts';
 import { type BenchContext, count, seconds } from '../context.ts';
 import { API_KEY, startEmulatorProcess } from '../emulator-process.ts';
 import { FIGURES, type FigureOutput, row } from '../report.ts';
@@ -18,8 +19,8 @@ const PEAK_RSS = fileURLToPath(new URL('../peak-rss.ts', import.meta.url));
 const BUILD = join(ROOT, 'node_modules', '.cache', 'workos-sync-bench');
 const MB = 1024 * 1024;
 const CEILING_MB = 200;
-/** For the note on what bounds the peak: the same backfill with V8's heap capped. */
-const HEAP_CAP_MB = 64;
+/** For the note on what bounds the peak: the same backfill with V8's own heap growth policy. */
+const V8_DEFAULT_GROWTH = '--heap-growing-percent=0';
 
 interface Run {
   readonly events: number;
@@ -36,7 +37,9 @@ export async function memoryFigures(ctx: BenchContext): Promise<FigureOutput> {
   const baselineMb = await helpPeakMb();
   const a = await backfillInChild(ctx, small);
   const b = await backfillInChild(ctx, large);
-  const capped = ctx.sizes.memoryCappedRun ? await backfillInChild(ctx, small, HEAP_CAP_MB) : null;
+  const v8Default = ctx.sizes.memoryV8DefaultRun
+    ? await backfillInChild(ctx, small, [V8_DEFAULT_GROWTH])
+    : null;
   return {
     rows: [
       row(FIGURES.rssSmall, `backfill of ${count(a.events)} events`, a.peakMb, 'MB', CEILING_MB, {
@@ -50,9 +53,9 @@ export async function memoryFigures(ctx: BenchContext): Promise<FigureOutput> {
     ],
     notes: [
       `Peak RSS of \`workos-sync backfill\` (compiled, as \`node dist/cli.js\` runs it; ${count(ctx.sizes.memoryConnections)} connections both times, so only the history differs): ${a.peakMb.toFixed(1)} MB for ${count(a.events)} events (${seconds(a.ms).toFixed(0)} s), ${b.peakMb.toFixed(1)} MB for ${count(b.events)} events (${seconds(b.ms).toFixed(0)} s). What the process retains — its heap after a full collection at exit — is ${a.liveHeapMb.toFixed(1)} MB and ${b.liveHeapMb.toFixed(1)} MB: pages are read a few ahead and applied a few at a time, so memory follows the page size, not the history.`,
-      `Where the peak comes from: Node and the modules the command loads take ${baselineMb.toFixed(0)} MB (\`workos-sync --help\` peaks there); the rest is mostly garbage V8 lets pile up before a full collection, sized by its own heuristics for a machine with this much memory rather than by what is live.${
-        capped
-          ? ` With the heap capped (\`NODE_OPTIONS=--max-old-space-size=${HEAP_CAP_MB}\`) the ${count(small)}-event backfill peaked at ${capped.peakMb.toFixed(1)} MB in ${seconds(capped.ms).toFixed(0)} s (uncapped: ${a.peakMb.toFixed(1)} MB in ${seconds(a.ms).toFixed(0)} s).`
+      `Where the peak comes from: Node and the modules the command loads take ${baselineMb.toFixed(0)} MB (\`workos-sync --help\` peaks there; each command imports only its own modules); the rest is garbage not yet collected — pages live for a few hundred milliseconds, long enough to be promoted, and die in the old generation — bounded by how far the heap may grow past the live set before a full collection. The CLI sets that to ${HEAP_GROWING_PERCENT}% (\`src/heap-policy.ts\`).${
+        v8Default
+          ? ` With V8's own policy (\`node ${V8_DEFAULT_GROWTH}\`, up to 4× the live set on a machine with memory to spare) the ${count(small)}-event backfill peaked at ${v8Default.peakMb.toFixed(1)} MB in ${seconds(v8Default.ms).toFixed(0)} s (with the CLI's: ${a.peakMb.toFixed(1)} MB in ${seconds(a.ms).toFixed(0)} s).`
           : ''
       }`,
     ],
@@ -74,7 +77,11 @@ async function helpPeakMb(): Promise<number> {
   }
 }
 
-async function backfillInChild(ctx: BenchContext, events: number, heapCapMb?: number): Promise<Run> {
+async function backfillInChild(
+  ctx: BenchContext,
+  events: number,
+  nodeFlags: readonly string[] = [],
+): Promise<Run> {
   ctx.progress(`peak RSS: generating ${count(events)} events`);
   // The emulator keeps the whole history in memory; the engine must not.
   const emulator = await startEmulatorProcess(
@@ -85,12 +92,12 @@ async function backfillInChild(ctx: BenchContext, events: number, heapCapMb?: nu
   const dir = mkdtempSync(join(tmpdir(), 'workos-sync-bench-'));
   const rssFile = join(dir, 'peak-rss.json');
   try {
-    const cap = heapCapMb === undefined ? '' : `, heap capped at ${heapCapMb} MB`;
-    ctx.progress(`peak RSS: workos-sync backfill of ${count(events)} events in a child process${cap}`);
+    const flags = nodeFlags.length === 0 ? '' : `, node ${nodeFlags.join(' ')}`;
+    ctx.progress(`peak RSS: workos-sync backfill of ${count(events)} events in a child process${flags}`);
     const started = performance.now();
     const { code, stdout, stderr } = await run(
       process.execPath,
-      ['--expose-gc', '--import', PEAK_RSS, join(BUILD, 'src', 'cli.js'), 'backfill', '--json'],
+      [...nodeFlags, '--expose-gc', '--import', PEAK_RSS, join(BUILD, 'src', 'cli.js'), 'backfill', '--json'],
       {
         ...process.env,
         WORKOS_API_KEY: API_KEY,
@@ -98,7 +105,6 @@ async function backfillInChild(ctx: BenchContext, events: number, heapCapMb?: nu
         DATABASE_URL: db.url,
         LOG_LEVEL: 'warn',
         BENCH_PEAK_RSS_FILE: rssFile,
-        ...(heapCapMb === undefined ? {} : { NODE_OPTIONS: `--max-old-space-size=${heapCapMb}` }),
       },
     );
     const ms = performance.now() - started;
