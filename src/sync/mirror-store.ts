@@ -9,6 +9,7 @@
 import { sql, type Transaction } from 'kysely';
 import { toJsonb } from '../db/json.ts';
 import type { Database } from '../db/tables.ts';
+import { takeIncomingCertificate } from './certificate-row.ts';
 import { takeIncomingConnection } from './connection-row.ts';
 import { type CertificateState, type ConnectionVersion, certificateKey } from './mirror.ts';
 import type { ParsedItem } from './parse-event.ts';
@@ -128,20 +129,7 @@ export async function writePlan(trx: Transaction<Database>, plan: PagePlan): Pro
       .onConflict((oc) =>
         oc
           .columns(['connection_id', 'certificate_type'])
-          .doUpdateSet((eb) => ({
-            organization_id: eb.ref('excluded.organization_id'),
-            expiry_date: eb.ref('excluded.expiry_date'),
-            is_expired: eb.ref('excluded.is_expired'),
-            days_until_expiry: eb.ref('excluded.days_until_expiry'),
-            renewed_at: eb.ref('excluded.renewed_at'),
-            renewal_required_at: eb.ref('excluded.renewal_required_at'),
-            version_at: eb.ref('excluded.version_at'),
-            source: eb.ref('excluded.source'),
-            last_event_id: eb.ref('excluded.last_event_id'),
-            fingerprint: eb.ref('excluded.fingerprint'),
-            subject: eb.ref('excluded.subject'),
-            synced_at: sql<Date>`clock_timestamp()`,
-          }))
+          .doUpdateSet(takeIncomingCertificate({ notices: true }))
           .where('connection_certificates.version_at', '<=', (eb) => eb.ref('excluded.version_at')),
       )
       .execute();

@@ -7,6 +7,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { toJsonb } from '../../db/json.ts';
 import type { Database } from '../../db/tables.ts';
+import { takeIncomingCertificate } from '../certificate-row.ts';
 import { takeIncomingConnection } from '../connection-row.ts';
 import type { CertificateState } from '../mirror.ts';
 import type { ReconciliationPlan, StoredConnection } from './plan.ts';
@@ -119,18 +120,7 @@ export async function writeReconciliation(
       .onConflict((oc) =>
         oc
           .columns(['connection_id', 'certificate_type'])
-          .doUpdateSet((eb) => ({
-            organization_id: eb.ref('excluded.organization_id'),
-            expiry_date: eb.ref('excluded.expiry_date'),
-            is_expired: eb.ref('excluded.is_expired'),
-            days_until_expiry: eb.ref('excluded.days_until_expiry'),
-            version_at: eb.ref('excluded.version_at'),
-            source: eb.ref('excluded.source'),
-            last_event_id: null,
-            fingerprint: eb.ref('excluded.fingerprint'),
-            subject: eb.ref('excluded.subject'),
-            synced_at: sql<Date>`clock_timestamp()`,
-          }))
+          .doUpdateSet(takeIncomingCertificate({ notices: false }))
           .where('connection_certificates.version_at', '<=', (eb) => eb.ref('excluded.version_at')),
       )
       .returning('connection_id')
