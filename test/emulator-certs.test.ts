@@ -12,7 +12,7 @@ import {
   startEmulator,
   WorkosModel,
 } from '../src/emulator/index.ts';
-import { signingCertCacheSize } from '../src/emulator/signing-certs.ts';
+import { signingCertCacheSize } from '../src/emulator/signing-cert-pems.ts';
 import type { WireConnection, WireConnectionList } from '../src/workos/wire.ts';
 
 const API_KEY = 'sk_test_emulator_certs';

@@ -16,9 +16,9 @@ export type { ScenarioOptions, ScenarioSummary } from './scenario.ts';
 export { generateScenario } from './scenario.ts';
 export type { Emulator, RecordedRequest, StartEmulatorOptions } from './server.ts';
 export { startEmulator } from './server.ts';
+export { fillSigningCerts } from './signing-cert-pems.ts';
 export type {
   RawSigningCertificate,
   SigningCertificate,
   SigningCertificateInput,
 } from './signing-certs.ts';
-export { fillSigningCerts } from './signing-certs.ts';

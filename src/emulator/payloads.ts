@@ -54,7 +54,7 @@ function copyDomains(record: ConnectionRecord): WireConnectionDomain[] {
 /**
  * The Connection object as List Connections and Get Connection return it, except that a SAML
  * connection's `options.signing_cert` is always null here: its PEM is made asynchronously when a
- * response is rendered (`fillSigningCerts` in `signing-certs.ts`; the HTTP routes do it). Compare
+ * response is rendered (`fillSigningCerts` in `signing-cert-pems.ts`; the HTTP routes do it). Compare
  * certificates through `WorkosModel.signingCertificate(id)`.
  */
 export function toWireConnection(record: ConnectionRecord): WireConnection {

@@ -6,7 +6,7 @@
 import type { WireConnection } from '../workos/wire.ts';
 import { EmulatorRequestError } from './errors.ts';
 import type { WorkosModel } from './model.ts';
-import { fillSigningCerts } from './signing-certs.ts';
+import { fillSigningCerts } from './signing-cert-pems.ts';
 
 export interface RouteResult {
   status: number;

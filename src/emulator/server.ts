@@ -15,7 +15,7 @@ import { handleControlRequest, isControlPath } from './control-api.ts';
 import { FaultInjector, type FaultKind } from './faults.ts';
 import { WorkosModel } from './model.ts';
 import { type RouteResult, route } from './routes.ts';
-import { warmSigningCerts } from './signing-certs.ts';
+import { warmSigningCerts } from './signing-cert-pems.ts';
 
 export interface StartEmulatorOptions {
   model?: WorkosModel;

@@ -1,0 +1,34 @@
+/**
+ * The control endpoints over the emulator as a whole rather than one connection: appending a raw
+ * event to the log (`POST /_emulator/events`) and summarising the model and fault queue
+ * (`GET /_emulator/state`).
+ */
+import { parse, rawEventBody } from './control-bodies.ts';
+import { faultJson } from './control-faults.ts';
+import type { ControlHandler } from './control-request.ts';
+
+export const appendEvent: ControlHandler = ({ target: { model }, body }) => {
+  const event = model.appendRawEvent(parse(rawEventBody, body));
+  return { status: 201, body: { event } };
+};
+
+export const describeState: ControlHandler = ({ target: { model, faults } }) => {
+  const live = model.liveConnections();
+  const byState: Record<string, number> = {};
+  for (const connection of live) byState[connection.state] = (byState[connection.state] ?? 0) + 1;
+  const byType: Record<string, number> = {};
+  for (const event of model.events()) {
+    const type = typeof event.event === 'string' ? event.event : '(none)';
+    byType[type] = (byType[type] ?? 0) + 1;
+  }
+  return {
+    status: 200,
+    body: {
+      object: 'emulator_state',
+      connections: { live: live.length, deleted: model.deletedConnections().length, by_state: byState },
+      events: { total: model.eventCount, by_type: byType },
+      faults: faults.pending().map(faultJson),
+      now: model.clock().toISOString(),
+    },
+  };
+};
