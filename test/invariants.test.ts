@@ -9,7 +9,12 @@ import { CursorMovedError } from '../src/errors.ts';
 import { applyPage } from '../src/sync/apply-page.ts';
 import { readCursor } from '../src/sync/cursor.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { certificateEvent, connectionEvent } from './support/events.ts';
+import {
+  certificateRenewalRequired,
+  certificateRenewed,
+  connectionEvent,
+  rawEvent,
+} from './support/events.ts';
 import { capturingLogger } from './support/logs.ts';
 
 let t: TestDatabase;
@@ -35,10 +40,9 @@ async function apply(...events: Record<string, unknown>[]) {
 
 const connection = (id = 'conn_1') =>
   t.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
-const outcomes = async () =>
-  (await t.db.selectFrom('events').select(['id', 'outcome', 'error']).orderBy('seq').execute()).map(
-    (e) => e.outcome,
-  );
+const certificate = () => t.db.selectFrom('connection_certificates').selectAll().executeTakeFirstOrThrow();
+const eventRows = () => t.db.selectFrom('events').select(['id', 'outcome', 'error']).orderBy('seq').execute();
+const outcomes = async () => (await eventRows()).map((e) => e.outcome);
 const tableSnapshot = async () => ({
   connections: await t.db
     .selectFrom('connections')
@@ -229,25 +233,25 @@ describe('deletion is terminal (invariant 3)', () => {
 describe('certificates are versioned by event time (invariant 3)', () => {
   it('renewal_required → renewed → an older renewal_required keeps the newest expiry', async () => {
     await apply(
-      certificateEvent('connection.saml_certificate_renewal_required', {
+      certificateRenewalRequired({
         expiry_date: '2024-02-01T00:00:00Z',
         created_at: '2024-01-20T00:00:00Z',
         days: 12,
       }),
     );
     await apply(
-      certificateEvent('connection.saml_certificate_renewed', {
+      certificateRenewed({
         expiry_date: '2025-02-01T00:00:00Z',
         created_at: '2024-01-25T00:00:00Z',
       }),
     );
-    const late = certificateEvent('connection.saml_certificate_renewal_required', {
+    const late = certificateRenewalRequired({
       expiry_date: '2024-02-01T00:00:00Z',
       created_at: '2024-01-22T00:00:00Z',
       days: 10,
     });
     expect(await apply(late)).toMatchObject({ stale: 1 });
-    const cert = await t.db.selectFrom('connection_certificates').selectAll().executeTakeFirstOrThrow();
+    const cert = await certificate();
     expect(cert.expiry_date.toISOString()).toBe('2025-02-01T00:00:00.000Z');
     expect(cert.renewed_at?.toISOString()).toBe('2024-01-25T00:00:00.000Z');
     // the notice was about the certificate the renewal replaced
@@ -258,19 +262,19 @@ describe('certificates are versioned by event time (invariant 3)', () => {
 
   it('a notice about the certificate the row holds keeps when it was renewed', async () => {
     await apply(
-      certificateEvent('connection.saml_certificate_renewed', {
+      certificateRenewed({
         expiry_date: '2025-02-01T00:00:00Z',
         created_at: '2024-01-25T00:00:00Z',
       }),
     );
     await apply(
-      certificateEvent('connection.saml_certificate_renewal_required', {
+      certificateRenewalRequired({
         expiry_date: '2025-02-01T00:00:00Z',
         created_at: '2025-01-20T00:00:00Z',
         days: 12,
       }),
     );
-    const cert = await t.db.selectFrom('connection_certificates').selectAll().executeTakeFirstOrThrow();
+    const cert = await certificate();
     expect(cert.renewed_at?.toISOString()).toBe('2024-01-25T00:00:00.000Z');
     expect(cert.renewal_required_at?.toISOString()).toBe('2025-01-20T00:00:00.000Z');
     expect(cert.days_until_expiry).toBe(12);
@@ -278,13 +282,13 @@ describe('certificates are versioned by event time (invariant 3)', () => {
 
   it('certificate types of one connection are independent, and need no connection row', async () => {
     await apply(
-      certificateEvent('connection.saml_certificate_renewed', {
+      certificateRenewed({
         connection_id: 'conn_x',
         certificate_type: 'ResponseSigning',
         expiry_date: '2025-01-01T00:00:00Z',
         created_at: '2024-01-02T00:00:00Z',
       }),
-      certificateEvent('connection.saml_certificate_renewed', {
+      certificateRenewed({
         connection_id: 'conn_x',
         certificate_type: 'RequestSigning',
         expiry_date: '2026-01-01T00:00:00Z',
@@ -304,20 +308,16 @@ describe('certificates are versioned by event time (invariant 3)', () => {
 describe('no silent drops (invariant 6)', () => {
   it('records unknown types as ignored and malformed events as quarantined, and goes on', async () => {
     const good1 = connectionEvent('connection.activated', { updated_at: '2024-01-01T00:00:00Z' });
-    const unknown = {
-      object: 'event',
-      id: 'event_unknown',
-      event: 'connection.renamed',
-      data: { id: 'conn_1' },
-      created_at: '2024-01-01T00:00:01Z',
-    };
-    const missing = {
-      object: 'event',
-      id: 'event_missing',
-      event: 'connection.activated',
-      data: { id: 'conn_2' },
-      created_at: '2024-01-01T00:00:02Z',
-    };
+    const unknown = rawEvent(
+      'connection.renamed',
+      { id: 'conn_1' },
+      { id: 'event_unknown', created_at: '2024-01-01T00:00:01Z' },
+    );
+    const missing = rawEvent(
+      'connection.activated',
+      { id: 'conn_2' },
+      { id: 'event_missing', created_at: '2024-01-01T00:00:02Z' },
+    );
     const badTime = connectionEvent(
       'connection.deactivated',
       { updated_at: 'yesterday' },
@@ -375,7 +375,7 @@ describe('no silent drops (invariant 6)', () => {
       updated_at: '2024-01-01T00:00:00Z',
     });
     expect(await apply(before, odd, after)).toMatchObject({ applied: 2, quarantined: 1 });
-    const rows = await t.db.selectFrom('events').select(['id', 'outcome', 'error']).orderBy('seq').execute();
+    const rows = await eventRows();
     expect(rows.map((r) => r.outcome)).toEqual(['applied', 'quarantined', 'applied']);
     expect(rows[1]?.error).toMatch(/^the database refused this event: /);
     expect(
@@ -428,7 +428,7 @@ describe('atomic, fenced checkpoint (invariants 1, 4, 5)', () => {
         updated_at: '2024-01-01T00:00:00Z',
         domains: [{ id: 'd1', domain: 'a.com' }],
       });
-      const cert = certificateEvent('connection.saml_certificate_renewed', {
+      const cert = certificateRenewed({
         expiry_date: '2025-01-01T00:00:00Z',
         created_at: '2024-01-02T00:00:00Z',
       });

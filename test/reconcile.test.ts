@@ -3,14 +3,19 @@
  * race, the resurrection rule, a listing that breaks off, and --dry-run.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { WorkosModel } from '../src/emulator/index.ts';
+import { type CreateConnectionInput, WorkosModel } from '../src/emulator/index.ts';
 import { catchUp } from '../src/sync/catch-up.ts';
 import { readCursor } from '../src/sync/cursor.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
-import { type ConnectionsSource, workosConnectionsSource } from '../src/workos/connections-source.ts';
+import {
+  type ConnectionPage,
+  type ConnectionsSource,
+  workosConnectionsSource,
+} from '../src/workos/connections-source.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { silentLogger } from './support/logs.ts';
 import { mirrorOf } from './support/mirror.ts';
+import { insertConnectionRow, insertOldConnectionRow } from './support/rows.ts';
 import { FAST_BACKOFF, type SyncHarness, startHarness } from './support/sync.ts';
 
 const log = silentLogger();
@@ -40,6 +45,22 @@ afterEach(() => h.close());
 
 const source = (): ConnectionsSource => workosConnectionsSource(h.workos);
 const sync = () => catchUp(h.deps(), { backoff: FAST_BACKOFF });
+const reconcileFrom = (from: ConnectionsSource = source(), options?: { dryRun?: boolean }) =>
+  reconcile({ db: h.database.db, source: from, log }, options);
+/** The emulator's listing, with `race` run after each page is fetched and before it is returned. */
+const racingListing = (race: (page: ConnectionPage) => Promise<void>): ConnectionsSource => ({
+  async listConnections(after) {
+    const page = await source().listConnections(after);
+    await race(page);
+    return page;
+  },
+});
+/** A connection created in the emulator and activated at once. */
+const activeConnection = (input?: CreateConnectionInput) => {
+  const c = model.createConnection(input);
+  model.activate(c.id);
+  return c;
+};
 const row = (id: string) =>
   h.database.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
 const domainsOf = async (id: string) =>
@@ -51,6 +72,9 @@ const domainsOf = async (id: string) =>
       .orderBy('domain')
       .execute()
   ).map((d) => d.domain);
+const runRow = () => h.database.db.selectFrom('reconciliation_runs').selectAll().executeTakeFirstOrThrow();
+const certificateRow = () =>
+  h.database.db.selectFrom('connection_certificates').selectAll().executeTakeFirstOrThrow();
 
 describe('drift', () => {
   it('finds and removes every kind: missing, draft, renamed, state, domains, extra', async () => {
@@ -70,21 +94,9 @@ describe('drift', () => {
     model.rename(renamed.id, 'New name');
     model.setState(flipped.id, 'validating');
     model.setDomains(moved.id, ['m1.com', 'm2.com']);
-    await h.database.db
-      .insertInto('connections')
-      .values({
-        id: 'conn_gone',
-        connection_type: 'OktaSAML',
-        name: 'Gone',
-        state: 'active',
-        updated_at: new Date(Date.UTC(2026, 0, 1)),
-        raw: '{}',
-        source: 'event',
-        synced_at: new Date(Date.UTC(2026, 0, 1)),
-      })
-      .execute();
+    await insertOldConnectionRow(h.database.db, { id: 'conn_gone', name: 'Gone' });
 
-    const report = await reconcile({ db: h.database.db, source: source(), log });
+    const report = await reconcileFrom();
     expect(report.counts).toMatchObject({
       seen: 6,
       inserted: 2,
@@ -118,7 +130,7 @@ describe('drift', () => {
     expect(await domainsOf(draft.id)).toEqual(['d.com']);
     expect((await row('conn_gone'))?.deleted_at?.getTime()).toBe(report.startedAt.getTime());
 
-    const run = await h.database.db.selectFrom('reconciliation_runs').selectAll().executeTakeFirstOrThrow();
+    const run = await runRow();
     expect(run).toMatchObject({
       status: 'succeeded',
       dry_run: false,
@@ -131,49 +143,42 @@ describe('drift', () => {
     });
     expect(run.finished_at).not.toBeNull();
 
-    const again = await reconcile({ db: h.database.db, source: source(), log });
+    const again = await reconcileFrom();
     expect(again.counts).toMatchObject({ inserted: 0, updated: 0, deleted: 0, unchanged: 6 });
   });
 
   it('--dry-run reports the same drift and writes nothing, not even a run row', async () => {
-    const c = model.createConnection({ domains: ['a.com'] });
-    model.activate(c.id);
+    const c = activeConnection({ domains: ['a.com'] });
     await sync();
     model.rename(c.id, 'Renamed');
     model.createConnection({ state: 'draft' });
     const before = await mirrorOf(h.database.db);
-    const dry = await reconcile({ db: h.database.db, source: source(), log }, { dryRun: true });
+    const dry = await reconcileFrom(source(), { dryRun: true });
     expect(dry.counts).toMatchObject({ inserted: 1, updated: 1, deleted: 0 });
     expect(dry.runId).toBeNull();
     expect(await mirrorOf(h.database.db)).toEqual(before);
     expect(await h.database.db.selectFrom('reconciliation_runs').selectAll().execute()).toEqual([]);
-    const real = await reconcile({ db: h.database.db, source: source(), log });
+    const real = await reconcileFrom();
     expect(real.drift).toEqual(dry.drift);
   });
 });
 
 describe('races and rules', () => {
   it('an event applied while the listing is being fetched is not undone', async () => {
-    const listed = model.createConnection({ domains: ['l.com'] });
-    model.activate(listed.id);
+    const listed = activeConnection({ domains: ['l.com'] });
     await sync();
 
     // The listing is fetched; then, before the reconciliation writes, the poller applies events:
-    // `listed` is deactivated (newer than what the listing saw) and `fresh` is created+activated
-    // (the listing never saw it).
-    const racing: ConnectionsSource = {
-      async listConnections(after) {
-        const page = await source().listConnections(after);
-        if (page.after === null) {
-          model.deactivate(listed.id);
-          const fresh = model.createConnection({ domains: ['new.com'] });
-          model.activate(fresh.id);
-          await sync();
-        }
-        return page;
-      },
-    };
-    const report = await reconcile({ db: h.database.db, source: racing, log });
+    // `listed` is deactivated (newer than what the listing saw) and a fresh connection is
+    // created+activated (the listing never saw it).
+    const racing = racingListing(async (page) => {
+      if (page.after === null) {
+        model.deactivate(listed.id);
+        activeConnection({ domains: ['new.com'] });
+        await sync();
+      }
+    });
+    const report = await reconcileFrom(racing);
     expect(report.counts.deleted).toBe(0);
     expect((await row(listed.id))?.state).toBe('inactive');
     const live = await h.database.db.selectFrom('live_connections').select('id').execute();
@@ -181,36 +186,22 @@ describe('races and rules', () => {
   });
 
   it('a row written after the snapshot began is not deleted even though the listing lacks it', async () => {
-    const a = model.createConnection();
-    model.activate(a.id);
-    const racing: ConnectionsSource = {
-      async listConnections(after) {
-        const page = await source().listConnections(after);
-        // written by "the poller" after the reconciliation took its start time
-        await h.database.db
-          .insertInto('connections')
-          .values({
-            id: 'conn_racer',
-            connection_type: 'OktaSAML',
-            name: 'Racer',
-            state: 'active',
-            updated_at: new Date(),
-            raw: '{}',
-            source: 'event',
-          })
-          .onConflict((oc) => oc.doNothing())
-          .execute();
-        return page;
-      },
-    };
-    const report = await reconcile({ db: h.database.db, source: racing, log });
+    activeConnection();
+    // written by "the poller" after the reconciliation took its start time
+    const racing = racingListing(() =>
+      insertConnectionRow(
+        h.database.db,
+        { id: 'conn_racer', name: 'Racer', updated_at: new Date() },
+        { ignoreConflict: true },
+      ),
+    );
+    const report = await reconcileFrom(racing);
     expect(report.counts.deleted).toBe(0);
     expect((await row('conn_racer'))?.deleted_at).toBeNull();
   });
 
   it('a tombstone comes back only when listed with an updated_at newer than its deletion', async () => {
-    const c = model.createConnection({ domains: ['t.com'] });
-    model.activate(c.id);
+    const c = activeConnection({ domains: ['t.com'] });
     await sync();
     // The mirror learns of a deletion at a time after the connection's last update …
     const deletedAt = new Date(Date.parse(String(model.getConnection(c.id).updated_at)) + 60_000);
@@ -220,32 +211,20 @@ describe('races and rules', () => {
       .where('id', '=', c.id)
       .execute();
     // … so a listing that still shows the older version does not bring it back,
-    let report = await reconcile({ db: h.database.db, source: source(), log });
+    let report = await reconcileFrom();
     expect(report.counts).toMatchObject({ updated: 0, unchanged: 1 });
     expect((await row(c.id))?.deleted_at).not.toBeNull();
     // but one updated after the deletion does.
     clock = deletedAt.getTime() + 60_000;
     model.rename(c.id, 'Back again');
-    report = await reconcile({ db: h.database.db, source: source(), log });
+    report = await reconcileFrom();
     expect(report.counts.updated).toBe(1);
     expect(await row(c.id)).toMatchObject({ deleted_at: null, name: 'Back again' });
   });
 
   it('a listing that breaks off half-way is recorded as failed and changes nothing', async () => {
     for (let i = 0; i < 250; i++) model.createConnection({ state: 'draft' });
-    await h.database.db
-      .insertInto('connections')
-      .values({
-        id: 'conn_unlisted',
-        connection_type: 'OktaSAML',
-        name: 'Unlisted',
-        state: 'active',
-        updated_at: new Date(Date.UTC(2026, 0, 1)),
-        raw: '{}',
-        source: 'event',
-        synced_at: new Date(Date.UTC(2026, 0, 1)),
-      })
-      .execute();
+    await insertOldConnectionRow(h.database.db, { id: 'conn_unlisted', name: 'Unlisted' });
     const before = await mirrorOf(h.database.db);
     let pages = 0;
     const breaking: ConnectionsSource = {
@@ -254,16 +233,15 @@ describe('races and rules', () => {
         return source().listConnections(after);
       },
     };
-    await expect(reconcile({ db: h.database.db, source: breaking, log })).rejects.toThrow(/500/);
+    await expect(reconcileFrom(breaking)).rejects.toThrow(/500/);
     expect(await mirrorOf(h.database.db)).toEqual(before);
-    const run = await h.database.db.selectFrom('reconciliation_runs').selectAll().executeTakeFirstOrThrow();
+    const run = await runRow();
     expect(run).toMatchObject({ status: 'failed', inserted: 0, deleted: 0 });
     expect(run.error).toMatch(/500/);
   });
 
   it('a listed connection that fails validation is counted and never deleted', async () => {
-    const c = model.createConnection();
-    model.activate(c.id);
+    const c = activeConnection();
     await sync();
     const broken: ConnectionsSource = {
       async listConnections(after) {
@@ -274,16 +252,15 @@ describe('races and rules', () => {
         };
       },
     };
-    const report = await reconcile({ db: h.database.db, source: broken, log });
+    const report = await reconcileFrom(broken);
     expect(report.counts).toMatchObject({ seen: 1, invalid: 1, deleted: 0 });
     expect((await row(c.id))?.deleted_at).toBeNull();
   });
 
   it('backfill order: reconcile, then events; stale events do not undo the listing', async () => {
-    const c = model.createConnection({ name: 'v1', domains: ['b.com'] });
-    model.activate(c.id);
+    const c = activeConnection({ name: 'v1', domains: ['b.com'] });
     model.rename(c.id, 'v2');
-    await reconcile({ db: h.database.db, source: source(), log });
+    await reconcileFrom();
     const totals = await sync();
     expect(totals).toMatchObject({ stale: 1, applied: 0 });
     expect((await row(c.id))?.name).toBe('v2');
@@ -301,12 +278,9 @@ describe('certificates from the listing', () => {
     });
     model.createConnection({ connectionType: 'GoogleOAuth' });
     model.createConnection({ connectionType: 'AzureSAML', signingCertificate: null });
-    const report = await reconcile({ db: h.database.db, source: source(), log });
+    const report = await reconcileFrom();
     expect(report.counts).toMatchObject({ certificatesUpdated: 1, certificatesUnparsable: 0 });
-    const cert = await h.database.db
-      .selectFrom('connection_certificates')
-      .selectAll()
-      .executeTakeFirstOrThrow();
+    const cert = await certificateRow();
     expect(cert).toMatchObject({
       connection_id: saml.id,
       certificate_type: 'ResponseSigning',
@@ -320,7 +294,7 @@ describe('certificates from the listing', () => {
     expect(expiring).toHaveLength(1);
     expect(expiring[0]?.days_left).toBe(19);
 
-    const again = await reconcile({ db: h.database.db, source: source(), log });
+    const again = await reconcileFrom();
     expect(again.counts.certificatesUpdated).toBe(0);
   });
 
@@ -330,19 +304,12 @@ describe('certificates from the listing', () => {
       connectionType: 'OktaSAML',
       signingCertificate: { notAfter: new Date('2027-01-01T00:00:00Z') },
     });
-    const racing: ConnectionsSource = {
-      async listConnections(after) {
-        const page = await source().listConnections(after);
-        model.renewCertificate(saml.id, 'ResponseSigning', new Date('2028-06-01T00:00:00Z'));
-        await sync();
-        return page;
-      },
-    };
-    await reconcile({ db: h.database.db, source: racing, log });
-    const cert = await h.database.db
-      .selectFrom('connection_certificates')
-      .selectAll()
-      .executeTakeFirstOrThrow();
+    const racing = racingListing(async () => {
+      model.renewCertificate(saml.id, 'ResponseSigning', new Date('2028-06-01T00:00:00Z'));
+      await sync();
+    });
+    await reconcileFrom(racing);
+    const cert = await certificateRow();
     expect(cert.expiry_date.toISOString()).toBe('2028-06-01T00:00:00.000Z');
     expect(cert.source).toBe('event');
   });
@@ -350,9 +317,9 @@ describe('certificates from the listing', () => {
   it('an unparsable certificate is counted, never fatal', async () => {
     const saml = model.createConnection({ connectionType: 'OktaSAML' });
     model.setSigningCertificate(saml.id, { raw: 'not a pem' });
-    const report = await reconcile({ db: h.database.db, source: source(), log });
+    const report = await reconcileFrom();
     expect(report.counts).toMatchObject({ inserted: 1, certificatesUnparsable: 1, certificatesUpdated: 0 });
-    const run = await h.database.db.selectFrom('reconciliation_runs').selectAll().executeTakeFirstOrThrow();
+    const run = await runRow();
     expect(run).toMatchObject({ status: 'succeeded', certificates_unparsable: 1 });
   });
 });

@@ -45,16 +45,21 @@ export function connectionEvent(
   };
 }
 
+export interface CertificateFields {
+  connection_id?: string;
+  certificate_type?: string;
+  expiry_date: string;
+  /** The event's time; a renewal's `renewed_at` too. */
+  created_at: string;
+  /** `days_until_expiry` of a renewal notice (default 10). */
+  days?: number;
+  /** `certificate.is_expired` of a renewal notice (default false). */
+  is_expired?: boolean;
+}
+
 export function certificateEvent(
   event: 'connection.saml_certificate_renewed' | 'connection.saml_certificate_renewal_required',
-  fields: {
-    connection_id?: string;
-    certificate_type?: string;
-    expiry_date: string;
-    created_at: string;
-    days?: number;
-    is_expired?: boolean;
-  },
+  fields: CertificateFields,
   envelope: { id?: string } = {},
 ) {
   const connection = { id: fields.connection_id ?? 'conn_1', organization_id: 'org_1' };
@@ -78,4 +83,25 @@ export function certificateEvent(
     created_at: fields.created_at,
     context: {},
   };
+}
+
+/** `connection.saml_certificate_renewed`: {@link certificateEvent} with the event type filled in. */
+export function certificateRenewed(
+  fields: Omit<CertificateFields, 'days' | 'is_expired'>,
+  envelope: { id?: string } = {},
+) {
+  return certificateEvent('connection.saml_certificate_renewed', fields, envelope);
+}
+
+/** `connection.saml_certificate_renewal_required`: {@link certificateEvent} with the event type filled in. */
+export function certificateRenewalRequired(fields: CertificateFields, envelope: { id?: string } = {}) {
+  return certificateEvent('connection.saml_certificate_renewal_required', fields, envelope);
+}
+
+/**
+ * An envelope around `data` taken as is (and no `context`): for event types the apply step does
+ * not know, and payloads it must quarantine.
+ */
+export function rawEvent(event: string, data: unknown, envelope: { id?: string; created_at: string }) {
+  return { object: 'event', id: envelope.id ?? nextId(), event, data, created_at: envelope.created_at };
 }
