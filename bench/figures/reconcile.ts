@@ -23,7 +23,9 @@ export async function reconcileFigures(ctx: BenchContext): Promise<FigureOutput>
     const drift = await emulator.drift(driftFraction);
 
     ctx.progress('reconciliation: listing-only');
+    const listingMeter = cpuMeter({ postgresPid: null, emulatorPid: emulator.pid });
     const listing = await fetchAllConnections(source);
+    const listingCpu = listingMeter.stop();
 
     ctx.progress(`reconciliation: after ${(driftFraction * 100).toFixed(0)}% drift`);
     const meter = cpuMeter({ postgresPid: ctx.postgresPid, emulatorPid: emulator.pid });
@@ -49,7 +51,7 @@ export async function reconcileFigures(ctx: BenchContext): Promise<FigureOutput>
       ],
       notes: [
         `Reconciliation: ${count(c.seen)} connections listed, drift found as made (${c.inserted} inserted, ${c.updated} updated, ${c.deleted} deleted) in ${seconds(ms).toFixed(2)} s; listing-only ${seconds(listing.ms).toFixed(2)} s. The first reconciliation, which inserted all ${count(first.counts.inserted)}, took ${seconds(first.durationMs).toFixed(2)} s.`,
-        cpuNote('the reconciliation', cpu, ms, listing.ms, ctx.cores),
+        cpuNote('the reconciliation', cpu, ms, listing.ms, ctx.cores, listingCpu),
       ],
     };
   } finally {
