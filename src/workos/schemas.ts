@@ -3,6 +3,10 @@
  * (examples omit `object`, `status`, `external_key`; timestamps lack a `T` or zone) and strict
  * where the mirror depends on a field. States and connection types are open sets: WorkOS adds
  * values, and a new one must not quarantine an event.
+ *
+ * Unknown fields are accepted and left out of the parsed value (zod's default) rather than
+ * copied into it (`.loose()`): what WorkOS sent is kept whole as the raw payload anyway, and
+ * copying every field of every listed connection cost a third of the validation time.
  */
 import { z } from 'zod';
 import { parseWorkosTimestamp } from '../time.ts';
@@ -33,50 +37,44 @@ export const timestamp = z.string().transform((value, ctx) => {
 
 const nonEmpty = z.string().min(1);
 
-export const eventEnvelope = z
-  .object({
-    id: nonEmpty,
-    event: nonEmpty,
-    data: z.unknown(),
-    created_at: timestamp,
-    context: z.record(z.string(), z.unknown()).nullish(),
-  })
-  .loose();
+export const eventEnvelope = z.object({
+  id: nonEmpty,
+  event: nonEmpty,
+  data: z.unknown(),
+  created_at: timestamp,
+  context: z.record(z.string(), z.unknown()).nullish(),
+});
 
-export const connectionDomain = z.object({ id: nonEmpty, domain: nonEmpty }).loose();
+export const connectionDomain = z.object({ id: nonEmpty, domain: nonEmpty });
 
-export const connection = z
-  .object({
-    id: nonEmpty,
-    organization_id: z.string().nullish(),
-    connection_type: nonEmpty,
-    name: z.string(),
-    state: nonEmpty,
-    created_at: timestamp.nullish(),
-    updated_at: timestamp,
-    domains: z.array(connectionDomain).optional(),
-  })
-  .loose();
+export const connection = z.object({
+  id: nonEmpty,
+  organization_id: z.string().nullish(),
+  connection_type: nonEmpty,
+  name: z.string(),
+  state: nonEmpty,
+  created_at: timestamp.nullish(),
+  updated_at: timestamp,
+  domains: z.array(connectionDomain).optional(),
+});
 
-const certificateOwner = z.object({ id: nonEmpty, organization_id: z.string().nullish() }).loose();
+const certificateOwner = z.object({ id: nonEmpty, organization_id: z.string().nullish() });
 
-export const certificateRenewed = z
-  .object({
-    connection: certificateOwner,
-    certificate: z.object({ certificate_type: nonEmpty, expiry_date: timestamp }).loose(),
-    renewed_at: timestamp,
-  })
-  .loose();
+export const certificateRenewed = z.object({
+  connection: certificateOwner,
+  certificate: z.object({ certificate_type: nonEmpty, expiry_date: timestamp }),
+  renewed_at: timestamp,
+});
 
-export const certificateRenewalRequired = z
-  .object({
-    connection: certificateOwner,
-    certificate: z
-      .object({ certificate_type: nonEmpty, expiry_date: timestamp, is_expired: z.boolean().optional() })
-      .loose(),
-    days_until_expiry: z.number().int().nullish(),
-  })
-  .loose();
+export const certificateRenewalRequired = z.object({
+  connection: certificateOwner,
+  certificate: z.object({
+    certificate_type: nonEmpty,
+    expiry_date: timestamp,
+    is_expired: z.boolean().optional(),
+  }),
+  days_until_expiry: z.number().int().nullish(),
+});
 
 export type EventEnvelope = z.infer<typeof eventEnvelope>;
 export type ParsedConnection = z.infer<typeof connection>;
