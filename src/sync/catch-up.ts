@@ -6,10 +6,10 @@
  */
 import { classifyDatabaseError } from '../db/errors.ts';
 import { CursorMovedError, CursorRejectedError, RetryableError, SyncError } from '../errors.ts';
-import { sleep } from '../time.ts';
-import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
 import { recordPoll } from './cursor.ts';
 import { type DrainDeps, type DrainOptions, type DrainTotals, drainEvents, emptyTotals } from './drain.ts';
+import { transientFailures } from './transient-failures.ts';
 
 export interface CatchUpOptions extends DrainOptions {
   readonly backoff?: BackoffPolicy | undefined;
@@ -20,16 +20,15 @@ export interface CatchUpOptions extends DrainOptions {
 }
 
 export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Promise<DrainTotals> {
-  const policy = options.backoff ?? DEFAULT_BACKOFF;
   const totals = emptyTotals();
-  let attempt = 0;
-  let lastKind: string | null = null;
+  const failures = transientFailures(deps.log, options.backoff ?? DEFAULT_BACKOFF);
 
   while (true) {
     let error: Error;
     try {
       await drainEvents(deps, options, totals);
-      if (lastKind !== null) deps.log.info({ after: lastKind }, 'recovered; caught up again');
+      if (failures.lastKind !== null)
+        deps.log.info({ after: failures.lastKind }, 'recovered; caught up again');
       await recordPoll(deps.db, { caughtUp: totals.caughtUp, error: null }).catch(() => undefined);
       return totals;
     } catch (thrown) {
@@ -51,15 +50,11 @@ export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Pr
     }
     if (!(error instanceof RetryableError)) throw error;
 
-    attempt++;
     options.onRetry?.(error);
-    if (error.kind !== lastKind) {
-      deps.log.warn({ kind: error.kind, err: error }, 'waiting out a transient failure');
-      lastKind = error.kind;
-    }
+    failures.note(error);
     await recordPoll(deps.db, { caughtUp: false, error: error.message }).catch(() => undefined);
     if (options.signal?.aborted) throw error;
-    await sleep(backoffDelay(policy, attempt, error.retryAfterMs), options.signal);
+    await failures.pause(error, options.signal);
     if (options.signal?.aborted) return totals;
   }
 }
