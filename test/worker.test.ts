@@ -182,29 +182,17 @@ describe('replicas', () => {
           expect(await b.metric('workos_sync_lease_held', { lease: 'events' })).toBe(0);
           expect(await b.metric('workos_sync_pages_fetched_total')).toBe(0);
         }
-        const lease = await database.db
-          .selectFrom('leases')
-          .selectAll()
-          .where('name', '=', 'events')
-          .executeTakeFirstOrThrow();
+        const eventsLease = () =>
+          database.db.selectFrom('leases').selectAll().where('name', '=', 'events').executeTakeFirstOrThrow();
+        const lease = await eventsLease();
         a.child.kill('SIGKILL');
         await a.exited;
-        const expiresAt = (
-          await database.db
-            .selectFrom('leases')
-            .select('expires_at')
-            .where('name', '=', 'events')
-            .executeTakeFirstOrThrow()
-        ).expires_at;
+        const expiresAt = (await eventsLease()).expires_at;
         await until(
           async () => (await b.metric('workos_sync_lease_held', { lease: 'events' })) === 1,
           20_000,
         );
-        const taken = await database.db
-          .selectFrom('leases')
-          .selectAll()
-          .where('name', '=', 'events')
-          .executeTakeFirstOrThrow();
+        const taken = await eventsLease();
         expect(taken.holder).not.toBe(lease.holder);
         // B's first tick after A's lease expired took it: within one poll period (1 s) of the expiry.
         expect(taken.acquired_at.getTime() - expiresAt.getTime()).toBeLessThanOrEqual(1_000 + 250);

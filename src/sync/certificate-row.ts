@@ -3,7 +3,8 @@
  * from the incoming row. Callers add the version guard (`version_at`) that decides whether the
  * incoming row may win.
  */
-import { sql, type Updateable } from 'kysely';
+import { sql } from 'kysely';
+import { excludedColumn } from '../db/excluded.ts';
 import type { ConnectionCertificatesTable } from '../db/tables.ts';
 
 /**
@@ -12,8 +13,7 @@ import type { ConnectionCertificatesTable } from '../db/tables.ts';
  * stored, so a notice an event recorded between the listing's read and its write survives it.
  */
 export function takeIncomingCertificate(options: { readonly notices: boolean }) {
-  const incoming = <C extends keyof Updateable<ConnectionCertificatesTable>>(column: C) =>
-    sql<Updateable<ConnectionCertificatesTable>[C]>`excluded.${sql.id(column)}`;
+  const incoming = excludedColumn<ConnectionCertificatesTable>();
   return {
     organization_id: incoming('organization_id'),
     expiry_date: incoming('expiry_date'),

@@ -3,7 +3,8 @@
  * and written by an upsert that takes every column from the incoming row. Callers add the
  * version guard that decides whether the incoming row may win.
  */
-import { sql, type Updateable } from 'kysely';
+import { sql } from 'kysely';
+import { excludedColumn } from '../db/excluded.ts';
 import type { ConnectionsTable } from '../db/tables.ts';
 import type { ParsedConnection } from '../workos/schemas.ts';
 import type { ConnectionWrite, DomainWrite } from './mirror.ts';
@@ -33,8 +34,7 @@ export function domainsOf(payload: ParsedConnection): DomainWrite[] | undefined 
 
 /** `on conflict (id) do update set …`: every column from the incoming row. */
 export function takeIncomingConnection() {
-  const incoming = <C extends keyof Updateable<ConnectionsTable>>(column: C) =>
-    sql<Updateable<ConnectionsTable>[C]>`excluded.${sql.id(column)}`;
+  const incoming = excludedColumn<ConnectionsTable>();
   return {
     organization_id: incoming('organization_id'),
     connection_type: incoming('connection_type'),
