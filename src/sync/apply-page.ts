@@ -13,10 +13,12 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
+import { replaceDomains } from './connection-row.ts';
 import { advanceCursor, lockCursor } from './cursor.ts';
-import { loadSeenEvents, loadSnapshot, writePlan } from './mirror-store.ts';
+import type { RowKeys } from './mirror.ts';
+import { loadSeenEvents, loadSnapshot, recordEvents, rowsTouched, writeVersions } from './mirror-store.ts';
 import { type ParsedItem, parseEvent } from './parse-event.ts';
-import { type PagePlan, planPage } from './plan-page.ts';
+import { type EventFate, type MirrorSnapshot, type PagePlan, planFor, planPage } from './plan-page.ts';
 
 export interface PagesToApply {
   /** The cursor the first page was fetched after; the commit is refused if it has moved since. */
@@ -35,7 +37,7 @@ export interface PageToApply {
   readonly events: readonly unknown[];
 }
 
-export type PageSummary = PagePlan['counts'] & {
+export type PageSummary = Readonly<Record<EventFate, number>> & {
   readonly events: number;
   /** Every recorded event's type and outcome (duplicates are not recorded again). */
   readonly outcomes: readonly { readonly event: string; readonly outcome: string }[];
@@ -51,11 +53,11 @@ export async function applyPages(deps: Deps, batch: PagesToApply): Promise<PageS
   const items: ParsedItem[] = batch.pages.flat();
   let plans: PagePlan[];
   try {
-    plans = [await inTransaction(deps.db, batch, (trx) => planAndWrite(trx, items))];
+    plans = [await inTransaction(deps.db, batch, items, (trx) => planAndWrite(trx, items))];
   } catch (error) {
     if (!isRefusedData(error)) throw error;
     deps.log.warn({ err: error }, 'the database refused part of a page; applying it event by event');
-    plans = await inTransaction(deps.db, batch, (trx) => applyOneByOne(trx, items));
+    plans = await inTransaction(deps.db, batch, items, (trx) => applyOneByOne(trx, items));
   }
   report(deps.log, plans);
   return summarise(batch.pages, items, plans);
@@ -66,29 +68,64 @@ export async function applyPage(deps: Deps, page: PageToApply): Promise<PageSumm
   return summary!;
 }
 
-async function inTransaction<T extends PagePlan | PagePlan[]>(
+/** The cursor is fenced first and moves last, in the same transaction as everything between. */
+async function inTransaction<T>(
   db: Kysely<Database>,
   batch: Pick<PagesToApply, 'expectedCursor' | 'nextCursor'>,
+  items: readonly ParsedItem[],
   body: (trx: Transaction<Database>) => Promise<T>,
 ): Promise<T> {
   return db.transaction().execute(async (trx) => {
     await lockCursor(trx, batch.expectedCursor);
     const result = await body(trx);
-    const plans: PagePlan[] = Array.isArray(result) ? result : [result];
-    const newest = plans
-      .map((p) => p.lastEventCreatedAt)
-      .reduce((a, b) => (a && b ? (a > b ? a : b) : (a ?? b)), null);
-    await advanceCursor(trx, batch.nextCursor, newest);
+    await advanceCursor(trx, batch.nextCursor, newestCreatedAt(items));
     return result;
   });
 }
 
+/**
+ * Plan against the locked rows, write, and obey the database's verdict. The rows a page touches
+ * are locked as they are read, but one that did not exist yet cannot be: a reconciliation may
+ * insert it, with a newer version, before this transaction writes. The guarded upsert then
+ * refuses the older payload (and locks the row), and the page is folded again against that row,
+ * so the events it outdates are recorded `stale` and their domains are not written. Only then
+ * are the domains and the events' outcomes written: they follow the versions that won.
+ */
 async function planAndWrite(trx: Transaction<Database>, items: readonly ParsedItem[]): Promise<PagePlan> {
   const seen = await loadSeenEvents(trx, [...new Set(items.map((i) => i.id))]);
-  const snapshot = await loadSnapshot(trx, items);
-  const plan = planPage(items, snapshot, seen);
-  await writePlan(trx, plan);
+  const snapshot = await loadSnapshot(trx, rowsTouched(items));
+  let plan = planPage(items, snapshot, seen);
+  const refused = await writeVersions(trx, plan);
+  if (!isEmpty(refused)) {
+    // Each row's decisions depend on that row alone: the writes already taken stay as planned.
+    plan = planPage(items, withRows(snapshot, await loadSnapshot(trx, refused)), seen);
+    const again = await writeVersions(trx, planFor(plan, refused));
+    if (!isEmpty(again))
+      throw new Error(
+        `writes planned against rows this transaction holds locked were refused: ${JSON.stringify(again)}`,
+      );
+  }
+  await replaceDomains(trx, plan.domains);
+  await recordEvents(trx, plan.records);
   return plan;
+}
+
+function isEmpty(rows: RowKeys): boolean {
+  return rows.connections.length === 0 && rows.certificates.length === 0;
+}
+
+function withRows(snapshot: MirrorSnapshot, rows: MirrorSnapshot): MirrorSnapshot {
+  return {
+    connections: new Map([...snapshot.connections, ...rows.connections]),
+    certificates: new Map([...snapshot.certificates, ...rows.certificates]),
+  };
+}
+
+function newestCreatedAt(items: readonly ParsedItem[]): Date | null {
+  let newest: Date | null = null;
+  for (const item of items)
+    if (item.created_at && (!newest || item.created_at > newest)) newest = item.created_at;
+  return newest;
 }
 
 async function applyOneByOne(trx: Transaction<Database>, items: readonly ParsedItem[]): Promise<PagePlan[]> {
@@ -147,7 +184,13 @@ function summarise(
   const summaries: PageSummary[] = [];
   let at = 0;
   for (const page of pages) {
-    const counts = { applied: 0, stale: 0, ignored: 0, quarantined: 0, duplicate: 0 };
+    const counts: Record<EventFate, number> = {
+      applied: 0,
+      stale: 0,
+      ignored: 0,
+      quarantined: 0,
+      duplicate: 0,
+    };
     const outcomes: { event: string; outcome: string }[] = [];
     for (const end = at + page.length; at < end; at++) {
       const fate = fates[at]!;

@@ -1,11 +1,12 @@
 /**
  * One connection row, whoever learned it (an event or a listing): built from the wire payload,
- * and written by an upsert that takes every column from the incoming row. Callers add the
- * version guard that decides whether the incoming row may win.
+ * written by an upsert that takes every column from the incoming row (the caller adds the version
+ * guard of `versions.ts`), and its domain set replaced once the row itself was taken.
  */
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { excludedColumn } from '../db/excluded.ts';
-import type { ConnectionsTable } from '../db/tables.ts';
+import { statementChunks } from '../db/statement-chunks.ts';
+import type { ConnectionsTable, Database } from '../db/tables.ts';
 import type { ParsedConnection } from '../workos/schemas.ts';
 import type { ConnectionWrite, DomainWrite } from './mirror.ts';
 
@@ -48,4 +49,37 @@ export function takeIncomingConnection() {
     last_event_id: incoming('last_event_id'),
     synced_at: sql<Date>`clock_timestamp()`,
   };
+}
+
+/**
+ * Replaces each given connection's domain set. Only for connection rows this transaction has
+ * just written: the domains belong to the version that won. A domain id is WorkOS's and unique,
+ * so one that moved to another connection moves here too.
+ */
+export async function replaceDomains(
+  trx: Transaction<Database>,
+  domains: ReadonlyMap<string, readonly DomainWrite[]>,
+): Promise<void> {
+  if (domains.size === 0) return;
+  await trx
+    .deleteFrom('connection_domains')
+    .where('connection_id', '=', (eb) => eb.fn.any(eb.val([...domains.keys()])))
+    .execute();
+  // One row per domain id: a statement may not update the same row twice.
+  const rows = new Map<string, { id: string; connection_id: string; domain: string }>();
+  for (const [connectionId, set] of domains) {
+    for (const d of set) rows.set(d.id, { id: d.id, connection_id: connectionId, domain: d.domain });
+  }
+  for (const chunk of statementChunks([...rows.values()], 3)) {
+    await trx
+      .insertInto('connection_domains')
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet((eb) => ({
+          connection_id: eb.ref('excluded.connection_id'),
+          domain: eb.ref('excluded.domain'),
+        })),
+      )
+      .execute();
+  }
 }

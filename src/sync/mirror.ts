@@ -60,6 +60,12 @@ export type PlannedWrite =
     }
   | { readonly kind: 'certificate'; readonly row: CertificateState };
 
+/** Keys of mirror rows: connections by id, certificates by (connection id, certificate type). */
+export interface RowKeys {
+  readonly connections: readonly string[];
+  readonly certificates: readonly (readonly [connectionId: string, certificateType: string])[];
+}
+
 export interface MirrorView {
   connection(id: string): ConnectionVersion | undefined;
   certificate(connectionId: string, certificateType: string): CertificateState | undefined;

@@ -12,7 +12,13 @@ interface ItemBase {
   readonly id: string;
   readonly event: string;
   readonly created_at: Date | null;
-  readonly raw: unknown;
+  /**
+   * The event's `data` exactly as WorkOS sent it: what `events.data` keeps, and a connection's
+   * `raw`. An event too broken to have a `data` object is kept whole, so a quarantined event
+   * loses nothing.
+   */
+  readonly rawData: unknown;
+  readonly context: unknown;
 }
 
 export type ParsedItem =
@@ -47,7 +53,13 @@ export function parseEvent(raw: unknown): ParsedItem {
       error: describeIssues(envelope.error),
     };
   // A valid envelope has parsed created_at already: do not parse it twice.
-  const base = { id, event, created_at: envelope.data.created_at, raw };
+  const base = {
+    id,
+    event,
+    created_at: envelope.data.created_at,
+    rawData: rawDataOf(fields, raw),
+    context: fields.context ?? null,
+  };
 
   const handler = handlerFor(envelope.data.event);
   if (!handler) return { ...base, status: 'ignored' };
@@ -68,7 +80,17 @@ export function parseEvent(raw: unknown): ParsedItem {
 /** What is known of an event that fails validation: its time only if that much parses. */
 function lenientBase(id: string, event: string, fields: Record<string, unknown>, raw: unknown): ItemBase {
   const createdAt = typeof fields.created_at === 'string' ? parseTimestamp(fields.created_at) : null;
-  return { id, event, created_at: createdAt, raw };
+  return {
+    id,
+    event,
+    created_at: createdAt,
+    rawData: rawDataOf(fields, raw),
+    context: fields.context ?? null,
+  };
+}
+
+function rawDataOf(fields: Record<string, unknown>, raw: unknown): unknown {
+  return ('data' in fields ? fields.data : raw) ?? null;
 }
 
 /** Key order is not part of a JSON value: compare and hash payloads in one canonical form. */

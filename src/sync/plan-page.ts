@@ -15,6 +15,7 @@ import {
   type DomainWrite,
   type MirrorView,
   type PlannedWrite,
+  type RowKeys,
 } from './mirror.ts';
 import { canonicalJson, type ParsedItem } from './parse-event.ts';
 
@@ -53,11 +54,11 @@ export interface PagePlan {
   readonly certificates: readonly CertificateState[];
   /** Ids already recorded (in an earlier page or earlier in this one); `differs` when the payload does. */
   readonly duplicates: readonly { readonly id: string; readonly differs: boolean }[];
-  readonly counts: Readonly<Record<EventOutcome | 'duplicate', number>>;
   /** Each input item's fate, in input order (so a batch of pages can be reported page by page). */
-  readonly fates: readonly (EventOutcome | 'duplicate')[];
-  readonly lastEventCreatedAt: Date | null;
+  readonly fates: readonly EventFate[];
 }
+
+export type EventFate = EventOutcome | 'duplicate';
 
 export function planPage(
   items: readonly ParsedItem[],
@@ -71,24 +72,18 @@ export function planPage(
   const certificates = new Map<string, CertificateState>();
   const records: EventRecord[] = [];
   const duplicates: { id: string; differs: boolean }[] = [];
-  const counts = { applied: 0, stale: 0, ignored: 0, quarantined: 0, duplicate: 0 };
-  const fates: (EventOutcome | 'duplicate')[] = [];
+  const fates: EventFate[] = [];
   const inPage = new Map<string, StoredEvent>();
-  let lastEventCreatedAt: Date | null = null;
 
   for (const item of items) {
-    const incoming = storedFormOf(item);
+    const incoming: StoredEvent = { event: item.event, data: item.rawData };
     const previous = seen.get(item.id) ?? inPage.get(item.id);
     if (previous) {
       duplicates.push({ id: item.id, differs: canonicalJson(previous) !== canonicalJson(incoming) });
-      counts.duplicate++;
       fates.push('duplicate');
       continue;
     }
     inPage.set(item.id, incoming);
-    if (item.created_at && (!lastEventCreatedAt || item.created_at > lastEventCreatedAt)) {
-      lastEventCreatedAt = item.created_at;
-    }
 
     let outcome: EventOutcome;
     let error: string | null = null;
@@ -98,23 +93,27 @@ export function planPage(
     } else if (item.status === 'ignored') {
       outcome = 'ignored';
     } else {
-      const rawData = (item.raw as { data?: unknown }).data;
       const decision = item.handler.decide(
-        { id: item.id, event: item.event, created_at: item.created_at, data: item.data, rawData },
+        {
+          id: item.id,
+          event: item.event,
+          created_at: item.created_at,
+          data: item.data,
+          rawData: item.rawData,
+        },
         mirror,
       );
       outcome = decision.outcome;
       if (decision.outcome === 'stale') error = decision.reason;
       else for (const write of decision.writes) collect(write);
     }
-    counts[outcome]++;
     fates.push(outcome);
     records.push({
       id: item.id,
       event: item.event,
       created_at: item.created_at,
-      data: incoming.data,
-      context: contextOf(item.raw),
+      data: item.rawData,
+      context: item.context,
       outcome,
       error,
     });
@@ -152,9 +151,21 @@ export function planPage(
     domains,
     certificates: [...certificates.values()],
     duplicates,
-    counts,
     fates,
-    lastEventCreatedAt,
+  };
+}
+
+/** Only the writes of these rows (whose first write the database refused: see `apply-page.ts`). */
+export function planFor(plan: PagePlan, rows: RowKeys): PagePlan {
+  const connections = new Set(rows.connections);
+  const certificates = new Set(rows.certificates.map((key) => certificateKey(...key)));
+  return {
+    ...plan,
+    connections: plan.connections.filter((c) => connections.has(c.id)),
+    deletions: plan.deletions.filter((d) => connections.has(d.id)),
+    certificates: plan.certificates.filter((c) =>
+      certificates.has(certificateKey(c.connection_id, c.certificate_type)),
+    ),
   };
 }
 
@@ -189,19 +200,4 @@ class Overlay implements MirrorView {
       this.#certificates.set(certificateKey(write.row.connection_id, write.row.certificate_type), write.row);
     }
   }
-}
-
-/**
- * What `events` keeps of an event: its type and `data`. An event too broken to have a `data`
- * object is kept whole, so a quarantined event loses nothing.
- */
-function storedFormOf(item: ParsedItem): StoredEvent {
-  const raw = item.raw;
-  const data =
-    typeof raw === 'object' && raw !== null && 'data' in raw ? (raw as { data: unknown }).data : raw;
-  return { event: item.event, data: data ?? null };
-}
-
-function contextOf(raw: unknown): unknown {
-  return typeof raw === 'object' && raw !== null ? ((raw as { context?: unknown }).context ?? null) : null;
 }

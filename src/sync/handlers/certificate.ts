@@ -1,6 +1,6 @@
 /**
- * The two SAML certificate events. A certificate is versioned by event time: news older than
- * what the mirror holds for (connection, certificate type) does not change it.
+ * The two SAML certificate events. A certificate is versioned by event time (`versions.ts`, rule
+ * 6): news older than what the mirror holds for (connection, certificate type) does not change it.
  *
  * `renewed_at` and `renewal_required_at` describe the certificate the row holds: a renewal to a
  * new expiry clears when renewal was last required (that notice was about the old certificate),
@@ -16,6 +16,7 @@ import {
   type ParsedCertificateRenewed,
 } from '../../workos/schemas.ts';
 import { type CertificateState, type MirrorView, sameExpiry } from '../mirror.ts';
+import { certificateTakes } from '../versions.ts';
 import { type Decision, defineHandler, type HandledEvent } from './types.ts';
 
 type CertificatePayload = ParsedCertificateRenewed | ParsedCertificateRenewalRequired;
@@ -41,7 +42,7 @@ function decide(event: HandledEvent<CertificatePayload>, mirror: MirrorView, rep
   const stored = mirror.certificate(connection.id, certificate.certificate_type);
   const sameCertificate = stored !== undefined && sameExpiry(stored.expiry_date, report.expiry_date);
 
-  if (stored && stored.version_at > event.created_at) {
+  if (stored && !certificateTakes(stored, event.created_at)) {
     if (stored.source !== 'listing' || !sameCertificate)
       return { outcome: 'stale', reason: 'the stored certificate is newer' };
     const row: CertificateState = {

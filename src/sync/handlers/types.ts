@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { MirrorView, PlannedWrite } from '../mirror.ts';
+import type { MirrorView, PlannedWrite, RowKeys } from '../mirror.ts';
 
 /** A validated event as handlers see it: envelope fields plus the type's parsed payload. */
 export interface HandledEvent<Data> {
@@ -16,10 +16,7 @@ export type Decision =
   | { readonly outcome: 'stale'; readonly reason: string };
 
 /** The rows of the mirror an event reads; the apply step loads (and locks) them first. */
-export interface Touches {
-  readonly connections: readonly string[];
-  readonly certificates: readonly (readonly [connectionId: string, certificateType: string])[];
-}
+export type Touches = RowKeys;
 
 /**
  * One event type: its payload schema, which rows it reads, and a pure decision of what to write.
