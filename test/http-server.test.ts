@@ -212,6 +212,7 @@ describe('/metrics', () => {
       dryRun: false,
       inserted: 2,
       updated: 1,
+      touched: 4,
       deleted: 3,
       unchanged: 10,
       certificatesUnparsable: 1,
@@ -222,6 +223,7 @@ describe('/metrics', () => {
       dryRun: true,
       inserted: 5,
       updated: 5,
+      touched: 5,
       deleted: 5,
       unchanged: 0,
       certificatesUnparsable: 0,
@@ -254,6 +256,7 @@ describe('/metrics', () => {
     // Dry-run drift is not counted: the next real run finds (and fixes) the same drift.
     expect(sample(text, 'workos_sync_reconciliation_drift_total{kind="inserted"}')).toBe(2);
     expect(sample(text, 'workos_sync_reconciliation_drift_total{kind="updated"}')).toBe(1);
+    expect(sample(text, 'workos_sync_reconciliation_drift_total{kind="touched"}')).toBe(4);
     expect(sample(text, 'workos_sync_reconciliation_drift_total{kind="deleted"}')).toBe(3);
     expect(sample(text, 'workos_sync_reconciliations_total{result="ok",dry_run="false"}')).toBe(1);
     expect(sample(text, 'workos_sync_reconciliations_total{result="ok",dry_run="true"}')).toBe(1);

@@ -128,7 +128,7 @@ describe('drift', () => {
     expect((await row(flipped.id))?.state).toBe('validating');
     expect(await domainsOf(moved.id)).toEqual(['m1.com', 'm2.com']);
     expect(await domainsOf(draft.id)).toEqual(['d.com']);
-    expect((await row('conn_gone'))?.deleted_at?.getTime()).toBe(report.startedAt.getTime());
+    expect((await row('conn_gone'))?.deleted_at?.getTime()).toBe(report.listedAt.getTime());
 
     const run = await runRow();
     expect(run).toMatchObject({

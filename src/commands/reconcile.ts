@@ -39,6 +39,7 @@ export function formatReport(r: ReconcileReport): string {
     ['seen', `${count(c.seen)} connections over ${count(r.pages)} pages`],
     ['inserted', count(c.inserted)],
     ['updated', count(c.updated)],
+    ['touched', `${count(c.touched)} (same content, newer version)`],
     ['deleted', count(c.deleted)],
     ['unchanged', count(c.unchanged)],
     ['invalid', count(c.invalid)],

@@ -48,7 +48,7 @@ export function formatStatus(s: StatusReport, database: string): string {
     [
       'last reconciliation',
       run
-        ? `#${run.id} ${run.status} at ${run.startedAt}: ${run.seen} seen, +${run.inserted} ~${run.updated} -${run.deleted} =${run.unchanged}`
+        ? `#${run.id} ${run.status} at ${run.startedAt}: ${run.seen} seen, ${run.inserted} inserted, ${run.updated} updated, ${run.touched} touched, ${run.deleted} deleted, ${run.unchanged} unchanged`
         : 'never',
     ],
   ]);

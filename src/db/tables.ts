@@ -68,6 +68,8 @@ export interface ReconciliationRunsTable {
   seen: Generated<number>;
   inserted: Generated<number>;
   updated: Generated<number>;
+  /** Listed connections written only to advance their version (same content, newer `updated_at`). */
+  touched: Generated<number>;
   deleted: Generated<number>;
   unchanged: Generated<number>;
   error: string | null;

@@ -103,12 +103,12 @@ export async function writeVersions(trx: Transaction<Database>, plan: PagePlan):
   for (const deletion of plan.deletions) {
     const taken = await trx
       .updateTable('connections')
-      .set((eb) => ({
+      .set({
         deleted_at: deletion.deleted_at,
         last_event_id: deletion.last_event_id,
         source: 'event',
-        synced_at: eb.fn('clock_timestamp'),
-      }))
+        synced_at: sql<Date>`clock_timestamp()`,
+      })
       .where('id', '=', deletion.id)
       .where(DELETION_GUARD)
       .returning('id')

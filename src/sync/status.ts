@@ -35,6 +35,7 @@ export interface StatusReport {
     readonly seen: number;
     readonly inserted: number;
     readonly updated: number;
+    readonly touched: number;
     readonly deleted: number;
     readonly unchanged: number;
   } | null;
@@ -125,6 +126,7 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
           seen: run.seen,
           inserted: run.inserted,
           updated: run.updated,
+          touched: run.touched,
           deleted: run.deleted,
           unchanged: run.unchanged,
         }

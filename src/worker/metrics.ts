@@ -33,6 +33,7 @@ export interface ReconciliationResult {
   readonly dryRun: boolean;
   readonly inserted: number;
   readonly updated: number;
+  readonly touched: number;
   readonly deleted: number;
   readonly unchanged: number;
   readonly certificatesUnparsable: number;
@@ -63,7 +64,7 @@ export const API_ERROR_KINDS = [
 export const EVENT_OUTCOMES = ['applied', 'stale', 'ignored', 'quarantined'] as const;
 
 const LEASES: readonly LeaseName[] = ['events', 'reconcile'];
-const DRIFT_KINDS = ['inserted', 'updated', 'deleted'] as const;
+const DRIFT_KINDS = ['inserted', 'updated', 'touched', 'deleted'] as const;
 const PREFIX = 'workos_sync_';
 
 // A poll pass is usually one short request, but a catch-up after an outage drains many pages.
@@ -106,7 +107,7 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
   });
   const drift = new Counter({
     name: `${PREFIX}reconciliation_drift_total`,
-    help: 'Connections that reconciliation found out of date in the mirror and fixed, by kind (inserted, updated, deleted). Dry runs are not counted: the next real run finds the same drift.',
+    help: 'Connections that reconciliation found out of date in the mirror and fixed, by kind (inserted, updated, touched: only the version was behind, deleted). Dry runs are not counted: the next real run finds the same drift.',
     labelNames: ['kind'] as const,
     registers,
   });

@@ -94,7 +94,14 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         ...report.counts,
       });
     } catch (error) {
-      const none = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, certificatesUnparsable: 0 };
+      const none = {
+        inserted: 0,
+        updated: 0,
+        touched: 0,
+        deleted: 0,
+        unchanged: 0,
+        certificatesUnparsable: 0,
+      };
       deps.metrics.recordReconciliation({
         durationSeconds: (performance.now() - started) / 1000,
         ok: false,

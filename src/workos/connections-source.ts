@@ -11,6 +11,8 @@ export interface ConnectionPage {
   readonly connections: readonly unknown[];
   /** The id to ask for the next page after; null at the end of the list. */
   readonly after: string | null;
+  /** WorkOS's clock when it served the page (its `Date` header), when it said. */
+  readonly servedAt: Date | null;
 }
 
 export interface ConnectionsSource {
@@ -29,8 +31,9 @@ export function workosConnectionsSource(workos: WorkOS): ConnectionsSource {
       const query: Record<string, string | number> = { limit: CONNECTIONS_PAGE_LIMIT, order: 'asc' };
       if (after !== undefined) query.after = after;
       let body: unknown;
+      let servedAt: Date | null;
       try {
-        body = await getRaw(workos, '/connections', query);
+        ({ body, servedAt } = await getRaw(workos, '/connections', query));
       } catch (error) {
         throw classifyWorkosError(error, { path: '/connections' });
       }
@@ -44,7 +47,7 @@ export function workosConnectionsSource(workos: WorkOS): ConnectionsSource {
           },
         );
       }
-      return { connections: parsed.data.data, after: parsed.data.list_metadata.after ?? null };
+      return { connections: parsed.data.data, after: parsed.data.list_metadata.after ?? null, servedAt };
     },
   };
 }

@@ -49,7 +49,7 @@ export function workosEventsSource(
 
       let body: unknown;
       try {
-        body = await getRaw(workos, '/events', query);
+        ({ body } = await getRaw(workos, '/events', query));
       } catch (error) {
         throw classifyWorkosError(error, { path: '/events', cursor: request.after });
       }

@@ -2,6 +2,9 @@
  * The whole of List Connections, validated item by item. Nothing is written until every page is
  * in: a listing that could not be fetched completely must not delete anything. The next page is
  * requested before the current one is validated, so WorkOS's time and ours overlap.
+ *
+ * The listing's time, in WorkOS's clock, is when WorkOS served its first page: every page was
+ * read at or after it, so news from after it (an event) keeps precedence over what is listed.
  */
 import { z } from 'zod';
 import type { ConnectionPage, ConnectionsSource } from '../../workos/connections-source.ts';
@@ -18,12 +21,14 @@ export async function fetchListing(
   const invalidIds = new Set<string>();
   let invalid = 0;
   let pages = 0;
+  let listedAt: Date | null = null;
   if (options.signal?.aborted) throw new Error('reconciliation interrupted');
   let request: Promise<ConnectionPage> | undefined = source.listConnections(undefined);
   let after: string | undefined;
   while (request) {
     const page: ConnectionPage = await request;
     pages++;
+    if (pages === 1) listedAt = page.servedAt;
     const next = page.after ?? undefined;
     // A list that hands back the cursor it was given would page forever.
     if (next !== undefined && next === after) throw new Error(`List Connections repeated the cursor ${next}`);
@@ -41,7 +46,7 @@ export async function fetchListing(
       }
     }
   }
-  return { connections, invalidIds, invalid, pages };
+  return { connections, invalidIds, invalid, listedAt, pages };
 }
 
 function prefetch(source: ConnectionsSource, after: string): Promise<ConnectionPage> {

@@ -2,18 +2,20 @@
  * A complete List Connections snapshot + the mirror as stored → the drift and the writes that
  * remove it. Pure.
  *
- * Rules (DESIGN.md invariant 7, on top of invariant 3):
+ * Which version wins is `versions.ts` (rules 1, 3, 5 and 6). On top of it (DESIGN.md invariant 7):
  * - a listed connection the mirror lacks is inserted;
- * - a listed connection whose `updated_at` is >= the stored one and whose content differs is
- *   updated (renames, state and domain changes, which emit no event); an older listing loses;
- * - a tombstone comes back only when listed with an `updated_at` newer than its deletion;
- * - a live row the listing lacks is marked deleted — unless it was written after the snapshot
- *   began (the poller may have applied an event for a connection the listing could not see);
- * - a listed connection that fails validation is counted, never written, never deleted.
+ * - a listed version that wins and whose content differs is an update (renames, state and domain
+ *   changes emit no event); one that wins with the same content but a newer `updated_at` is
+ *   written too ("touched"), so the stored version never lags WorkOS's and the older events
+ *   replayed after it are stale instead of flipping the row back through superseded states;
+ * - a live row the listing lacks is marked deleted, at the listing's time, unless rule 5 keeps it;
+ * - a listed connection that fails validation is counted, never written, never deleted;
+ * - the listed `ResponseSigning` certificate is versioned at the listing's time (rule 6).
  */
 import type { ParsedConnection } from '../../workos/schemas.ts';
 import { connectionRow, domainsOf } from '../connection-row.ts';
 import { type CertificateState, type ConnectionWrite, type DomainWrite, sameExpiry } from '../mirror.ts';
+import { certificateTakes, connectionTakes, reconciliationDeletes } from '../versions.ts';
 import { readSigningCertificate, type SigningCertificateResult } from './signing-cert.ts';
 
 export interface ListedConnection {
@@ -28,6 +30,8 @@ export interface Listing {
   /** Ids of listed items that failed validation: they exist, so they are never deleted. */
   readonly invalidIds: ReadonlySet<string>;
   readonly invalid: number;
+  /** WorkOS's clock when it served the first page; null when it did not say (no `Date` header). */
+  readonly listedAt: Date | null;
 }
 
 export interface StoredConnection {
@@ -38,7 +42,8 @@ export interface StoredConnection {
   readonly state: string;
   readonly updated_at: Date;
   readonly deleted_at: Date | null;
-  readonly synced_at: Date;
+  /** Last written after the listing began (decided by the database: `versions.ts`, rule 5). */
+  readonly writtenSinceListingBegan: boolean;
   /** `id=domain` pairs, sorted. */
   readonly domains: readonly string[];
 }
@@ -53,11 +58,13 @@ export interface Drift {
   readonly changes: readonly string[];
 }
 
+export type UpsertKind = 'inserted' | 'updated' | 'touched';
+
 export interface ReconciliationPlan {
   readonly upserts: readonly {
     readonly row: ConnectionWrite;
     readonly domains: readonly DomainWrite[];
-    readonly kind: 'inserted' | 'updated';
+    readonly kind: UpsertKind;
   }[];
   readonly deletions: readonly string[];
   readonly certificates: readonly CertificateState[];
@@ -69,6 +76,8 @@ export interface ReconciliationCounts {
   seen: number;
   inserted: number;
   updated: number;
+  /** Written only to advance the stored version: same content, newer `updated_at`. */
+  touched: number;
   deleted: number;
   unchanged: number;
   invalid: number;
@@ -80,7 +89,7 @@ export function planReconciliation(
   listing: Listing,
   stored: ReadonlyMap<string, StoredConnection>,
   storedCertificates: ReadonlyMap<string, CertificateState>,
-  startedAt: Date,
+  listedAt: Date,
 ): ReconciliationPlan {
   const upserts: ReconciliationPlan['upserts'][number][] = [];
   const certificates: CertificateState[] = [];
@@ -89,6 +98,7 @@ export function planReconciliation(
     seen: listing.connections.length + listing.invalid,
     inserted: 0,
     updated: 0,
+    touched: 0,
     deleted: 0,
     unchanged: 0,
     invalid: listing.invalid,
@@ -108,14 +118,16 @@ export function planReconciliation(
       upserts.push({ row, domains, kind: 'inserted' });
       drift.push({ kind: 'inserted', id: c.id, name: c.name, changes: [] });
       counts.inserted++;
-    } else if (current.deleted_at ? c.updated_at > current.deleted_at : c.updated_at >= current.updated_at) {
+    } else if (connectionTakes(current, c.updated_at, 'listing')) {
       const changes = differences(current, row, domains);
-      if (changes.length === 0) counts.unchanged++;
-      else {
+      if (changes.length > 0) {
         upserts.push({ row, domains, kind: 'updated' });
         drift.push({ kind: 'updated', id: c.id, name: c.name, changes });
         counts.updated++;
-      }
+      } else if (c.updated_at > current.updated_at) {
+        upserts.push({ row, domains, kind: 'touched' });
+        counts.touched++;
+      } else counts.unchanged++;
     } else {
       // The mirror already knows something newer (an event applied during the listing, or a deletion).
       counts.unchanged++;
@@ -123,7 +135,7 @@ export function planReconciliation(
 
     const storedCertificate = storedCertificates.get(c.id);
     const listedCertificate = readSigningCertificate(item.options, storedCertificate);
-    const certificate = certificateFrom(item, listedCertificate, storedCertificate, startedAt);
+    const certificate = certificateFrom(item, listedCertificate, storedCertificate, listedAt);
     if (listedCertificate.status === 'unparsable') counts.certificatesUnparsable++;
     if (certificate) {
       certificates.push(certificate);
@@ -133,7 +145,7 @@ export function planReconciliation(
 
   const deletions: string[] = [];
   for (const current of stored.values()) {
-    if (current.deleted_at || listed.has(current.id) || current.synced_at > startedAt) continue;
+    if (listed.has(current.id) || !reconciliationDeletes(current)) continue;
     deletions.push(current.id);
     drift.push({ kind: 'deleted', id: current.id, name: current.name, changes: [] });
     counts.deleted++;
@@ -167,17 +179,17 @@ function plain(pairs: readonly string[]): string {
 
 /**
  * The listing's ResponseSigning certificate, when it tells the mirror something new. It is as
- * of the snapshot's start: an event later than that keeps precedence (the write is guarded).
+ * of the listing's time: an event later than that keeps precedence (the write is guarded).
  */
 function certificateFrom(
   item: ListedConnection,
   listed: SigningCertificateResult,
   stored: CertificateState | undefined,
-  startedAt: Date,
+  listedAt: Date,
 ): CertificateState | undefined {
   if (listed.status !== 'parsed') return undefined;
   const cert = listed.certificate;
-  if (stored && stored.version_at > startedAt) return undefined;
+  if (!certificateTakes(stored, listedAt)) return undefined;
   if (
     stored &&
     stored.fingerprint === cert.fingerprint &&
@@ -192,11 +204,11 @@ function certificateFrom(
     organization_id: item.connection.organization_id ?? stored?.organization_id ?? null,
     // An event's milliseconds are more precise than X.509's whole seconds for the same certificate.
     expiry_date: sameCertificate ? stored.expiry_date : cert.expiry_date,
-    is_expired: cert.expiry_date <= startedAt,
+    is_expired: cert.expiry_date <= listedAt,
     days_until_expiry: sameCertificate ? (stored?.days_until_expiry ?? null) : null,
     renewed_at: stored?.renewed_at ?? null,
     renewal_required_at: stored?.renewal_required_at ?? null,
-    version_at: startedAt,
+    version_at: listedAt,
     source: 'listing',
     last_event_id: null,
     fingerprint: cert.fingerprint,

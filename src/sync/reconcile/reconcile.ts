@@ -3,8 +3,13 @@
  * difference in one transaction, and record the run with its drift counts. A run that fails
  * (the listing broke off, the database went away) is recorded as failed and changes nothing;
  * a dry run computes the same drift and writes nothing at all, not even its run row.
+ *
+ * Two clocks, each for its own question (`versions.ts`): the versions it writes are in WorkOS's
+ * clock (the listing's time, from WorkOS's `Date` header), and "was this row written after the
+ * listing began" is the database's clock compared with itself.
  */
 import { type Kysely, sql } from 'kysely';
+import { type DatabaseInstant, databaseNow } from '../../db/clock.ts';
 import type { Database } from '../../db/tables.ts';
 import type { Logger } from '../../logger.ts';
 import type { ConnectionsSource } from '../../workos/connections-source.ts';
@@ -21,10 +26,14 @@ export interface ReconcileDeps {
 export interface ReconcileReport {
   readonly runId: string | null;
   readonly dryRun: boolean;
+  /** When the listing began, in the database's clock. */
   readonly startedAt: Date;
+  /** The listing's time in WorkOS's clock: the version of what it wrote. */
+  readonly listedAt: Date;
   readonly durationMs: number;
   readonly pages: number;
   readonly counts: ReconciliationCounts;
+  /** What differs (a dry run), or what was changed (a real run: rows the poller got to first are left out). */
   readonly drift: readonly Drift[];
 }
 
@@ -34,57 +43,85 @@ export async function reconcile(
 ): Promise<ReconcileReport> {
   const dryRun = options.dryRun === true;
   const started = performance.now();
-  // Database time, so the snapshot guard compares like with like (synced_at is database time).
-  const startedAt = (await sql<{ now: Date }>`select clock_timestamp() as now`.execute(deps.db)).rows[0]!.now;
-  const runId = dryRun ? null : await openRun(deps.db, startedAt);
+  const began = await databaseNow(deps.db);
+  const runId = dryRun ? null : await openRun(deps.db, began);
 
   try {
     const listing = await fetchListing(deps.source, { signal: options.signal });
+    const listedAt = listing.listedAt ?? (await fallbackListingTime(deps));
     const report = await deps.db.transaction().execute(async (trx) => {
-      const stored = await loadStoredConnections(trx);
+      const stored = await loadStoredConnections(trx, began);
       const certificates = await loadStoredSigningCertificates(trx);
-      const plan = planReconciliation(listing, stored, certificates, startedAt);
-      const counts = { ...plan.counts };
-      if (!dryRun) {
-        // What really changed may be less than planned when the poller got there first.
-        const written = await writeReconciliation(trx, plan, startedAt);
-        counts.unchanged += counts.inserted + counts.updated - written.inserted - written.updated;
-        Object.assign(counts, written);
-        await trx
-          .updateTable('reconciliation_runs')
-          .set({
-            status: 'succeeded',
-            finished_at: sql<Date>`clock_timestamp()`,
-            seen: counts.seen,
-            inserted: counts.inserted,
-            updated: counts.updated,
-            deleted: counts.deleted,
-            unchanged: counts.unchanged,
-            invalid: counts.invalid,
-            certificates_updated: counts.certificatesUpdated,
-            certificates_unparsable: counts.certificatesUnparsable,
-          })
-          .where('id', '=', runId!)
-          .execute();
-      }
-      return { counts, drift: plan.drift };
+      const plan = planReconciliation(listing, stored, certificates, listedAt);
+      if (dryRun) return { counts: plan.counts, drift: plan.drift };
+      // What really changed may be less than planned when the poller got there first.
+      const { counts: written, written: ids } = await writeReconciliation(trx, plan, { began, at: listedAt });
+      const counts: ReconciliationCounts = {
+        ...plan.counts,
+        ...written,
+        unchanged:
+          plan.counts.unchanged +
+          plan.counts.inserted +
+          plan.counts.updated +
+          plan.counts.touched -
+          written.inserted -
+          written.updated -
+          written.touched,
+      };
+      await trx
+        .updateTable('reconciliation_runs')
+        .set({
+          status: 'succeeded',
+          finished_at: sql<Date>`clock_timestamp()`,
+          seen: counts.seen,
+          inserted: counts.inserted,
+          updated: counts.updated,
+          touched: counts.touched,
+          deleted: counts.deleted,
+          unchanged: counts.unchanged,
+          invalid: counts.invalid,
+          certificates_updated: counts.certificatesUpdated,
+          certificates_unparsable: counts.certificatesUnparsable,
+        })
+        .where('id', '=', runId!)
+        .execute();
+      return { counts, drift: plan.drift.filter((d) => ids.has(d.id)) };
     });
     const durationMs = performance.now() - started;
     deps.log.info(
       { runId, dryRun, ...report.counts, durationMs: Math.round(durationMs) },
       'reconciliation finished',
     );
-    return { runId, dryRun, startedAt, durationMs, pages: listing.pages, ...report };
+    return {
+      runId,
+      dryRun,
+      startedAt: new Date(began),
+      listedAt,
+      durationMs,
+      pages: listing.pages,
+      ...report,
+    };
   } catch (error) {
     if (runId !== null) await failRun(deps, runId, error);
     throw error;
   }
 }
 
-async function openRun(db: Kysely<Database>, startedAt: Date): Promise<string> {
+/**
+ * WorkOS always sends a `Date` header; a proxy that strips it leaves only the database's clock
+ * to version the listing with, which brings back the skew `versions.ts` keeps out: say so.
+ */
+async function fallbackListingTime(deps: ReconcileDeps): Promise<Date> {
+  deps.log.warn(
+    'List Connections answered without a Date header: versioning this listing in the database clock instead of WorkOS`s',
+  );
+  return new Date(await databaseNow(deps.db));
+}
+
+async function openRun(db: Kysely<Database>, began: DatabaseInstant): Promise<string> {
   const row = await db
     .insertInto('reconciliation_runs')
-    .values({ started_at: startedAt, status: 'running', finished_at: null, error: null })
+    .values({ started_at: began, status: 'running', finished_at: null, error: null })
     .returning('id')
     .executeTakeFirstOrThrow();
   return String(row.id);

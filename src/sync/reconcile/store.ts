@@ -1,20 +1,31 @@
 /**
- * Reconciliation's reads and writes. The writes run in one transaction and keep their guards in
- * SQL, so a row the poller changes between our read and our write is never rolled back:
- * updates need `updated_at` >= the stored one (and newer than a deletion), deletions need the
- * row to be live and last written before the snapshot began.
+ * Reconciliation's reads and writes. The writes run in one transaction and carry the guards of
+ * `versions.ts`, so a row the poller changed between our read and our write is never rolled back;
+ * each statement reports the rows it took, and only those count (and get their domains replaced).
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
+import type { DatabaseInstant } from '../../db/clock.ts';
 import { toJsonb } from '../../db/json.ts';
+import { statementChunks } from '../../db/statement-chunks.ts';
 import type { Database } from '../../db/tables.ts';
 import { takeIncomingCertificate } from '../certificate-row.ts';
-import { takeIncomingConnection } from '../connection-row.ts';
-import type { CertificateState } from '../mirror.ts';
-import type { ReconciliationPlan, StoredConnection } from './plan.ts';
+import { replaceDomains, takeIncomingConnection } from '../connection-row.ts';
+import type { CertificateState, DomainWrite } from '../mirror.ts';
+import {
+  CERTIFICATE_GUARD,
+  connectionGuard,
+  reconciliationDeletionGuard,
+  writtenSince,
+} from '../versions.ts';
+import type { ReconciliationPlan, StoredConnection, UpsertKind } from './plan.ts';
 
+/** Rows per statement: bounds one statement's size and time (well under the parameter limit). */
 const CHUNK = 1000;
 
-export async function loadStoredConnections(db: Kysely<Database>): Promise<Map<string, StoredConnection>> {
+export async function loadStoredConnections(
+  db: Kysely<Database>,
+  listingBegan: DatabaseInstant,
+): Promise<Map<string, StoredConnection>> {
   const rows = await db
     .selectFrom('connections')
     .select([
@@ -25,7 +36,7 @@ export async function loadStoredConnections(db: Kysely<Database>): Promise<Map<s
       'state',
       'updated_at',
       'deleted_at',
-      'synced_at',
+      writtenSince(listingBegan).as('writtenSinceListingBegan'),
     ])
     .execute();
   const domains = new Map<string, string[]>();
@@ -51,92 +62,63 @@ export async function loadStoredSigningCertificates(
   return new Map(rows.map((r) => [r.connection_id, r]));
 }
 
-/** Applies the plan; returns how many rows each kind of write really changed. */
+export type WrittenCounts = Record<UpsertKind | 'deleted' | 'certificatesUpdated', number>;
+
+/**
+ * Applies the plan; returns how many rows each kind of write really changed, and the ids of the
+ * connections it really upserted or deleted.
+ */
 export async function writeReconciliation(
   trx: Transaction<Database>,
   plan: ReconciliationPlan,
-  startedAt: Date,
-): Promise<{ inserted: number; updated: number; deleted: number; certificatesUpdated: number }> {
+  listing: { readonly began: DatabaseInstant; readonly at: Date },
+): Promise<{ readonly counts: WrittenCounts; readonly written: ReadonlySet<string> }> {
+  const counts: WrittenCounts = { inserted: 0, updated: 0, touched: 0, deleted: 0, certificatesUpdated: 0 };
   const written = new Set<string>();
-  for (const chunk of chunks(plan.upserts)) {
-    const rows = await trx
+  const upserted = new Map<string, { readonly kind: UpsertKind; readonly domains: readonly DomainWrite[] }>();
+  for (const chunk of statementChunks(plan.upserts, 11, CHUNK)) {
+    const taken = await trx
       .insertInto('connections')
       .values(chunk.map(({ row }) => ({ ...row, raw: toJsonb(row.raw), source: 'listing' as const })))
       .onConflict((oc) =>
-        oc
-          .column('id')
-          .doUpdateSet(takeIncomingConnection())
-          .where((eb) =>
-            eb.or([
-              eb.and([
-                eb('connections.deleted_at', 'is', null),
-                eb('connections.updated_at', '<=', eb.ref('excluded.updated_at')),
-              ]),
-              eb('connections.deleted_at', '<', eb.ref('excluded.updated_at')),
-            ]),
-          ),
+        oc.column('id').doUpdateSet(takeIncomingConnection()).where(connectionGuard('listing')),
       )
       .returning('id')
       .execute();
-    const ids = rows.map((r) => r.id);
-    for (const id of ids) written.add(id);
-    if (ids.length > 0)
-      await trx.deleteFrom('connection_domains').where('connection_id', 'in', ids).execute();
-    const domains = chunk
-      .filter(({ row }) => written.has(row.id))
-      .flatMap(({ row, domains }) => domains.map((d) => ({ ...d, connection_id: row.id })));
-    for (const part of chunks(domains)) {
-      await trx
-        .insertInto('connection_domains')
-        .values(part)
-        .onConflict((oc) =>
-          oc.column('id').doUpdateSet((eb) => ({
-            connection_id: eb.ref('excluded.connection_id'),
-            domain: eb.ref('excluded.domain'),
-          })),
-        )
-        .execute();
-    }
+    const ids = new Set(taken.map((r) => r.id));
+    for (const upsert of chunk) if (ids.has(upsert.row.id)) upserted.set(upsert.row.id, upsert);
+  }
+  await replaceDomains(trx, new Map([...upserted].map(([id, { domains }]) => [id, domains])));
+  for (const [id, { kind }] of upserted) {
+    counts[kind]++;
+    written.add(id);
   }
 
-  let deleted = 0;
-  for (const ids of chunks(plan.deletions)) {
-    const rows = await trx
+  for (const ids of statementChunks(plan.deletions, 1, CHUNK)) {
+    const taken = await trx
       .updateTable('connections')
-      .set({ deleted_at: startedAt, source: 'listing', synced_at: sql<Date>`clock_timestamp()` })
+      .set({ deleted_at: listing.at, source: 'listing', synced_at: sql<Date>`clock_timestamp()` })
       .where('id', 'in', ids)
-      .where('deleted_at', 'is', null)
-      .where('synced_at', '<=', startedAt)
+      .where(reconciliationDeletionGuard(listing.began))
       .returning('id')
       .execute();
-    deleted += rows.length;
+    counts.deleted += taken.length;
+    for (const { id } of taken) written.add(id);
   }
 
-  let certificatesUpdated = 0;
-  for (const chunk of chunks(plan.certificates)) {
-    const rows = await trx
+  for (const chunk of statementChunks(plan.certificates, 14, CHUNK)) {
+    const taken = await trx
       .insertInto('connection_certificates')
       .values(chunk.map((c) => ({ ...c })))
       .onConflict((oc) =>
         oc
           .columns(['connection_id', 'certificate_type'])
           .doUpdateSet(takeIncomingCertificate({ notices: false }))
-          .where('connection_certificates.version_at', '<=', (eb) => eb.ref('excluded.version_at')),
+          .where(CERTIFICATE_GUARD),
       )
       .returning('connection_id')
       .execute();
-    certificatesUpdated += rows.length;
+    counts.certificatesUpdated += taken.length;
   }
-
-  const kindOf = new Map(plan.upserts.map((u) => [u.row.id, u.kind]));
-  let inserted = 0;
-  let updated = 0;
-  for (const id of written) kindOf.get(id) === 'inserted' ? inserted++ : updated++;
-  return { inserted, updated, deleted, certificatesUpdated };
-}
-
-function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
-  return out;
+  return { counts, written };
 }
