@@ -6,8 +6,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CursorMovedError } from '../src/errors.ts';
-import { applyPage } from '../src/sync/apply-page.ts';
+import { applyPage, applyPages } from '../src/sync/apply-page.ts';
 import { readCursor } from '../src/sync/cursor.ts';
+import { parseEvent } from '../src/sync/parse-event.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import {
   certificateRenewalRequired,
@@ -280,6 +281,17 @@ describe('certificates are versioned by event time (invariant 3)', () => {
     expect(cert.days_until_expiry).toBe(12);
   });
 
+  it('two renewals with the same event time in separate pages: the later one wins (ties go to the later write)', async () => {
+    await apply(
+      certificateRenewed({ expiry_date: '2025-01-01T00:00:00Z', created_at: '2024-01-02T00:00:00Z' }),
+    );
+    await apply(
+      certificateRenewed({ expiry_date: '2026-01-01T00:00:00Z', created_at: '2024-01-02T00:00:00Z' }),
+    );
+    expect((await certificate()).expiry_date.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+    expect(await outcomes()).toEqual(['applied', 'applied']);
+  });
+
   it('certificate types of one connection are independent, and need no connection row', async () => {
     await apply(
       certificateRenewed({
@@ -418,7 +430,7 @@ describe('atomic, fenced checkpoint (invariants 1, 4, 5)', () => {
 
   it('a page that fails half-way leaves no trace, not even its event records', async () => {
     // A trigger stands in for a crash between the page's statements: certificates are written
-    // after connections and domains, before the event records and the cursor.
+    // after connections, before the domains, the event records and the cursor.
     await sql`create function ${sql.id(t.schema, 'fail_page')}() returns trigger language plpgsql as
       $$ begin raise exception 'simulated failure mid-page' using errcode = 'P0001'; end $$`.execute(t.db);
     await sql`create trigger fail_page before insert on ${sql.id(t.schema, 'connection_certificates')}
@@ -438,5 +450,60 @@ describe('atomic, fenced checkpoint (invariants 1, 4, 5)', () => {
     } finally {
       await sql`drop trigger fail_page on ${sql.id(t.schema, 'connection_certificates')}`.execute(t.db);
     }
+  });
+
+  it('the cursor moves in the page`s transaction: when advancing it fails, nothing of the page commits', async () => {
+    // The cursor is the page's last write; a trigger on it stands in for a crash just before commit.
+    await sql`create function ${sql.id(t.schema, 'fail_cursor')}() returns trigger language plpgsql as
+      $$ begin raise exception 'simulated failure advancing the cursor' using errcode = 'P0001'; end $$`.execute(
+      t.db,
+    );
+    await sql`create trigger fail_cursor before update on ${sql.id(t.schema, 'sync_state')}
+      for each row execute function ${sql.id(t.schema, 'fail_cursor')}()`.execute(t.db);
+    try {
+      const good = connectionEvent('connection.activated', {
+        updated_at: '2024-01-01T00:00:00Z',
+        domains: [{ id: 'd1', domain: 'a.com' }],
+      });
+      const cert = certificateRenewed({
+        expiry_date: '2025-01-01T00:00:00Z',
+        created_at: '2024-01-02T00:00:00Z',
+      });
+      await expect(apply(good, cert)).rejects.toThrow(/simulated failure advancing the cursor/);
+      expect(await tableSnapshot()).toEqual({ connections: [], domains: [], certificates: [], events: [] });
+    } finally {
+      await sql`drop trigger fail_cursor on ${sql.id(t.schema, 'sync_state')}`.execute(t.db);
+    }
+    expect(await readCursor(t.db)).toBeNull();
+  });
+});
+
+describe('limits of one statement', () => {
+  it('a batch of 400 events whose connections carry 200 domains each applies (80,000 domain rows)', async () => {
+    const pages = Array.from({ length: 4 }, (_, page) =>
+      Array.from({ length: 100 }, (_, i) => {
+        const n = page * 100 + i;
+        return parseEvent(
+          connectionEvent('connection.activated', {
+            id: `conn_${n}`,
+            updated_at: '2024-01-01T00:00:00Z',
+            domains: Array.from({ length: 200 }, (_, d) => ({
+              id: `dom_${n}_${d}`,
+              domain: `d${d}.c${n}.example`,
+            })),
+          }),
+        );
+      }),
+    );
+    const summaries = await applyPages(
+      { db: t.db, log: logs.log },
+      { expectedCursor: null, nextCursor: pages.at(-1)!.at(-1)!.id, pages },
+    );
+    expect(summaries.map((s) => s.applied)).toEqual([100, 100, 100, 100]);
+    const counted = await t.db
+      .selectFrom('connection_domains')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .executeTakeFirstOrThrow();
+    expect(counted.n).toBe(80_000);
   });
 });

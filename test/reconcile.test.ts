@@ -2,8 +2,10 @@
  * Reconciliation against the emulator through the real SDK: every kind of drift, the snapshot
  * race, the resurrection rule, a listing that breaks off, and --dry-run.
  */
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CreateConnectionInput, WorkosModel } from '../src/emulator/index.ts';
+import { applyPage } from '../src/sync/apply-page.ts';
 import { catchUp } from '../src/sync/catch-up.ts';
 import { readCursor } from '../src/sync/cursor.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
@@ -255,6 +257,66 @@ describe('races and rules', () => {
     const report = await reconcileFrom(broken);
     expect(report.counts).toMatchObject({ seen: 1, invalid: 1, deleted: 0 });
     expect((await row(c.id))?.deleted_at).toBeNull();
+  });
+
+  it('a listing with the same content but a newer version advances it (touched); older events replayed after it are stale', async () => {
+    // A backfill killed after its first event, restarted: the mirror holds the first version,
+    // WorkOS has since deactivated and re-activated the connection (same content, newer version).
+    const c = activeConnection({ name: 'Acme', domains: ['acme.com'] });
+    const firstPage = await h.workos.get<{ data: unknown[] }>('/events', {
+      query: { order: 'asc', limit: 1 },
+    });
+    model.deactivate(c.id);
+    model.activate(c.id);
+    const [first] = firstPage.data.data;
+    await applyPage(
+      { db: h.database.db, log },
+      { expectedCursor: null, nextCursor: String((first as { id: string }).id), events: [first] },
+    );
+    const before = await row(c.id);
+
+    const report = await reconcileFrom();
+    expect(report.counts).toMatchObject({ touched: 1, updated: 0, unchanged: 0 });
+    expect(report.drift).toEqual([]);
+    const touched = await row(c.id);
+    expect(touched?.updated_at.getTime()).toBe(Date.parse(String(model.getConnection(c.id).updated_at)));
+    expect(touched!.updated_at.getTime()).toBeGreaterThan(before!.updated_at.getTime());
+    expect((await runRow()).touched).toBe(1);
+
+    // The deactivation is older than the version the listing stored: it never flips the row back.
+    const totals = await sync();
+    expect(totals).toMatchObject({ stale: 1, applied: 1 });
+    const outcomes = await h.database.db
+      .selectFrom('events')
+      .select(['event', 'outcome'])
+      .orderBy('seq')
+      .execute();
+    expect(outcomes).toEqual([
+      { event: 'connection.activated', outcome: 'applied' },
+      { event: 'connection.deactivated', outcome: 'stale' },
+      // the listing's own version (ties go to the later write)
+      { event: 'connection.activated', outcome: 'applied' },
+    ]);
+    expect((await row(c.id))?.state).toBe('active');
+  });
+
+  it('a row written in the very millisecond the listing began is neither deleted nor reported deleted', async () => {
+    activeConnection();
+    // One microsecond after the run's start, as the database keeps it: the same millisecond.
+    const racing = racingListing(async () => {
+      await sql`insert into ${sql.id(h.database.schema, 'connections')}
+          (id, connection_type, name, state, updated_at, raw, source, synced_at)
+        select 'conn_racer', 'OktaSAML', 'Racer', 'active', now(), '{}', 'event', started_at + interval '1 microsecond'
+        from ${sql.id(h.database.schema, 'reconciliation_runs')} order by id desc limit 1
+        on conflict do nothing`.execute(h.database.db);
+    });
+    const report = await reconcileFrom(racing);
+    expect(report.counts.deleted).toBe(0);
+    expect(report.drift.filter((d) => d.kind === 'deleted')).toEqual([]);
+    expect((await row('conn_racer'))?.deleted_at).toBeNull();
+    const dry = await reconcileFrom(source(), { dryRun: true });
+    // Written before this second listing began: now it is drift.
+    expect(dry.drift).toEqual([expect.objectContaining({ kind: 'deleted', id: 'conn_racer' })]);
   });
 
   it('backfill order: reconcile, then events; stale events do not undo the listing', async () => {

@@ -1,0 +1,353 @@
+/**
+ * `versions.ts`, one table per rule, run twice: through the predicate the planners decide with
+ * (no database), and through the SQL guard of the real writer that carries it (`writeVersions` for
+ * events, `writeReconciliation` for listings), called directly with a write the planner would not
+ * always plan. The two layers enforce each rule separately, so each gets its own test: breaking
+ * either one alone fails here.
+ */
+import { sql } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { databaseNow } from '../src/db/clock.ts';
+import type { CertificateState, ConnectionVersion, ConnectionWrite } from '../src/sync/mirror.ts';
+import { writeVersions } from '../src/sync/mirror-store.ts';
+import type { PagePlan } from '../src/sync/plan-page.ts';
+import type { ReconciliationPlan } from '../src/sync/reconcile/plan.ts';
+import { loadStoredConnections, writeReconciliation } from '../src/sync/reconcile/store.ts';
+import {
+  certificateTakes,
+  connectionTakes,
+  deletionTakes,
+  reconciliationDeletes,
+  type Writer,
+} from '../src/sync/versions.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { insertConnectionRow } from './support/rows.ts';
+
+const T1 = new Date('2024-01-01T00:00:00.000Z');
+const T2 = new Date('2024-01-02T00:00:00.000Z');
+const T3 = new Date('2024-01-03T00:00:00.000Z');
+const live = (updated_at: Date): ConnectionVersion => ({ updated_at, deleted_at: null });
+const tombstone = (updated_at: Date, deleted_at: Date): ConnectionVersion => ({ updated_at, deleted_at });
+
+interface ConnectionCase {
+  readonly rule: string;
+  readonly stored: ConnectionVersion | undefined;
+  readonly incoming: Date;
+  readonly writer: Writer;
+  readonly takes: boolean;
+}
+
+/** Rules 1–3. */
+const connectionCases: ConnectionCase[] = [
+  {
+    rule: '1: nothing stored: the incoming row is inserted',
+    stored: undefined,
+    incoming: T1,
+    writer: 'event',
+    takes: true,
+  },
+  {
+    rule: '1: an event newer than the live row wins',
+    stored: live(T1),
+    incoming: T2,
+    writer: 'event',
+    takes: true,
+  },
+  {
+    rule: '1: an event tied with the live row wins (ties go to the later write)',
+    stored: live(T2),
+    incoming: T2,
+    writer: 'event',
+    takes: true,
+  },
+  {
+    rule: '1: an event older than the live row loses',
+    stored: live(T2),
+    incoming: T1,
+    writer: 'event',
+    takes: false,
+  },
+  {
+    rule: '1: a listing newer than the live row wins',
+    stored: live(T1),
+    incoming: T2,
+    writer: 'listing',
+    takes: true,
+  },
+  {
+    rule: '1: a listing tied with the live row wins',
+    stored: live(T2),
+    incoming: T2,
+    writer: 'listing',
+    takes: true,
+  },
+  {
+    rule: '1: a listing older than the live row loses',
+    stored: live(T2),
+    incoming: T1,
+    writer: 'listing',
+    takes: false,
+  },
+  {
+    rule: '2: no event changes a tombstone, however new',
+    stored: tombstone(T1, T2),
+    incoming: T3,
+    writer: 'event',
+    takes: false,
+  },
+  {
+    rule: '3: a listing newer than the deletion brings the tombstone back',
+    stored: tombstone(T1, T2),
+    incoming: T3,
+    writer: 'listing',
+    takes: true,
+  },
+  {
+    rule: '3: a listing as old as the deletion does not',
+    stored: tombstone(T1, T2),
+    incoming: T2,
+    writer: 'listing',
+    takes: false,
+  },
+  {
+    rule: '3: a listing newer than the row but older than its deletion does not',
+    stored: tombstone(T1, T3),
+    incoming: T2,
+    writer: 'listing',
+    takes: false,
+  },
+];
+
+/** Rules 2 and 4, for the tombstone-only write a deletion makes when the stored row is newer. */
+const deletionCases = [
+  { rule: '4: a deletion tombstones a live row', stored: live(T2), takes: true },
+  { rule: '2: a deletion leaves a tombstone alone', stored: tombstone(T1, T2), takes: false },
+] as const;
+
+/** Rule 5. `synced` is when the row was last written, relative to when the listing began. */
+const reconciliationDeletionCases = [
+  {
+    rule: '5: a live row last written before the listing began is deleted',
+    synced: '-1 second',
+    deleted: false,
+    takes: true,
+  },
+  {
+    rule: '5: a live row written at the instant the listing began is deleted',
+    synced: '0',
+    deleted: false,
+    takes: true,
+  },
+  {
+    rule: '5: a live row written one microsecond after the listing began is kept',
+    synced: '1 microsecond',
+    deleted: false,
+    takes: false,
+  },
+  { rule: '5: a tombstone is not deleted again', synced: '-1 second', deleted: true, takes: false },
+] as const;
+
+/** Rule 6. */
+const certificateCases = [
+  { rule: '6: nothing stored: the certificate is inserted', stored: undefined, incoming: T1, takes: true },
+  { rule: '6: newer news wins', stored: T1, incoming: T2, takes: true },
+  {
+    rule: '6: news as new as the stored certificate wins (ties go to the later write)',
+    stored: T2,
+    incoming: T2,
+    takes: true,
+  },
+  { rule: '6: older news loses', stored: T2, incoming: T1, takes: false },
+] as const;
+
+describe('the predicates the planners decide with', () => {
+  it.each(connectionCases)('rule $rule ($writer)', ({ stored, incoming, writer, takes }) => {
+    expect(connectionTakes(stored, incoming, writer)).toBe(takes);
+  });
+  it.each(deletionCases)('rule $rule', ({ stored, takes }) => {
+    expect(deletionTakes(stored)).toBe(takes);
+  });
+  it('rules 2 and 4: a deletion of a row never seen applies', () => {
+    expect(deletionTakes(undefined)).toBe(true);
+  });
+  it.each(reconciliationDeletionCases)('rule $rule', ({ synced, deleted, takes }) => {
+    const writtenSinceListingBegan = synced === '1 microsecond';
+    expect(reconciliationDeletes({ deleted_at: deleted ? T1 : null, writtenSinceListingBegan })).toBe(takes);
+  });
+  it.each(certificateCases)('rule $rule', ({ stored, incoming, takes }) => {
+    expect(certificateTakes(stored === undefined ? undefined : { version_at: stored }, incoming)).toBe(takes);
+  });
+});
+
+describe('the SQL guards the writers carry', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+  });
+  afterAll(() => t.close());
+  beforeEach(() => t.reset());
+
+  const stored = () =>
+    t.db.selectFrom('connections').selectAll().where('id', '=', 'conn_v').executeTakeFirst();
+
+  it.each(connectionCases)('rule $rule ($writer)', async ({ stored: version, incoming, writer, takes }) => {
+    if (version) {
+      await insertConnectionRow(t.db, {
+        id: 'conn_v',
+        name: 'Stored',
+        updated_at: version.updated_at,
+        deleted_at: version.deleted_at,
+      });
+    }
+    const row = connectionWrite({ updated_at: incoming });
+    const taken = await t.db.transaction().execute(async (trx) => {
+      if (writer === 'event') {
+        const refused = await writeVersions(trx, pagePlan({ connections: [row] }));
+        return !refused.connections.includes(row.id);
+      }
+      const { written } = await writeReconciliation(
+        trx,
+        reconciliationPlan({ upserts: [{ row, domains: [], kind: 'updated' }] }),
+        { began: await databaseNow(trx), at: T3 },
+      );
+      return written.has(row.id);
+    });
+    expect(taken).toBe(takes);
+    const after = await stored();
+    if (takes) expect(after).toMatchObject({ name: 'Incoming', deleted_at: null, updated_at: incoming });
+    else expect(after).toMatchObject({ name: 'Stored', deleted_at: version?.deleted_at ?? null });
+  });
+
+  it.each(deletionCases)('rule $rule', async ({ stored: version, takes }) => {
+    await insertConnectionRow(t.db, {
+      id: 'conn_v',
+      name: 'Stored',
+      updated_at: version.updated_at,
+      deleted_at: version.deleted_at,
+    });
+    const refused = await t.db
+      .transaction()
+      .execute((trx) =>
+        writeVersions(
+          trx,
+          pagePlan({ deletions: [{ id: 'conn_v', deleted_at: T3, last_event_id: 'event_v' }] }),
+        ),
+      );
+    expect(refused.connections.includes('conn_v')).toBe(!takes);
+    expect((await stored())?.deleted_at).toEqual(takes ? T3 : version.deleted_at);
+  });
+
+  it.each(reconciliationDeletionCases)('rule $rule', async ({ synced, deleted, takes }) => {
+    const began = await databaseNow(t.db);
+    await insertConnectionRow(t.db, {
+      id: 'conn_v',
+      name: 'Stored',
+      updated_at: T1,
+      deleted_at: deleted ? T1 : null,
+    });
+    await t.db
+      .updateTable('connections')
+      .set({ synced_at: sql<Date>`${began}::timestamptz + ${synced}::interval` })
+      .execute();
+    // What the planner is told, decided by the database to the microsecond.
+    const loaded = await loadStoredConnections(t.db, began);
+    expect(loaded.get('conn_v')?.writtenSinceListingBegan).toBe(synced === '1 microsecond');
+
+    const { counts } = await t.db
+      .transaction()
+      .execute((trx) =>
+        writeReconciliation(trx, reconciliationPlan({ deletions: ['conn_v'] }), { began, at: T3 }),
+      );
+    expect(counts.deleted).toBe(takes ? 1 : 0);
+    expect((await stored())?.deleted_at).toEqual(takes ? T3 : deleted ? T1 : null);
+  });
+
+  describe.each(['event', 'listing'] as const)('certificates, written by the %s path', (writer) => {
+    it.each(certificateCases)('rule $rule', async ({ stored: version, incoming, takes }) => {
+      if (version)
+        await t.db.insertInto('connection_certificates').values(certificate(version, 'Stored')).execute();
+      const row = certificate(incoming, 'Incoming');
+      const taken = await t.db.transaction().execute(async (trx) => {
+        if (writer === 'event')
+          return (await writeVersions(trx, pagePlan({ certificates: [row] }))).certificates.length === 0;
+        const { counts } = await writeReconciliation(trx, reconciliationPlan({ certificates: [row] }), {
+          began: await databaseNow(trx),
+          at: T3,
+        });
+        return counts.certificatesUpdated === 1;
+      });
+      expect(taken).toBe(takes);
+      const after = await t.db.selectFrom('connection_certificates').selectAll().executeTakeFirstOrThrow();
+      expect(after.subject).toBe(takes ? 'Incoming' : 'Stored');
+    });
+  });
+});
+
+function connectionWrite(fields: Pick<ConnectionWrite, 'updated_at'>): ConnectionWrite {
+  return {
+    id: 'conn_v',
+    organization_id: 'org_v',
+    connection_type: 'OktaSAML',
+    name: 'Incoming',
+    state: 'active',
+    created_at: T1,
+    deleted_at: null,
+    raw: {},
+    last_event_id: null,
+    ...fields,
+  };
+}
+
+function certificate(versionAt: Date, subject: string): CertificateState {
+  return {
+    connection_id: 'conn_v',
+    certificate_type: 'ResponseSigning',
+    organization_id: 'org_v',
+    expiry_date: new Date('2030-01-01T00:00:00Z'),
+    is_expired: false,
+    days_until_expiry: null,
+    renewed_at: null,
+    renewal_required_at: null,
+    version_at: versionAt,
+    source: 'event',
+    last_event_id: null,
+    fingerprint: null,
+    subject,
+  };
+}
+
+function pagePlan(writes: Partial<Pick<PagePlan, 'connections' | 'deletions' | 'certificates'>>): PagePlan {
+  return {
+    records: [],
+    connections: [],
+    deletions: [],
+    domains: new Map(),
+    certificates: [],
+    duplicates: [],
+    fates: [],
+    ...writes,
+  };
+}
+
+function reconciliationPlan(
+  writes: Partial<Pick<ReconciliationPlan, 'upserts' | 'deletions' | 'certificates'>>,
+): ReconciliationPlan {
+  return {
+    upserts: [],
+    deletions: [],
+    certificates: [],
+    drift: [],
+    counts: {
+      seen: 0,
+      inserted: 0,
+      updated: 0,
+      touched: 0,
+      deleted: 0,
+      unchanged: 0,
+      invalid: 0,
+      certificatesUpdated: 0,
+      certificatesUnparsable: 0,
+    },
+    ...writes,
+  };
+}
