@@ -174,6 +174,7 @@ program
   .option('--seed <n>', 'seed of the scenario and ids', '1')
   .option('--events <n>', 'events the demo or large scenario generates (default 300 / 100000)')
   .option('--api-key <key>', 'accept only this key (default: any sk_test_… key)')
+  .option('--clock-offset <duration>', "run WorkOS's clock ahead (10m) or behind (-10m) real time")
   .action(
     async (o: {
       port: string;
@@ -182,9 +183,10 @@ program
       seed: string;
       events?: string;
       apiKey?: string;
+      clockOffset?: string;
     }) => {
       // The emulator needs no WorkOS or database settings: no config is loaded for it.
-      const { emulatorCommand, integerFlag } = await import('./commands/emulator.ts');
+      const { durationFlag, emulatorCommand, integerFlag } = await import('./commands/emulator.ts');
       await emulatorCommand({
         port: integerFlag(o.port) as number,
         host: o.host,
@@ -192,6 +194,7 @@ program
         seed: integerFlag(o.seed) as number,
         events: integerFlag(o.events),
         apiKey: o.apiKey,
+        clockOffsetMs: durationFlag(o.clockOffset),
       });
     },
   );

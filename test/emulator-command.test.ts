@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { RateLimitExceededException, WorkOS } from '@workos-inc/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  durationFlag,
   type EmulatorCommandOptions,
   emulatorCommand,
   integerFlag,
@@ -463,8 +464,8 @@ describe('control API over HTTP', () => {
  * The command module in a child process, as `workos-sync emulator` runs it (the CLI registers it
  * with the same options).
  */
-/** The real command line: `workos-sync emulator …`. */
-function spawnEmulator(options: EmulatorCommandOptions): ChildProcess {
+/** The real command line: `workos-sync emulator …`, then `extra` flags as typed. */
+function spawnEmulator(options: EmulatorCommandOptions, extra: readonly string[] = []): ChildProcess {
   const args = [
     'emulator',
     '--port',
@@ -477,7 +478,7 @@ function spawnEmulator(options: EmulatorCommandOptions): ChildProcess {
   if (options.scenario !== undefined) args.push('--scenario', options.scenario);
   if (options.events !== undefined) args.push('--events', String(options.events));
   if (options.apiKey !== undefined) args.push('--api-key', options.apiKey);
-  return spawnCli(args, {});
+  return spawnCli([...args, ...extra], {});
 }
 
 interface Running {
@@ -489,8 +490,8 @@ interface Running {
 }
 
 /** Waits for the one stdout line and reads the two variables off it. */
-async function startChild(options: EmulatorCommandOptions): Promise<Running> {
-  const child = spawnEmulator(options);
+async function startChild(options: EmulatorCommandOptions, extra: readonly string[] = []): Promise<Running> {
+  const child = spawnEmulator(options, extra);
   const done = finished(child);
   let stdout = '';
   const line = await new Promise<string>((resolve, reject) => {
@@ -590,6 +591,51 @@ describe('workos-sync emulator (child process)', () => {
     expect(await emulator.done).toMatchObject({ code: 0, signal: null });
   });
 
+  it("with --clock-offset -10m runs WorkOS's clock 10 minutes behind real time, the scenario included", async () => {
+    const behind = -10 * 60_000;
+    const spawnedAt = Date.now();
+    const emulator = await startChild(
+      { port: 0, host: '127.0.0.1', scenario: 'demo', seed: 7, events: 3000 },
+      ['--clock-offset', '-10m'],
+    );
+    running.push(emulator.child);
+    const listeningAt = Date.now();
+    const from = Math.floor((listeningAt + behind) / 1000) * 1000;
+    const res = await fetch(`${emulator.url}/events?limit=1`, {
+      headers: { Authorization: `Bearer ${emulator.key}` },
+    });
+    const newest = Date.parse(String(((await res.json()) as EventListBody).data[0]?.created_at));
+    const clock = await call(emulator.url, 'GET', '/_emulator/clock', undefined, emulator.key);
+    const to = Date.now() + behind;
+    const date = Date.parse(res.headers.get('date') ?? '');
+    expect(date).toBeGreaterThanOrEqual(from);
+    expect(date).toBeLessThanOrEqual(to);
+    expect(clock.body).toMatchObject({ object: 'emulator_clock', offset_ms: behind, hold_ms: 0 });
+    expect(Date.parse(clock.body.now)).toBeGreaterThanOrEqual(from);
+    expect(Date.parse(clock.body.now)).toBeLessThanOrEqual(to);
+    // The history was generated in WorkOS's clock: it ends a minute before WorkOS's now at start-up,
+    // its newest event half a step (25 days / 3000 events: 12 minutes) before that.
+    expect(newest).toBeLessThanOrEqual(listeningAt + behind - 60_000);
+    expect(newest).toBeGreaterThanOrEqual(spawnedAt + behind - 60_000 - 12 * 60_000);
+
+    emulator.child.kill('SIGTERM');
+    const result = await emulator.done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("WorkOS's clock is real time -10m");
+  });
+
+  it('refuses a bad --clock-offset with one line naming it and exit code 2', async () => {
+    for (const value of ['10x', '99999d']) {
+      const result = await finished(
+        spawnEmulator({ port: 0, host: '127.0.0.1', seed: 1 }, ['--clock-offset', value]),
+      );
+      expect(result).toMatchObject({ code: 2, stdout: '' });
+      expect(result.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^workos-sync: --clock-offset must be /),
+      ]);
+    }
+  });
+
   it('reports a port in use as a one-line error', async () => {
     const blocker = await startEmulator({ apiKey: KEY });
     try {
@@ -612,11 +658,21 @@ describe('workos-sync emulator (child process)', () => {
       [{ ...base, events: 10 }, /--events applies to --scenario demo or large/],
       [{ ...base, scenario: 'large', events: -1 }, /--events must be an integer/],
       [{ ...base, apiKey: '' }, /--api-key must be a non-empty key/],
+      [{ ...base, clockOffsetMs: Number.NaN }, /--clock-offset must be a duration such as 10m, -10m, -90s/],
+      [{ ...base, clockOffsetMs: 0.5 }, /--clock-offset must be a duration/],
+      [{ ...base, clockOffsetMs: 3651 * DAY_MS }, /--clock-offset must be within ±3650d/],
     ];
     // How the CLI turns flag text into these numbers.
     expect([integerFlag('4010'), integerFlag('-3'), integerFlag(undefined)]).toEqual([4010, -3, undefined]);
     for (const text of ['', '1e3', '0x10', '12abc', '1.5']) expect(integerFlag(text)).toBeNaN();
     cases.push([{ ...base, port: integerFlag('80o') as number }, /--port must be an integer/]);
+    expect(['10m', '-10m', '+10m', '-90s', '2h', '1d', '250ms', '1500'].map(durationFlag)).toEqual([
+      600_000, -600_000, 600_000, -90_000, 7_200_000, 86_400_000, 250, 1500,
+    ]);
+    expect(durationFlag(undefined)).toBeUndefined();
+    for (const text of ['', '10x', '1.5m', 'm', '10 m', '--10m', 'ten minutes'])
+      expect(durationFlag(text)).toBeNaN();
+    cases.push([{ ...base, clockOffsetMs: durationFlag('soon') }, /--clock-offset must be a duration/]);
     for (const [options, message] of cases) {
       const error = await emulatorCommand(options).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConfigError);

@@ -7,6 +7,7 @@
  * WorkOS SDK setup) at it; everything else goes to stderr.
  */
 
+import { clockOffsetProblem, MAX_CLOCK_OFFSET_MS } from '../emulator/clock.ts';
 import { CONTROL_PREFIX } from '../emulator/control-api.ts';
 import { WorkosModel } from '../emulator/model.ts';
 import { isScenarioName, loadScenario, SCENARIO_NAMES } from '../emulator/scenarios.ts';
@@ -24,6 +25,8 @@ export interface EmulatorCommandOptions {
   events?: number;
   /** Accept only this key. Default: any key that starts with `sk_test_`. */
   apiKey?: string;
+  /** How far WorkOS's clock runs ahead of real time (negative: behind), in ms. Default 0. */
+  clockOffsetMs?: number;
 }
 
 /** The key printed when `--api-key` is not given (any other `sk_test_…` key works as well). */
@@ -41,13 +44,41 @@ export function integerFlag(value: string | undefined): number | undefined {
   return /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
 }
 
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  d: 86_400_000,
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+};
+
+/**
+ * `--clock-offset` text as milliseconds (for the CLI's option parsing): an integer with an optional
+ * sign and unit — `10m`, `-10m`, `-90s`, `2h`, `1d`, `250ms`, or bare milliseconds — else NaN
+ * (which `emulatorCommand` refuses by name); undefined stays undefined.
+ */
+export function durationFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^\s*([+-]?\d+)(ms|s|m|h|d)?\s*$/.exec(value);
+  if (!match) return Number.NaN;
+  const unit = match[2] === undefined || match[2] === 'ms' ? 1 : (DURATION_UNITS_MS[match[2]] as number);
+  return Number(match[1]) * unit;
+}
+
+/** An offset in the largest unit that states it exactly, e.g. `+10m`, `-90s`, `+1500ms`. */
+function offsetText(ms: number): string {
+  const sign = ms < 0 ? '-' : '+';
+  const size = Math.abs(ms);
+  const unit = Object.entries(DURATION_UNITS_MS).find(([, unitMs]) => size % unitMs === 0);
+  return unit ? `${sign}${size / unit[1]}${unit[0]}` : `${sign}${size}ms`;
+}
+
 /** Any `sk_test_…` key (with something after the prefix): live keys are refused. */
 export function isTestApiKey(key: string): boolean {
   return key.startsWith(TEST_KEY_PREFIX) && key.length > TEST_KEY_PREFIX.length && !/\s/.test(key);
 }
 
 function validate(options: EmulatorCommandOptions) {
-  const { port, host, seed, events, apiKey } = options;
+  const { port, host, seed, events, apiKey, clockOffsetMs } = options;
   const scenario = options.scenario ?? 'empty';
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new ConfigError('--port must be an integer from 0 to 65535 (0 picks a free port)');
@@ -63,7 +94,13 @@ function validate(options: EmulatorCommandOptions) {
   }
   if (apiKey !== undefined && (apiKey === '' || /\s/.test(apiKey)))
     throw new ConfigError('--api-key must be a non-empty key without spaces');
-  return { port, host: host.trim(), scenario, seed, events, apiKey };
+  if (clockOffsetMs !== undefined && clockOffsetProblem(clockOffsetMs) !== undefined)
+    throw new ConfigError(
+      Number.isInteger(clockOffsetMs)
+        ? `--clock-offset must be within ±${MAX_CLOCK_OFFSET_MS / 86_400_000}d`
+        : '--clock-offset must be a duration such as 10m, -10m, -90s, 2h, 1d or a number of milliseconds',
+    );
+  return { port, host: host.trim(), scenario, seed, events, apiKey, clockOffsetMs: clockOffsetMs ?? 0 };
 }
 
 /** A URL a client on this machine can use: wildcard hosts become loopback. */
@@ -86,7 +123,7 @@ function listenError(error: unknown, host: string, port: number): Error {
 }
 
 export async function emulatorCommand(options: EmulatorCommandOptions): Promise<void> {
-  const { port, host, scenario, seed, events, apiKey } = validate(options);
+  const { port, host, scenario, seed, events, apiKey, clockOffsetMs } = validate(options);
 
   // Installed before anything slow, so a signal during start-up still ends in a clean close.
   let signalled: (signal: NodeJS.Signals) => void = () => {};
@@ -98,7 +135,8 @@ export async function emulatorCommand(options: EmulatorCommandOptions): Promise<
   process.once('SIGTERM', onSignal);
 
   try {
-    const model = new WorkosModel({ seed });
+    // Set before the scenario is generated, so its history is placed relative to WorkOS's clock.
+    const model = new WorkosModel({ seed, clockOffsetMs });
     if (scenario !== 'empty') process.stderr.write(`generating scenario ${scenario} (seed ${seed})…\n`);
     const summary = loadScenario(model, scenario, { seed, events });
 
@@ -121,8 +159,9 @@ export async function emulatorCommand(options: EmulatorCommandOptions): Promise<
           `in ${count(summary.organizations)} organisations, ${count(summary.events)} events`;
     const keys =
       apiKey === undefined ? 'any sk_test_… key is accepted' : 'only the --api-key key is accepted';
+    const clock = clockOffsetMs === 0 ? '' : `; WorkOS's clock is real time ${offsetText(clockOffsetMs)}`;
     process.stderr.write(
-      `${contents}; ${keys}; control API at ${url}${CONTROL_PREFIX}/ (docs/emulator.md). Ctrl-C stops it.\n`,
+      `${contents}; ${keys}${clock}; control API at ${url}${CONTROL_PREFIX}/ (docs/emulator.md). Ctrl-C stops it.\n`,
     );
 
     const signal = await stopped;

@@ -11,9 +11,10 @@
  * connection that is not live is 404.
  *
  * This module is the route table and the dispatch; the endpoints live in `control-connections.ts`,
- * `control-faults.ts` and `control-state.ts`.
+ * `control-faults.ts`, `control-state.ts` and `control-clock.ts`.
  */
 import type { IncomingMessage } from 'node:http';
+import { readClock, setClock } from './control-clock.ts';
 import {
   certificateEvent,
   createConnection,
@@ -58,6 +59,7 @@ const ROUTES: ReadonlyArray<{ pattern: RegExp; methods: Readonly<Record<string, 
   { pattern: /^\/events$/, methods: { POST: appendEvent } },
   { pattern: /^\/faults$/, methods: { GET: listFaults, POST: addFault, DELETE: clearFaults } },
   { pattern: /^\/state$/, methods: { GET: describeState } },
+  { pattern: /^\/clock$/, methods: { GET: readClock, PUT: setClock } },
 ];
 
 /**

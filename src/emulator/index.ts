@@ -1,5 +1,7 @@
 /** The in-process WorkOS API emulator: model, HTTP server, fault injection and scenarios. */
 export type { ExpectedCertificate } from './certificates.ts';
+export type { ClockReading } from './clock.ts';
+export { MAX_CLOCK_OFFSET_MS } from './clock.ts';
 export type { CreateConnectionInput } from './connection-factory.ts';
 export type { DeletedConnection, ListConnectionsParams } from './connection-store.ts';
 export { EmulatorRequestError, InvalidParameterError, NotFoundError, UnknownCursorError } from './errors.ts';

@@ -22,6 +22,7 @@ import type {
   WireConnectionList,
 } from '../workos/wire.ts';
 import { CertificateBook, type ExpectedCertificate } from './certificates.ts';
+import { type ClockReading, ModelClock } from './clock.ts';
 import { ConnectionFactory, type CreateConnectionInput } from './connection-factory.ts';
 import { ConnectionStore, type DeletedConnection, type ListConnectionsParams } from './connection-store.ts';
 import { NotFoundError } from './errors.ts';
@@ -54,8 +55,13 @@ import {
 export interface WorkosModelOptions {
   /** Seeds ids and external keys; same seed + same clock ⇒ same ids. */
   seed?: number;
-  /** Defaults to real time. */
+  /** The base clock the offset is added to. Defaults to real time. */
   clock?: () => Date;
+  /**
+   * How far WorkOS's clock runs ahead of (positive) or behind (negative) the base clock, in ms
+   * (default 0). Everything the model stamps — events, connections, ids — is in the shifted clock.
+   */
+  clockOffsetMs?: number;
   /** Events older than now − retentionMs are not listed and their ids are rejected as cursors. */
   retentionMs?: number;
   /** Events younger than this are not listed yet. */
@@ -71,7 +77,9 @@ export class UnknownConnectionError extends Error {
 }
 
 export class WorkosModel {
+  /** WorkOS's "now": the base clock plus the offset (`setClockOffset`). */
   readonly clock: () => Date;
+  private readonly time: ModelClock;
   private readonly ids: IdGenerator;
   private readonly factory: ConnectionFactory;
   private readonly log: EventLog;
@@ -80,7 +88,8 @@ export class WorkosModel {
 
   constructor(options: WorkosModelOptions = {}) {
     const seed = options.seed ?? 0x5eed;
-    this.clock = options.clock ?? (() => new Date());
+    this.time = new ModelClock(options.clock ?? (() => new Date()), options.clockOffsetMs ?? 0);
+    this.clock = () => this.time.now();
     this.ids = new IdGenerator(seed);
     this.factory = new ConnectionFactory(this.ids, new Random(seed ^ 0xe7e7));
     this.log = new EventLog({
@@ -89,6 +98,25 @@ export class WorkosModel {
       retentionMs: options.retentionMs,
       visibilityDelayMs: options.visibilityDelayMs,
     });
+  }
+
+  get clockOffsetMs(): number {
+    return this.time.offsetMs;
+  }
+
+  /**
+   * Runs WorkOS's clock `ms` ahead of the base clock from now on (negative: behind; RangeError past
+   * ±MAX_CLOCK_OFFSET_MS). Never moves the clock back: a smaller offset holds it just after the
+   * time it shows until base + offset catches up (`clock.ts`), so event times stay strictly
+   * increasing and no `updated_at` goes back. Answers with the clock as it then reads.
+   */
+  setClockOffset(ms: number): ClockReading {
+    return this.time.setOffset(ms);
+  }
+
+  /** The clock, its offset and any hold, from one reading of the base clock. */
+  readClock(): ClockReading {
+    return this.time.read();
   }
 
   /** A fresh id from the model's generator, e.g. `newId('org')`. */

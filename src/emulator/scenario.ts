@@ -29,6 +29,12 @@ export interface ScenarioOptions {
   start?: Date;
   /** Default: model clock − 1 minute. */
   end?: Date;
+  /**
+   * Sets the model's clock offset first (`WorkosModel.setClockOffset`), so the default window and
+   * the certificates' expiries are placed relative to a WorkOS running that far ahead (positive) or
+   * behind (negative) real time. Like building the model with `clockOffsetMs`.
+   */
+  clockOffsetMs?: number;
 }
 
 export interface ScenarioSummary {
@@ -53,6 +59,7 @@ export function generateScenario(model: WorkosModel, options: ScenarioOptions): 
   const total = options.events;
   if (!Number.isInteger(total) || total < 0)
     throw new Error('generateScenario: events must be an integer >= 0');
+  if (options.clockOffsetMs !== undefined) model.setClockOffset(options.clockOffsetMs);
   const now = model.clock().getTime();
   const start = options.start?.getTime() ?? now - 25 * DAY_MS;
   const end = options.end?.getTime() ?? now - 60_000;

@@ -7,7 +7,9 @@
  * (`/_emulator/…`, `control-api.ts`) is authenticated the same way but never faulted.
  *
  * Every response, errors included, is JSON with `Content-Type: application/json`: the SDK fails
- * with a TypeError on anything else.
+ * with a TypeError on anything else. Every response also carries a `Date` in the model's clock, not
+ * Node's real-time one: a client that reads WorkOS's "now" off it must see the emulated WorkOS's
+ * clock, offset included.
  */
 import { createServer, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +21,12 @@ import { warmSigningCerts } from './signing-cert-pems.ts';
 
 export interface StartEmulatorOptions {
   model?: WorkosModel;
+  /**
+   * The clock offset of the model built when `model` is not given (`WorkosModelOptions`). A model
+   * passed in carries its own (`new WorkosModel({ clockOffsetMs })`, so its history is written in
+   * that clock): giving both throws.
+   */
+  clockOffsetMs?: number;
   /**
    * The one API key accepted, or a test of the bearer token (`workos-sync emulator` accepts any
    * `sk_test_…` key this way).
@@ -74,7 +82,11 @@ function queryRecord(params: URLSearchParams): Record<string, string> {
 
 export async function startEmulator(options: StartEmulatorOptions): Promise<Emulator> {
   if (!options.apiKey) throw new Error('startEmulator: apiKey is required');
-  const model = options.model ?? new WorkosModel();
+  if (options.model && options.clockOffsetMs !== undefined)
+    throw new Error(
+      'startEmulator: give clockOffsetMs to the model passed in (new WorkosModel({ clockOffsetMs })), not to startEmulator',
+    );
+  const model = options.model ?? new WorkosModel({ clockOffsetMs: options.clockOffsetMs });
   const faults = new FaultInjector();
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -112,6 +124,8 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       'Content-Type': 'application/json',
       'Content-Length': String(length),
       'X-Request-ID': requestId,
+      // Node sends its own real-time Date only when none is set.
+      Date: model.clock().toUTCString(),
       ...extra,
     });
     const reply = (status: number, body: unknown, extra?: Record<string, string>) => {
