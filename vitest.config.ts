@@ -23,6 +23,8 @@ export default defineConfig({
             'test/property.test.ts',
             'test/sync-over-http.test.ts',
             'test/reconcile.test.ts',
+            'test/versions.test.ts',
+            'test/clock-skew.test.ts',
           ],
           env: { WORKOS_SYNC_TEST_DATABASE: 'embedded' },
         },

@@ -262,6 +262,17 @@ describe('the SQL guards the writers carry', () => {
     expect((await stored())?.deleted_at).toEqual(takes ? T3 : deleted ? T1 : null);
   });
 
+  it('rule 5: the tombstone is never older than the version it deletes', async () => {
+    const began = await databaseNow(t.db);
+    await insertConnectionRow(t.db, { id: 'conn_v', name: 'Stored', updated_at: T3, synced_at: T1 });
+    await t.db
+      .transaction()
+      .execute((trx) =>
+        writeReconciliation(trx, reconciliationPlan({ deletions: ['conn_v'] }), { began, at: T2 }),
+      );
+    expect((await stored())?.deleted_at).toEqual(T3);
+  });
+
   describe.each(['event', 'listing'] as const)('certificates, written by the %s path', (writer) => {
     it.each(certificateCases)('rule $rule', async ({ stored: version, incoming, takes }) => {
       if (version)

@@ -16,7 +16,10 @@
  *     before deletion) by rule 1, or else keeps the newer stored ones and only sets `deleted_at`.
  *  5. Reconciliation tombstones a live row the listing lacks only if the row was last written
  *     before the listing began: a row written since may be a connection created after the page
- *     that would have listed it was read.
+ *     that would have listed it was read. The tombstone's time is the listing's, or the row's own
+ *     `updated_at` if that is later (the listing's time is known to the second; a deletion is
+ *     never older than the version it deletes), so by rule 3 only a change WorkOS made after it
+ *     brings the row back.
  * Certificates
  *  6. A certificate row is replaced by news whose version (an event's `created_at`, or a
  *     listing's time) is at least the stored `version_at`; ties go to the later write. (One
@@ -81,6 +84,11 @@ export function reconciliationDeletes(stored: {
 /** Rule 5 in SQL, for `update connections set deleted_at … where <this>`. */
 export function reconciliationDeletionGuard(listingBegan: DatabaseInstant): RawBuilder<SqlBool> {
   return sql<SqlBool>`deleted_at is null and synced_at <= ${listingBegan}::timestamptz`;
+}
+
+/** Rule 5's tombstone time, for `update connections set deleted_at = <this>`. */
+export function tombstoneTime(listedAt: Date): RawBuilder<Date> {
+  return sql<Date>`greatest(${listedAt}::timestamptz, updated_at)`;
 }
 
 /** Whether a stored row was written after the listing began: rule 5's input, in the database's precision. */

@@ -3,8 +3,11 @@
  * in: a listing that could not be fetched completely must not delete anything. The next page is
  * requested before the current one is validated, so WorkOS's time and ours overlap.
  *
- * The listing's time, in WorkOS's clock, is when WorkOS served its first page: every page was
- * read at or after it, so news from after it (an event) keeps precedence over what is listed.
+ * The listing's time, in WorkOS's clock, is the latest instant known to precede the reading of
+ * its first page: WorkOS's `Date` header on it (whole seconds), or the newest `updated_at` that
+ * page lists, if later (WorkOS cannot list an update before it happened). Every page was read at
+ * or after it, so news from after it (an event) keeps precedence over what is listed; what is
+ * left uncertain is the sub-second between that instant and the reading itself.
  */
 import { z } from 'zod';
 import type { ConnectionPage, ConnectionsSource } from '../../workos/connections-source.ts';
@@ -28,7 +31,8 @@ export async function fetchListing(
   while (request) {
     const page: ConnectionPage = await request;
     pages++;
-    if (pages === 1) listedAt = page.servedAt;
+    const first = pages === 1;
+    if (first) listedAt = page.servedAt;
     const next = page.after ?? undefined;
     // A list that hands back the cursor it was given would page forever.
     if (next !== undefined && next === after) throw new Error(`List Connections repeated the cursor ${next}`);
@@ -39,6 +43,7 @@ export async function fetchListing(
       const parsed = listedConnection.safeParse(raw);
       if (parsed.success) {
         connections.push({ connection: parsed.data, raw, options: parsed.data.options });
+        if (first && listedAt && parsed.data.updated_at > listedAt) listedAt = parsed.data.updated_at;
       } else {
         invalid++;
         const id = (raw as { id?: unknown } | null)?.id;

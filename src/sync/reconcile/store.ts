@@ -15,6 +15,7 @@ import {
   CERTIFICATE_GUARD,
   connectionGuard,
   reconciliationDeletionGuard,
+  tombstoneTime,
   writtenSince,
 } from '../versions.ts';
 import type { ReconciliationPlan, StoredConnection, UpsertKind } from './plan.ts';
@@ -97,7 +98,7 @@ export async function writeReconciliation(
   for (const ids of statementChunks(plan.deletions, 1, CHUNK)) {
     const taken = await trx
       .updateTable('connections')
-      .set({ deleted_at: listing.at, source: 'listing', synced_at: sql<Date>`clock_timestamp()` })
+      .set({ deleted_at: tombstoneTime(listing.at), source: 'listing', synced_at: sql<Date>`clock_timestamp()` })
       .where('id', 'in', ids)
       .where(reconciliationDeletionGuard(listing.began))
       .returning('id')
