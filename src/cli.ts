@@ -74,8 +74,8 @@ program
   .option('--json', 'print the summary as JSON')
   .action(async (options: { json?: boolean }, command: Command) => {
     const { config, migrate } = configFrom(command);
-    const { catchUpCommand } = await import('./commands/catch-up.ts');
-    await catchUpCommand('poll', config, { json: options.json === true, migrate });
+    const { pollOrBackfillCommand } = await import('./commands/poll-or-backfill.ts');
+    await pollOrBackfillCommand('poll', config, { json: options.json === true, migrate });
   });
 
 program
@@ -86,8 +86,8 @@ program
   .addOption(new Option('--progress-every <ms>', 'progress line interval').default('2000').hideHelp())
   .action(async (options: { since?: string; json?: boolean; progressEvery: string }, command: Command) => {
     const { config, migrate } = configFrom(command);
-    const { catchUpCommand } = await import('./commands/catch-up.ts');
-    await catchUpCommand('backfill', config, {
+    const { pollOrBackfillCommand } = await import('./commands/poll-or-backfill.ts');
+    await pollOrBackfillCommand('backfill', config, {
       since: options.since,
       json: options.json === true,
       migrate,

@@ -152,6 +152,19 @@ function parseDatabaseUrl(value: string | undefined): string | undefined {
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, not ${url.protocol}//`);
   }
+  for (const [part, text] of [
+    ['user name', url.username],
+    ['password', url.password],
+  ] as const) {
+    try {
+      decodeURIComponent(text);
+    } catch {
+      // Never echo the value: it is the password, or next to it.
+      throw new ConfigError(
+        `DATABASE_URL has a malformed percent-escape in its ${part}: write a literal % as %25 (and @ : / as %40 %3A %2F)`,
+      );
+    }
+  }
   return value;
 }
 

@@ -31,12 +31,14 @@ describe('configuration errors: one line naming the setting, exit code 2', () =>
     [{ WORKOS_API_URL: 'not a url' }, 'WORKOS_API_URL'],
     [{ WORKOS_SYNC_POLL_CRON: 'every minute' }, 'WORKOS_SYNC_POLL_CRON'],
     [{ WORKOS_SYNC_HTTP_PORT: '99999' }, 'WORKOS_SYNC_HTTP_PORT'],
+    [{ DATABASE_URL: 'postgres://sync:100%pure-pw@localhost/db' }, 'DATABASE_URL'],
   ])('%o', async (env, name) => {
     const result = await runCli(['status'], env);
     expect(result.code).toBe(2);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(name);
+    expect(lines[0]).not.toContain('pure-pw');
   });
 
   it('a command that calls WorkOS without WORKOS_API_KEY', async () => {

@@ -60,6 +60,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name} `));
   });
 
+  it('a password with a stray % is one error naming DATABASE_URL, without the password', () => {
+    const load = () => loadConfig({ DATABASE_URL: 'postgres://u:50%off-pw@h/db' });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(
+      /^DATABASE_URL has a malformed percent-escape in its password: write a literal % as %25/,
+    );
+    try {
+      load();
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain('off-pw');
+    }
+    expect(secretsOf(loadConfig({ DATABASE_URL: 'postgres://u:50%25off-pw@h/db' }))).toContain('50%off-pw');
+  });
+
   it('knows which values are secrets', () => {
     const config = loadConfig({
       WORKOS_API_KEY: 'sk_test_abc123',

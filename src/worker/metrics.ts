@@ -8,6 +8,7 @@
  * another replica is the one writing it (`status-gauges.ts`).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LeaseName } from '../sync/lease.ts';
 import { CONNECTION_EVENT_TYPES } from '../workos/wire.ts';
 import { registerStatusGauges, type StatusGaugeDeps } from './status-gauges.ts';
 
@@ -24,8 +25,6 @@ export interface SyncMetrics {
   recordCursorRecovery(): void;
   setLeaseHeld(name: LeaseName, held: boolean): void;
 }
-
-export type LeaseName = 'events' | 'reconcile';
 
 export interface ReconciliationResult {
   readonly durationSeconds: number;

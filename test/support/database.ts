@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config.ts';
 import { type DatabaseHandle, openDatabase } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Database } from '../../src/db/tables.ts';
+import { EVENTS_STREAM } from '../../src/sync/cursor.ts';
 import { silentLogger } from './logs.ts';
 
 export interface TestDatabase {
@@ -70,20 +71,12 @@ export async function createTestDatabase(
           'events',
           'reconciliation_runs',
           'leases',
+          'sync_state',
         ] as const) {
           await trx.deleteFrom(table).execute();
         }
-        await trx
-          .updateTable('sync_state')
-          .set({
-            cursor: null,
-            cursor_updated_at: null,
-            last_event_created_at: null,
-            last_poll_at: null,
-            last_poll_error: null,
-            caught_up_at: null,
-          })
-          .execute();
+        // The row the initial migration seeds: every other column at its default.
+        await trx.insertInto('sync_state').values({ stream: EVENTS_STREAM }).execute();
       });
     },
     async close() {

@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import type { Database } from '../../src/db/tables.ts';
 import type { WorkosModel } from '../../src/emulator/index.ts';
 
-export interface MirrorView {
+export interface MirrorContents {
   connections: {
     id: string;
     state: string;
@@ -28,7 +28,7 @@ export interface MirrorView {
   }[];
 }
 
-export async function mirrorOf(db: Kysely<Database>): Promise<MirrorView> {
+export async function mirrorOf(db: Kysely<Database>): Promise<MirrorContents> {
   const connections = await db.selectFrom('connections').selectAll().orderBy('id').execute();
   const domains = await db.selectFrom('connection_domains').selectAll().orderBy('id').execute();
   const certificates = await db
@@ -61,7 +61,7 @@ export async function mirrorOf(db: Kysely<Database>): Promise<MirrorView> {
 // biome-ignore lint/suspicious/noExplicitAny: event payloads are read loosely here.
 type Payload = any;
 
-export function expectedMirror(model: WorkosModel): MirrorView {
+export function expectedMirror(model: WorkosModel): MirrorContents {
   const last = new Map<string, { event: string; data: Payload }>();
   const domainsOf = new Map<string, Payload[]>();
   for (const e of model.events()) {
@@ -104,7 +104,7 @@ export function expectedMirror(model: WorkosModel): MirrorView {
 
   // Certificates: in log order (strictly increasing event time), each event replaces the
   // certificate; the timestamps of the other kind survive only for the same certificate.
-  const certs = new Map<string, MirrorView['certificates'][number]>();
+  const certs = new Map<string, MirrorContents['certificates'][number]>();
   for (const e of model.events()) {
     if (
       e.event !== 'connection.saml_certificate_renewed' &&

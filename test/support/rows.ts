@@ -8,17 +8,17 @@ import type { ConnectionsTable, Database } from '../../src/db/tables.ts';
 /** When an earlier sync wrote the rows of {@link insertOldConnectionRow}: before any test's emulator clock. */
 export const LONG_AGO = new Date(Date.UTC(2026, 0, 1));
 
-/** What a test says about a connection row; every other column takes {@link connectionRow}'s default. */
+/** What a test says about a connection row; every other column takes {@link insertableConnection}'s default. */
 export type ConnectionRowFields = Pick<Insertable<ConnectionsTable>, 'id' | 'name' | 'updated_at'> &
   Partial<Insertable<ConnectionsTable>>;
 
 /** An active OktaSAML connection row as an event would have written it, with `raw` '{}'. */
-export function connectionRow(fields: ConnectionRowFields): Insertable<ConnectionsTable> {
+export function insertableConnection(fields: ConnectionRowFields): Insertable<ConnectionsTable> {
   return { connection_type: 'OktaSAML', state: 'active', raw: '{}', source: 'event', ...fields };
 }
 
 /**
- * Inserts {@link connectionRow}(fields); `synced_at` is the database's default (now) unless given.
+ * Inserts {@link insertableConnection}(fields); `synced_at` is the database's default (now) unless given.
  * With `ignoreConflict`, a row of the same id already there is left alone.
  */
 export async function insertConnectionRow(
@@ -26,7 +26,7 @@ export async function insertConnectionRow(
   fields: ConnectionRowFields,
   options: { ignoreConflict?: boolean } = {},
 ): Promise<void> {
-  const insert = db.insertInto('connections').values(connectionRow(fields));
+  const insert = db.insertInto('connections').values(insertableConnection(fields));
   await (options.ignoreConflict ? insert.onConflict((oc) => oc.doNothing()) : insert).execute();
 }
 

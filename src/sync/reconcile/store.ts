@@ -98,7 +98,11 @@ export async function writeReconciliation(
   for (const ids of statementChunks(plan.deletions, 1, CHUNK)) {
     const taken = await trx
       .updateTable('connections')
-      .set({ deleted_at: tombstoneTime(listing.at), source: 'listing', synced_at: sql<Date>`clock_timestamp()` })
+      .set({
+        deleted_at: tombstoneTime(listing.at),
+        source: 'listing',
+        synced_at: sql<Date>`clock_timestamp()`,
+      })
       .where('id', 'in', ids)
       .where(reconciliationDeletionGuard(listing.began))
       .returning('id')

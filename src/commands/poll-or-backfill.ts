@@ -13,7 +13,7 @@ import { workosConnectionsSource } from '../workos/connections-source.ts';
 import { workosEventsSource } from '../workos/events-source.ts';
 import { count, duration, table } from './format.ts';
 
-export interface CatchUpCommandOptions {
+export interface PollOrBackfillOptions {
   readonly since?: string | undefined;
   readonly json: boolean;
   readonly migrate: boolean;
@@ -21,10 +21,10 @@ export interface CatchUpCommandOptions {
   readonly progressEveryMs?: number | undefined;
 }
 
-export async function catchUpCommand(
+export async function pollOrBackfillCommand(
   name: 'poll' | 'backfill',
   config: Config,
-  options: CatchUpCommandOptions,
+  options: PollOrBackfillOptions,
 ): Promise<void> {
   const since = options.since === undefined ? undefined : parseSince(options.since);
   const workos = workosFor(config);

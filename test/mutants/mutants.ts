@@ -1,0 +1,173 @@
+/**
+ * The invariants broken on purpose, one line each (see `run.ts`). `find` must occur exactly once
+ * in `file`; `tests` are the files that cover the broken line (the runner's default scope).
+ * Numbers 1–6 and 7–10 are the mutants and weak spots an earlier review found surviving.
+ */
+export interface Mutant {
+  readonly id: number;
+  /** The rule the line enforces, as a reader would look for it. */
+  readonly rule: string;
+  readonly file: string;
+  readonly find: string;
+  readonly replace: string;
+  readonly tests: readonly string[];
+}
+
+const VERSIONS = 'src/sync/versions.ts';
+
+export const mutants: readonly Mutant[] = [
+  {
+    id: 1,
+    rule: "the events path's connection upsert no longer spares tombstones (SQL guard)",
+    file: VERSIONS,
+    find: '? sql<SqlBool>`connections.deleted_at is null and connections.updated_at <= excluded.updated_at`',
+    replace: '? sql<SqlBool>`connections.updated_at <= excluded.updated_at`',
+    tests: ['test/versions.test.ts', 'test/invariants.test.ts', 'test/races.test.ts'],
+  },
+  {
+    id: 2,
+    rule: "the cursor advances in a second transaction, after the page's writes",
+    file: 'src/sync/apply-page.ts',
+    find: `  return db.transaction().execute(async (trx) => {
+    await lockCursor(trx, batch.expectedCursor);
+    const result = await body(trx);
+    await advanceCursor(trx, batch.nextCursor, newestCreatedAt(items));
+    return result;
+  });`,
+    replace: `  const result = await db.transaction().execute(async (trx) => {
+    await lockCursor(trx, batch.expectedCursor);
+    return body(trx);
+  });
+  await db.transaction().execute((trx) => advanceCursor(trx, batch.nextCursor, newestCreatedAt(items)));
+  return result;`,
+    tests: ['test/invariants.test.ts', 'test/races.test.ts', 'test/crash.test.ts'],
+  },
+  {
+    id: 3,
+    rule: "reconciliation's planner deletes rows written after the listing began",
+    file: VERSIONS,
+    find: 'return stored.deleted_at === null && !stored.writtenSinceListingBegan;',
+    replace: 'return stored.deleted_at === null;',
+    tests: ['test/plan-reconciliation.test.ts', 'test/versions.test.ts', 'test/reconcile.test.ts'],
+  },
+  {
+    id: 4,
+    rule: "reconciliation's SQL deletes rows written after the listing began",
+    file: VERSIONS,
+    find: 'return sql<SqlBool>`deleted_at is null and synced_at <= ${listingBegan}::timestamptz`;',
+    replace: 'return sql<SqlBool>`deleted_at is null and ${listingBegan}::text is not null`;',
+    tests: ['test/versions.test.ts', 'test/reconcile.test.ts'],
+  },
+  {
+    id: 5,
+    rule: "reconciliation's planner restores a tombstone whatever its updated_at",
+    file: VERSIONS,
+    find: "if (stored.deleted_at) return writer === 'listing' && incomingUpdatedAt > stored.deleted_at;",
+    replace: "if (stored.deleted_at) return writer === 'listing';",
+    tests: ['test/plan-reconciliation.test.ts', 'test/versions.test.ts', 'test/reconcile.test.ts'],
+  },
+  {
+    id: 6,
+    rule: "reconciliation's upsert restores any tombstone (SQL guard)",
+    file: VERSIONS,
+    find: '        or connections.deleted_at < excluded.updated_at`;',
+    replace: '        or connections.deleted_at is not null`;',
+    tests: ['test/versions.test.ts', 'test/reconcile.test.ts'],
+  },
+  {
+    id: 7,
+    rule: 'a certificate tie no longer goes to the later write (SQL guard `<=` made `<`)',
+    file: VERSIONS,
+    find: 'sql<SqlBool>`connection_certificates.version_at <= excluded.version_at`',
+    replace: 'sql<SqlBool>`connection_certificates.version_at < excluded.version_at`',
+    tests: ['test/versions.test.ts', 'test/invariants.test.ts'],
+  },
+  {
+    id: 8,
+    rule: "a certificate tie no longer goes to the later write (the planners' `>=` made `>`)",
+    file: VERSIONS,
+    find: 'return !stored || versionAt >= stored.version_at;',
+    replace: 'return !stored || versionAt > stored.version_at;',
+    tests: ['test/versions.test.ts', 'test/plan-page.test.ts', 'test/plan-reconciliation.test.ts'],
+  },
+  {
+    id: 9,
+    rule: "a connection tie no longer goes to the later write (the planners' `>=` made `>`)",
+    file: VERSIONS,
+    find: 'return incomingUpdatedAt >= stored.updated_at;',
+    replace: 'return incomingUpdatedAt > stored.updated_at;',
+    tests: ['test/versions.test.ts', 'test/plan-page.test.ts', 'test/plan-reconciliation.test.ts'],
+  },
+  {
+    id: 10,
+    rule: 'the database password is no longer a secret to scrub',
+    file: 'src/config.ts',
+    find: 'if (password) secrets.push(password, decodeURIComponent(password));',
+    replace: 'if (password) secrets.push();',
+    tests: ['test/config.test.ts', 'test/cli.test.ts'],
+  },
+  {
+    id: 11,
+    rule: "the events path ignores the database's verdict on its writes",
+    file: 'src/sync/apply-page.ts',
+    find: 'if (!isEmpty(refused)) {',
+    replace: 'if (refused === undefined) {',
+    tests: ['test/races.test.ts'],
+  },
+  {
+    id: 12,
+    rule: 'the cursor fence lets a writer commit after another moved the cursor',
+    file: 'src/sync/cursor.ts',
+    find: 'if (row.cursor !== expected) throw new CursorMovedError(expected, row.cursor);',
+    replace: 'if (row.cursor === Symbol.for("never")) throw new CursorMovedError(expected, row.cursor);',
+    tests: ['test/invariants.test.ts', 'test/races.test.ts'],
+  },
+  {
+    id: 13,
+    rule: 'a listing with the same content and a newer version leaves the stored version behind',
+    file: 'src/sync/reconcile/plan.ts',
+    find: '} else if (c.updated_at > current.updated_at) {',
+    replace: '} else if (c.updated_at < current.updated_at) {',
+    tests: ['test/plan-reconciliation.test.ts', 'test/reconcile.test.ts'],
+  },
+  {
+    id: 14,
+    rule: "a listing is versioned in the database's clock instead of WorkOS's",
+    file: 'src/sync/reconcile/reconcile.ts',
+    find: 'const listedAt = listing.listedAt ?? (await fallbackListingTime(deps));',
+    replace: 'const listedAt = new Date(await databaseNow(deps.db));',
+    tests: ['test/clock-skew.test.ts'],
+  },
+  {
+    id: 15,
+    rule: "a reconciliation's tombstone may be older than the version it deletes",
+    file: VERSIONS,
+    find: 'return sql<Date>`greatest(${listedAt}::timestamptz, updated_at)`;',
+    replace: 'return sql<Date>`${listedAt}::timestamptz`;',
+    tests: ['test/versions.test.ts', 'test/clock-skew.test.ts'],
+  },
+  {
+    id: 16,
+    rule: "a batch's domains go in one statement, whatever Postgres's parameter limit",
+    file: 'src/sync/connection-row.ts',
+    find: 'for (const chunk of statementChunks([...rows.values()], 3)) {',
+    replace: 'for (const chunk of [[...rows.values()]]) {',
+    tests: ['test/invariants.test.ts'],
+  },
+  {
+    id: 17,
+    rule: 'a deletion event changes a tombstone (deletion is no longer terminal for events)',
+    file: VERSIONS,
+    find: 'return !stored?.deleted_at;',
+    replace: 'return stored !== null;',
+    tests: ['test/plan-page.test.ts', 'test/versions.test.ts', 'test/invariants.test.ts'],
+  },
+  {
+    id: 18,
+    rule: 'an event id already recorded is applied again',
+    file: 'src/sync/plan-page.ts',
+    find: 'const previous = seen.get(item.id) ?? inPage.get(item.id);',
+    replace: 'const previous = inPage.get(item.id);',
+    tests: ['test/plan-page.test.ts', 'test/invariants.test.ts'],
+  },
+];
