@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: mutants quote source text, template placeholders included.
 /**
  * The invariants broken on purpose, one line each (see `run.ts`). `find` must occur exactly once
  * in `file`; `tests` are the files that cover the broken line (the runner's default scope).
