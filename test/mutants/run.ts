@@ -9,7 +9,9 @@
  *   npx tsx test/mutants/run.ts 3 7             only these
  *   npx tsx test/mutants/run.ts --all 3         against the whole suite (both projects)
  *
- * Prints a Markdown table: mutant, rule, killed by (test), first assertion message.
+ * Prints a Markdown table: mutant, rule, killed by (test), first assertion message. It edits
+ * the checkout it runs in: run it in a worktree of its own (`git worktree add ../mutants`) if
+ * you go on working meanwhile.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,6 +95,7 @@ for (const mutant of chosen) {
     process.exit(130);
   };
   process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     process.stderr.write(`mutant ${mutant.id}: ${mutant.rule} … `);
     const outcome = runTests(mutant);
@@ -101,6 +104,7 @@ for (const mutant of chosen) {
   } finally {
     restore();
     process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
   }
 }
 
