@@ -6,12 +6,14 @@ import type { WorkOS } from '@workos-inc/node';
 import { type Config, requireApiKey, secretsOf } from './config.ts';
 import { type DatabaseHandle, openDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger, secretScrubber } from './logger.ts';
 import { createWorkosClient } from './workos/client.ts';
 
 export interface Runtime {
   readonly config: Config;
   readonly log: Logger;
+  /** Takes every configured secret out of a text: for what is stored or printed, as the log does. */
+  readonly scrub: (text: string) => string;
   readonly database: DatabaseHandle;
   close(): Promise<void>;
 }
@@ -37,7 +39,7 @@ export async function openRuntime(config: Config, options: { readonly migrate: b
     await database.close();
     throw error;
   }
-  return { config, log, database, close: () => database.close() };
+  return { config, log, scrub: secretScrubber(secretsOf(config)), database, close: () => database.close() };
 }
 
 export function workosFor(config: Config): WorkOS {

@@ -223,7 +223,9 @@ describe('backfill, poll, status', () => {
 
   it('never prints the API key or the database password, even at debug level', async () => {
     const password = 'pw_s3cret_value_77';
-    const url = new URL(await createDatabaseUrl());
+    // A database named like its password: then the lines that name the database (the log's
+    // "using database", status's first row) carry the password, and must not show it.
+    const url = new URL(await createDatabaseUrl(password));
     url.password = password; // the test cluster trusts local connections: any password works
     const env = {
       DATABASE_URL: url.toString(),
@@ -241,6 +243,20 @@ describe('backfill, poll, status', () => {
       expect(out.code).toBe(0);
       expect(out.stdout + out.stderr).not.toContain(API_KEY);
       expect(out.stdout + out.stderr).not.toContain(password);
+    }
+    // The provocation worked: something would have shown it.
+    expect(outputs[0]!.stderr).toMatch(/"using database".*\[redacted\]|\[redacted\].*"using database"/);
+    expect(outputs[2]!.stdout).toMatch(/^database +Postgres .*\[redacted\]/m);
+    // An error an older version stored unscrubbed is scrubbed when printed.
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    await client.query('update workos.sync_state set last_poll_error = $1', [
+      `rejected ${password} and ${API_KEY}`,
+    ]);
+    await client.end();
+    for (const args of [['status'], ['status', '--json']]) {
+      const printed = await runCli(args, env);
+      expect(printed.stdout).toContain('rejected [redacted] and [redacted]');
     }
     // and a database error that carries the URL is scrubbed too
     const refused = await runCli(['status'], {

@@ -10,10 +10,13 @@ export async function statusCommand(
   const runtime = await openRuntime(config, { migrate: options.migrate });
   try {
     const report = await readStatus(runtime.database.db);
+    // Errors stored by an older version were not scrubbed when they were stored.
     process.stdout.write(
-      options.json
-        ? `${JSON.stringify(report, null, 2)}\n`
-        : formatStatus(report, runtime.database.description),
+      runtime.scrub(
+        options.json
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : formatStatus(report, runtime.database.description),
+      ),
     );
   } finally {
     await runtime.close();

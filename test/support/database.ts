@@ -26,9 +26,9 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-export async function createDatabaseUrl(): Promise<string> {
+/** A new empty database on the suite's server (named `name`, or something random). */
+export async function createDatabaseUrl(name = `t_${randomBytes(6).toString('hex')}`): Promise<string> {
   const admin = inject('postgresUrl');
-  const name = `t_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {
