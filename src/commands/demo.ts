@@ -14,7 +14,7 @@ import { migrateToLatest } from '../db/migrate.ts';
 import { startEmulator, WorkosModel } from '../emulator/index.ts';
 import { loadScenario } from '../emulator/scenarios.ts';
 import { createLogger } from '../logger.ts';
-import { catchUp } from '../sync/catch-up.ts';
+import { backfill } from '../sync/backfill.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
 import { readStatus } from '../sync/status.ts';
 import { sleep } from '../time.ts';
@@ -64,17 +64,18 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
     await migrateToLatest(db, config.database.schema);
 
     const workos = createWorkosClient({ apiKey: DEMO_API_KEY, apiUrl: emulator.url, maxRetries: 2 });
-    const deps = { db, log, source: workosEventsSource(workos) };
+    const events = workosEventsSource(workos);
     const connections = workosConnectionsSource(workos);
 
     step('Backfill: reconcile against List Connections, then apply every retained event');
-    const listing = await reconcile({ db, source: connections, log });
-    say(
-      `  listing: ${count(listing.counts.seen)} connections (drafts included, which no event mentions), ${count(listing.counts.certificatesUpdated)} SAML certificates read from it`,
+    const { reconciliation, totals } = await backfill(
+      { db, events, connections, log },
+      { onPage: (t) => process.stdout.isTTY && process.stdout.write(`\r  events: ${count(t.events)}`) },
     );
-    const totals = await catchUp(deps, {
-      onPage: (t) => process.stdout.isTTY && process.stdout.write(`\r  events: ${count(t.events)}`),
-    });
+    if (reconciliation)
+      say(
+        `  listing: ${count(reconciliation.counts.seen)} connections (drafts included, which no event mentions), ${count(reconciliation.counts.certificatesUpdated)} SAML certificates read from it`,
+      );
     if (process.stdout.isTTY) process.stdout.write('\r');
     say(
       `  events: ${count(totals.events)} applied in order (${count(totals.applied)} changed the mirror, ${count(totals.stale)} were older than the listing)`,
@@ -83,7 +84,7 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
     step(`Live: the worker polls every second for ${options.liveSeconds} s while WorkOS keeps changing`);
     const metrics = createMetrics({ db, log });
     const worker = startWorker(
-      { db, events: deps.source, connections, log, metrics },
+      { db, events, connections, log, metrics },
       {
         pollCron: '* * * * * *',
         reconcileCron: '0 0 1 1 *',

@@ -2,12 +2,9 @@
 import type { Config } from '../config.ts';
 import { ConfigError, FatalError } from '../errors.ts';
 import { openRuntime, workosFor } from '../runtime.ts';
-import { catchUp } from '../sync/catch-up.ts';
+import { backfill, poll } from '../sync/backfill.ts';
 import { readCursor } from '../sync/cursor.ts';
 import type { DrainTotals } from '../sync/drain.ts';
-import { reconcile } from '../sync/reconcile/reconcile.ts';
-import { recoverRejectedCursor } from '../sync/recover-cursor.ts';
-import { retrying } from '../sync/retry.ts';
 import { parseWorkosTimestamp } from '../time.ts';
 import { workosConnectionsSource } from '../workos/connections-source.ts';
 import { workosEventsSource } from '../workos/events-source.ts';
@@ -45,40 +42,31 @@ export async function pollOrBackfillCommand(
       log.warn({ cursor }, '--since is ignored: this database already has a cursor, catching up from it');
     }
     const started = performance.now();
-    if (name === 'backfill' && cursor === null) {
-      // Events cannot tell of drafts, renames or anything older than retention: start from the listing.
-      const report = await retrying(
-        { log },
-        'reconciliation',
-        () => reconcile({ db: database.db, source: workosConnectionsSource(workos), log }),
-        { signal: stop.signal },
-      );
-      process.stderr.write(`backfill: reconciled ${count(report.counts.seen)} listed connections first\n`);
-    }
     let lastProgress = started;
-    const totals = await catchUp(
-      { db: database.db, source: workosEventsSource(workos), log },
-      {
-        since: cursor === null ? since : undefined,
-        signal: stop.signal,
-        recover: (error) =>
-          recoverRejectedCursor(
-            {
-              db: database.db,
-              log,
-              reconcile: () => reconcile({ db: database.db, source: workosConnectionsSource(workos), log }),
-            },
-            error,
-          ),
-        onPage(t) {
-          const now = performance.now();
-          if (options.progressEveryMs !== undefined && now - lastProgress >= options.progressEveryMs) {
-            lastProgress = now;
-            process.stderr.write(`${name}: ${count(t.events)} events, ${rate(t.events, now - started)}/s\n`);
-          }
-        },
-      },
-    );
+    const onPage = (t: DrainTotals) => {
+      const now = performance.now();
+      if (options.progressEveryMs !== undefined && now - lastProgress >= options.progressEveryMs) {
+        lastProgress = now;
+        process.stderr.write(`${name}: ${count(t.events)} events, ${rate(t.events, now - started)}/s\n`);
+      }
+    };
+    const deps = {
+      db: database.db,
+      events: workosEventsSource(workos),
+      connections: workosConnectionsSource(workos),
+      log,
+    };
+    let totals: DrainTotals;
+    if (name === 'backfill') {
+      const result = await backfill(deps, { since, signal: stop.signal, onPage });
+      if (result.reconciliation)
+        process.stderr.write(
+          `backfill: reconciled ${count(result.reconciliation.counts.seen)} listed connections first\n`,
+        );
+      totals = result.totals;
+    } else {
+      totals = await poll(deps, { signal: stop.signal, onPage });
+    }
     const elapsedMs = performance.now() - started;
     log.info({ ...totals, elapsedMs: Math.round(elapsedMs) }, `${name} finished`);
     process.stdout.write(
