@@ -25,6 +25,7 @@ export default defineConfig({
             'test/reconcile.test.ts',
             'test/versions.test.ts',
             'test/clock-skew.test.ts',
+            'test/backfill.test.ts',
           ],
           env: { WORKOS_SYNC_TEST_DATABASE: 'embedded' },
         },

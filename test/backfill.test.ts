@@ -1,0 +1,76 @@
+/**
+ * `backfill` as a library call against the emulator: a new mirror (no cursor, never reconciled)
+ * starts from the listing, a mirror that is not new catches up from its cursor, and a backfill
+ * stopped between its reconciliation and its first page does not reconcile again.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WorkosModel } from '../src/emulator/index.ts';
+import { backfill, isNewMirror } from '../src/sync/backfill.ts';
+import { reconcile } from '../src/sync/reconcile/reconcile.ts';
+import { workosConnectionsSource } from '../src/workos/connections-source.ts';
+import { workosEventsSource } from '../src/workos/events-source.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { silentLogger } from './support/logs.ts';
+import { FAST_BACKOFF, type SyncHarness, startHarness } from './support/sync.ts';
+
+const log = silentLogger();
+let database: TestDatabase;
+let h: SyncHarness;
+let model: WorkosModel;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.close());
+beforeEach(async () => {
+  await database.reset();
+  model = new WorkosModel({ seed: 4 });
+  h = await startHarness({ model, database });
+});
+afterEach(() => h.close());
+
+const deps = () => ({
+  db: database.db,
+  events: workosEventsSource(h.workos),
+  connections: workosConnectionsSource(h.workos),
+  log,
+});
+const runs = () => database.db.selectFrom('reconciliation_runs').select(['status', 'dry_run']).execute();
+
+describe('backfill', () => {
+  it('starts a new mirror from the listing, then applies the events; a second one only catches up', async () => {
+    const draft = model.createConnection({ name: 'Draft, never in an event', state: 'draft' });
+    model.activate(model.createConnection({ name: 'Active' }).id);
+    expect(await isNewMirror(database.db)).toBe(true);
+
+    const first = await backfill(deps(), { backoff: FAST_BACKOFF });
+    expect(first.reconciliation?.counts).toMatchObject({ inserted: 2 });
+    expect(first.totals).toMatchObject({ caughtUp: true, events: 1 });
+    expect(
+      await database.db.selectFrom('connections').select('id').where('id', '=', draft.id).execute(),
+    ).toHaveLength(1);
+    expect(await isNewMirror(database.db)).toBe(false);
+
+    model.deactivate(String(model.liveConnections().find((c) => c.name === 'Active')!.id));
+    const second = await backfill(deps(), { backoff: FAST_BACKOFF });
+    expect(second.reconciliation).toBeNull();
+    expect(second.totals).toMatchObject({ caughtUp: true, events: 1, applied: 1 });
+    expect(await runs()).toHaveLength(1);
+  });
+
+  it('a mirror already reconciled but with no cursor yet (a backfill stopped before its first page) is not new', async () => {
+    model.activate(model.createConnection().id);
+    await reconcile({ db: database.db, source: workosConnectionsSource(h.workos), log });
+    expect(await isNewMirror(database.db)).toBe(false);
+    const result = await backfill(deps(), { backoff: FAST_BACKOFF });
+    expect(result.reconciliation).toBeNull();
+    expect(result.totals.caughtUp).toBe(true);
+    expect(await runs()).toEqual([{ status: 'succeeded', dry_run: false }]);
+  });
+
+  it('a dry run does not make a mirror old', async () => {
+    model.createConnection();
+    await reconcile({ db: database.db, source: workosConnectionsSource(h.workos), log }, { dryRun: true });
+    expect(await isNewMirror(database.db)).toBe(true);
+  });
+});
