@@ -53,13 +53,17 @@ export async function recordPoll(
   result: { readonly caughtUp: boolean; readonly error: string | null },
 ): Promise<void> {
   const now = new Date();
-  await db
-    .updateTable('sync_state')
-    .set((eb) => ({
-      last_poll_at: now,
-      last_poll_error: result.error,
-      caught_up_at: result.caughtUp ? now : eb.ref('caught_up_at'),
-    }))
-    .where('stream', '=', EVENTS_STREAM)
-    .execute();
+  // A transaction of its own for the bounds on its lock wait (db/session-limits.ts): this is the
+  // row page transactions lock, and a stopped writer's lock must not hold up the poll record.
+  await db.transaction().execute((trx) =>
+    trx
+      .updateTable('sync_state')
+      .set((eb) => ({
+        last_poll_at: now,
+        last_poll_error: result.error,
+        caught_up_at: result.caughtUp ? now : eb.ref('caught_up_at'),
+      }))
+      .where('stream', '=', EVENTS_STREAM)
+      .execute(),
+  );
 }
