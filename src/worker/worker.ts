@@ -54,11 +54,10 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   const running = new Set<Promise<void>>();
   let lastOk: Date | null = null;
 
-  const onLease = (name: 'events' | 'reconcile', held: boolean) => {
-    deps.metrics.setLeaseHeld(name, held);
-    deps.log.info({ lease: name, holder: options.holder }, held ? 'lease acquired' : 'lease released');
+  const keeperDeps = {
+    ...deps,
+    onChange: (name: 'events' | 'reconcile', held: boolean) => deps.metrics.setLeaseHeld(name, held),
   };
-  const keeperDeps = { ...deps, onChange: onLease };
   const eventsLease = new LeaseKeeper(keeperDeps, 'events', options.holder, options.leaseTtlMs);
   const reconcileTtl = Math.max(options.leaseTtlMs, RECONCILE_LEASE_MIN_MS);
   const reconcileLease = new LeaseKeeper(keeperDeps, 'reconcile', options.holder, reconcileTtl);
