@@ -316,6 +316,31 @@ describe('shutdown and recovery', () => {
   );
 
   it(
+    'SIGTERM while WorkOS is failing: the same clean stop as mid-poll, not "poll failed"',
+    { timeout: 120_000 },
+    async () => {
+      const { model, emulator, database, env } = await setup({ events: 200, seed: 27 });
+      const w = await worker({ ...env, WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS: '1' });
+      await caughtUp(database, model);
+      const cursor = await cursorOf(database);
+      // Every /events request now hangs past its deadline: an outage the worker is waiting out,
+      // and the signal comes while a failing attempt is still in flight.
+      emulator.faults.add({ kind: 'hang', path: '/events', times: 1_000 });
+      model.activate(model.createConnection({ domains: ['outage.example'] }).id);
+      await until(() => emulator.requests.some((r) => r.path === '/events' && r.status === 0), 10_000);
+      w.child.kill('SIGTERM');
+      const result = await w.exited;
+      expect(result.code).toBe(0);
+      const lines = jsonLines(w.logs());
+      expect(lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+      expect(lines.map((l) => l.msg)).not.toContain('poll failed; will try again on the next tick');
+      expect(lines.at(-1)?.msg).toBe('worker stopped');
+      expect(await cursorOf(database)).toBe(cursor);
+      expect(await database.db.selectFrom('leases').selectAll().execute()).toEqual([]);
+    },
+  );
+
+  it(
     'recovers from a cursor the Events API rejects (expired past retention)',
     { timeout: 120_000 },
     async () => {
@@ -364,6 +389,14 @@ describe('shutdown and recovery', () => {
     },
   );
 });
+
+function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
 
 async function createTestDatabaseOn(url: string): Promise<TestDatabase> {
   const { openDatabase } = await import('../src/db/connect.ts');
