@@ -15,7 +15,7 @@ import { migrateToLatest } from '../src/db/migrate.ts';
 import { sessionLimitsFor } from '../src/db/session-limits.ts';
 import type { Database } from '../src/db/tables.ts';
 import { RetryableError } from '../src/errors.ts';
-import { lockCursor } from '../src/sync/cursor.ts';
+import { lockCursor, recordPoll } from '../src/sync/cursor.ts';
 import { createDatabaseUrl } from './support/database.ts';
 import { silentLogger } from './support/logs.ts';
 import { until } from './support/worker-process.ts';
@@ -180,6 +180,23 @@ describe('what the bounds end is transient', () => {
     const classified = classifyDatabaseError(error);
     expect(classified).toBeInstanceOf(RetryableError);
     expect(classified.message).toMatch(/^the database ended an idle transaction of this process/);
+  });
+
+  it('a poll record never waits on the cursor row another session holds: it is skipped', async () => {
+    const { db } = await open();
+    const lastPollAt = async () =>
+      (await admin.query('select last_poll_at from workos.sync_state')).rows[0].last_poll_at;
+    await admin.query('begin');
+    try {
+      await admin.query(`select * from workos.sync_state for update`);
+      const before = await lastPollAt();
+      await recordPoll(db, { caughtUp: true, error: null });
+      expect(await lastPollAt()).toEqual(before);
+    } finally {
+      await admin.query('rollback');
+    }
+    await recordPoll(db, { caughtUp: true, error: null });
+    expect(await lastPollAt()).toBeInstanceOf(Date);
   });
 
   it('outside a transaction nothing is bounded', async () => {

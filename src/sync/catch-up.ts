@@ -18,6 +18,12 @@ export interface CatchUpOptions extends DrainOptions {
   readonly onRetry?: ((error: RetryableError) => void) | undefined;
   /** Recovers from a cursor the API refuses; without it, that error is thrown. */
   readonly recover?: ((error: CursorRejectedError) => Promise<void>) | undefined;
+  /**
+   * Called before a transient failure is waited out, to find out whether the caller's lease
+   * still holds (the failure may be the database ending the session of a process that was
+   * stopped past its lease): a lost one aborts `signal`, and the loop stops instead of retrying.
+   */
+  readonly confirmLease?: ((cause: RetryableError) => Promise<void>) | undefined;
 }
 
 export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Promise<DrainTotals> {
@@ -52,6 +58,7 @@ export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Pr
     if (!(error instanceof RetryableError)) throw error;
 
     options.onRetry?.(error);
+    await options.confirmLease?.(error);
     if (options.signal?.aborted) {
       // Stopping anyway (shutdown, a lost lease): end as a stop between two pages does. The next
       // run, or the replica holding the lease now, starts again from the stored cursor.

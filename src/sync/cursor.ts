@@ -53,17 +53,23 @@ export async function recordPoll(
   result: { readonly caughtUp: boolean; readonly error: string | null },
 ): Promise<void> {
   const now = new Date();
-  // A transaction of its own for the bounds on its lock wait (db/session-limits.ts): this is the
-  // row page transactions lock, and a stopped writer's lock must not hold up the poll record.
-  await db.transaction().execute((trx) =>
-    trx
-      .updateTable('sync_state')
-      .set((eb) => ({
-        last_poll_at: now,
-        last_poll_error: result.error,
-        caught_up_at: result.caughtUp ? now : eb.ref('caught_up_at'),
-      }))
-      .where('stream', '=', EVENTS_STREAM)
-      .execute(),
-  );
+  // Never a wait: this is the row page transactions lock, and while one holds it (a page being
+  // applied, or one a stopped process left open until Postgres ends it) the record is skipped.
+  // That page's commit, or the next poll, tells the truth soon enough.
+  await db
+    .updateTable('sync_state')
+    .set((eb) => ({
+      last_poll_at: now,
+      last_poll_error: result.error,
+      caught_up_at: result.caughtUp ? now : eb.ref('caught_up_at'),
+    }))
+    .where('stream', 'in', (eb) =>
+      eb
+        .selectFrom('sync_state')
+        .select('stream')
+        .where('stream', '=', EVENTS_STREAM)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .execute();
 }

@@ -136,6 +136,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           recover,
           onPage: (_totals, page) => deps.metrics.recordEvents(page.outcomes),
           onRetry: (error: RetryableError) => deps.metrics.recordApiError(error.kind),
+          confirmLease: (cause) => eventsLease.recheck(cause),
         },
       );
       if (totals.caughtUp) lastOk = new Date();
@@ -159,9 +160,13 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     }
   });
 
+  // Ticks missed while the process was stopped or busy are not worth a line each (node-cron
+  // writes one to the console per tick): the next tick does their work, and a stop long enough
+  // to matter is reported once, by the lease it cost.
+  const schedule = { timezone: 'UTC', suppressMissedWarning: true };
   const tasks: ScheduledTask[] = [
-    cron.schedule(options.pollCron, poll, { name: 'workos-sync poll', timezone: 'UTC' }),
-    cron.schedule(options.reconcileCron, reconcileJob, { name: 'workos-sync reconcile', timezone: 'UTC' }),
+    cron.schedule(options.pollCron, poll, { name: 'workos-sync poll', ...schedule }),
+    cron.schedule(options.reconcileCron, reconcileJob, { name: 'workos-sync reconcile', ...schedule }),
   ];
   // Start working now rather than at the first tick.
   poll();
