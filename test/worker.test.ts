@@ -510,7 +510,11 @@ describe('shutdown and recovery', () => {
           .where('name', '=', 'Born after the gap')
           .execute(),
       ).toHaveLength(1);
-      expect(emulator.requests.some((r) => r.status === 400)).toBe(true);
+      // confirmed before it was recovered: refused with the cursor, answered without it
+      const refused = emulator.requests.findIndex((r) => r.path === '/events' && r.status === 400);
+      expect(emulator.requests[refused]?.query.after).toBeDefined();
+      expect(emulator.requests[refused + 1]).toMatchObject({ path: '/events', status: 200 });
+      expect(emulator.requests[refused + 1]?.query.after).toBeUndefined();
       again.child.kill('SIGTERM');
       expect((await again.exited).code).toBe(0);
     },

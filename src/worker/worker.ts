@@ -145,7 +145,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       deps.metrics.recordPoll({ durationSeconds: seconds(), pages: totals.pages, ok: totals.caughtUp });
     } catch (error) {
       deps.metrics.recordPoll({ durationSeconds: seconds(), pages: 0, ok: false });
-      if (error instanceof FatalError) deps.metrics.recordApiError('unauthorized');
+      if (error instanceof FatalError && error.kind) deps.metrics.recordApiError(error.kind);
       throw error;
     }
   });
