@@ -219,8 +219,9 @@ describe('a paused replica', () => {
     { timeout: 180_000 },
     async () => {
       const { model, database, env } = await setup({ events: 300, seed: 28 });
-      // Lease 6 s: the idle-in-transaction timeout is 6 s, lock_timeout 2 s (db/session-limits.ts).
-      const leaseMs = 6_000;
+      // Lease 9 s: the idle-in-transaction timeout is 9 s, lock_timeout 3 s (db/session-limits.ts),
+      // the time the test has to stop A and release its lock before A's wait gives up.
+      const leaseMs = 9_000;
       const idleTimeoutMs = leaseMs;
       const named = (name: string) => {
         const url = new URL(database.url);
@@ -453,8 +454,13 @@ describe('shutdown and recovery', () => {
       // Every /events request now hangs past its deadline: an outage the worker is waiting out,
       // and the signal comes while a failing attempt is still in flight.
       emulator.faults.add({ kind: 'hang', path: '/events', times: 1_000 });
+      const from = emulator.requests.length;
       model.activate(model.createConnection({ domains: ['outage.example'] }).id);
-      await until(() => emulator.requests.some((r) => r.path === '/events' && r.status === 0), 10_000);
+      // a request that arrived after the fault, so one that hangs (not a normal poll finishing)
+      await until(
+        () => emulator.requests.slice(from).some((r) => r.path === '/events' && r.status === 0),
+        10_000,
+      );
       w.child.kill('SIGTERM');
       const result = await w.exited;
       expect(result.code).toBe(0);
