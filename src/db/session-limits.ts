@@ -44,12 +44,11 @@ export function sessionLimitsFor(leaseTtlMs: number): SessionLimits {
     // One lease period: the bound on a statement's total, which lock_timeout is not (a statement
     // can wait on many locks in turn). Our longest statements are a reconciliation's chunk of
     // 1000 rows and a page's batched writes: the benchmark's first reconciliation inserts 50,000
-    // connections — listing, planning and all 50 chunks of each table — in 18 s, so one chunk takes
-    // a fraction of a second, far below any lease. With it, a process
-    // stopped in the middle of a statement holds its locks for at most this plus the idle timeout:
-    // the others apply again within two lease periods of the stop, whatever instant it came at.
-    // Migrations and the `sql` command lift it (bounded-dialect.ts): their statements may rightly
-    // run long.
+    // connections — listing, planning and all 50 chunks of each table — in 18 s, so one chunk
+    // takes a fraction of a second, far below any lease. With it, a process stopped in the middle
+    // of a statement holds its locks for at most this plus the idle timeout: the others apply
+    // again within two lease periods of the stop, whatever instant it came at. Migrations and the
+    // `sql` command lift it (bounded-dialect.ts): their statements may rightly run long.
     statementTimeoutMs: leaseTtlMs,
   };
 }

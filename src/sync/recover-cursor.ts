@@ -1,8 +1,9 @@
 /**
  * A cursor the Events API refuses (expired past retention: what WorkOS does with it is
- * undocumented; events-source.ts confirms it is the cursor) cannot be resumed from. Recovery: reconcile against List Connections, which
- * covers whatever happened in the gap, then restart the stream from the oldest retained event
- * (stale events are skipped by the version guard, ones already recorded are no-ops).
+ * undocumented; events-source.ts confirms it is the cursor and not the request) cannot be
+ * resumed from. Recovery: reconcile against List Connections, which covers whatever happened in
+ * the gap, then restart the stream from the oldest retained event (stale events are skipped by
+ * the version guard, ones already recorded are no-ops).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
