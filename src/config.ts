@@ -3,11 +3,18 @@
  * the only module that reads `process.env` (through the `env` argument its caller passes in).
  */
 import cron from 'node-cron';
+import { type SessionLimits, sessionLimitsFor } from './db/session-limits.ts';
 import { ConfigError } from './errors.ts';
 
 export interface Config {
   readonly workos: { readonly apiKey: string | undefined; readonly apiUrl: string };
-  readonly database: { readonly url: string | undefined; readonly dataDir: string; readonly schema: string };
+  readonly database: {
+    readonly url: string | undefined;
+    readonly dataDir: string;
+    readonly schema: string;
+    /** Bounds on our transactions on a Postgres server, derived from the lease period. */
+    readonly sessionLimits: SessionLimits;
+  };
   readonly pollCron: string;
   readonly reconcileCron: string;
   readonly http: { readonly host: string; readonly port: number };
@@ -91,12 +98,14 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Setti
     return SETTINGS.find((s) => s.name === name)?.default;
   };
 
+  const leaseTtlMs = parseSeconds('WORKOS_SYNC_LEASE_SECONDS', get('WORKOS_SYNC_LEASE_SECONDS')!) * 1000;
   const config: Config = {
     workos: { apiKey: get('WORKOS_API_KEY'), apiUrl: parseUrl('WORKOS_API_URL', get('WORKOS_API_URL')!) },
     database: {
       url: parseDatabaseUrl(get('DATABASE_URL')),
       dataDir: get('WORKOS_SYNC_DATA_DIR')!,
       schema: parseIdentifier('WORKOS_SYNC_SCHEMA', get('WORKOS_SYNC_SCHEMA')!),
+      sessionLimits: sessionLimitsFor(leaseTtlMs),
     },
     pollCron: parseCron('WORKOS_SYNC_POLL_CRON', get('WORKOS_SYNC_POLL_CRON')!),
     reconcileCron: parseCron('WORKOS_SYNC_RECONCILE_CRON', get('WORKOS_SYNC_RECONCILE_CRON')!),
@@ -104,7 +113,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Setti
       host: get('WORKOS_SYNC_HTTP_HOST')!,
       port: parsePort('WORKOS_SYNC_HTTP_PORT', get('WORKOS_SYNC_HTTP_PORT')!),
     },
-    leaseTtlMs: parseSeconds('WORKOS_SYNC_LEASE_SECONDS', get('WORKOS_SYNC_LEASE_SECONDS')!) * 1000,
+    leaseTtlMs,
     requestTimeoutMs:
       parseSeconds('WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS', get('WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS')!) * 1000,
     logLevel: parseLogLevel(get('LOG_LEVEL')!),

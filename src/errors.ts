@@ -31,7 +31,10 @@ export class RetryableError extends SyncError {
   readonly retryAfterMs: number | undefined;
 }
 
-/** The Events API refused our cursor (expired past retention): reconcile and restart the stream. */
+/**
+ * The Events API refused our cursor (expired past retention), confirmed by the same request
+ * without it succeeding: reconcile and restart the stream.
+ */
 export class CursorRejectedError extends SyncError {
   readonly action = 'recover' as const;
 
@@ -63,9 +66,20 @@ export class CursorMovedError extends SyncError {
   }
 }
 
-/** Nothing will get better by waiting: a bad setting, a rejected API key, a corrupt store. */
+/**
+ * Nothing will get better by waiting: a bad setting, a rejected API key, a request WorkOS refuses
+ * whatever our cursor (a bad filter, a wrong path), a corrupt store. Retrying sends the same
+ * request to the same answer, and recovering would throw the cursor away for nothing.
+ */
 export class FatalError extends SyncError {
   readonly action = 'stop' as const;
+  /** For a failure of a WorkOS request: its kind, as the metrics count it. */
+  readonly kind: 'unauthorized' | 'refused' | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; kind?: 'unauthorized' | 'refused' }) {
+    super(message, options);
+    this.kind = options?.kind;
+  }
 }
 
 /** A missing or malformed setting or flag: exit code 2. */

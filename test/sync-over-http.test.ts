@@ -8,7 +8,10 @@ import { generateScenario, WorkosModel } from '../src/emulator/index.ts';
 import { CursorRejectedError, FatalError } from '../src/errors.ts';
 import { catchUp } from '../src/sync/catch-up.ts';
 import { readCursor } from '../src/sync/cursor.ts';
+import { reconcile } from '../src/sync/reconcile/reconcile.ts';
+import { recoverRejectedCursor } from '../src/sync/recover-cursor.ts';
 import { createWorkosClient } from '../src/workos/client.ts';
+import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { workosEventsSource } from '../src/workos/events-source.ts';
 import { CONNECTION_EVENT_TYPES } from '../src/workos/wire.ts';
 import { capturingLogger } from './support/logs.ts';
@@ -57,6 +60,61 @@ describe('backfill of a 10,000-event scenario', () => {
     const totals = await catchUp(h.deps(), { backoff: FAST_BACKOFF });
     expect(totals).toMatchObject({ events: 0, caughtUp: true });
     expect(await mirrorOf(h.database.db)).toEqual(before);
+  });
+});
+
+describe('a cursor past retention', () => {
+  it('is confirmed, then recovered: a reconciliation and a restart from the oldest retained events', async () => {
+    const DAY = 86_400_000;
+    let now = Date.UTC(2026, 9, 1);
+    // The emulator's retention is this test's choice; the engine assumes none (WorkOS documents
+    // both 30 and 90 days).
+    const model = new WorkosModel({ seed: 12, clock: () => new Date(now), retentionMs: 90 * DAY });
+    generateScenario(model, { seed: 12, events: 300, start: new Date(now - 20 * DAY), end: new Date(now) });
+    const local = await startHarness({ model });
+    try {
+      const { db } = local.database;
+      await catchUp(local.deps(), { backoff: FAST_BACKOFF });
+      const stale = await readCursor(db);
+
+      now += 100 * DAY;
+      const renamed = String(model.liveConnections()[0]!.id);
+      model.rename(renamed, 'Renamed during the gap');
+      model.activate(model.createConnection({ name: 'Born after the gap', domains: ['gap.example'] }).id);
+      local.emulator.requests.length = 0;
+      const log = capturingLogger().log;
+      const totals = await catchUp(local.deps(log), {
+        backoff: FAST_BACKOFF,
+        recover: (rejected) =>
+          recoverRejectedCursor(
+            {
+              db,
+              log,
+              reconcile: () => reconcile({ db, source: workosConnectionsSource(local.workos), log }),
+            },
+            rejected,
+          ),
+      });
+
+      expect(totals.caughtUp).toBe(true);
+      const calls = local.emulator.requests.map((r) => [r.path, r.status, r.query.after]);
+      // refused with the cursor, answered without it: confirmed; then the listing, then the stream
+      // again from its oldest retained event
+      expect(calls.slice(0, 3)).toEqual([
+        ['/events', 400, stale],
+        ['/events', 200, undefined],
+        ['/connections', 200, undefined],
+      ]);
+      expect(calls.filter(([path]) => path === '/events').slice(2)).toEqual([['/events', 200, undefined]]);
+      expect(await readCursor(db)).toBe(model.events().at(-1)!.id);
+      const state = await db.selectFrom('sync_state').selectAll().executeTakeFirstOrThrow();
+      expect(state.last_recovery_reason).toBe(`cursor ${stale} rejected by the Events API`);
+      const rows = await db.selectFrom('live_connections').select(['id', 'name']).execute();
+      expect(rows).toContainEqual({ id: renamed, name: 'Renamed during the gap' });
+      expect(rows.filter((r) => r.name === 'Born after the gap')).toHaveLength(1);
+    } finally {
+      await local.close();
+    }
   });
 });
 
@@ -148,11 +206,68 @@ describe('faults', () => {
     expect(await readCursor(h.database.db)).toBeNull();
   });
 
-  it('a cursor the API refuses is reported as such, not retried', async () => {
+  it('a cursor the API refuses is confirmed (the same request without it is answered), reported, not retried', async () => {
     await h.database.db.updateTable('sync_state').set({ cursor: 'event_not_known_here' }).execute();
     const error = await catchUp(h.deps(), { backoff: FAST_BACKOFF }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CursorRejectedError);
-    expect(h.emulator.requests).toHaveLength(1);
+    const [refused, probe, ...more] = h.emulator.requests;
+    expect(more).toEqual([]);
+    expect(refused).toMatchObject({ status: 400, query: { after: 'event_not_known_here' } });
+    const { after: _, ...withoutCursor } = refused!.query;
+    expect(probe).toMatchObject({ path: '/events', status: 200, query: withoutCursor });
+    expect(probe!.query.after).toBeUndefined();
+  });
+
+  it.each([
+    [400, 'Invalid events filter'],
+    [404, 'Not Found'],
+  ])(
+    'a %i that is not about the cursor is reported as itself, and nothing is recovered',
+    async (status, message) => {
+      await catchUp(h.deps(), { backoff: FAST_BACKOFF });
+      const cursor = await readCursor(h.database.db);
+      h.emulator.model.activate(h.emulator.model.createConnection({ domains: ['refused.example'] }).id);
+      h.emulator.requests.length = 0;
+      // WorkOS refuses every /events request, with or without a cursor.
+      h.emulator.faults.add({ kind: 'status', status, body: { message }, path: '/events', times: 1_000 });
+      const recovered: unknown[] = [];
+      const error = await catchUp(h.deps(), {
+        backoff: FAST_BACKOFF,
+        recover: async (rejected) => void recovered.push(rejected),
+      }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(FatalError);
+      expect((error as FatalError).kind).toBe('refused');
+      expect((error as Error).message).toBe(
+        `WorkOS refused GET /events (${status}: ${message}) and refuses it without the cursor too (${status}: ${message}): the request is wrong, not the cursor`,
+      );
+      expect(recovered).toEqual([]);
+      expect(h.emulator.requests.map((r) => [r.status, r.query.after])).toEqual([
+        [status, cursor],
+        [status, undefined],
+      ]);
+      expect(await readCursor(h.database.db)).toBe(cursor);
+      const state = await h.database.db.selectFrom('sync_state').selectAll().executeTakeFirstOrThrow();
+      expect(state.last_recovery_at).toBeNull();
+    },
+  );
+
+  it('a refusal that cannot be confirmed yet (WorkOS down for the second request) is waited out, then confirmed', async () => {
+    await h.database.db.updateTable('sync_state').set({ cursor: 'event_not_known_here' }).execute();
+    h.emulator.faults.add({ kind: 'status', status: 400, path: '/events' });
+    h.emulator.faults.add({ kind: 'status', status: 503, path: '/events' });
+    const logs = capturingLogger();
+    const error = await catchUp(h.deps(logs.log), { backoff: FAST_BACKOFF }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CursorRejectedError);
+    expect(h.emulator.requests.map((r) => [r.status, r.query.after])).toEqual([
+      [400, 'event_not_known_here'],
+      [503, undefined],
+      [400, 'event_not_known_here'],
+      [200, undefined],
+    ]);
+    expect(logs.lines().filter((l) => l.msg === 'waiting out a transient failure')).toMatchObject([
+      { kind: 'server_error' },
+    ]);
   });
 
   it('unknown types and malformed events from the API are recorded and do not stop the stream', async () => {

@@ -3,7 +3,9 @@
  * events over HTTP. Replicas and handover, WorkOS and Postgres outages, SIGTERM mid-poll, an
  * expired cursor, health and metrics scraped over HTTP, and no secret in any output.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
 import { runCli } from './support/cli.ts';
@@ -211,6 +213,132 @@ describe('replicas', () => {
   );
 });
 
+describe('a paused replica', () => {
+  it(
+    'stopped idle in its page transaction: the standby applies within a lease period plus the idle timeout; resumed, it writes nothing, says so once and stands by',
+    { timeout: 180_000 },
+    async () => {
+      const { model, database, env } = await setup({ events: 300, seed: 28 });
+      // Lease 9 s: the idle-in-transaction timeout is 9 s, lock_timeout 3 s (db/session-limits.ts),
+      // the time the test has to stop A and release its lock before A's wait gives up.
+      const leaseMs = 9_000;
+      const idleTimeoutMs = leaseMs;
+      const named = (name: string) => {
+        const url = new URL(database.url);
+        url.searchParams.set('application_name', name);
+        return { ...env, DATABASE_URL: url.toString(), WORKOS_SYNC_LEASE_SECONDS: String(leaseMs / 1000) };
+      };
+      const a = await worker(named('workos-sync-a'));
+      await caughtUp(database, model);
+      expect(await a.metric('workos_sync_lease_held', { lease: 'events' })).toBe(1);
+      const b = await worker(named('workos-sync-b'));
+      const failedPolls = (await a.metric('workos_sync_polls_total', { result: 'failed' })) ?? 0;
+
+      // A test session locks the events table, so A's next page transaction blocks on its first
+      // insert there — after lockCursor has locked the cursor row.
+      const admin = new pg.Client({ connectionString: database.url });
+      await admin.connect();
+      try {
+        await admin.query('begin');
+        await admin.query('lock table workos.events in exclusive mode');
+        model.activate(model.createConnection({ domains: ['before-pause.example'] }).id);
+        const sessionOf = async (name: string, where: string) =>
+          (
+            await admin.query<{ pid: number; state: string; state_change: Date }>(
+              `select pid, state, state_change from pg_stat_activity where application_name = $1 and ${where}`,
+              [name],
+            )
+          ).rows[0];
+        let blocked: { pid: number } | undefined;
+        await until(
+          async () => {
+            blocked = await sessionOf('workos-sync-a', `wait_event_type = 'Lock'`);
+            return blocked !== undefined;
+          },
+          30_000,
+          () => 'A never blocked on the test`s lock',
+        );
+        const holdsCursor = await admin.query(
+          `select 1 from pg_locks l join pg_class c on c.oid = l.relation
+            where l.pid = $1 and c.relname = 'sync_state' and l.mode = 'RowShareLock' and l.granted`,
+          [blocked!.pid],
+        );
+        expect(holdsCursor.rowCount).toBe(1);
+
+        // Stop A mid-transaction, then let its statement finish: its session is now idle in a
+        // transaction that holds the cursor row, and its client will not say another word.
+        await stopProcess(a.child.pid!);
+        const pausedAt = (await admin.query<{ now: Date }>('select clock_timestamp() as now')).rows[0]!.now;
+        await admin.query('commit');
+        await until(
+          async () =>
+            (await sessionOf('workos-sync-a', `pid = ${blocked!.pid}`))?.state === 'idle in transaction',
+          10_000,
+          () => 'A`s session never went idle in transaction',
+        );
+
+        // WorkOS goes on changing; the standby must apply it.
+        const c = model.createConnection({ domains: ['after-pause.example'] });
+        model.activate(c.id);
+        const newest = String(model.events().at(-1)!.id);
+        const applied = () =>
+          database.db.selectFrom('events').select('received_at').where('id', '=', newest).executeTakeFirst();
+        await until(
+          async () => (await applied()) !== undefined,
+          60_000,
+          () => 'the standby never applied',
+        );
+        const appliedAt = (await applied())!.received_at;
+        expect(appliedAt.getTime() - pausedAt.getTime()).toBeLessThanOrEqual(leaseMs + idleTimeoutMs);
+        // Postgres ended A's session; B holds the lease.
+        expect(await sessionOf('workos-sync-a', `pid = ${blocked!.pid}`)).toBeUndefined();
+        const lease = await database.db
+          .selectFrom('leases')
+          .selectAll()
+          .where('name', '=', 'events')
+          .executeTakeFirstOrThrow();
+        expect(lease.holder).toContain(`:${b.child.pid}:`);
+        await caughtUp(database, model);
+
+        // A wakes up.
+        const before = { events: await eventIds(database), cursor: await cursorOf(database) };
+        const logsBefore = a.logs().length;
+        a.child.kill('SIGCONT');
+        await until(
+          async () => ((await a.metric('workos_sync_polls_total', { result: 'failed' })) ?? 0) > failedPolls,
+          30_000,
+          () => `A's interrupted poll never ended:\n${a.logs().slice(logsBefore)}`,
+        );
+        expect(a.child.exitCode).toBeNull();
+        expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
+        expect(await a.metric('workos_sync_lease_held', { lease: 'events' })).toBe(0);
+        expect({ events: await eventIds(database), cursor: await cursorOf(database) }).toEqual(before);
+        const woke = jsonLines(a.logs().slice(logsBefore));
+        const loud = woke.filter((l) => Number(l.level) >= 40);
+        expect(loud.map((l) => l.msg)).toEqual([
+          expect.stringMatching(/^lease lost: this process went unconfirmed/),
+        ]);
+        expect(woke.map((l) => l.msg)).not.toContain('waiting out a transient failure');
+
+        // It is a standby again: when B stops cleanly, A takes over at once and applies.
+        b.child.kill('SIGTERM');
+        expect((await b.exited).code).toBe(0);
+        await until(
+          async () => (await a.metric('workos_sync_lease_held', { lease: 'events' })) === 1,
+          20_000,
+        );
+        model.deactivate(c.id);
+        await caughtUp(database, model);
+        a.child.kill('SIGTERM');
+        expect((await a.exited).code).toBe(0);
+        await expectSameAsCleanRun(database, env, model);
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
+    },
+  );
+});
+
 describe('outages', () => {
   it(
     'waits out a WorkOS outage (429 storm, 500s, a hang past the timeout) without a restart',
@@ -316,6 +444,36 @@ describe('shutdown and recovery', () => {
   );
 
   it(
+    'SIGTERM while WorkOS is failing: the same clean stop as mid-poll, not "poll failed"',
+    { timeout: 120_000 },
+    async () => {
+      const { model, emulator, database, env } = await setup({ events: 200, seed: 27 });
+      const w = await worker({ ...env, WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS: '1' });
+      await caughtUp(database, model);
+      const cursor = await cursorOf(database);
+      // Every /events request now hangs past its deadline: an outage the worker is waiting out,
+      // and the signal comes while a failing attempt is still in flight.
+      emulator.faults.add({ kind: 'hang', path: '/events', times: 1_000 });
+      const from = emulator.requests.length;
+      model.activate(model.createConnection({ domains: ['outage.example'] }).id);
+      // a request that arrived after the fault, so one that hangs (not a normal poll finishing)
+      await until(
+        () => emulator.requests.slice(from).some((r) => r.path === '/events' && r.status === 0),
+        10_000,
+      );
+      w.child.kill('SIGTERM');
+      const result = await w.exited;
+      expect(result.code).toBe(0);
+      const lines = jsonLines(w.logs());
+      expect(lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+      expect(lines.map((l) => l.msg)).not.toContain('poll failed; will try again on the next tick');
+      expect(lines.at(-1)?.msg).toBe('worker stopped');
+      expect(await cursorOf(database)).toBe(cursor);
+      expect(await database.db.selectFrom('leases').selectAll().execute()).toEqual([]);
+    },
+  );
+
+  it(
     'recovers from a cursor the Events API rejects (expired past retention)',
     { timeout: 120_000 },
     async () => {
@@ -358,12 +516,37 @@ describe('shutdown and recovery', () => {
           .where('name', '=', 'Born after the gap')
           .execute(),
       ).toHaveLength(1);
-      expect(emulator.requests.some((r) => r.status === 400)).toBe(true);
+      // confirmed before it was recovered: refused with the cursor, answered without it
+      const refused = emulator.requests.findIndex((r) => r.path === '/events' && r.status === 400);
+      expect(emulator.requests[refused]?.query.after).toBeDefined();
+      expect(emulator.requests[refused + 1]).toMatchObject({ path: '/events', status: 200 });
+      expect(emulator.requests[refused + 1]?.query.after).toBeUndefined();
       again.child.kill('SIGTERM');
       expect((await again.exited).code).toBe(0);
     },
   );
 });
+
+const eventIds = async (d: TestDatabase) =>
+  (await d.db.selectFrom('events').select('id').orderBy('seq').execute()).map((r) => r.id);
+
+/** SIGSTOP, and wait until every thread of the process has stopped. */
+async function stopProcess(pid: number): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  const state = (task: string) => {
+    const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  };
+  await until(() => readdirSync(`/proc/${pid}/task`).every((task) => state(task) === 'T'), 10_000);
+}
+
+function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
 
 async function createTestDatabaseOn(url: string): Promise<TestDatabase> {
   const { openDatabase } = await import('../src/db/connect.ts');

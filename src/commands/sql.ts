@@ -5,6 +5,7 @@
 import { text as readAll } from 'node:stream/consumers';
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
+import { liftStatementLimits } from '../db/bounded-dialect.ts';
 import { ConfigError } from '../errors.ts';
 import { openRuntime } from '../runtime.ts';
 
@@ -18,6 +19,8 @@ export async function sqlCommand(
   const runtime = await openRuntime(config, { migrate: options.migrate });
   try {
     const rows = await runtime.database.db.transaction().execute(async (trx) => {
+      // The user's query: how long it runs is theirs to decide, not the engine's.
+      await liftStatementLimits(trx);
       await sql`select set_config('search_path', ${`${config.database.schema}, public`}, true)`.execute(trx);
       return (await sql.raw<Record<string, unknown>>(text).execute(trx)).rows;
     });

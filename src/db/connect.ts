@@ -7,12 +7,17 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { BoundedPostgresDialect } from './bounded-dialect.ts';
 import { acquireDirectoryLock } from './directory-lock.ts';
+import type { SessionLimits } from './session-limits.ts';
 import type { Database } from './tables.ts';
+
+/** How our sessions show in `pg_stat_activity`; `?application_name=…` in DATABASE_URL wins. */
+export const APPLICATION_NAME = 'workos-sync';
 
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
@@ -27,12 +32,23 @@ export async function openDatabase(
   log: Logger,
   options: { readonly poolSize?: number } = {},
 ): Promise<DatabaseHandle> {
-  if (config.url) return openServer(config.url, config.schema, log, options.poolSize ?? 4);
+  if (config.url) return openServer(config, config.url, log, options.poolSize ?? 4);
   return openEmbedded(config.dataDir, config.schema);
 }
 
-function openServer(url: string, schema: string, log: Logger, poolSize: number): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
+function openServer(
+  config: { readonly schema: string; readonly sessionLimits: SessionLimits },
+  url: string,
+  log: Logger,
+  poolSize: number,
+): DatabaseHandle {
+  // pg lets the connection string's parameters override these: `?application_name=` wins.
+  const pool = new pg.Pool({
+    connectionString: url,
+    application_name: APPLICATION_NAME,
+    max: poolSize,
+    connectionTimeoutMillis: 10_000,
+  });
   // An idle client losing its server (restart, failover) must not crash the process; the next
   // query fails instead, and the caller waits that out.
   pool.on('error', (error) => log.warn({ err: error }, 'idle database connection lost'));
@@ -42,7 +58,8 @@ function openServer(url: string, schema: string, log: Logger, poolSize: number):
   pool.on('connect', (client) => {
     client.on('error', (error) => log.debug({ err: error }, 'database connection lost while in use'));
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema(schema);
+  const dialect = new BoundedPostgresDialect({ pool }, config.sessionLimits);
+  const db = new Kysely<Database>({ dialect }).withSchema(config.schema);
   return { db, kind: 'postgres', description: describeUrl(url), close: () => db.destroy() };
 }
 

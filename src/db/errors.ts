@@ -1,18 +1,36 @@
-/** Which database failures are worth waiting out (the server is down, restarting, overloaded). */
+/**
+ * Which database failures are worth waiting out: the server is down, restarting or overloaded,
+ * or one of our own bounds (session-limits.ts) ended a wait or a session. Either way the next
+ * attempt starts afresh from the stored cursor, after the usual backoff.
+ */
 import { RetryableError } from '../errors.ts';
 
-const TRANSIENT_SQLSTATE = /^(08|57P0[123]|53300|40001|40P01)/;
+/** SQLSTATEs, each with what it tells whoever reads the log. */
+const TRANSIENT_SQLSTATES: readonly (readonly [RegExp, string])[] = [
+  // Our own bounds: the server gave up a wait or ended a session of ours, not the data.
+  [/^55P03$/, 'a database lock wait timed out (another session holds what this one needs)'],
+  [/^57014$/, 'a database statement was cancelled (statement_timeout)'],
+  [/^25P03$/, 'the database ended an idle transaction of this process (was it stopped?)'],
+  // The server itself: connection failures, shutting down, too many connections.
+  [/^(08|57P0[123]|53300)/, 'database unavailable'],
+  // Concurrency the server resolved by failing one side: serialization failure, deadlock.
+  [/^(40001|40P01)$/, 'database conflict'],
+];
 const TRANSIENT_NODE =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|Connection terminated|connection timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
 
 export function classifyDatabaseError(error: unknown): Error {
   if (!(error instanceof Error)) return new Error(String(error));
+  const what = transientReason(error);
+  if (what === undefined) return error;
+  return new RetryableError(`${what}: ${error.message}`, 'database', { cause: error });
+}
+
+function transientReason(error: Error): string | undefined {
   const code = (error as { code?: unknown }).code;
-  if (
-    (typeof code === 'string' && TRANSIENT_SQLSTATE.test(code)) ||
-    TRANSIENT_NODE.test(`${code ?? ''} ${error.message}`)
-  ) {
-    return new RetryableError(`database unavailable: ${error.message}`, 'database', { cause: error });
+  if (typeof code === 'string') {
+    const known = TRANSIENT_SQLSTATES.find(([pattern]) => pattern.test(code));
+    if (known) return known[1];
   }
-  return error;
+  return TRANSIENT_NODE.test(`${code ?? ''} ${error.message}`) ? 'database unavailable' : undefined;
 }

@@ -6,6 +6,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
+import { liftStatementLimits } from './bounded-dialect.ts';
 import type { Database } from './tables.ts';
 
 export interface MigrationResult {
@@ -16,6 +17,8 @@ const MIGRATIONS_TABLE = 'schema_migrations';
 
 export async function migrateToLatest(db: Kysely<Database>, schema: string): Promise<MigrationResult> {
   return db.transaction().execute(async (trx) => {
+    // Waiting for another process's migration, and DDL on a big table, may rightly take long.
+    await liftStatementLimits(trx);
     await sql`select pg_advisory_xact_lock(hashtext(${`workos-sync:migrate:${schema}`}))`.execute(trx);
     await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
     await sql`create table if not exists ${sql.id(schema, MIGRATIONS_TABLE)} (

@@ -2,7 +2,8 @@
  * `drainEvents` until the stream is drained, waiting out what is transient: WorkOS 429/5xx and
  * network failures, the database going away, another writer moving the cursor. Each wait is
  * logged once per change of error kind, never per attempt. A cursor the API refuses is handed
- * to `recover` when given. Errors that waiting cannot fix (a rejected API key) are thrown.
+ * to `recover` when given. Errors that waiting cannot fix (a rejected API key) are thrown. An
+ * abort (shutdown, a lost lease) ends it cleanly, whether it comes between pages or in a wait.
  */
 import { classifyDatabaseError } from '../db/errors.ts';
 import { CursorMovedError, CursorRejectedError, RetryableError, SyncError } from '../errors.ts';
@@ -17,6 +18,12 @@ export interface CatchUpOptions extends DrainOptions {
   readonly onRetry?: ((error: RetryableError) => void) | undefined;
   /** Recovers from a cursor the API refuses; without it, that error is thrown. */
   readonly recover?: ((error: CursorRejectedError) => Promise<void>) | undefined;
+  /**
+   * Called before a transient failure is waited out, to find out whether the caller's lease
+   * still holds (the failure may be the database ending the session of a process that was
+   * stopped past its lease): a lost one aborts `signal`, and the loop stops instead of retrying.
+   */
+  readonly confirmLease?: ((cause: RetryableError) => Promise<void>) | undefined;
 }
 
 export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Promise<DrainTotals> {
@@ -51,9 +58,15 @@ export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Pr
     if (!(error instanceof RetryableError)) throw error;
 
     options.onRetry?.(error);
+    await options.confirmLease?.(error);
+    if (options.signal?.aborted) {
+      // Stopping anyway (shutdown, a lost lease): end as a stop between two pages does. The next
+      // run, or the replica holding the lease now, starts again from the stored cursor.
+      deps.log.debug({ err: error }, 'stopping; the failed attempt is left to the next run');
+      return totals;
+    }
     failures.note(error);
     await recordPoll(deps.db, { caughtUp: false, error: error.message }).catch(() => undefined);
-    if (options.signal?.aborted) throw error;
     await failures.pause(error, options.signal);
     if (options.signal?.aborted) return totals;
   }

@@ -53,6 +53,9 @@ export async function recordPoll(
   result: { readonly caughtUp: boolean; readonly error: string | null },
 ): Promise<void> {
   const now = new Date();
+  // Never a wait: this is the row page transactions lock, and while one holds it (a page being
+  // applied, or one a stopped process left open until Postgres ends it) the record is skipped.
+  // That page's commit, or the next poll, tells the truth soon enough.
   await db
     .updateTable('sync_state')
     .set((eb) => ({
@@ -60,6 +63,13 @@ export async function recordPoll(
       last_poll_error: result.error,
       caught_up_at: result.caughtUp ? now : eb.ref('caught_up_at'),
     }))
-    .where('stream', '=', EVENTS_STREAM)
+    .where('stream', 'in', (eb) =>
+      eb
+        .selectFrom('sync_state')
+        .select('stream')
+        .where('stream', '=', EVENTS_STREAM)
+        .forUpdate()
+        .skipLocked(),
+    )
     .execute();
 }

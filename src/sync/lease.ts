@@ -1,9 +1,10 @@
 /**
  * Leases: which replica polls (`events`) and which reconciles (`reconcile`). A row with a
- * holder and an expiry, taken and renewed with one guarded upsert in database time (replicas'
- * clocks may disagree). No session advisory lock: those break behind a transaction-pooling
- * PgBouncer. A holder that pauses past its expiry loses the lease; the cursor fence (see
- * cursor.ts) stops it from writing if it wakes up after someone else took over.
+ * holder and an expiry, taken with one guarded upsert and renewed with a guarded update, in
+ * database time (replicas' clocks may disagree). No session advisory lock: those break behind a
+ * transaction-pooling PgBouncer. A holder that pauses past its expiry loses the lease; the cursor
+ * fence (see cursor.ts) stops it from writing if it wakes up after someone else took over, and
+ * Postgres ends the transaction it left open (db/session-limits.ts).
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/tables.ts';
@@ -39,6 +40,27 @@ export async function acquireLease(
     .returning('holder')
     .executeTakeFirst();
   return row?.holder === holder;
+}
+
+/**
+ * Extends a lease this holder still holds: an update, never an insert, so a renewal that reaches
+ * the database after this holder's own release (or after another replica took over) changes
+ * nothing instead of re-creating the lease. True when it was extended.
+ */
+export async function renewLease(
+  db: Kysely<Database>,
+  name: LeaseName,
+  holder: string,
+  ttlMs: number,
+): Promise<boolean> {
+  const row = await db
+    .updateTable('leases')
+    .set({ expires_at: sql<Date>`now() + ${ttlMs} * interval '1 millisecond'` })
+    .where('name', '=', name)
+    .where('holder', '=', holder)
+    .returning('holder')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function releaseLease(db: Kysely<Database>, name: LeaseName, holder: string): Promise<void> {

@@ -1,8 +1,9 @@
 /**
  * A cursor the Events API refuses (expired past retention: what WorkOS does with it is
- * undocumented) cannot be resumed from. Recovery: reconcile against List Connections, which
- * covers whatever happened in the gap, then restart the stream from the oldest retained event
- * (stale events are skipped by the version guard, ones already recorded are no-ops).
+ * undocumented; events-source.ts confirms it is the cursor and not the request) cannot be
+ * resumed from. Recovery: reconcile against List Connections, which covers whatever happened in
+ * the gap, then restart the stream from the oldest retained event (stale events are skipped by
+ * the version guard, ones already recorded are no-ops).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
@@ -20,7 +21,7 @@ export interface RecoverDeps {
 export async function recoverRejectedCursor(deps: RecoverDeps, rejected: CursorRejectedError): Promise<void> {
   deps.log.error(
     { cursor: rejected.cursor, err: rejected.cause },
-    'the Events API rejected the stored cursor; recovering with a reconciliation and a restart from the oldest retained events',
+    'the Events API rejected the stored cursor (and answered the same request without it); recovering with a reconciliation and a restart from the oldest retained events',
   );
   await deps.reconcile();
   await deps.db.transaction().execute(async (trx) => {

@@ -55,6 +55,7 @@ export const API_ERROR_KINDS = [
   'network',
   'bad_response',
   'unauthorized',
+  'refused',
   'cursor_rejected',
   'database',
   'other',

@@ -54,11 +54,10 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   const running = new Set<Promise<void>>();
   let lastOk: Date | null = null;
 
-  const onLease = (name: 'events' | 'reconcile', held: boolean) => {
-    deps.metrics.setLeaseHeld(name, held);
-    deps.log.info({ lease: name, holder: options.holder }, held ? 'lease acquired' : 'lease released');
+  const keeperDeps = {
+    ...deps,
+    onChange: (name: 'events' | 'reconcile', held: boolean) => deps.metrics.setLeaseHeld(name, held),
   };
-  const keeperDeps = { ...deps, onChange: onLease };
   const eventsLease = new LeaseKeeper(keeperDeps, 'events', options.holder, options.leaseTtlMs);
   const reconcileTtl = Math.max(options.leaseTtlMs, RECONCILE_LEASE_MIN_MS);
   const reconcileLease = new LeaseKeeper(keeperDeps, 'reconcile', options.holder, reconcileTtl);
@@ -144,6 +143,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           recover,
           onPage: (_totals, page) => deps.metrics.recordEvents(page.outcomes),
           onRetry: (error: RetryableError) => deps.metrics.recordApiError(error.kind),
+          confirmLease: (cause) => eventsLease.recheck(cause),
         },
       );
       if (totals.caughtUp) lastOk = new Date();
@@ -152,7 +152,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       deps.metrics.recordPoll({ durationSeconds: seconds(), pages: totals.pages, ok: totals.caughtUp });
     } catch (error) {
       deps.metrics.recordPoll({ durationSeconds: seconds(), pages: 0, ok: false });
-      if (error instanceof FatalError) deps.metrics.recordApiError('unauthorized');
+      if (error instanceof FatalError && error.kind) deps.metrics.recordApiError(error.kind);
       throw error;
     }
   });
@@ -167,9 +167,13 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     }
   });
 
+  // Ticks missed while the process was stopped or busy are not worth a line each (node-cron
+  // writes one to the console per tick): the next tick does their work, and a stop long enough
+  // to matter is reported once, by the lease it cost.
+  const schedule = { timezone: 'UTC', suppressMissedWarning: true };
   const tasks: ScheduledTask[] = [
-    cron.schedule(options.pollCron, poll, { name: 'workos-sync poll', timezone: 'UTC' }),
-    cron.schedule(options.reconcileCron, reconcileJob, { name: 'workos-sync reconcile', timezone: 'UTC' }),
+    cron.schedule(options.pollCron, poll, { name: 'workos-sync poll', ...schedule }),
+    cron.schedule(options.reconcileCron, reconcileJob, { name: 'workos-sync reconcile', ...schedule }),
   ];
   // Start working now rather than at the first tick.
   poll();

@@ -11,12 +11,10 @@ import {
   UnauthorizedException,
   UnprocessableEntityException,
 } from '@workos-inc/node';
-import { CursorRejectedError, FatalError, RetryableError } from '../errors.ts';
+import { FatalError, RetryableError } from '../errors.ts';
 
 export interface RequestContext {
   readonly path: string;
-  /** The cursor the request carried, if any: a 4xx on it means the cursor itself is refused. */
-  readonly cursor?: string | undefined;
 }
 
 export function classifyWorkosError(error: unknown, context: RequestContext): Error {
@@ -24,6 +22,7 @@ export function classifyWorkosError(error: unknown, context: RequestContext): Er
   if (error instanceof UnauthorizedException) {
     return new FatalError(`WorkOS rejected the API key (401 on ${where}): check WORKOS_API_KEY`, {
       cause: error,
+      kind: 'unauthorized',
     });
   }
   if (error instanceof RateLimitExceededException) {
@@ -44,10 +43,10 @@ export function classifyWorkosError(error: unknown, context: RequestContext): Er
         },
       );
     }
-    if (context.cursor !== undefined && (status === 400 || status === 404 || status === 422)) {
-      return new CursorRejectedError(context.cursor, { cause: error });
-    }
-    return new FatalError(`WorkOS answered ${status} on ${where}: ${messageOf(error)}`, { cause: error });
+    return new FatalError(`WorkOS answered ${status} on ${where}: ${messageOf(error)}`, {
+      cause: error,
+      kind: 'refused',
+    });
   }
   if (error instanceof Error && error.name === 'ParseError') {
     return new RetryableError(`WorkOS sent a body that is not JSON on ${where}`, 'bad_response', {
@@ -65,6 +64,19 @@ export function classifyWorkosError(error: unknown, context: RequestContext): Er
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/**
+ * The status of a refusal that may be about a cursor the request carried (400, 404, 422: what
+ * WorkOS answers for an expired one is undocumented) — or about the request itself.
+ */
+export function refusalStatus(error: unknown): number | undefined {
+  const status = statusOf(error);
+  return status === 400 || status === 404 || status === 422 ? status : undefined;
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function statusOf(error: unknown): number | undefined {
   if (
     error instanceof GenericServerException ||
@@ -77,10 +89,6 @@ function statusOf(error: unknown): number | undefined {
     return typeof status === 'number' ? status : undefined;
   }
   return undefined;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function rootMessage(error: Error): string {

@@ -1,9 +1,9 @@
 /** Pages of raw events from `GET /events`, as the sync engine asks for them. */
 import type { WorkOS } from '@workos-inc/node';
 import { z } from 'zod';
-import { RetryableError } from '../errors.ts';
+import { CursorRejectedError, FatalError, RetryableError } from '../errors.ts';
 import { getRaw } from './client.ts';
-import { classifyWorkosError } from './errors.ts';
+import { classifyWorkosError, messageOf, refusalStatus } from './errors.ts';
 import { CONNECTION_EVENT_TYPES } from './wire.ts';
 
 export const PAGE_LIMIT = 100;
@@ -51,7 +51,9 @@ export function workosEventsSource(
       try {
         ({ body } = await getRaw(workos, '/events', query));
       } catch (error) {
-        throw classifyWorkosError(error, { path: '/events', cursor: request.after });
+        if (request.after !== undefined && refusalStatus(error) !== undefined)
+          throw await confirmCursorRejected(workos, query, request.after, error);
+        throw classifyWorkosError(error, { path: '/events' });
       }
       const parsed = eventListBody.safeParse(body);
       if (!parsed.success) {
@@ -62,4 +64,32 @@ export function workosEventsSource(
       return { events: parsed.data.data, after: parsed.data.list_metadata.after ?? null, limit: PAGE_LIMIT };
     },
   };
+}
+
+/**
+ * A refusal of a request that carried `after` may be about the cursor (expired past retention;
+ * what WorkOS answers then is undocumented) or about the request itself (a bad filter, a wrong
+ * path). The same request without `after` tells them apart: answered, it was the cursor; refused
+ * too, it is the request, and recovering — a reconciliation and a restart from the oldest
+ * retained events — would only throw the cursor away to fail the same way. Failing otherwise
+ * (WorkOS unavailable meanwhile), it is classified as what it is, and the next attempt asks again.
+ */
+async function confirmCursorRejected(
+  workos: WorkOS,
+  query: Record<string, string | number>,
+  cursor: string,
+  refusal: unknown,
+): Promise<Error> {
+  const { after: _, ...withoutCursor } = query;
+  try {
+    await getRaw(workos, '/events', withoutCursor);
+  } catch (error) {
+    const status = refusalStatus(error);
+    if (status === undefined) return classifyWorkosError(error, { path: '/events' });
+    return new FatalError(
+      `WorkOS refused GET /events (${refusalStatus(refusal)}: ${messageOf(refusal)}) and refuses it without the cursor too (${status}: ${messageOf(error)}): the request is wrong, not the cursor`,
+      { cause: refusal, kind: 'refused' },
+    );
+  }
+  return new CursorRejectedError(cursor, { cause: refusal });
 }

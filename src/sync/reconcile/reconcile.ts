@@ -49,44 +49,52 @@ export async function reconcile(
   try {
     const listing = await fetchListing(deps.source, { signal: options.signal });
     const listedAt = listing.listedAt ?? (await fallbackListingTime(deps));
-    const report = await deps.db.transaction().execute(async (trx) => {
-      const stored = await loadStoredConnections(trx, began);
-      const certificates = await loadStoredSigningCertificates(trx);
-      const plan = planReconciliation(listing, stored, certificates, listedAt);
-      if (dryRun) return { counts: plan.counts, drift: plan.drift };
-      // What really changed may be less than planned when the poller got there first.
-      const { counts: written, written: ids } = await writeReconciliation(trx, plan, { began, at: listedAt });
-      const counts: ReconciliationCounts = {
-        ...plan.counts,
-        ...written,
-        unchanged:
-          plan.counts.unchanged +
-          plan.counts.inserted +
-          plan.counts.updated +
-          plan.counts.touched -
-          written.inserted -
-          written.updated -
-          written.touched,
-      };
-      await trx
-        .updateTable('reconciliation_runs')
-        .set({
-          status: 'succeeded',
-          finished_at: sql<Date>`clock_timestamp()`,
-          seen: counts.seen,
-          inserted: counts.inserted,
-          updated: counts.updated,
-          touched: counts.touched,
-          deleted: counts.deleted,
-          unchanged: counts.unchanged,
-          invalid: counts.invalid,
-          certificates_updated: counts.certificatesUpdated,
-          certificates_unparsable: counts.certificatesUnparsable,
-        })
-        .where('id', '=', runId!)
-        .execute();
-      return { counts, drift: plan.drift.filter((d) => ids.has(d.id)) };
-    });
+    // Read and plan before the transaction opens: planning is JS (about 1 s per 50,000
+    // connections), and Postgres ends a transaction left idle for a lease period as abandoned
+    // (db/session-limits.ts). The reads gained nothing from it (read committed: each statement
+    // sees its own snapshot anyway), and the writes keep their guards in SQL.
+    const stored = await loadStoredConnections(deps.db, began);
+    const certificates = await loadStoredSigningCertificates(deps.db);
+    const plan = planReconciliation(listing, stored, certificates, listedAt);
+    const report = dryRun
+      ? { counts: plan.counts, drift: plan.drift }
+      : await deps.db.transaction().execute(async (trx) => {
+          // What really changed may be less than planned when the poller got there first.
+          const { counts: written, written: ids } = await writeReconciliation(trx, plan, {
+            began,
+            at: listedAt,
+          });
+          const counts: ReconciliationCounts = {
+            ...plan.counts,
+            ...written,
+            unchanged:
+              plan.counts.unchanged +
+              plan.counts.inserted +
+              plan.counts.updated +
+              plan.counts.touched -
+              written.inserted -
+              written.updated -
+              written.touched,
+          };
+          await trx
+            .updateTable('reconciliation_runs')
+            .set({
+              status: 'succeeded',
+              finished_at: sql<Date>`clock_timestamp()`,
+              seen: counts.seen,
+              inserted: counts.inserted,
+              updated: counts.updated,
+              touched: counts.touched,
+              deleted: counts.deleted,
+              unchanged: counts.unchanged,
+              invalid: counts.invalid,
+              certificates_updated: counts.certificatesUpdated,
+              certificates_unparsable: counts.certificatesUnparsable,
+            })
+            .where('id', '=', runId!)
+            .execute();
+          return { counts, drift: plan.drift.filter((d) => ids.has(d.id)) };
+        });
     const durationMs = performance.now() - started;
     deps.log.info(
       { runId, dryRun, ...report.counts, durationMs: Math.round(durationMs) },
