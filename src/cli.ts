@@ -9,8 +9,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { type Config, loadConfig, type SettingValues, secretsOf } from './config.ts';
-import { classifyDatabaseError } from './db/errors.ts';
-import { ConfigError, FatalError, SyncError } from './errors.ts';
+import { asError, ConfigError, FatalError } from './errors.ts';
 import { applyHeapPolicy } from './heap-policy.ts';
 import { secretScrubber } from './logger.ts';
 
@@ -213,11 +212,11 @@ async function main(argv: readonly string[]): Promise<number> {
     if (thrown instanceof CommanderError) {
       return thrown.exitCode === 0 ? 0 : 2;
     }
-    const error = thrown instanceof SyncError ? thrown : classifyDatabaseError(thrown);
-    const message = error instanceof Error ? error.message : String(error);
+    const error = asError(thrown);
+    const message = error.message;
     process.stderr.write(`workos-sync: ${scrub(message)}\n`);
     if (error instanceof ConfigError) return 2;
-    if (!(error instanceof FatalError) && process.env.LOG_LEVEL === 'debug' && error instanceof Error) {
+    if (!(error instanceof FatalError) && process.env.LOG_LEVEL === 'debug') {
       process.stderr.write(`${scrub(error.stack ?? '')}\n`);
     }
     return 1;

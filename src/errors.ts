@@ -1,14 +1,31 @@
 /**
- * Errors grouped by what the caller does with them. Every layer translates the failures it
- * understands into one of these (keeping the original as `cause`); anything else is a bug and
- * surfaces as itself.
+ * Errors grouped by what the caller does with them: wait and retry (`RetryableError`), recover
+ * the stream (`CursorRejectedError`), carry on from another writer's cursor (`CursorMovedError`),
+ * stop (`FatalError`; `ConfigError` exits 2). Every layer translates the failures it understands
+ * into one of these where they arise, keeping the original as `cause` (WorkOS's in
+ * `workos/errors.ts`, the database's in its driver, `db/postgres-dialect.ts`); anything else is a
+ * bug and surfaces as itself. An event whose payload is invalid is not an error: it is recorded
+ * as quarantined (`parse-event.ts`).
  */
 
-export type ErrorAction = 'retry' | 'recover' | 'quarantine' | 'fence' | 'stop';
+/** What went wrong, by kind: a wait is logged once per change of kind; metrics count each. */
+export const ERROR_KINDS = [
+  'rate_limited',
+  'server_error',
+  'timeout',
+  'network',
+  'bad_response',
+  'database',
+  'unauthorized',
+  'refused',
+  'cursor_rejected',
+] as const;
+
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+export type TransientKind = Exclude<ErrorKind, FatalKind | 'cursor_rejected'>;
+export type FatalKind = 'unauthorized' | 'refused';
 
 export abstract class SyncError extends Error {
-  abstract readonly action: ErrorAction;
-
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -17,18 +34,16 @@ export abstract class SyncError extends Error {
 
 /** A transient failure (WorkOS 429/5xx/timeout/network, Postgres unreachable): wait and try again. */
 export class RetryableError extends SyncError {
-  readonly action = 'retry' as const;
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     message: string,
-    readonly kind: string,
+    readonly kind: TransientKind,
     options?: { cause?: unknown; retryAfterMs?: number | undefined },
   ) {
     super(message, options);
     this.retryAfterMs = options?.retryAfterMs;
   }
-
-  readonly retryAfterMs: number | undefined;
 }
 
 /**
@@ -36,8 +51,6 @@ export class RetryableError extends SyncError {
  * without it succeeding: reconcile and restart the stream.
  */
 export class CursorRejectedError extends SyncError {
-  readonly action = 'recover' as const;
-
   constructor(
     readonly cursor: string,
     options?: { cause?: unknown },
@@ -46,22 +59,12 @@ export class CursorRejectedError extends SyncError {
   }
 }
 
-/** One event's payload is not what the wire format promises: record it as quarantined, go on. */
-export class InvalidEventError extends SyncError {
-  readonly action = 'quarantine' as const;
-}
-
 /**
  * Another writer moved the cursor since this one read it (a paused former lease holder, or two
  * one-shot commands at once): this writer's page must not commit. Re-read the cursor and go on.
  */
 export class CursorMovedError extends SyncError {
-  readonly action = 'fence' as const;
-
-  constructor(
-    readonly expected: string | null,
-    readonly actual: string | null,
-  ) {
+  constructor(expected: string | null, actual: string | null) {
     super(`the cursor moved from ${expected ?? '(start)'} to ${actual ?? '(start)'} under this writer`);
   }
 }
@@ -72,11 +75,10 @@ export class CursorMovedError extends SyncError {
  * request to the same answer, and recovering would throw the cursor away for nothing.
  */
 export class FatalError extends SyncError {
-  readonly action = 'stop' as const;
   /** For a failure of a WorkOS request: its kind, as the metrics count it. */
-  readonly kind: 'unauthorized' | 'refused' | undefined;
+  readonly kind: FatalKind | undefined;
 
-  constructor(message: string, options?: { cause?: unknown; kind?: 'unauthorized' | 'refused' }) {
+  constructor(message: string, options?: { cause?: unknown; kind?: FatalKind }) {
     super(message, options);
     this.kind = options?.kind;
   }
@@ -84,3 +86,8 @@ export class FatalError extends SyncError {
 
 /** A missing or malformed setting or flag: exit code 2. */
 export class ConfigError extends FatalError {}
+
+/** Anything thrown, as an `Error` (a library may throw a string). */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}

@@ -12,6 +12,9 @@ const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino
 
 export type Logger = pino.Logger;
 
+/** Takes every configured secret out of a text (`secretScrubber`). */
+export type Scrub = (text: string) => string;
+
 export interface LoggerOptions {
   readonly level: string;
   readonly secrets: readonly string[];
@@ -45,7 +48,7 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 /** Replaces each secret (and its JSON-escaped form) with `[redacted]`. */
-export function secretScrubber(secrets: readonly string[]): (text: string) => string {
+export function secretScrubber(secrets: readonly string[]): Scrub {
   const needles = [...new Set(secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))]
     .filter((s) => s.length >= 4)
     .sort((a, b) => b.length - a.length);

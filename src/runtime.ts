@@ -6,14 +6,14 @@ import type { WorkOS } from '@workos-inc/node';
 import { type Config, requireApiKey, secretsOf } from './config.ts';
 import { type DatabaseHandle, openDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { createLogger, type Logger, secretScrubber } from './logger.ts';
+import { createLogger, type Logger, type Scrub, secretScrubber } from './logger.ts';
 import { createWorkosClient } from './workos/client.ts';
 
 export interface Runtime {
   readonly config: Config;
   readonly log: Logger;
   /** Takes every configured secret out of a text: for what is stored or printed, as the log does. */
-  readonly scrub: (text: string) => string;
+  readonly scrub: Scrub;
   readonly database: DatabaseHandle;
   close(): Promise<void>;
 }

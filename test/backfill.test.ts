@@ -10,7 +10,7 @@ import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { workosEventsSource } from '../src/workos/events-source.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { silentLogger } from './support/logs.ts';
+import { noSecrets, silentLogger } from './support/logs.ts';
 import { FAST_BACKOFF, type SyncHarness, startHarness } from './support/sync.ts';
 
 const log = silentLogger();
@@ -34,6 +34,7 @@ const deps = () => ({
   events: workosEventsSource(h.workos),
   connections: workosConnectionsSource(h.workos),
   log,
+  scrub: noSecrets,
 });
 const runs = () => database.db.selectFrom('reconciliation_runs').select(['status', 'dry_run']).execute();
 
@@ -60,7 +61,7 @@ describe('backfill', () => {
 
   it('a mirror already reconciled but with no cursor yet (a backfill stopped before its first page) is not new', async () => {
     model.activate(model.createConnection().id);
-    await reconcile({ db: database.db, source: workosConnectionsSource(h.workos), log });
+    await reconcile({ db: database.db, source: workosConnectionsSource(h.workos), log, scrub: noSecrets });
     expect(await isNewMirror(database.db)).toBe(false);
     const result = await backfill(deps(), { backoff: FAST_BACKOFF });
     expect(result.reconciliation).toBeNull();
@@ -70,7 +71,10 @@ describe('backfill', () => {
 
   it('a dry run does not make a mirror old', async () => {
     model.createConnection();
-    await reconcile({ db: database.db, source: workosConnectionsSource(h.workos), log }, { dryRun: true });
+    await reconcile(
+      { db: database.db, source: workosConnectionsSource(h.workos), log, scrub: noSecrets },
+      { dryRun: true },
+    );
     expect(await isNewMirror(database.db)).toBe(true);
   });
 });

@@ -13,7 +13,7 @@ import { catchUp } from '../src/sync/catch-up.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { type ConnectionsSource, workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { silentLogger } from './support/logs.ts';
+import { noSecrets, silentLogger } from './support/logs.ts';
 import { FAST_BACKOFF, startHarness } from './support/sync.ts';
 
 const log = silentLogger();
@@ -77,7 +77,8 @@ async function syncHistory(offsetMs: number): Promise<Record<string, Mirror>> {
       };
     },
   });
-  const reconcileWith = (source: ConnectionsSource = listing) => reconcile({ db: database.db, source, log });
+  const reconcileWith = (source: ConnectionsSource = listing) =>
+    reconcile({ db: database.db, source, log, scrub: noSecrets });
   const poll = () => catchUp(h.deps(), { backoff: FAST_BACKOFF });
   try {
     // The history before the backfill, a minute ago in WorkOS's clock, a second between changes.

@@ -10,7 +10,7 @@ import { catchUp } from '../src/sync/catch-up.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { runCli } from './support/cli.ts';
-import { silentLogger } from './support/logs.ts';
+import { noSecrets, silentLogger } from './support/logs.ts';
 import { API_KEY, FAST_BACKOFF, type SyncHarness, startHarness } from './support/sync.ts';
 
 interface Recipe {
@@ -54,10 +54,10 @@ beforeAll(async () => {
   });
   model.deactivate(String(b!.id));
   h = await startHarness({ model });
-  await reconcile({ db: h.database.db, source: workosConnectionsSource(h.workos), log });
+  await reconcile({ db: h.database.db, source: workosConnectionsSource(h.workos), log, scrub: noSecrets });
   await catchUp(h.deps(), { backoff: FAST_BACKOFF });
   model.rename(String(a!.id), 'Renamed without an event');
-  await reconcile({ db: h.database.db, source: workosConnectionsSource(h.workos), log });
+  await reconcile({ db: h.database.db, source: workosConnectionsSource(h.workos), log, scrub: noSecrets });
   domain = 'other.example';
   connectionId = String(b!.id);
 }, 120_000);

@@ -8,10 +8,10 @@ import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
-import { liftStatementLimits } from '../src/db/bounded-dialect.ts';
 import { type DatabaseHandle, openDatabase } from '../src/db/connect.ts';
 import { classifyDatabaseError } from '../src/db/errors.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { liftStatementLimits } from '../src/db/postgres-dialect.ts';
 import { sessionLimitsFor } from '../src/db/session-limits.ts';
 import type { Database } from '../src/db/tables.ts';
 import { RetryableError } from '../src/errors.ts';
@@ -123,17 +123,32 @@ describe('bounds derived from the lease', () => {
 });
 
 describe('what the bounds end is transient', () => {
+  it('a server that does not answer: the error is transient where it arises, for any caller', async () => {
+    const { db } = await open({}, { url: 'postgres://sync@127.0.0.1:1/nowhere' });
+    const error = await rejection(sql`select 1`.execute(db));
+    expect(error).toBeInstanceOf(RetryableError);
+    expect(error).toMatchObject({ kind: 'database' });
+    expect(error.message).toMatch(/^database unavailable: .*ECONNREFUSED/);
+  });
+
+  it('a refused value is not: its SQLSTATE reaches the caller as Postgres sent it', async () => {
+    const { db } = await open();
+    const error = await rejection(sql`select 'x'::int`.execute(db));
+    expect(error).not.toBeInstanceOf(RetryableError);
+    expect((error as { code?: string }).code).toBe('22P02');
+  });
+
   it('a lock wait longer than lock_timeout (55P03): another session holds the cursor row', async () => {
     const { db } = await open({ WORKOS_SYNC_LEASE_SECONDS: '0.6' });
     await admin.query('begin');
     try {
       await admin.query(`select * from workos.sync_state for update`);
+      // Classified where it arose (the engine's driver): the caller gets a transient error.
       const error = await rejection(db.transaction().execute((trx) => lockCursor(trx, null)));
-      expect((error as { code?: string }).code).toBe('55P03');
-      const classified = classifyDatabaseError(error);
-      expect(classified).toBeInstanceOf(RetryableError);
-      expect(classified).toMatchObject({ kind: 'database' });
-      expect(classified.message).toMatch(/^a database lock wait timed out/);
+      expect(error).toBeInstanceOf(RetryableError);
+      expect(error).toMatchObject({ kind: 'database' });
+      expect((error.cause as { code?: string }).code).toBe('55P03');
+      expect(error.message).toMatch(/^a database lock wait timed out/);
     } finally {
       await admin.query('rollback');
     }
@@ -142,8 +157,8 @@ describe('what the bounds end is transient', () => {
   it('a statement longer than statement_timeout (57014)', async () => {
     const { db } = await open({ WORKOS_SYNC_LEASE_SECONDS: '0.3' });
     const error = await rejection(db.transaction().execute((trx) => sql`select pg_sleep(30)`.execute(trx)));
-    expect((error as { code?: string }).code).toBe('57014');
-    expect(classifyDatabaseError(error)).toBeInstanceOf(RetryableError);
+    expect(error).toBeInstanceOf(RetryableError);
+    expect((error.cause as { code?: string }).code).toBe('57014');
   });
 
   it('a session Postgres ended for idling in its transaction (25P03, then a dropped connection)', async () => {
@@ -161,9 +176,8 @@ describe('what the bounds end is transient', () => {
         await sql`select 1`.execute(trx);
       }),
     );
-    const classified = classifyDatabaseError(error);
-    expect(classified, error.message).toBeInstanceOf(RetryableError);
-    expect(classified).toMatchObject({ kind: 'database' });
+    expect(error, error.message).toBeInstanceOf(RetryableError);
+    expect(error).toMatchObject({ kind: 'database' });
     // the pool dropped the dead connection: the next attempt works
     expect((await sql<{ one: number }>`select 1 as one`.execute(db)).rows).toEqual([{ one: 1 }]);
   });

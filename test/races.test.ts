@@ -18,7 +18,7 @@ import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { lockingReadOf, pauseAfter } from './support/barrier.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { certificateRenewed, connectionEvent } from './support/events.ts';
-import { silentLogger } from './support/logs.ts';
+import { noSecrets, silentLogger } from './support/logs.ts';
 import { type SyncHarness, startHarness } from './support/sync.ts';
 import { until } from './support/worker-process.ts';
 
@@ -48,7 +48,8 @@ function applyThrough(handle: { readonly db: Db }, events: Record<string, unknow
   );
 }
 
-const reconcileNow = () => reconcile({ db: database.db, source: workosConnectionsSource(h.workos), log });
+const reconcileNow = () =>
+  reconcile({ db: database.db, source: workosConnectionsSource(h.workos), log, scrub: noSecrets });
 const connection = (id: string) =>
   database.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const domainsOf = async (id: string) =>

@@ -15,7 +15,7 @@ import {
   workosConnectionsSource,
 } from '../src/workos/connections-source.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { silentLogger } from './support/logs.ts';
+import { noSecrets, silentLogger } from './support/logs.ts';
 import { mirrorOf } from './support/mirror.ts';
 import { insertConnectionRow, insertOldConnectionRow } from './support/rows.ts';
 import { FAST_BACKOFF, type SyncHarness, startHarness } from './support/sync.ts';
@@ -48,7 +48,7 @@ afterEach(() => h.close());
 const source = (): ConnectionsSource => workosConnectionsSource(h.workos);
 const sync = () => catchUp(h.deps(), { backoff: FAST_BACKOFF });
 const reconcileFrom = (from: ConnectionsSource = source(), options?: { dryRun?: boolean }) =>
-  reconcile({ db: h.database.db, source: from, log }, options);
+  reconcile({ db: h.database.db, source: from, log, scrub: noSecrets }, options);
 /** The emulator's listing, with `race` run after each page is fetched and before it is returned. */
 const racingListing = (race: (page: ConnectionPage) => Promise<void>): ConnectionsSource => ({
   async listConnections(after) {

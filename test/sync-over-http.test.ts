@@ -14,7 +14,7 @@ import { createWorkosClient } from '../src/workos/client.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { workosEventsSource } from '../src/workos/events-source.ts';
 import { CONNECTION_EVENT_TYPES } from '../src/workos/wire.ts';
-import { capturingLogger } from './support/logs.ts';
+import { capturingLogger, noSecrets } from './support/logs.ts';
 import { expectedMirror, mirrorOf } from './support/mirror.ts';
 import { FAST_BACKOFF, type SyncHarness, startHarness } from './support/sync.ts';
 
@@ -90,7 +90,8 @@ describe('a cursor past retention', () => {
             {
               db,
               log,
-              reconcile: () => reconcile({ db, source: workosConnectionsSource(local.workos), log }),
+              reconcile: () =>
+                reconcile({ db, source: workosConnectionsSource(local.workos), log, scrub: noSecrets }),
             },
             rejected,
           ),
@@ -162,7 +163,7 @@ describe('faults', () => {
     h.emulator.faults.add({ kind: 'status', status: 429, retryAfter: 0, path: '/events', times: 2 });
     const logs = capturingLogger();
     await catchUp(
-      { db: h.database.db, source: workosEventsSource(sdk), log: logs.log },
+      { db: h.database.db, source: workosEventsSource(sdk), log: logs.log, scrub: noSecrets },
       { backoff: FAST_BACKOFF },
     );
     // the SDK retried on its own: our loop never saw a failure
@@ -197,7 +198,7 @@ describe('faults', () => {
       maxRetries: 3,
     });
     const error = await catchUp(
-      { db: h.database.db, source: workosEventsSource(bad), log: capturingLogger().log },
+      { db: h.database.db, source: workosEventsSource(bad), log: capturingLogger().log, scrub: noSecrets },
       { backoff: FAST_BACKOFF },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FatalError);

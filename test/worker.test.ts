@@ -146,7 +146,9 @@ describe('a single worker', () => {
       const logs = w.logs();
       expect(logs).not.toContain(API_KEY);
       expect(logs).not.toContain(password);
-      expect(logs.match(/"msg":"lease acquired"/g)).toHaveLength(1);
+      // Once each: the events lease held throughout, the reconcile lease for the first listing.
+      expect(logs.match(/"lease":"events"[^\n]*"msg":"lease acquired"/g)).toHaveLength(1);
+      expect(logs.match(/"lease":"reconcile"[^\n]*"msg":"lease acquired"/g)).toHaveLength(1);
       for (const line of logs.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
 
       const status = await runCli(['status', '--json'], {

@@ -9,7 +9,7 @@ import { type BenchContext, count, seconds } from '../context.ts';
 import { type CpuSample, cpuMeter } from '../cpu.ts';
 import { API_KEY, startEmulatorProcess } from '../emulator-process.ts';
 import { fetchAllEvents } from '../fetch-only.ts';
-import { silentLog } from '../postgres.ts';
+import { noSecrets, silentLog } from '../postgres.ts';
 import { FIGURES, type FigureOutput, row } from '../report.ts';
 import { straightforwardLoop } from '../straightforward-loop.ts';
 import { rewriteWithCopy } from '../write-only.ts';
@@ -36,7 +36,7 @@ export async function backfillFigures(ctx: BenchContext): Promise<FigureOutput> 
     databases.push(db);
     const meter = cpuMeter({ postgresPid: ctx.postgresPid, emulatorPid: emulator.pid });
     const started = performance.now();
-    const totals = await catchUp({ db: db.db, source, log: silentLog });
+    const totals = await catchUp({ db: db.db, source, log: silentLog, scrub: noSecrets });
     const backfillMs = performance.now() - started;
     const cpu = meter.stop();
     if (totals.events !== events) throw new Error(`backfill applied ${totals.events} of ${events} events`);

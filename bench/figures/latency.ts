@@ -9,7 +9,7 @@ import { type BenchContext, count, seconds } from '../context.ts';
 import { cpuMeter } from '../cpu.ts';
 import { mirrorDigest } from '../digest.ts';
 import { API_KEY, startEmulatorProcess } from '../emulator-process.ts';
-import { silentLog } from '../postgres.ts';
+import { noSecrets, silentLog } from '../postgres.ts';
 import { FIGURES, type FigureOutput, row } from '../report.ts';
 import { straightforwardLoop } from '../straightforward-loop.ts';
 
@@ -29,7 +29,7 @@ export async function latencyFigures(ctx: BenchContext): Promise<FigureOutput> {
     const before = await emulator.requestCount('/events');
     const meter = cpuMeter({ postgresPid: ctx.postgresPid, emulatorPid: emulator.pid });
     const started = performance.now();
-    const totals = await catchUp({ db: db.db, source, log: silentLog });
+    const totals = await catchUp({ db: db.db, source, log: silentLog, scrub: noSecrets });
     const ms = performance.now() - started;
     const cpu = meter.stop();
     const requests = (await emulator.requestCount('/events')) - before;

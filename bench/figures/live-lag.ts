@@ -10,7 +10,7 @@ import { workosConnectionsSource } from '../../src/workos/connections-source.ts'
 import { workosEventsSource } from '../../src/workos/events-source.ts';
 import { type BenchContext, count } from '../context.ts';
 import { API_KEY, startEmulatorProcess } from '../emulator-process.ts';
-import { SCHEMA, silentLog } from '../postgres.ts';
+import { noSecrets, SCHEMA, silentLog } from '../postgres.ts';
 import { FIGURES, type FigureOutput, row } from '../report.ts';
 
 const POLL_CRON = '* * * * * *';
@@ -33,6 +33,7 @@ export async function liveLagFigures(ctx: BenchContext): Promise<FigureOutput> {
       events: workosEventsSource(workos),
       connections: workosConnectionsSource(workos),
       log: silentLog,
+      scrub: noSecrets,
       metrics: createMetrics({ db: db.db }),
     },
     {

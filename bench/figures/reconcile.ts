@@ -7,7 +7,7 @@ import { type BenchContext, count, seconds } from '../context.ts';
 import { cpuMeter } from '../cpu.ts';
 import { API_KEY, startEmulatorProcess } from '../emulator-process.ts';
 import { fetchAllConnections } from '../fetch-only.ts';
-import { silentLog } from '../postgres.ts';
+import { noSecrets, silentLog } from '../postgres.ts';
 import { FIGURES, type FigureOutput, row } from '../report.ts';
 import { cpuNote } from './backfill.ts';
 
@@ -18,7 +18,7 @@ export async function reconcileFigures(ctx: BenchContext): Promise<FigureOutput>
   const db = await ctx.postgres.createDatabase();
   try {
     const source = workosConnectionsSource(createWorkosClient({ apiKey: API_KEY, apiUrl: emulator.url }));
-    const deps = { db: db.db, source, log: silentLog };
+    const deps = { db: db.db, source, log: silentLog, scrub: noSecrets };
     ctx.progress('reconciliation: the first one (fills the mirror)');
     const first = await reconcile(deps);
     const drift = await emulator.drift(driftFraction);

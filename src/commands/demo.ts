@@ -8,12 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import type { Config } from '../config.ts';
+import { type Config, secretsOf } from '../config.ts';
 import { openDatabase } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { startEmulator, WorkosModel } from '../emulator/index.ts';
 import { loadScenario } from '../emulator/scenarios.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, secretScrubber } from '../logger.ts';
 import { backfill } from '../sync/backfill.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
 import { readStatus } from '../sync/status.ts';
@@ -44,7 +44,9 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
   const started = performance.now();
   const say = (line = '') => process.stdout.write(`${line}\n`);
   const step = (title: string) => say(`\n▸ ${title}`);
-  const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: [] });
+  const secrets = secretsOf(config);
+  const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets });
+  const scrub = secretScrubber(secrets);
 
   const model = new WorkosModel({ seed: options.seed });
   const scenario = loadScenario(model, 'demo', { seed: options.seed });
@@ -69,7 +71,7 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
 
     step('Backfill: reconcile against List Connections, then apply every retained event');
     const { reconciliation, totals } = await backfill(
-      { db, events, connections, log },
+      { db, events, connections, log, scrub },
       { onPage: (t) => process.stdout.isTTY && process.stdout.write(`\r  events: ${count(t.events)}`) },
     );
     if (reconciliation)
@@ -84,7 +86,7 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
     step(`Live: the worker polls every second for ${options.liveSeconds} s while WorkOS keeps changing`);
     const metrics = createMetrics({ db, log });
     const worker = startWorker(
-      { db, events, connections, log, metrics },
+      { db, events, connections, log, scrub, metrics },
       {
         pollCron: '* * * * * *',
         reconcileCron: '0 0 1 1 *',
@@ -99,7 +101,7 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
 
     step('Reconciliation: what events could not say (a rename happened without an event)');
     say(
-      formatReport(await reconcile({ db, source: connections, log }))
+      formatReport(await reconcile({ db, source: connections, log, scrub }))
         .replace(/^/gm, '  ')
         .trimEnd(),
     );

@@ -26,7 +26,7 @@ export async function pollOrBackfillCommand(
   const since = options.since === undefined ? undefined : parseSince(options.since);
   const workos = workosFor(config);
   const runtime = await openRuntime(config, { migrate: options.migrate });
-  const { log, database } = runtime;
+  const { log, scrub, database } = runtime;
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'stopping after the page in flight');
@@ -55,6 +55,7 @@ export async function pollOrBackfillCommand(
       events: workosEventsSource(workos),
       connections: workosConnectionsSource(workos),
       log,
+      scrub,
     };
     let totals: DrainTotals;
     if (name === 'backfill') {

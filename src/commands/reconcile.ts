@@ -14,7 +14,12 @@ export async function reconcileCommand(
   const runtime = await openRuntime(config, { migrate: options.migrate });
   try {
     const report = await reconcile(
-      { db: runtime.database.db, source: workosConnectionsSource(workos), log: runtime.log },
+      {
+        db: runtime.database.db,
+        source: workosConnectionsSource(workos),
+        log: runtime.log,
+        scrub: runtime.scrub,
+      },
       { dryRun: options.dryRun },
     );
     process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));

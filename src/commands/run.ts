@@ -35,7 +35,14 @@ export async function runCommand(config: Config, options: { readonly migrate: bo
   });
 
   const worker = startWorker(
-    { db, events: workosEventsSource(workos), connections: workosConnectionsSource(workos), log, metrics },
+    {
+      db,
+      events: workosEventsSource(workos),
+      connections: workosConnectionsSource(workos),
+      log,
+      scrub: runtime.scrub,
+      metrics,
+    },
     {
       pollCron: config.pollCron,
       reconcileCron: config.reconcileCron,

@@ -5,7 +5,7 @@
 import { text as readAll } from 'node:stream/consumers';
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
-import { liftStatementLimits } from '../db/bounded-dialect.ts';
+import { liftStatementLimits } from '../db/postgres-dialect.ts';
 import { ConfigError } from '../errors.ts';
 import { openRuntime } from '../runtime.ts';
 

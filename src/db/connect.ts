@@ -11,8 +11,8 @@ import { Kysely } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { BoundedPostgresDialect } from './bounded-dialect.ts';
 import { acquireDirectoryLock } from './directory-lock.ts';
+import { ClassifyingClient, EnginePostgresDialect } from './postgres-dialect.ts';
 import type { SessionLimits } from './session-limits.ts';
 import type { Database } from './tables.ts';
 
@@ -45,6 +45,7 @@ function openServer(
   // pg lets the connection string's parameters override these: `?application_name=` wins.
   const pool = new pg.Pool({
     connectionString: url,
+    Client: ClassifyingClient,
     application_name: APPLICATION_NAME,
     max: poolSize,
     connectionTimeoutMillis: 10_000,
@@ -58,7 +59,7 @@ function openServer(
   pool.on('connect', (client) => {
     client.on('error', (error) => log.debug({ err: error }, 'database connection lost while in use'));
   });
-  const dialect = new BoundedPostgresDialect({ pool }, config.sessionLimits);
+  const dialect = new EnginePostgresDialect({ pool }, config.sessionLimits);
   const db = new Kysely<Database>({ dialect }).withSchema(config.schema);
   return { db, kind: 'postgres', description: describeUrl(url), close: () => db.destroy() };
 }

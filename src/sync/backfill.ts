@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger, Scrub } from '../logger.ts';
 import type { ConnectionsSource } from '../workos/connections-source.ts';
 import type { EventsSource } from '../workos/events-source.ts';
 import { type CatchUpOptions, catchUp } from './catch-up.ts';
@@ -21,6 +21,7 @@ export interface BackfillDeps {
   readonly events: EventsSource;
   readonly connections: ConnectionsSource;
   readonly log: Logger;
+  readonly scrub: Scrub;
 }
 
 export type BackfillOptions = Pick<CatchUpOptions, 'since' | 'signal' | 'onPage' | 'backoff'>;
@@ -62,7 +63,7 @@ export async function backfill(deps: BackfillDeps, options: BackfillOptions = {}
 /** `since` only applies to a mirror with no cursor yet (see drain.ts). */
 export function poll(deps: BackfillDeps, options: BackfillOptions = {}): Promise<DrainTotals> {
   return catchUp(
-    { db: deps.db, source: deps.events, log: deps.log },
+    { db: deps.db, source: deps.events, log: deps.log, scrub: deps.scrub },
     {
       ...options,
       recover: (error) =>
@@ -72,5 +73,5 @@ export function poll(deps: BackfillDeps, options: BackfillOptions = {}): Promise
 }
 
 function reconcileWith(deps: BackfillDeps): Promise<ReconcileReport> {
-  return reconcile({ db: deps.db, source: deps.connections, log: deps.log });
+  return reconcile({ db: deps.db, source: deps.connections, log: deps.log, scrub: deps.scrub });
 }

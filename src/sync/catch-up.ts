@@ -5,8 +5,7 @@
  * to `recover` when given. Errors that waiting cannot fix (a rejected API key) are thrown. An
  * abort (shutdown, a lost lease) ends it cleanly, whether it comes between pages or in a wait.
  */
-import { classifyDatabaseError } from '../db/errors.ts';
-import { CursorMovedError, CursorRejectedError, RetryableError, SyncError } from '../errors.ts';
+import { asError, CursorMovedError, CursorRejectedError, RetryableError } from '../errors.ts';
 import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
 import { recordPoll } from './cursor.ts';
 import { type DrainDeps, type DrainOptions, type DrainTotals, drainEvents, emptyTotals } from './drain.ts';
@@ -39,15 +38,18 @@ export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Pr
       await recordPoll(deps.db, { caughtUp: totals.caughtUp, error: null }).catch(() => undefined);
       return totals;
     } catch (thrown) {
-      error = asSyncError(thrown);
+      error = asError(thrown);
     }
 
     if (error instanceof CursorRejectedError && options.recover) {
       try {
         await options.recover(error);
+        if (options.signal?.aborted) return totals;
         continue;
       } catch (thrown) {
-        error = asSyncError(thrown);
+        // A recovery the abort interrupted is left whole to the next run.
+        if (options.signal?.aborted) return totals;
+        error = asError(thrown);
       }
     }
     if (error instanceof CursorMovedError) {
@@ -66,12 +68,8 @@ export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Pr
       return totals;
     }
     failures.note(error);
-    await recordPoll(deps.db, { caughtUp: false, error: error.message }).catch(() => undefined);
+    await recordPoll(deps.db, { caughtUp: false, error: deps.scrub(error.message) }).catch(() => undefined);
     await failures.pause(error, options.signal);
     if (options.signal?.aborted) return totals;
   }
-}
-
-function asSyncError(thrown: unknown): Error {
-  return thrown instanceof SyncError ? thrown : classifyDatabaseError(thrown);
 }

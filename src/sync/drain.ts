@@ -8,7 +8,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger, Scrub } from '../logger.ts';
 import type { EventsSource } from '../workos/events-source.ts';
 import { applyPages, type PageSummary } from './apply-page.ts';
 import { readCursor } from './cursor.ts';
@@ -18,6 +18,8 @@ export interface DrainDeps {
   readonly db: Kysely<Database>;
   readonly source: EventsSource;
   readonly log: Logger;
+  /** Takes every secret out of an error's text before it is stored (`sync_state.last_poll_error`). */
+  readonly scrub: Scrub;
 }
 
 export interface DrainOptions {

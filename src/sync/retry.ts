@@ -2,8 +2,7 @@
  * Runs an operation until it succeeds, waiting out transient failures (see RetryableError) with
  * capped, jittered backoff and logging once per change of error kind. Anything else is thrown.
  */
-import { classifyDatabaseError } from '../db/errors.ts';
-import { RetryableError, SyncError } from '../errors.ts';
+import { asError, RetryableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
 import { transientFailures } from './transient-failures.ts';
@@ -21,7 +20,7 @@ export async function retrying<T>(
       if (failures.lastKind !== null) deps.log.info({ what }, 'recovered');
       return result;
     } catch (thrown) {
-      const error = thrown instanceof SyncError ? thrown : classifyDatabaseError(thrown);
+      const error = asError(thrown);
       if (!(error instanceof RetryableError) || options.signal?.aborted) throw error;
       failures.note(error);
       await failures.pause(error, options.signal);

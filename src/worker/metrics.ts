@@ -8,6 +8,7 @@
  * another replica is the one writing it (`status-gauges.ts`).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ERROR_KINDS, type ErrorKind } from '../errors.ts';
 import type { LeaseName } from '../sync/lease.ts';
 import { CONNECTION_EVENT_TYPES } from '../workos/wire.ts';
 import { registerStatusGauges, type StatusGaugeDeps } from './status-gauges.ts';
@@ -18,8 +19,8 @@ export interface SyncMetrics {
   recordEvents(events: readonly { event: string; outcome: string }[]): void;
   /** A poll pass ended (ok or failed) after `pages` pages. */
   recordPoll(result: { durationSeconds: number; pages: number; ok: boolean }): void;
-  /** A WorkOS or database error, by class (see API_ERROR_KINDS). */
-  recordApiError(kind: string): void;
+  /** A WorkOS or database error, by kind (`ERROR_KINDS` in errors.ts). */
+  recordApiError(kind: ErrorKind): void;
   /** A reconciliation ended. */
   recordReconciliation(result: ReconciliationResult): void;
   recordCursorRecovery(): void;
@@ -47,19 +48,6 @@ export interface MetricsOptions {
    */
   readonly statusTimeoutMs?: number;
 }
-
-export const API_ERROR_KINDS = [
-  'rate_limited',
-  'server_error',
-  'timeout',
-  'network',
-  'bad_response',
-  'unauthorized',
-  'refused',
-  'cursor_rejected',
-  'database',
-  'other',
-] as const;
 
 export const EVENT_OUTCOMES = ['applied', 'stale', 'ignored', 'quarantined'] as const;
 
@@ -101,7 +89,7 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
   });
   const apiErrors = new Counter({
     name: `${PREFIX}api_errors_total`,
-    help: `WorkOS API and database errors, by kind (${API_ERROR_KINDS.join(', ')}).`,
+    help: `WorkOS API and database errors, by kind (${ERROR_KINDS.join(', ')}).`,
     labelNames: ['kind'] as const,
     registers,
   });
@@ -149,7 +137,7 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
     polls.inc({ result }, 0);
     for (const dryRun of ['false', 'true']) reconciliations.inc({ result, dry_run: dryRun }, 0);
   }
-  for (const kind of API_ERROR_KINDS) apiErrors.inc({ kind }, 0);
+  for (const kind of ERROR_KINDS) apiErrors.inc({ kind }, 0);
   for (const kind of DRIFT_KINDS) drift.inc({ kind }, 0);
   for (const lease of LEASES) leaseHeld.set({ lease }, 0);
 
@@ -168,7 +156,7 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
       if (count > 0) pages.inc(count);
     },
     recordApiError(kind) {
-      apiErrors.inc({ kind: oneOf(API_ERROR_KINDS, kind) });
+      apiErrors.inc({ kind });
     },
     recordReconciliation(result) {
       reconcileDuration.observe(nonNegative(result.durationSeconds));

@@ -5,18 +5,21 @@
  * A poll tick: take or renew the `events` lease (a standby replica's tick ends there), then
  * drain every available page, waiting out transient failures with backoff (logged once per
  * change), recovering a rejected cursor, and stopping at a page boundary when the lease is lost
- * or shutdown begins. A reconcile tick: the same under the `reconcile` lease.
+ * or shutdown begins. A reconcile tick: the same under the `reconcile` lease. Every
+ * reconciliation holds that lease, whatever started it: the schedule, a new mirror's first poll
+ * (which waits for a tick when another replica holds it), a cursor recovery (which waits for it).
  */
 import type { Kysely } from 'kysely';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Database } from '../db/tables.ts';
-import { FatalError, type RetryableError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { type CursorRejectedError, FatalError, type RetryableError } from '../errors.ts';
+import type { Logger, Scrub } from '../logger.ts';
+import { isNewMirror } from '../sync/backfill.ts';
 import type { BackoffPolicy } from '../sync/backoff.ts';
 import { catchUp } from '../sync/catch-up.ts';
-import { readCursor } from '../sync/cursor.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
 import { recoverRejectedCursor } from '../sync/recover-cursor.ts';
+import { sleep } from '../time.ts';
 import type { ConnectionsSource } from '../workos/connections-source.ts';
 import type { EventsSource } from '../workos/events-source.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
@@ -27,6 +30,7 @@ export interface WorkerDeps {
   readonly events: EventsSource;
   readonly connections: ConnectionsSource;
   readonly log: Logger;
+  readonly scrub: Scrub;
   readonly metrics: SyncMetrics;
 }
 
@@ -85,7 +89,10 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   async function reconcileCounted(signal: AbortSignal): Promise<void> {
     const started = performance.now();
     try {
-      const report = await reconcile({ db: deps.db, source: deps.connections, log: deps.log }, { signal });
+      const report = await reconcile(
+        { db: deps.db, source: deps.connections, log: deps.log, scrub: deps.scrub },
+        { signal },
+      );
       deps.metrics.recordReconciliation({
         durationSeconds: report.durationMs / 1000,
         ok: true,
@@ -111,13 +118,42 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     }
   }
 
-  async function recover(error: Parameters<typeof recoverRejectedCursor>[1]): Promise<void> {
-    deps.metrics.recordApiError('cursor_rejected');
-    deps.metrics.recordCursorRecovery();
-    await recoverRejectedCursor(
-      { db: deps.db, log: deps.log, reconcile: () => reconcileCounted(shutdown.signal) },
-      error,
-    );
+  /**
+   * A reconciliation under the `reconcile` lease. When another replica holds it: false at once,
+   * or with `wait`, once it is ours (checking every third of a lease period); false on abort.
+   */
+  async function reconcileUnderLease(signal: AbortSignal, wait: boolean): Promise<boolean> {
+    let held = await reconcileLease.ensure();
+    if (!held && wait) deps.log.info('waiting for the reconcile lease another replica holds');
+    while (!held && wait && !signal.aborted) {
+      await sleep(Math.max(50, options.leaseTtlMs / 3), signal);
+      if (!signal.aborted) held = await reconcileLease.ensure();
+    }
+    if (!held) return false;
+    try {
+      await reconcileCounted(AbortSignal.any([signal, held]));
+      return true;
+    } finally {
+      await reconcileLease.release();
+    }
+  }
+
+  /** Cursor recovery; the caller ends its pass when `signal` aborted meanwhile. */
+  function recoverWithin(signal: AbortSignal) {
+    return async (error: CursorRejectedError): Promise<void> => {
+      deps.metrics.recordApiError('cursor_rejected');
+      deps.metrics.recordCursorRecovery();
+      await recoverRejectedCursor(
+        {
+          db: deps.db,
+          log: deps.log,
+          reconcile: async () => {
+            if (!(await reconcileUnderLease(signal, true))) throw new Error('stopped before the recovery');
+          },
+        },
+        error,
+      );
+    };
   }
 
   const poll = job('poll', async () => {
@@ -131,16 +167,18 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     const signal = AbortSignal.any([shutdown.signal, leaseSignal]);
     const seconds = () => (performance.now() - started) / 1000;
     try {
-      // A new mirror starts from the listing, as backfill does: events cannot tell of drafts,
-      // renames, or anything older than retention.
-      if ((await readCursor(deps.db)) === null && !(await hasReconciled(deps.db)))
-        await reconcileCounted(signal);
+      // A new mirror starts from the listing, as backfill does. While another replica runs that
+      // listing (it holds the reconcile lease), this tick waits for the next one.
+      if ((await isNewMirror(deps.db)) && !(await reconcileUnderLease(signal, false))) {
+        deps.log.debug('a new mirror: waiting for the reconciliation another replica is running');
+        return;
+      }
       const totals = await catchUp(
-        { db: deps.db, source: deps.events, log: deps.log },
+        { db: deps.db, source: deps.events, log: deps.log, scrub: deps.scrub },
         {
           signal,
           backoff: options.backoff,
-          recover,
+          recover: recoverWithin(signal),
           onPage: (_totals, page) => deps.metrics.recordEvents(page.outcomes),
           onRetry: (error: RetryableError) => deps.metrics.recordApiError(error.kind),
           confirmLease: (cause) => eventsLease.recheck(cause),
@@ -158,13 +196,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   });
 
   const reconcileJob = job('reconcile', async () => {
-    const leaseSignal = await reconcileLease.ensure();
-    if (!leaseSignal) return;
-    try {
-      await reconcileCounted(AbortSignal.any([shutdown.signal, leaseSignal]));
-    } finally {
-      await reconcileLease.release();
-    }
+    await reconcileUnderLease(shutdown.signal, false);
   });
 
   // Ticks missed while the process was stopped or busy are not worth a line each (node-cron
@@ -192,14 +224,4 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       await reconcileLease.release();
     },
   };
-}
-
-async function hasReconciled(db: Kysely<Database>): Promise<boolean> {
-  const run = await db
-    .selectFrom('reconciliation_runs')
-    .select('id')
-    .where('status', '=', 'succeeded')
-    .limit(1)
-    .executeTakeFirst();
-  return run !== undefined;
 }

@@ -1,6 +1,9 @@
 /** Loggers for tests: silent, or capturing every line for assertions (secrets, warnings). */
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../src/logger.ts';
+import { createLogger, type Logger, type Scrub } from '../../src/logger.ts';
+
+/** For tests whose errors carry no secret: what the engine stores is then stored as is. */
+export const noSecrets: Scrub = (text) => text;
 
 export function silentLogger(): Logger {
   return createLogger({ level: 'silent', secrets: [] });

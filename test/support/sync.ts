@@ -9,7 +9,7 @@ import type { DrainDeps } from '../../src/sync/drain.ts';
 import { createWorkosClient } from '../../src/workos/client.ts';
 import { workosEventsSource } from '../../src/workos/events-source.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
-import { silentLogger } from './logs.ts';
+import { noSecrets, silentLogger } from './logs.ts';
 
 export const API_KEY = 'sk_test_emulator_0123456789abcdef';
 
@@ -41,7 +41,12 @@ export async function startHarness(
     emulator,
     database,
     workos,
-    deps: (log = silentLogger()) => ({ db: database.db, source: workosEventsSource(workos), log }),
+    deps: (log = silentLogger()) => ({
+      db: database.db,
+      source: workosEventsSource(workos),
+      log,
+      scrub: noSecrets,
+    }),
     async close() {
       await emulator.close();
       if (ownsDatabase) await database.close();

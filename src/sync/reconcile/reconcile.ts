@@ -11,7 +11,7 @@
 import { type Kysely, sql } from 'kysely';
 import { type DatabaseInstant, databaseNow } from '../../db/clock.ts';
 import type { Database } from '../../db/tables.ts';
-import type { Logger } from '../../logger.ts';
+import type { Logger, Scrub } from '../../logger.ts';
 import type { ConnectionsSource } from '../../workos/connections-source.ts';
 import { fetchListing } from './listing.ts';
 import { type Drift, planReconciliation, type ReconciliationCounts } from './plan.ts';
@@ -21,6 +21,8 @@ export interface ReconcileDeps {
   readonly db: Kysely<Database>;
   readonly source: ConnectionsSource;
   readonly log: Logger;
+  /** Takes every secret out of an error's text before it is stored (`reconciliation_runs.error`). */
+  readonly scrub: Scrub;
 }
 
 export interface ReconcileReport {
@@ -140,7 +142,7 @@ async function failRun(deps: ReconcileDeps, runId: string, error: unknown): Prom
   try {
     await deps.db
       .updateTable('reconciliation_runs')
-      .set({ status: 'failed', finished_at: sql<Date>`clock_timestamp()`, error: message })
+      .set({ status: 'failed', finished_at: sql<Date>`clock_timestamp()`, error: deps.scrub(message) })
       .where('id', '=', runId)
       .execute();
   } catch (recordError) {
