@@ -171,4 +171,70 @@ export const mutants: readonly Mutant[] = [
     replace: 'const previous = inPage.get(item.id);',
     tests: ['test/plan-page.test.ts', 'test/invariants.test.ts'],
   },
+  {
+    id: 19,
+    rule: 'a lease renewal re-creates a lease row just released (an upsert, not an update)',
+    file: 'src/sync/lease.ts',
+    find: `  const row = await db
+    .updateTable('leases')
+    .set({ expires_at: sql<Date>\`now() + \${ttlMs} * interval '1 millisecond'\` })
+    .where('name', '=', name)
+    .where('holder', '=', holder)
+    .returning('holder')
+    .executeTakeFirst();
+  return row !== undefined;`,
+    replace: '  return acquireLease(db, name, holder, ttlMs);',
+    tests: ['test/lease-keeper.test.ts'],
+  },
+  {
+    id: 20,
+    rule: "Postgres no longer ends a stopped process's abandoned transaction",
+    file: 'src/db/session-limits.ts',
+    find: 'idleInTransactionMs: leaseTtlMs,',
+    replace: 'idleInTransactionMs: 0,',
+    tests: ['test/database-sessions.test.ts', 'test/worker.test.ts'],
+  },
+  {
+    id: 21,
+    rule: 'a stop during an outage ends as a failure, not a clean stop',
+    file: 'src/sync/catch-up.ts',
+    find: `      deps.log.debug({ err: error }, 'stopping; the failed attempt is left to the next run');
+      return totals;`,
+    replace: '      throw error;',
+    tests: ['test/worker.test.ts'],
+  },
+  {
+    id: 22,
+    rule: 'any refusal of a request with a cursor is taken for a rejected cursor, unconfirmed',
+    file: 'src/workos/events-source.ts',
+    find: 'throw await confirmCursorRejected(workos, query, request.after, error);',
+    replace: 'throw new CursorRejectedError(request.after, { cause: error });',
+    tests: ['test/sync-over-http.test.ts'],
+  },
+  {
+    id: 23,
+    rule: "a new mirror's first reconciliation runs without the reconcile lease",
+    file: 'src/worker/worker.ts',
+    find: 'if ((await isNewMirror(deps.db)) && !(await reconcileUnderLease(signal, false))) {',
+    replace: 'if ((await isNewMirror(deps.db)) && (await reconcileCounted(signal), false)) {',
+    tests: ['test/worker-reconcile-lease.test.ts'],
+  },
+  {
+    id: 24,
+    rule: 'a poll error is stored with the secrets it carries',
+    file: 'src/sync/catch-up.ts',
+    find: 'error: deps.scrub(error.message) }',
+    replace: 'error: error.message }',
+    tests: ['test/stored-secrets.test.ts'],
+  },
+  {
+    id: 25,
+    rule: 'a database error reaches its caller unclassified (a dropped server is not waited out)',
+    file: 'src/db/postgres-dialect.ts',
+    find: `? result.then(undefined, (error: unknown) => {
+          throw classifyDatabaseError(error);`,
+    replace: `? result.then(undefined, (error: unknown) => {
+          throw error;`,
+    tests: ['test/database-sessions.test.ts', 'test/worker.test.ts'],
+  },
 ];
