@@ -31,7 +31,7 @@
  * between hosts decides nothing: `connections.updated_at`, `created_at` and `deleted_at` (an
  * event's `created_at`, or a listing's time), `connection_certificates.version_at`,
  * `renewed_at`, `renewal_required_at` and `expiry_date`, `events.created_at`, and a listing's
- * time (the `Date` header of WorkOS's first List Connections response). Rule 5 alone compares
+ * time (WorkOS's own "now" as it served the first page: `reconcile/listing.ts`). Rule 5 alone compares
  * the database's clock with itself: `synced_at` (when we wrote a row) against when the listing
  * began. Bookkeeping columns are in the database's clock too (`synced_at`, `received_at`,
  * `sync_state`'s, `leases`', `reconciliation_runs`' times); nothing compares them with a version.
