@@ -259,6 +259,13 @@ describe('webhook deliveries', () => {
       ['event_b', 'pending'],
       ['event_c', 'dropped'],
     ]);
+    // Closing settles the two in flight before it resolves.
+    await dispatcher.close();
+    expect(dispatcher.deliveries().map((d) => [d.state, d.attempts.map((a) => a.error)])).toEqual([
+      ['abandoned', ['abandoned']],
+      ['abandoned', ['abandoned']],
+      ['dropped', []],
+    ]);
   });
 
   it('close() abandons queued, retrying and in-flight deliveries, closes their connections and leaves no timer', async () => {
@@ -343,6 +350,12 @@ describe('control API: /_emulator/webhooks and /_emulator/visibility', () => {
       },
     ]);
     expect(JSON.stringify(shown.body)).not.toContain(SECRET);
+    expect(emulator.webhooks.endpoint()).toEqual({
+      url: endpoint.url,
+      maxAttempts: 2,
+      retryDelayMs: 100,
+      timeoutMs: 5000,
+    });
 
     expect(await call(emulator.url, 'DELETE', '/_emulator/webhooks')).toEqual({
       status: 200,
@@ -367,6 +380,10 @@ describe('control API: /_emulator/webhooks and /_emulator/visibility', () => {
       [{ ...good, url: 'ftp://127.0.0.1/hook' }, 'url: must be an absolute http:// or https:// URL'],
       [{ ...good, url: 'hooks' }, 'url: must be an absolute http:// or https:// URL'],
       [{ ...good, secret: '' }, 'secret: must be a non-empty string'],
+      [
+        { ...good, secret: SECRET.repeat(40) },
+        'secret: must be a non-empty string of at most 1000 characters',
+      ],
       [{ ...good, max_attempts: 0 }, 'max_attempts: must be an integer from 1 to 13'],
       [{ ...good, retry_delay_ms: 1.5 }, 'retry_delay_ms: must be an integer from 0 to 3600000'],
       [{ ...good, timeout_ms: '5s' }, 'timeout_ms: must be a number'],
@@ -533,6 +550,10 @@ describe('workos-sync emulator --webhook-url --webhook-secret --visibility-delay
         '--visibility-delay must be a duration from 0 to 1d',
       ],
       [{ ...base, visibilityDelayMs: durationFlag('soon') }, '--visibility-delay must be a duration'],
+      [
+        { ...base, webhookUrl: 'http://127.0.0.1:9/hook', webhookSecret: SECRET.repeat(40) },
+        '--webhook-secret must be a non-empty string of at most 1000 characters',
+      ],
       [
         { ...base, visibilityDelayMs: durationFlag('2d') },
         '--visibility-delay must be a duration from 0 to 1d',
