@@ -199,7 +199,20 @@ describe('webhook receiver', () => {
       5_000,
       () => 'the receiver kept the connection of an oversized request open',
     );
-    expect(await counted(receiver.metrics)).toEqual({ too_large: 2 });
+
+    // A declared Content-Length over the limit is refused before a byte of the body is read.
+    const declared = httpRequest(receiver.url, {
+      method: 'POST',
+      headers: { ...signed(big), 'Content-Length': '10000000' },
+    });
+    declared.on('error', () => {});
+    declared.write('{"id"');
+    const early = await new Promise<import('node:http').IncomingMessage>((resolve) =>
+      declared.on('response', resolve),
+    );
+    expect(early.statusCode).toBe(413);
+    early.resume();
+    expect(await counted(receiver.metrics)).toEqual({ too_large: 3 });
     expect(receiver.deliveries).toEqual([]);
 
     // Exactly the limit is fine.
@@ -237,17 +250,19 @@ describe('webhook receiver', () => {
       onDelivery: (delivery) => {
         calls += 1;
         if (delivery.eventId === 'event_throws') throw new Error('handler exploded');
+        // Never settles: the 200 must not wait for it.
+        if (delivery.eventId === 'event_hangs') return new Promise<void>(() => {});
         return rejecting();
       },
     });
     const metric = receiver.metrics.registry.getSingleMetric('workos_sync_webhooks_total');
     const zero = (await metric?.get())?.values.map((v) => [v.labels.result, v.value]);
     expect(zero).toEqual(WEBHOOK_RESULTS.map((result) => [result, 0]));
-    for (const id of ['event_throws', 'event_rejects', 'event_throws']) {
+    for (const id of ['event_throws', 'event_hangs', 'event_rejects', 'event_throws']) {
       const body = JSON.stringify({ event: 'connection.activated', id, data: {} });
       expect((await post(receiver.url, body, signed(body))).status).toBe(200);
     }
-    expect(calls).toBe(3);
+    expect(calls).toBe(4);
     await until(
       () => receiver.logs.lines().filter((l) => l.msg === 'webhook delivery handler failed').length === 3,
       5_000,
