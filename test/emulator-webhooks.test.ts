@@ -259,6 +259,15 @@ describe('webhook deliveries', () => {
       ['event_b', 'pending'],
       ['event_c', 'dropped'],
     ]);
+    // The log keeps the newest: past maxRecorded, the oldest half goes.
+    const forgetful = new WebhookDispatcher({ clock: () => new Date(), maxPending: 0, maxRecorded: 4 });
+    forgetful.configure({ url: endpoint.url, secret: SECRET });
+    for (const id of ['a', 'b', 'c', 'd', 'e']) forgetful.enqueue({ id, event: 'connection.activated' });
+    expect(forgetful.deliveries().map((d) => [d.eventId, d.state])).toEqual([
+      ['c', 'dropped'],
+      ['d', 'dropped'],
+      ['e', 'dropped'],
+    ]);
     // Closing settles the two in flight before it resolves.
     await dispatcher.close();
     expect(dispatcher.deliveries().map((d) => [d.state, d.attempts.map((a) => a.error)])).toEqual([

@@ -14,7 +14,7 @@ import { MAX_VISIBILITY_DELAY_MS, visibilityDelayProblem } from '../emulator/eve
 import { WorkosModel } from '../emulator/model.ts';
 import { isScenarioName, loadScenario, SCENARIO_NAMES } from '../emulator/scenarios.ts';
 import { startEmulator } from '../emulator/server.ts';
-import type { WebhookDeliveryRecord } from '../emulator/webhook-dispatcher.ts';
+import { describeLostDelivery } from '../emulator/webhook-delivery-log.ts';
 import {
   resolveWebhookEndpoint,
   WebhookEndpointError,
@@ -109,17 +109,6 @@ function durationText(ms: number): string {
   return offsetText(ms).slice(1);
 }
 
-/** One stderr line for a delivery that will not be retried any more (the log has the rest). */
-function deliveryFailure(record: WebhookDeliveryRecord): string | undefined {
-  if (record.state !== 'failed' && record.state !== 'dropped') return undefined;
-  const last = record.attempts.at(-1);
-  const why =
-    record.state === 'dropped'
-      ? 'dropped: too many deliveries waiting'
-      : `failed after ${record.attempts.length} attempts (last: ${last?.status ?? last?.error})`;
-  return `webhook for ${record.eventType ?? 'event'} ${record.eventId ?? '(no id)'} to ${record.url} ${why}\n`;
-}
-
 function validate(options: EmulatorCommandOptions) {
   const { port, host, seed, events, apiKey, clockOffsetMs, visibilityDelayMs } = options;
   const scenario = options.scenario ?? 'empty';
@@ -208,8 +197,8 @@ export async function emulatorCommand(options: EmulatorCommandOptions): Promise<
         visibilityDelayMs,
         webhook,
         onWebhookSettled: (record) => {
-          const line = deliveryFailure(record);
-          if (line !== undefined) process.stderr.write(line);
+          const line = describeLostDelivery(record);
+          if (line !== undefined) process.stderr.write(`${line}\n`);
         },
       });
     } catch (error) {

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { noBody, parse } from './control-bodies.ts';
 import { type ControlHandler, ControlRequestError } from './control-request.ts';
-import type { EmulatorWebhooks, WebhookDeliveryRecord } from './webhook-dispatcher.ts';
+import type { WebhookDeliveryRecord } from './webhook-delivery-log.ts';
+import type { EmulatorWebhooks } from './webhook-dispatcher.ts';
 import { type WebhookEndpoint, WebhookEndpointError } from './webhook-endpoint.ts';
 
 const required = (kind: string) => ({

@@ -25,12 +25,8 @@ export type {
   SigningCertificate,
   SigningCertificateInput,
 } from './signing-certs.ts';
-export type {
-  EmulatorWebhooks,
-  WebhookAttempt,
-  WebhookDeliveryRecord,
-  WebhookDeliveryState,
-} from './webhook-dispatcher.ts';
+export type { WebhookAttempt, WebhookDeliveryRecord, WebhookDeliveryState } from './webhook-delivery-log.ts';
+export type { EmulatorWebhooks } from './webhook-dispatcher.ts';
 export type { WebhookEndpoint, WebhookEndpointOptions } from './webhook-endpoint.ts';
 export { WEBHOOK_DEFAULTS, WebhookEndpointError } from './webhook-endpoint.ts';
 export { WEBHOOK_SIGNATURE_HEADER, webhookBody, webhookSignature } from './webhook-signing.ts';

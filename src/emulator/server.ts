@@ -22,11 +22,8 @@ import { FaultInjector, type FaultKind } from './faults.ts';
 import { WorkosModel } from './model.ts';
 import { type RouteResult, route } from './routes.ts';
 import { warmSigningCerts } from './signing-cert-pems.ts';
-import {
-  type EmulatorWebhooks,
-  type WebhookDeliveryRecord,
-  WebhookDispatcher,
-} from './webhook-dispatcher.ts';
+import type { WebhookDeliveryRecord } from './webhook-delivery-log.ts';
+import { type EmulatorWebhooks, WebhookDispatcher } from './webhook-dispatcher.ts';
 import type { WebhookEndpointOptions } from './webhook-endpoint.ts';
 
 export interface StartEmulatorOptions {

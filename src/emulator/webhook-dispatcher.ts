@@ -14,6 +14,11 @@
  */
 import type { EventBody } from './event-log.ts';
 import {
+  WebhookDeliveryLog,
+  type WebhookDeliveryRecord,
+  type WebhookDeliveryState,
+} from './webhook-delivery-log.ts';
+import {
   type ResolvedWebhookEndpoint,
   resolveWebhookEndpoint,
   retryDelay,
@@ -22,28 +27,6 @@ import {
 } from './webhook-endpoint.ts';
 import { postWebhook } from './webhook-post.ts';
 import { WEBHOOK_SIGNATURE_HEADER, webhookBody, webhookSignature } from './webhook-signing.ts';
-
-export type WebhookDeliveryState = 'pending' | 'delivered' | 'failed' | 'abandoned' | 'dropped';
-
-export interface WebhookAttempt {
-  /** When it was signed and sent, in WorkOS's clock: the `t` of its signature. */
-  at: Date;
-  /** The answer's status, or null when none came. */
-  status: number | null;
-  /** Why there was no status (`ECONNREFUSED`, `timeout after 5000 ms`, `abandoned`), else null. */
-  error: string | null;
-  durationMs: number;
-}
-
-export interface WebhookDeliveryRecord {
-  id: string;
-  /** The event's `id` and `event` (null when a raw event lacks them). */
-  eventId: string | null;
-  eventType: string | null;
-  url: string;
-  state: WebhookDeliveryState;
-  attempts: WebhookAttempt[];
-}
 
 /** The webhook side of a running emulator (`Emulator.webhooks`). */
 export interface EmulatorWebhooks {
@@ -81,15 +64,16 @@ interface Delivery {
 
 export class WebhookDispatcher implements EmulatorWebhooks {
   private current: ResolvedWebhookEndpoint | undefined;
-  private readonly records: WebhookDeliveryRecord[] = [];
+  private readonly log: WebhookDeliveryLog;
   private readonly queue: Delivery[] = [];
   private readonly pending = new Set<Delivery>();
   private readonly running = new Set<Promise<void>>();
   private idleWaiters: Array<() => void> = [];
-  private sequence = 0;
   private closed = false;
 
-  constructor(private readonly options: WebhookDispatcherOptions) {}
+  constructor(private readonly options: WebhookDispatcherOptions) {
+    this.log = new WebhookDeliveryLog(options.maxRecorded);
+  }
 
   configure(options: WebhookEndpointOptions): WebhookEndpoint {
     const endpoint = resolveWebhookEndpoint(options);
@@ -109,7 +93,7 @@ export class WebhookDispatcher implements EmulatorWebhooks {
   }
 
   deliveries(): WebhookDeliveryRecord[] {
-    return this.records.map((r) => ({ ...r, attempts: r.attempts.map((a) => ({ ...a })) }));
+    return this.log.all();
   }
 
   settled(): Promise<void> {
@@ -123,17 +107,7 @@ export class WebhookDispatcher implements EmulatorWebhooks {
   enqueue(event: EventBody): void {
     const endpoint = this.current;
     if (endpoint === undefined || this.closed) return;
-    const record: WebhookDeliveryRecord = {
-      id: `webhook_delivery_${++this.sequence}`,
-      eventId: typeof event.id === 'string' ? event.id : null,
-      eventType: typeof event.event === 'string' ? event.event : null,
-      url: endpoint.url,
-      state: 'pending',
-      attempts: [],
-    };
-    const maxRecorded = this.options.maxRecorded ?? 1000;
-    if (this.records.length >= maxRecorded) this.records.splice(0, Math.ceil(this.records.length / 2));
-    this.records.push(record);
+    const record = this.log.start(event, endpoint.url);
     const delivery: Delivery = { record, body: webhookBody(event), endpoint };
     if (this.pending.size >= (this.options.maxPending ?? 1000)) {
       this.finish(delivery, 'dropped');
