@@ -446,6 +446,8 @@ describe('control API: /_emulator/webhooks and /_emulator/visibility', () => {
     await emulator.webhooks.settled();
     expect((await verify(endpoint.received[0] as ReceivedWebhook)).id).toBe(event.id);
     expect(await listed()).toEqual([]);
+    // Signed in WorkOS's clock, which stands still here.
+    expect(signedAt(endpoint.received[0] as ReceivedWebhook)).toBe(now);
     now += 3_001;
     expect(await listed()).toEqual([event.id]);
 
