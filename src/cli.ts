@@ -174,6 +174,9 @@ program
   .option('--events <n>', 'events the demo or large scenario generates (default 300 / 100000)')
   .option('--api-key <key>', 'accept only this key (default: any sk_test_… key)')
   .option('--clock-offset <duration>', "run WorkOS's clock ahead (10m) or behind (-10m) real time")
+  .option('--webhook-url <url>', 'POST every new event as a signed WorkOS webhook to this URL')
+  .option('--webhook-secret <secret>', 'the webhook secret the signatures are keyed with')
+  .option('--visibility-delay <duration>', 'how long a new event stays out of GET /events (3s, 500ms)')
   .action(
     async (o: {
       port: string;
@@ -183,6 +186,9 @@ program
       events?: string;
       apiKey?: string;
       clockOffset?: string;
+      webhookUrl?: string;
+      webhookSecret?: string;
+      visibilityDelay?: string;
     }) => {
       // The emulator needs no WorkOS or database settings: no config is loaded for it.
       const { durationFlag, emulatorCommand, integerFlag } = await import('./commands/emulator.ts');
@@ -194,6 +200,9 @@ program
         events: integerFlag(o.events),
         apiKey: o.apiKey,
         clockOffsetMs: durationFlag(o.clockOffset),
+        webhookUrl: o.webhookUrl,
+        webhookSecret: o.webhookSecret,
+        visibilityDelayMs: durationFlag(o.visibilityDelay),
       });
     },
   );

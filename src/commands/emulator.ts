@@ -4,14 +4,22 @@
  * SIGINT/SIGTERM, then closes its server (hanging and keep-alive sockets included) and returns.
  *
  * stdout gets exactly one line, ending with the two variables that point workos-sync (or any
- * WorkOS SDK setup) at it; everything else goes to stderr.
+ * WorkOS SDK setup) at it; everything else goes to stderr — including one line per webhook
+ * delivery that failed for good (never the secret).
  */
 
 import { clockOffsetProblem, MAX_CLOCK_OFFSET_MS } from '../emulator/clock.ts';
 import { CONTROL_PREFIX } from '../emulator/control-api.ts';
+import { MAX_VISIBILITY_DELAY_MS, visibilityDelayProblem } from '../emulator/event-log.ts';
 import { WorkosModel } from '../emulator/model.ts';
 import { isScenarioName, loadScenario, SCENARIO_NAMES } from '../emulator/scenarios.ts';
 import { startEmulator } from '../emulator/server.ts';
+import { describeLostDelivery } from '../emulator/webhook-delivery-log.ts';
+import {
+  resolveWebhookEndpoint,
+  WebhookEndpointError,
+  type WebhookEndpointOptions,
+} from '../emulator/webhook-endpoint.ts';
 import { ConfigError, FatalError } from '../errors.ts';
 import { count } from './format.ts';
 
@@ -27,6 +35,11 @@ export interface EmulatorCommandOptions {
   apiKey?: string;
   /** How far WorkOS's clock runs ahead of real time (negative: behind), in ms. Default 0. */
   clockOffsetMs?: number;
+  /** POST every new event, signed with `webhookSecret`, to this URL. Both or neither. */
+  webhookUrl?: string;
+  webhookSecret?: string;
+  /** How long a new event stays out of `GET /events`, in ms. Default 0. */
+  visibilityDelayMs?: number;
 }
 
 /** The key printed when `--api-key` is not given (any other `sk_test_…` key works as well). */
@@ -77,8 +90,27 @@ export function isTestApiKey(key: string): boolean {
   return key.startsWith(TEST_KEY_PREFIX) && key.length > TEST_KEY_PREFIX.length && !/\s/.test(key);
 }
 
+function webhookFrom(options: EmulatorCommandOptions): WebhookEndpointOptions | undefined {
+  const { webhookUrl: url, webhookSecret: secret } = options;
+  if (url === undefined && secret === undefined) return undefined;
+  if (url === undefined || secret === undefined)
+    throw new ConfigError('--webhook-url and --webhook-secret go together: give both or neither');
+  try {
+    resolveWebhookEndpoint({ url, secret });
+  } catch (error) {
+    if (!(error instanceof WebhookEndpointError)) throw error;
+    throw new ConfigError(`${error.field === 'url' ? '--webhook-url' : '--webhook-secret'} ${error.rule}`);
+  }
+  return { url, secret };
+}
+
+/** `+3s`-style text for a duration the flags accepted, e.g. `3s`, `1500ms`. */
+function durationText(ms: number): string {
+  return offsetText(ms).slice(1);
+}
+
 function validate(options: EmulatorCommandOptions) {
-  const { port, host, seed, events, apiKey, clockOffsetMs } = options;
+  const { port, host, seed, events, apiKey, clockOffsetMs, visibilityDelayMs } = options;
   const scenario = options.scenario ?? 'empty';
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new ConfigError('--port must be an integer from 0 to 65535 (0 picks a free port)');
@@ -100,7 +132,21 @@ function validate(options: EmulatorCommandOptions) {
         ? `--clock-offset must be within ±${MAX_CLOCK_OFFSET_MS / 86_400_000}d`
         : '--clock-offset must be a duration such as 10m, -10m, -90s, 2h, 1d or a number of milliseconds',
     );
-  return { port, host: host.trim(), scenario, seed, events, apiKey, clockOffsetMs: clockOffsetMs ?? 0 };
+  if (visibilityDelayMs !== undefined && visibilityDelayProblem(visibilityDelayMs) !== undefined)
+    throw new ConfigError(
+      `--visibility-delay must be a duration from 0 to ${durationText(MAX_VISIBILITY_DELAY_MS)}, such as 3s, 500ms or 2m`,
+    );
+  return {
+    port,
+    host: host.trim(),
+    scenario,
+    seed,
+    events,
+    apiKey,
+    clockOffsetMs: clockOffsetMs ?? 0,
+    webhook: webhookFrom(options),
+    visibilityDelayMs: visibilityDelayMs ?? 0,
+  };
 }
 
 /** A URL a client on this machine can use: wildcard hosts become loopback. */
@@ -123,7 +169,8 @@ function listenError(error: unknown, host: string, port: number): Error {
 }
 
 export async function emulatorCommand(options: EmulatorCommandOptions): Promise<void> {
-  const { port, host, scenario, seed, events, apiKey, clockOffsetMs } = validate(options);
+  const { port, host, scenario, seed, events, apiKey, clockOffsetMs, webhook, visibilityDelayMs } =
+    validate(options);
 
   // Installed before anything slow, so a signal during start-up still ends in a clean close.
   let signalled: (signal: NodeJS.Signals) => void = () => {};
@@ -142,7 +189,18 @@ export async function emulatorCommand(options: EmulatorCommandOptions): Promise<
 
     let emulator: Awaited<ReturnType<typeof startEmulator>>;
     try {
-      emulator = await startEmulator({ model, apiKey: apiKey ?? isTestApiKey, port, host });
+      emulator = await startEmulator({
+        model,
+        apiKey: apiKey ?? isTestApiKey,
+        port,
+        host,
+        visibilityDelayMs,
+        webhook,
+        onWebhookSettled: (record) => {
+          const line = describeLostDelivery(record);
+          if (line !== undefined) process.stderr.write(`${line}\n`);
+        },
+      });
     } catch (error) {
       throw listenError(error, host, port);
     }
@@ -160,8 +218,13 @@ export async function emulatorCommand(options: EmulatorCommandOptions): Promise<
     const keys =
       apiKey === undefined ? 'any sk_test_… key is accepted' : 'only the --api-key key is accepted';
     const clock = clockOffsetMs === 0 ? '' : `; WorkOS's clock is real time ${offsetText(clockOffsetMs)}`;
+    const visibility =
+      visibilityDelayMs === 0
+        ? ''
+        : `; new events are listed ${durationText(visibilityDelayMs)} after creation`;
+    const hooks = webhook === undefined ? '' : `; webhooks to ${emulator.webhooks.endpoint()?.url}`;
     process.stderr.write(
-      `${contents}; ${keys}${clock}; control API at ${url}${CONTROL_PREFIX}/ (docs/emulator.md). Ctrl-C stops it.\n`,
+      `${contents}; ${keys}${clock}${visibility}${hooks}; control API at ${url}${CONTROL_PREFIX}/ (docs/emulator.md). Ctrl-C stops it.\n`,
     );
 
     const signal = await stopped;

@@ -11,7 +11,7 @@
  * connection that is not live is 404.
  *
  * This module is the route table and the dispatch; the endpoints live in `control-connections.ts`,
- * `control-faults.ts`, `control-state.ts` and `control-clock.ts`.
+ * `control-faults.ts`, `control-state.ts`, `control-clock.ts` and `control-webhooks.ts`.
  */
 import type { IncomingMessage } from 'node:http';
 import { readClock, setClock } from './control-clock.ts';
@@ -30,7 +30,8 @@ import {
   decodeSegment,
   readBody,
 } from './control-request.ts';
-import { appendEvent, describeState } from './control-state.ts';
+import { appendEvent, describeState, readVisibility, setVisibility } from './control-state.ts';
+import { readWebhooks, removeWebhooks, setWebhooks } from './control-webhooks.ts';
 import { EmulatorRequestError } from './errors.ts';
 import { UnknownConnectionError } from './model.ts';
 import type { RouteResult } from './routes.ts';
@@ -60,6 +61,8 @@ const ROUTES: ReadonlyArray<{ pattern: RegExp; methods: Readonly<Record<string, 
   { pattern: /^\/faults$/, methods: { GET: listFaults, POST: addFault, DELETE: clearFaults } },
   { pattern: /^\/state$/, methods: { GET: describeState } },
   { pattern: /^\/clock$/, methods: { GET: readClock, PUT: setClock } },
+  { pattern: /^\/visibility$/, methods: { GET: readVisibility, PUT: setVisibility } },
+  { pattern: /^\/webhooks$/, methods: { GET: readWebhooks, PUT: setWebhooks, DELETE: removeWebhooks } },
 ];
 
 /**

@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FaultInjector } from './faults.ts';
 import type { WorkosModel } from './model.ts';
 import type { RouteResult } from './routes.ts';
+import type { EmulatorWebhooks } from './webhook-dispatcher.ts';
 
 /** Request bodies larger than this are refused (413). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -13,6 +14,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export interface ControlTarget {
   model: WorkosModel;
   faults: FaultInjector;
+  webhooks: EmulatorWebhooks;
 }
 
 export interface ControlCall {

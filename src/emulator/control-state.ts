@@ -1,11 +1,37 @@
 /**
  * The control endpoints over the emulator as a whole rather than one connection: appending a raw
- * event to the log (`POST /_emulator/events`) and summarising the model and fault queue
- * (`GET /_emulator/state`).
+ * event to the log (`POST /_emulator/events`), summarising the model and fault queue
+ * (`GET /_emulator/state`), and how long a new event stays out of List Events
+ * (`GET`/`PUT /_emulator/visibility`).
  */
+import { z } from 'zod';
 import { parse, rawEventBody } from './control-bodies.ts';
 import { faultJson } from './control-faults.ts';
 import type { ControlHandler } from './control-request.ts';
+import { MAX_VISIBILITY_DELAY_MS, visibilityDelayProblem } from './event-log.ts';
+import type { WorkosModel } from './model.ts';
+
+const DELAY_RULE = `must be an integer number of milliseconds from 0 to ${MAX_VISIBILITY_DELAY_MS}`;
+
+const visibilityBody = z.strictObject({
+  delay_ms: z
+    .number({ error: DELAY_RULE })
+    .refine((ms) => visibilityDelayProblem(ms) === undefined, { error: DELAY_RULE }),
+});
+
+function visibilityJson(model: WorkosModel): Record<string, unknown> {
+  return { object: 'emulator_visibility', delay_ms: model.visibilityDelayMs };
+}
+
+export const readVisibility: ControlHandler = ({ target: { model } }) => ({
+  status: 200,
+  body: visibilityJson(model),
+});
+
+export const setVisibility: ControlHandler = ({ target: { model }, body }) => {
+  model.setVisibilityDelay(parse(visibilityBody, body).delay_ms);
+  return { status: 200, body: visibilityJson(model) };
+};
 
 export const appendEvent: ControlHandler = ({ target: { model }, body }) => {
   const event = model.appendRawEvent(parse(rawEventBody, body));

@@ -36,8 +36,21 @@ export interface EventLogOptions {
   ids: IdGenerator;
   /** Events older than now − retentionMs are invisible, and cursors at them are rejected. */
   retentionMs?: number;
-  /** Events younger than this are not listed yet (WorkOS makes them visible after a few seconds). */
+  /**
+   * Events younger than this are not listed yet (WorkOS makes them visible after a few seconds).
+   * 0 or absent: listed as soon as they are appended. `setVisibilityDelay` changes it.
+   */
   visibilityDelayMs?: number;
+}
+
+/** A day: WorkOS's delay is a few seconds, and no test needs events hidden for longer. */
+export const MAX_VISIBILITY_DELAY_MS = 86_400_000;
+
+/** Why a visibility delay is refused, or undefined when it is usable. */
+export function visibilityDelayProblem(ms: number): string | undefined {
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_VISIBILITY_DELAY_MS)
+    return `must be an integer number of milliseconds from 0 to ${MAX_VISIBILITY_DELAY_MS} (24 hours)`;
+  return undefined;
 }
 
 interface LogEntry {
@@ -68,8 +81,32 @@ export class EventLog {
   /** Event id → log position. A re-used id points at its latest occurrence. */
   private readonly positions = new Map<string, number>();
   private lastTime = Number.NEGATIVE_INFINITY;
+  private visibilityDelayMs: number | undefined;
+  private readonly listeners = new Set<(event: EventBody) => void>();
 
-  constructor(private readonly options: EventLogOptions) {}
+  constructor(private readonly options: EventLogOptions) {
+    this.setVisibilityDelay(options.visibilityDelayMs ?? 0);
+  }
+
+  /** 0: every event is listed as soon as it is appended. Throws RangeError past the limits. */
+  setVisibilityDelay(ms: number): void {
+    const problem = visibilityDelayProblem(ms);
+    if (problem !== undefined) throw new RangeError(`visibility delay ${ms} ${problem}`);
+    this.visibilityDelayMs = ms === 0 ? undefined : ms;
+  }
+
+  get visibilityDelay(): number {
+    return this.visibilityDelayMs ?? 0;
+  }
+
+  /**
+   * Calls `listener` with each event appended from now on, synchronously and in log order, once its
+   * body is complete. Returns the function that stops it.
+   */
+  onAppend(listener: (event: EventBody) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   /**
    * Appends a connection event. `build` receives the final event time, because payloads depend on
@@ -175,12 +212,14 @@ export class EventLog {
     const type = typeof body.event === 'string' ? body.event : undefined;
     if (id !== undefined) this.positions.set(id, this.entries.length);
     this.entries.push({ body, id, type, organizationId: organizationOf(body.data), time, raw });
+    for (const listener of this.listeners) listener(body);
   }
 
   /** [lo, hi): the positions a list request may see right now. */
   private visibleWindow(): { lo: number; hi: number } {
     const now = this.options.clock().getTime();
-    const { retentionMs, visibilityDelayMs } = this.options;
+    const { retentionMs } = this.options;
+    const { visibilityDelayMs } = this;
     const lo =
       retentionMs === undefined ? 0 : partitionPoint(this.entries, (e) => e.time < now - retentionMs);
     const hi =

@@ -6,6 +6,7 @@ export type { CreateConnectionInput } from './connection-factory.ts';
 export type { DeletedConnection, ListConnectionsParams } from './connection-store.ts';
 export { EmulatorRequestError, InvalidParameterError, NotFoundError, UnknownCursorError } from './errors.ts';
 export type { EventBody, EventListBody, ListEventsParams, RawEvent } from './event-log.ts';
+export { MAX_VISIBILITY_DELAY_MS } from './event-log.ts';
 export type { Fault, FaultKind, FaultPath, FaultRule } from './faults.ts';
 export { FaultInjector } from './faults.ts';
 export { IdGenerator } from './ids.ts';
@@ -24,3 +25,8 @@ export type {
   SigningCertificate,
   SigningCertificateInput,
 } from './signing-certs.ts';
+export type { WebhookAttempt, WebhookDeliveryRecord, WebhookDeliveryState } from './webhook-delivery-log.ts';
+export type { EmulatorWebhooks } from './webhook-dispatcher.ts';
+export type { WebhookEndpoint, WebhookEndpointOptions } from './webhook-endpoint.ts';
+export { WEBHOOK_DEFAULTS, WebhookEndpointError } from './webhook-endpoint.ts';
+export { WEBHOOK_SIGNATURE_HEADER, webhookBody, webhookSignature } from './webhook-signing.ts';

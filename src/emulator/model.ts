@@ -64,7 +64,10 @@ export interface WorkosModelOptions {
   clockOffsetMs?: number;
   /** Events older than now − retentionMs are not listed and their ids are rejected as cursors. */
   retentionMs?: number;
-  /** Events younger than this are not listed yet. */
+  /**
+   * Events younger than this (in ms of WorkOS's clock) are not listed yet, as WorkOS lists an event
+   * a few seconds after creating it. Default 0: listed at once. `setVisibilityDelay` changes it.
+   */
   visibilityDelayMs?: number;
 }
 
@@ -117,6 +120,25 @@ export class WorkosModel {
   /** The clock, its offset and any hold, from one reading of the base clock. */
   readClock(): ClockReading {
     return this.time.read();
+  }
+
+  /** How long, in ms of WorkOS's clock, a new event stays out of List Events (0: not at all). */
+  get visibilityDelayMs(): number {
+    return this.log.visibilityDelay;
+  }
+
+  /** From now on, for every event old and new (RangeError outside 0..MAX_VISIBILITY_DELAY_MS). */
+  setVisibilityDelay(ms: number): void {
+    this.log.setVisibilityDelay(ms);
+  }
+
+  /**
+   * Calls `listener` with every event appended from now on — connection events and raw ones —
+   * synchronously, in log order (the emulator's webhook deliveries start here). Returns the
+   * function that stops it. The listener must not throw: the mutation has already happened.
+   */
+  onEvent(listener: (event: EventBody) => void): () => void {
+    return this.log.onAppend(listener);
   }
 
   /** A fresh id from the model's generator, e.g. `newId('org')`. */

@@ -10,6 +10,10 @@
  * with a TypeError on anything else. Every response also carries a `Date` in the model's clock, not
  * Node's real-time one: a client that reads WorkOS's "now" off it must see the emulated WorkOS's
  * clock, offset included.
+ *
+ * With a webhook endpoint (`webhook`, `Emulator.webhooks`, `PUT /_emulator/webhooks`), every event
+ * the model appends from then on is also POSTed to it, signed as WorkOS signs
+ * (`webhook-dispatcher.ts`). Without one, nothing is sent and nothing else changes.
  */
 import { createServer, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +22,9 @@ import { FaultInjector, type FaultKind } from './faults.ts';
 import { WorkosModel } from './model.ts';
 import { type RouteResult, route } from './routes.ts';
 import { warmSigningCerts } from './signing-cert-pems.ts';
+import type { WebhookDeliveryRecord } from './webhook-delivery-log.ts';
+import { type EmulatorWebhooks, WebhookDispatcher } from './webhook-dispatcher.ts';
+import type { WebhookEndpointOptions } from './webhook-endpoint.ts';
 
 export interface StartEmulatorOptions {
   model?: WorkosModel;
@@ -27,6 +34,20 @@ export interface StartEmulatorOptions {
    * that clock): giving both throws.
    */
   clockOffsetMs?: number;
+  /**
+   * Sets how long, in ms of WorkOS's clock, a new event stays out of `GET /events`
+   * (`WorkosModel.setVisibilityDelay`), on the model built or the one passed in. Default: the
+   * model's own (0 for a model built here).
+   */
+  visibilityDelayMs?: number;
+  /**
+   * Deliver every event appended from start-up on to this endpoint as a signed webhook (later:
+   * `Emulator.webhooks.configure`, or `PUT /_emulator/webhooks`). Throws WebhookEndpointError
+   * for a bad setting. Default: none.
+   */
+  webhook?: WebhookEndpointOptions;
+  /** Told when a webhook delivery reaches its final state (delivered, failed, abandoned, dropped). */
+  onWebhookSettled?: (record: WebhookDeliveryRecord) => void;
   /**
    * The one API key accepted, or a test of the bearer token (`workos-sync emulator` accepts any
    * `sk_test_…` key this way).
@@ -65,6 +86,8 @@ export interface Emulator {
   port: number;
   model: WorkosModel;
   faults: FaultInjector;
+  /** The webhook endpoint and the log of deliveries to it. */
+  webhooks: EmulatorWebhooks;
   requests: RecordedRequest[];
   /** Settles when the background rendering of the certificates held at start is done (never rejects). */
   certificatesWarm: Promise<void>;
@@ -87,6 +110,9 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       'startEmulator: give clockOffsetMs to the model passed in (new WorkosModel({ clockOffsetMs })), not to startEmulator',
     );
   const model = options.model ?? new WorkosModel({ clockOffsetMs: options.clockOffsetMs });
+  if (options.visibilityDelayMs !== undefined) model.setVisibilityDelay(options.visibilityDelayMs);
+  const webhooks = new WebhookDispatcher({ clock: model.clock, onSettled: options.onWebhookSettled });
+  if (options.webhook) webhooks.configure(options.webhook);
   const faults = new FaultInjector();
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -138,7 +164,8 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
     const handle = async () => {
       if (!authorized(req.headers.authorization)) return reply(401, { message: 'Unauthorized' });
       if (isControlPath(url.pathname)) {
-        const result = await handleControlRequest({ model, faults }, req, record.method, url.pathname);
+        const target = { model, faults, webhooks };
+        const result = await handleControlRequest(target, req, record.method, url.pathname);
         return reply(result.status, result.body);
       }
       const fault = faults.take(url.pathname);
@@ -182,6 +209,8 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       resolve();
     });
   });
+  // Subscribed once listening: a start that fails leaves no listener on a model passed in.
+  const stopDelivering = model.onEvent((event) => webhooks.enqueue(event));
   const { port } = server.address() as AddressInfo;
   const certificatesWarm =
     options.warmCertificates === false
@@ -191,9 +220,11 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= new Promise<void>((resolve, reject) => {
+      stopDelivering();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      server.close((error) => (error ? reject(error) : resolve()));
+      const delivered = webhooks.close();
+      server.close((error) => (error ? reject(error) : delivered.then(() => resolve(), reject)));
       // Hanging and keep-alive sockets would otherwise hold close() (and the test run) open.
       server.closeAllConnections();
     });
@@ -201,7 +232,17 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
   };
 
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `http://${urlHost}:${port}`, host, port, model, faults, requests, certificatesWarm, close };
+  return {
+    url: `http://${urlHost}:${port}`,
+    host,
+    port,
+    model,
+    faults,
+    webhooks,
+    requests,
+    certificatesWarm,
+    close,
+  };
 }
 
 /** Sends the headers (with the full Content-Length) and half the body, then drops the socket. */

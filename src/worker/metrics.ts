@@ -25,6 +25,8 @@ export interface SyncMetrics {
   recordReconciliation(result: ReconciliationResult): void;
   recordCursorRecovery(): void;
   setLeaseHeld(name: LeaseName, held: boolean): void;
+  /** The webhook receiver answered a request (see WEBHOOK_RESULTS). */
+  recordWebhook(result: WebhookResult): void;
 }
 
 export interface ReconciliationResult {
@@ -50,6 +52,24 @@ export interface MetricsOptions {
 }
 
 export const EVENT_OUTCOMES = ['applied', 'stale', 'ignored', 'quarantined'] as const;
+
+/**
+ * How the webhook receiver answered: `accepted` (verified, 200); refused with 401 as
+ * `missing_signature`, `bad_signature` (does not verify) or `stale` (signed too long ago, e.g. a
+ * replay); `bad_body` (400: not UTF-8 JSON with an id and a type); `too_large` (413),
+ * `wrong_method` (405), `not_found` (404).
+ */
+export const WEBHOOK_RESULTS = [
+  'accepted',
+  'missing_signature',
+  'bad_signature',
+  'stale',
+  'bad_body',
+  'too_large',
+  'wrong_method',
+  'not_found',
+] as const;
+export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
 
 const LEASES: readonly LeaseName[] = ['events', 'reconcile'];
 const DRIFT_KINDS = ['inserted', 'updated', 'touched', 'deleted'] as const;
@@ -121,6 +141,12 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
     help: 'Times the Events API rejected the stored cursor and the mirror was recovered by reconciliation.',
     registers,
   });
+  const webhooks = new Counter({
+    name: `${PREFIX}webhooks_total`,
+    help: `Requests to the webhook receiver, by result (${WEBHOOK_RESULTS.join(', ')}).`,
+    labelNames: ['result'] as const,
+    registers,
+  });
   const leaseHeld = new Gauge({
     name: `${PREFIX}lease_held`,
     help: 'Whether this process holds the lease (1) or not (0), by lease (events, reconcile).',
@@ -140,6 +166,7 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
   for (const kind of ERROR_KINDS) apiErrors.inc({ kind }, 0);
   for (const kind of DRIFT_KINDS) drift.inc({ kind }, 0);
   for (const lease of LEASES) leaseHeld.set({ lease }, 0);
+  for (const result of WEBHOOK_RESULTS) webhooks.inc({ result }, 0);
 
   registerStatusGauges(deps, registry, PREFIX, statusTimeoutMs);
 
@@ -171,6 +198,9 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
     },
     setLeaseHeld(name, held) {
       leaseHeld.set({ lease: oneOf(LEASES, name) }, held ? 1 : 0);
+    },
+    recordWebhook(result) {
+      webhooks.inc({ result: oneOf(WEBHOOK_RESULTS, result) });
     },
   };
 }
