@@ -1,22 +1,28 @@
 /**
- * Configuration: the environment, overridden by flags, parsed once into a frozen object. This is
- * the only module that reads `process.env` (through the `env` argument its caller passes in).
+ * Configuration, validated once into a frozen `Config`, through one path with two front doors:
+ * `resolveOptions` for the library's options (`createWorkosSync`), and `loadConfig` for the
+ * command line, which reads the environment overridden by flags (this is the only module that
+ * reads `process.env`, through the `env` argument its caller passes in) and hands the same
+ * validation its strings. A bad value is one `ConfigError` naming the option or the variable the
+ * user wrote.
  */
+import type { Kysely } from 'kysely';
 import cron from 'node-cron';
+import type pg from 'pg';
 import { type SessionLimits, sessionLimitsFor } from './db/session-limits.ts';
 import { ConfigError } from './errors.ts';
 
 export interface Config {
   readonly workos: { readonly apiKey: string | undefined; readonly apiUrl: string };
   readonly database: {
-    readonly url: string | undefined;
-    readonly dataDir: string;
+    readonly target: DatabaseTarget;
     readonly schema: string;
     /** Bounds on our transactions on a Postgres server, derived from the lease period. */
     readonly sessionLimits: SessionLimits;
   };
   readonly pollCron: string;
   readonly reconcileCron: string;
+  /** The health and metrics server of `run`/`start()`; port 0 disables it. */
   readonly http: { readonly host: string; readonly port: number };
   /** How long a replica's lease lives without renewal: the takeover time when a holder dies. */
   readonly leaseTtlMs: number;
@@ -25,53 +31,127 @@ export interface Config {
   readonly logLevel: LogLevel;
 }
 
+/** Where the mirror lives: a Postgres server (by URL, or the application's pool or Kysely), or embedded. */
+export type DatabaseTarget =
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'pool'; readonly pool: pg.Pool }
+  // biome-ignore lint/suspicious/noExplicitAny: the application's own Kysely, over its own tables.
+  | { readonly kind: 'kysely'; readonly kysely: Kysely<any> }
+  | { readonly kind: 'embedded'; readonly dataDir: string };
+
+/** The library's options (`createWorkosSync`): every setting of the command line, as values. */
+export interface WorkosSyncSettings {
+  /** Required for everything that calls WorkOS. */
+  readonly apiKey?: string | undefined;
+  /** Default `https://api.workos.com`. */
+  readonly apiUrl?: string | undefined;
+  /**
+   * Where the mirror lives: `{ url }`, the application's `{ pool }` (a `pg.Pool`) or `{ kysely }`
+   * (any Kysely over Postgres; the mirror keeps to its own schema), or the embedded database
+   * under `{ dataDir }` (the default: `.workos-sync`).
+   */
+  readonly database?:
+    | { readonly url: string }
+    | { readonly pool: pg.Pool }
+    // biome-ignore lint/suspicious/noExplicitAny: see DatabaseTarget.
+    | { readonly kysely: Kysely<any> }
+    | { readonly dataDir: string }
+    | undefined;
+  /** Default `workos`. */
+  readonly schema?: string | undefined;
+  readonly pollCron?: string | undefined;
+  readonly reconcileCron?: string | undefined;
+  /** `start()`'s health and metrics server; `false` (or port 0) for none. Default 127.0.0.1:9464. */
+  readonly http?:
+    | { readonly host?: string | undefined; readonly port?: number | undefined }
+    | false
+    | undefined;
+  readonly leaseSeconds?: number | undefined;
+  readonly requestTimeoutSeconds?: number | undefined;
+  /** The level of the logger workos-sync makes itself (not of one passed in). Default `info`. */
+  readonly logLevel?: LogLevel | undefined;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 interface Setting {
-  readonly name: string;
+  readonly name: SettingName;
+  /** The same setting among the library's options. */
+  readonly option: string;
   readonly default: string | undefined;
   readonly description: string;
 }
 
 /** Every setting there is, in the order `.env.example` and the README list them. */
 export const SETTINGS: readonly Setting[] = [
-  { name: 'WORKOS_API_KEY', default: undefined, description: 'required for everything that calls WorkOS' },
-  { name: 'WORKOS_API_URL', default: 'https://api.workos.com', description: 'base URL of the WorkOS API' },
+  {
+    name: 'WORKOS_API_KEY',
+    option: 'apiKey',
+    default: undefined,
+    description: 'required for everything that calls WorkOS',
+  },
+  {
+    name: 'WORKOS_API_URL',
+    option: 'apiUrl',
+    default: 'https://api.workos.com',
+    description: 'base URL of the WorkOS API',
+  },
   {
     name: 'DATABASE_URL',
+    option: 'database.url',
     default: undefined,
     description: 'Postgres connection string; unset means embedded',
   },
-  { name: 'WORKOS_SYNC_DATA_DIR', default: '.workos-sync', description: 'where the embedded database lives' },
-  { name: 'WORKOS_SYNC_SCHEMA', default: 'workos', description: 'Postgres schema of every table and view' },
+  {
+    name: 'WORKOS_SYNC_DATA_DIR',
+    option: 'database.dataDir',
+    default: '.workos-sync',
+    description: 'where the embedded database lives',
+  },
+  {
+    name: 'WORKOS_SYNC_SCHEMA',
+    option: 'schema',
+    default: 'workos',
+    description: 'Postgres schema of every table and view',
+  },
   {
     name: 'WORKOS_SYNC_POLL_CRON',
+    option: 'pollCron',
     default: '*/5 * * * * *',
     description: 'node-cron schedule of event polls',
   },
   {
     name: 'WORKOS_SYNC_RECONCILE_CRON',
+    option: 'reconcileCron',
     default: '17 * * * *',
     description: 'node-cron schedule of reconciliations',
   },
-  { name: 'WORKOS_SYNC_HTTP_HOST', default: '127.0.0.1', description: 'health and metrics server address' },
+  {
+    name: 'WORKOS_SYNC_HTTP_HOST',
+    option: 'http.host',
+    default: '127.0.0.1',
+    description: 'health and metrics server address',
+  },
   {
     name: 'WORKOS_SYNC_HTTP_PORT',
+    option: 'http.port',
     default: '9464',
     description: 'health and metrics server port (0 disables)',
   },
   {
     name: 'WORKOS_SYNC_LEASE_SECONDS',
+    option: 'leaseSeconds',
     default: '30',
     description: 'replica lease lifetime: takeover time when a holder dies',
   },
   {
     name: 'WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS',
+    option: 'requestTimeoutSeconds',
     default: '30',
     description: 'deadline of one WorkOS request',
   },
-  { name: 'LOG_LEVEL', default: 'info', description: 'pino log level' },
+  { name: 'LOG_LEVEL', option: 'logLevel', default: 'info', description: 'pino log level' },
 ];
 
 export type SettingName =
@@ -90,35 +170,82 @@ export type SettingName =
 
 export type SettingValues = Partial<Record<SettingName, string | undefined>>;
 
-/** Flags win over the environment; an empty string counts as unset. */
-export function loadConfig(env: Record<string, string | undefined>, flags: SettingValues = {}): Config {
-  const get = (name: SettingName): string | undefined => {
-    const value = flags[name] ?? env[name];
-    if (value !== undefined && value.trim() !== '') return value.trim();
-    return SETTINGS.find((s) => s.name === name)?.default;
-  };
+/** One value per setting as the user gave it (a string from the environment, a value from code). */
+type Given = Partial<Record<SettingName, string | number | undefined>>;
 
-  const leaseTtlMs = parseSeconds('WORKOS_SYNC_LEASE_SECONDS', get('WORKOS_SYNC_LEASE_SECONDS')!) * 1000;
+/** The command line's configuration: flags win over the environment; an empty string counts as unset. */
+export function loadConfig(env: Record<string, string | undefined>, flags: SettingValues = {}): Config {
+  const given: Given = {};
+  for (const setting of SETTINGS) given[setting.name] = flags[setting.name] ?? env[setting.name];
+  return validate(given, (setting) => setting);
+}
+
+/** The library's configuration (`createWorkosSync`): the same settings, and the same checks. */
+export function resolveOptions(options: WorkosSyncSettings): Config {
+  const database = options.database;
+  const http = options.http;
+  const given: Given = {
+    WORKOS_API_KEY: options.apiKey,
+    WORKOS_API_URL: options.apiUrl,
+    DATABASE_URL: database && 'url' in database ? database.url : undefined,
+    WORKOS_SYNC_DATA_DIR: database && 'dataDir' in database ? database.dataDir : undefined,
+    WORKOS_SYNC_SCHEMA: options.schema,
+    WORKOS_SYNC_POLL_CRON: options.pollCron,
+    WORKOS_SYNC_RECONCILE_CRON: options.reconcileCron,
+    WORKOS_SYNC_HTTP_HOST: http === false ? undefined : http?.host,
+    WORKOS_SYNC_HTTP_PORT: http === false ? 0 : http?.port,
+    WORKOS_SYNC_LEASE_SECONDS: options.leaseSeconds,
+    WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS: options.requestTimeoutSeconds,
+    LOG_LEVEL: options.logLevel,
+  };
+  const connected: DatabaseTarget | undefined =
+    database && 'pool' in database
+      ? { kind: 'pool', pool: database.pool }
+      : database && 'kysely' in database
+        ? { kind: 'kysely', kysely: database.kysely }
+        : undefined;
+  return validate(given, (setting) => SETTINGS.find((s) => s.name === setting)!.option, connected);
+}
+
+function validate(
+  given: Given,
+  nameOf: (setting: SettingName) => string,
+  connected?: DatabaseTarget,
+): Config {
+  const get = (setting: SettingName): string | undefined => {
+    const value = given[setting];
+    if (value !== undefined && String(value).trim() !== '') return String(value).trim();
+    return SETTINGS.find((s) => s.name === setting)?.default;
+  };
+  const url = parseDatabaseUrl(nameOf('DATABASE_URL'), get('DATABASE_URL'));
+  const target: DatabaseTarget =
+    connected ?? (url ? { kind: 'url', url } : { kind: 'embedded', dataDir: get('WORKOS_SYNC_DATA_DIR')! });
+  const leaseSeconds = parseSeconds(nameOf('WORKOS_SYNC_LEASE_SECONDS'), get('WORKOS_SYNC_LEASE_SECONDS')!);
   const config: Config = {
-    workos: { apiKey: get('WORKOS_API_KEY'), apiUrl: parseUrl('WORKOS_API_URL', get('WORKOS_API_URL')!) },
-    database: {
-      url: parseDatabaseUrl(get('DATABASE_URL')),
-      dataDir: get('WORKOS_SYNC_DATA_DIR')!,
-      schema: parseIdentifier('WORKOS_SYNC_SCHEMA', get('WORKOS_SYNC_SCHEMA')!),
-      sessionLimits: sessionLimitsFor(leaseTtlMs),
+    workos: {
+      apiKey: get('WORKOS_API_KEY'),
+      apiUrl: parseUrl(nameOf('WORKOS_API_URL'), get('WORKOS_API_URL')!),
     },
-    pollCron: parseCron('WORKOS_SYNC_POLL_CRON', get('WORKOS_SYNC_POLL_CRON')!),
-    reconcileCron: parseCron('WORKOS_SYNC_RECONCILE_CRON', get('WORKOS_SYNC_RECONCILE_CRON')!),
+    database: {
+      target,
+      schema: parseIdentifier(nameOf('WORKOS_SYNC_SCHEMA'), get('WORKOS_SYNC_SCHEMA')!),
+      sessionLimits: sessionLimitsFor(leaseSeconds * 1000),
+    },
+    pollCron: parseCron(nameOf('WORKOS_SYNC_POLL_CRON'), get('WORKOS_SYNC_POLL_CRON')!),
+    reconcileCron: parseCron(nameOf('WORKOS_SYNC_RECONCILE_CRON'), get('WORKOS_SYNC_RECONCILE_CRON')!),
     http: {
       host: get('WORKOS_SYNC_HTTP_HOST')!,
-      port: parsePort('WORKOS_SYNC_HTTP_PORT', get('WORKOS_SYNC_HTTP_PORT')!),
+      port: parsePort(nameOf('WORKOS_SYNC_HTTP_PORT'), get('WORKOS_SYNC_HTTP_PORT')!),
     },
-    leaseTtlMs,
+    leaseTtlMs: leaseSeconds * 1000,
     requestTimeoutMs:
-      parseSeconds('WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS', get('WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS')!) * 1000,
-    logLevel: parseLogLevel(get('LOG_LEVEL')!),
+      parseSeconds(
+        nameOf('WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS'),
+        get('WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS')!,
+      ) * 1000,
+    logLevel: parseLogLevel(nameOf('LOG_LEVEL'), get('LOG_LEVEL')!),
   };
-  return deepFreeze(config);
+  return freezeSettings(config);
 }
 
 /** The API key, checked only by the commands that call WorkOS. */
@@ -133,14 +260,14 @@ export function requireApiKey(config: Config): string {
 export function secretsOf(config: Config): string[] {
   const secrets: string[] = [];
   if (config.workos.apiKey) secrets.push(config.workos.apiKey);
-  if (config.database.url) {
-    const password = new URL(config.database.url).password;
+  if (config.database.target.kind === 'url') {
+    const password = new URL(config.database.target.url).password;
     if (password) secrets.push(password, decodeURIComponent(password));
   }
   return [...new Set(secrets)].filter((s) => s.length >= 4);
 }
 
-function parseUrl(name: SettingName, value: string): string {
+function parseUrl(name: string, value: string): string {
   try {
     const url = new URL(value);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
@@ -150,16 +277,16 @@ function parseUrl(name: SettingName, value: string): string {
   }
 }
 
-function parseDatabaseUrl(value: string | undefined): string | undefined {
+function parseDatabaseUrl(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError('DATABASE_URL must be a postgres:// connection string');
+    throw new ConfigError(`${name} must be a postgres:// connection string`);
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, not ${url.protocol}//`);
+    throw new ConfigError(`${name} must start with postgres:// or postgresql://, not ${url.protocol}//`);
   }
   for (const [part, text] of [
     ['user name', url.username],
@@ -170,7 +297,7 @@ function parseDatabaseUrl(value: string | undefined): string | undefined {
     } catch {
       // Never echo the value: it is the password, or next to it.
       throw new ConfigError(
-        `DATABASE_URL has a malformed percent-escape in its ${part}: write a literal % as %25 (and @ : / as %40 %3A %2F)`,
+        `${name} has a malformed percent-escape in its ${part}: write a literal % as %25 (and @ : / as %40 %3A %2F)`,
       );
     }
   }
@@ -178,7 +305,7 @@ function parseDatabaseUrl(value: string | undefined): string | undefined {
 }
 
 /** The schema name is spliced into DDL, so it is held to a plain, unquoted identifier. */
-function parseIdentifier(name: SettingName, value: string): string {
+function parseIdentifier(name: string, value: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value)) {
     throw new ConfigError(
       `${name} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63), got "${value}"`,
@@ -187,19 +314,19 @@ function parseIdentifier(name: SettingName, value: string): string {
   return value;
 }
 
-function parseCron(name: SettingName, value: string): string {
+function parseCron(name: string, value: string): string {
   if (!cron.validate(value)) throw new ConfigError(`${name} is not a valid cron expression: "${value}"`);
   return value;
 }
 
-function parsePort(name: SettingName, value: string): number {
+function parsePort(name: string, value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535)
     throw new ConfigError(`${name} must be a port number 0-65535, got "${value}"`);
   return port;
 }
 
-function parseSeconds(name: SettingName, value: string): number {
+function parseSeconds(name: string, value: string): number {
   const seconds = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || seconds <= 0 || seconds > 86_400) {
     throw new ConfigError(`${name} must be a number of seconds between 0 and 86400, got "${value}"`);
@@ -207,17 +334,18 @@ function parseSeconds(name: SettingName, value: string): number {
   return seconds;
 }
 
-function parseLogLevel(value: string): LogLevel {
+function parseLogLevel(name: string, value: string): LogLevel {
   const level = value.toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+    throw new ConfigError(`${name} must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
   }
   return level as LogLevel;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const child of Object.values(value)) deepFreeze(child);
+/** Freezes the settings, not the application's own pool or Kysely that a target may hold. */
+function freezeSettings<T>(value: T): T {
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const child of Object.values(value)) freezeSettings(child);
     Object.freeze(value);
   }
   return value;

@@ -3,7 +3,7 @@
  * the stream (`CursorRejectedError`), carry on from another writer's cursor (`CursorMovedError`),
  * stop (`FatalError`; `ConfigError` exits 2). Every layer translates the failures it understands
  * into one of these where they arise, keeping the original as `cause` (WorkOS's in
- * `workos/errors.ts`, the database's in its driver, `db/postgres-dialect.ts`); anything else is a
+ * `workos/errors.ts`, the database's in its driver, `db/engine-dialect.ts`); anything else is a
  * bug and surfaces as itself. An event whose payload is invalid is not an error: it is recorded
  * as quarantined (`parse-event.ts`).
  */

@@ -47,6 +47,37 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
+/**
+ * A logger the application passed in, as workos-sync logs through it: a child whose every logged
+ * object (errors and their causes included) has the secrets scrubbed first. The messages
+ * themselves are workos-sync's own and carry none.
+ */
+export function scrubbingLogger(logger: Logger, scrub: Scrub): Logger {
+  const clean = (value: unknown, depth: number): unknown => {
+    if (typeof value === 'string') return scrub(value);
+    if (depth > 8 || value === null || typeof value !== 'object') return value;
+    if (value instanceof Error) {
+      // Same class (the application's serializer names it), scrubbed texts, scrubbed cause.
+      const copy = Object.create(Object.getPrototypeOf(value)) as Error;
+      for (const [key, item] of Object.entries(value))
+        (copy as unknown as Record<string, unknown>)[key] = clean(item, depth + 1);
+      Object.defineProperties(copy, {
+        message: { value: scrub(value.message), enumerable: false, writable: true },
+        stack: {
+          value: value.stack === undefined ? undefined : scrub(value.stack),
+          enumerable: false,
+          writable: true,
+        },
+        cause: { value: clean(value.cause, depth + 1), enumerable: false, writable: true },
+      });
+      return copy;
+    }
+    if (Array.isArray(value)) return value.map((item) => clean(item, depth + 1));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, clean(item, depth + 1)]));
+  };
+  return logger.child({}, { formatters: { log: (object) => clean(object, 0) as Record<string, unknown> } });
+}
+
 /** Replaces each secret (and its JSON-escaped form) with `[redacted]`. */
 export function secretScrubber(secrets: readonly string[]): Scrub {
   const needles = [...new Set(secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))]

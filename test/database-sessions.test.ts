@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.ts';
 import { type DatabaseHandle, openDatabase } from '../src/db/connect.ts';
 import { classifyDatabaseError } from '../src/db/errors.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { liftStatementLimits } from '../src/db/postgres-dialect.ts';
+import { liftStatementLimits } from '../src/db/engine-dialect.ts';
 import { sessionLimitsFor } from '../src/db/session-limits.ts';
 import type { Database } from '../src/db/tables.ts';
 import { RetryableError } from '../src/errors.ts';

@@ -4,7 +4,8 @@
  */
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
-import { openRuntime } from '../runtime.ts';
+import { parseDays } from '../sync/certificates.ts';
+import { openSync } from './open.ts';
 import { formatRows } from './sql.ts';
 
 export const EXIT_CERTIFICATES_EXPIRING = 3;
@@ -18,29 +19,14 @@ export interface CertsOptions {
 
 export async function certsCommand(config: Config, options: CertsOptions): Promise<number> {
   const withinDays = options.expiringWithin === undefined ? undefined : parseDays(options.expiringWithin);
+  if (withinDays === null)
+    throw new ConfigError(`--expiring-within must look like 30d, 12h or 30, got "${options.expiringWithin}"`);
   if (options.failIfExpiring && withinDays === undefined) {
     throw new ConfigError('--fail-if-expiring needs --expiring-within (for example 30d)');
   }
-  const runtime = await openRuntime(config, { migrate: options.migrate });
+  const { sync } = await openSync(config, { migrate: options.migrate });
   try {
-    let query = runtime.database.db
-      .selectFrom('expiring_certificates')
-      .select([
-        'organization_id',
-        'connection_id',
-        'connection_name',
-        'certificate_type',
-        'expiry_date',
-        'days_left',
-        'is_expired',
-        'renewed_at',
-        'renewal_required_at',
-        'source',
-      ])
-      .orderBy('expiry_date')
-      .orderBy('connection_id');
-    if (withinDays !== undefined) query = query.where('days_left', '<', withinDays);
-    const rows = await query.execute();
+    const rows = await sync.certificates(withinDays === undefined ? {} : { within: withinDays });
     if (options.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     else {
       const scope =
@@ -49,14 +35,6 @@ export async function certsCommand(config: Config, options: CertsOptions): Promi
     }
     return options.failIfExpiring && rows.length > 0 ? EXIT_CERTIFICATES_EXPIRING : 0;
   } finally {
-    await runtime.close();
+    await sync.close();
   }
-}
-
-/** `30d`, `12h` (rounded up to whole days) or a plain number of days. */
-export function parseDays(value: string): number {
-  const match = /^(\d+)\s*([dh]?)$/i.exec(value.trim());
-  if (!match) throw new ConfigError(`--expiring-within must look like 30d, 12h or 30, got "${value}"`);
-  const n = Number(match[1]);
-  return match[2]?.toLowerCase() === 'h' ? Math.ceil(n / 24) : n;
 }

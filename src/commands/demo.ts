@@ -9,21 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { type Config, secretsOf } from '../config.ts';
-import { openDatabase } from '../db/connect.ts';
-import { migrateToLatest } from '../db/migrate.ts';
 import { startEmulator, WorkosModel } from '../emulator/index.ts';
 import { loadScenario } from '../emulator/scenarios.ts';
-import { createLogger, secretScrubber } from '../logger.ts';
-import { backfill } from '../sync/backfill.ts';
-import { reconcile } from '../sync/reconcile/reconcile.ts';
-import { readStatus } from '../sync/status.ts';
+import { createLogger } from '../logger.ts';
 import { sleep } from '../time.ts';
-import { databaseCheck, startHttpServer } from '../worker/http-server.ts';
-import { createMetrics } from '../worker/metrics.ts';
-import { startWorker } from '../worker/worker.ts';
-import { createWorkosClient } from '../workos/client.ts';
-import { workosConnectionsSource } from '../workos/connections-source.ts';
-import { workosEventsSource } from '../workos/events-source.ts';
+import { createWorkosSync } from '../workos-sync.ts';
 import { startLiveChanges } from './demo-live.ts';
 import { count, duration } from './format.ts';
 import { formatReport } from './reconcile.ts';
@@ -44,71 +34,69 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
   const started = performance.now();
   const say = (line = '') => process.stdout.write(`${line}\n`);
   const step = (title: string) => say(`\n▸ ${title}`);
-  const secrets = secretsOf(config);
-  const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets });
-  const scrub = secretScrubber(secrets);
+  const log = createLogger({
+    level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+    secrets: secretsOf(config),
+  });
 
   const model = new WorkosModel({ seed: options.seed });
   const scenario = loadScenario(model, 'demo', { seed: options.seed });
   const emulator = await startEmulator({ apiKey: DEMO_API_KEY, model });
-  const dataDir = config.database.url ? undefined : await mkdtemp(join(tmpdir(), 'workos-sync-demo-'));
-  const database = await openDatabase(
-    { ...config.database, dataDir: dataDir ?? config.database.dataDir },
-    log,
-  );
-  const db = database.db;
+  const target = config.database.target;
+  const dataDir = target.kind === 'url' ? undefined : await mkdtemp(join(tmpdir(), 'workos-sync-demo-'));
+  // The demo is a user of the library, like an application embedding it.
+  const sync = createWorkosSync({
+    apiKey: DEMO_API_KEY,
+    apiUrl: emulator.url,
+    database: target.kind === 'url' ? { url: target.url } : { dataDir: dataDir! },
+    schema: config.database.schema,
+    pollCron: '* * * * * *',
+    reconcileCron: '0 0 1 1 *',
+    leaseSeconds: 10,
+    logger: log,
+  });
   try {
     step('A simulated WorkOS environment (the bundled emulator, no account needed)');
     say(
       `  ${emulator.url}: ${scenario.organizations} organisations, ${scenario.liveConnections} live connections, ${count(scenario.events)} events in the last 25 days`,
     );
-    step(`A Postgres for the mirror: ${database.description}`);
-    await migrateToLatest(db, config.database.schema);
-
-    const workos = createWorkosClient({ apiKey: DEMO_API_KEY, apiUrl: emulator.url, maxRetries: 2 });
-    const events = workosEventsSource(workos);
-    const connections = workosConnectionsSource(workos);
+    const { db, description } = await sync.database();
+    step(`A Postgres for the mirror: ${description}`);
+    await sync.migrate();
 
     step('Backfill: reconcile against List Connections, then apply every retained event');
-    const { reconciliation, totals } = await backfill(
-      { db, events, connections, log, scrub },
-      { onPage: (t) => process.stdout.isTTY && process.stdout.write(`\r  events: ${count(t.events)}`) },
-    );
+    const { reconciliation, totals } = await sync.backfill({
+      onPage: (t) => process.stdout.isTTY && process.stdout.write(`\r  events: ${count(t.events)}`),
+    });
+    if (process.stdout.isTTY) process.stdout.write('\r');
     if (reconciliation)
       say(
         `  listing: ${count(reconciliation.counts.seen)} connections (drafts included, which no event mentions), ${count(reconciliation.counts.certificatesUpdated)} SAML certificates read from it`,
       );
-    if (process.stdout.isTTY) process.stdout.write('\r');
     say(
       `  events: ${count(totals.events)} applied in order (${count(totals.applied)} changed the mirror, ${count(totals.stale)} were older than the listing)`,
     );
 
     step(`Live: the worker polls every second for ${options.liveSeconds} s while WorkOS keeps changing`);
-    const metrics = createMetrics({ db, log });
-    const worker = startWorker(
-      { db, events, connections, log, scrub, metrics },
-      {
-        pollCron: '* * * * * *',
-        reconcileCron: '0 0 1 1 *',
-        holder: 'demo',
-        leaseTtlMs: 10_000,
-        onFatal: () => {},
-      },
-    );
+    const worker = sync.start({
+      holder: 'demo',
+      http: options.keep ? { host: '127.0.0.1', port: 'ephemeral' } : false,
+    });
+    const { url } = await worker.ready;
     const live = startLiveChanges({ db, model, say });
     await sleep(options.liveSeconds * 1000);
     await live.stop();
 
     step('Reconciliation: what events could not say (a rename happened without an event)');
     say(
-      formatReport(await reconcile({ db, source: connections, log, scrub }))
+      formatReport(await sync.reconcile())
         .replace(/^/gm, '  ')
         .trimEnd(),
     );
 
     step('Status');
     say(
-      formatStatus(await readStatus(db), database.description)
+      formatStatus(await sync.status(), description)
         .replace(/^/gm, '  ')
         .trimEnd(),
     );
@@ -132,36 +120,30 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
     say(formatRows(domains).replace(/^/gm, '  ').trimEnd());
 
     step('SAML certificates expiring within 30 days (workos-sync certs --expiring-within 30d)');
-    const expiring = await db
-      .selectFrom('expiring_certificates')
-      .select(['connection_name', 'certificate_type', 'expiry_date', 'days_left', 'is_expired'])
-      .where('days_left', '<', 30)
-      .orderBy('expiry_date')
-      .limit(10)
-      .execute();
-    say(formatRows(expiring).replace(/^/gm, '  ').trimEnd());
+    const expiring = await sync.certificates({ within: '30d' });
+    say(
+      formatRows(
+        expiring
+          .slice(0, 10)
+          .map(({ connection_name, certificate_type, expiry_date, days_left, is_expired }) => ({
+            connection_name,
+            certificate_type,
+            expiry_date,
+            days_left,
+            is_expired,
+          })),
+      )
+        .replace(/^/gm, '  ')
+        .trimEnd(),
+    );
 
     if (options.keep) {
-      const server = await startHttpServer(
-        {
-          metrics,
-          log,
-          health: {
-            startedAt: new Date(),
-            pollPeriodMs: 1000,
-            lastSuccessfulTickAt: () => worker.lastSuccessfulTickAt(),
-            checkDatabase: databaseCheck(db),
-          },
-        },
-        { host: '127.0.0.1', port: 'ephemeral' },
-      );
       step('Still running (--keep). Ctrl-C to stop.');
-      say(`  emulator: ${emulator.url} (WORKOS_API_KEY=${DEMO_API_KEY}); metrics: ${server?.url}/metrics`);
+      say(`  emulator: ${emulator.url} (WORKOS_API_KEY=${DEMO_API_KEY}); metrics: ${url}/metrics`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
       });
-      await server?.close();
     }
     await worker.stop();
 
@@ -169,7 +151,7 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
     say('  WORKOS_API_KEY=sk_live_…  DATABASE_URL=postgres://…  workos-sync backfill && workos-sync run');
     say('  (leave DATABASE_URL unset to keep using the embedded database)');
   } finally {
-    await database.close();
+    await sync.close();
     await emulator.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }

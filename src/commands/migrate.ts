@@ -1,26 +1,25 @@
 import type { Config } from '../config.ts';
-import { openDatabase } from '../db/connect.ts';
-import { migrateToLatest, pendingMigrations } from '../db/migrate.ts';
+import { pendingMigrations } from '../db/migrate.ts';
 import { migrationSql } from '../db/print-sql.ts';
-import { loggerFor } from '../runtime.ts';
+import { openSync } from './open.ts';
 
 export async function migrateCommand(config: Config, options: { readonly printSql: boolean }): Promise<void> {
-  const log = loggerFor(config);
-  const database = await openDatabase(config.database, log);
+  const { sync } = await openSync(config, { migrate: false });
   try {
     const schema = config.database.schema;
     if (options.printSql) {
-      const pending = await pendingMigrations(database.db, schema);
+      const pending = await pendingMigrations((await sync.database()).db, schema);
       process.stdout.write(pending.length > 0 ? await migrationSql(schema, pending) : '-- nothing pending\n');
       return;
     }
-    const { applied } = await migrateToLatest(database.db, schema);
+    const { applied } = await sync.migrate();
+    const where = (await sync.database()).description;
     process.stdout.write(
       applied.length > 0
-        ? `applied ${applied.length} migration(s) to schema "${schema}" on ${database.description}: ${applied.join(', ')}\n`
-        : `schema "${schema}" on ${database.description} is up to date\n`,
+        ? `applied ${applied.length} migration(s) to schema "${schema}" on ${where}: ${applied.join(', ')}\n`
+        : `schema "${schema}" on ${where} is up to date\n`,
     );
   } finally {
-    await database.close();
+    await sync.close();
   }
 }

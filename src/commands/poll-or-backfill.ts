@@ -1,14 +1,11 @@
 /** `poll` and `backfill`: catch up with the Events API, with progress and a summary. */
 import type { Config } from '../config.ts';
 import { ConfigError, FatalError } from '../errors.ts';
-import { openRuntime, workosFor } from '../runtime.ts';
-import { backfill, poll } from '../sync/backfill.ts';
 import { readCursor } from '../sync/cursor.ts';
 import type { DrainTotals } from '../sync/drain.ts';
 import { parseWorkosTimestamp } from '../time.ts';
-import { workosConnectionsSource } from '../workos/connections-source.ts';
-import { workosEventsSource } from '../workos/events-source.ts';
 import { count, duration, table } from './format.ts';
+import { openSync } from './open.ts';
 
 export interface PollOrBackfillOptions {
   readonly since?: string | undefined;
@@ -24,9 +21,7 @@ export async function pollOrBackfillCommand(
   options: PollOrBackfillOptions,
 ): Promise<void> {
   const since = options.since === undefined ? undefined : parseSince(options.since);
-  const workos = workosFor(config);
-  const runtime = await openRuntime(config, { migrate: options.migrate });
-  const { log, scrub, database } = runtime;
+  const { sync, log } = await openSync(config, { migrate: options.migrate, callsWorkos: true });
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'stopping after the page in flight');
@@ -37,7 +32,7 @@ export async function pollOrBackfillCommand(
 
   try {
     log.info(`${name} started`);
-    const cursor = await readCursor(database.db);
+    const cursor = await readCursor((await sync.database()).db);
     if (since && cursor !== null) {
       log.warn({ cursor }, '--since is ignored: this database already has a cursor, catching up from it');
     }
@@ -50,23 +45,16 @@ export async function pollOrBackfillCommand(
         process.stderr.write(`${name}: ${count(t.events)} events, ${rate(t.events, now - started)}/s\n`);
       }
     };
-    const deps = {
-      db: database.db,
-      events: workosEventsSource(workos),
-      connections: workosConnectionsSource(workos),
-      log,
-      scrub,
-    };
     let totals: DrainTotals;
     if (name === 'backfill') {
-      const result = await backfill(deps, { since, signal: stop.signal, onPage });
+      const result = await sync.backfill({ since, signal: stop.signal, onPage });
       if (result.reconciliation)
         process.stderr.write(
           `backfill: reconciled ${count(result.reconciliation.counts.seen)} listed connections first\n`,
         );
       totals = result.totals;
     } else {
-      totals = await poll(deps, { signal: stop.signal, onPage });
+      totals = await sync.poll({ signal: stop.signal, onPage });
     }
     const elapsedMs = performance.now() - started;
     log.info({ ...totals, elapsedMs: Math.round(elapsedMs) }, `${name} finished`);
@@ -78,7 +66,7 @@ export async function pollOrBackfillCommand(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await runtime.close();
+    await sync.close();
   }
 }
 

@@ -1,8 +1,7 @@
 import type { Config } from '../config.ts';
-import { openRuntime, workosFor } from '../runtime.ts';
-import { type ReconcileReport, reconcile } from '../sync/reconcile/reconcile.ts';
-import { workosConnectionsSource } from '../workos/connections-source.ts';
+import type { ReconcileReport } from '../sync/reconcile/reconcile.ts';
 import { count, duration, table } from './format.ts';
+import { openSync } from './open.ts';
 
 const DRIFT_LINES = 50;
 
@@ -10,21 +9,12 @@ export async function reconcileCommand(
   config: Config,
   options: { readonly dryRun: boolean; readonly json: boolean; readonly migrate: boolean },
 ) {
-  const workos = workosFor(config);
-  const runtime = await openRuntime(config, { migrate: options.migrate });
+  const { sync } = await openSync(config, { migrate: options.migrate, callsWorkos: true });
   try {
-    const report = await reconcile(
-      {
-        db: runtime.database.db,
-        source: workosConnectionsSource(workos),
-        log: runtime.log,
-        scrub: runtime.scrub,
-      },
-      { dryRun: options.dryRun },
-    );
+    const report = await sync.reconcile({ dryRun: options.dryRun });
     process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   } finally {
-    await runtime.close();
+    await sync.close();
   }
 }
 

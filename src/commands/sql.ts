@@ -5,9 +5,9 @@
 import { text as readAll } from 'node:stream/consumers';
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
-import { liftStatementLimits } from '../db/postgres-dialect.ts';
+import { liftStatementLimits } from '../db/engine-dialect.ts';
 import { ConfigError } from '../errors.ts';
-import { openRuntime } from '../runtime.ts';
+import { openSync } from './open.ts';
 
 export async function sqlCommand(
   config: Config,
@@ -16,9 +16,9 @@ export async function sqlCommand(
 ) {
   const text = query === '-' ? await readAll(process.stdin) : query;
   if (text.trim() === '') throw new ConfigError('sql needs a query (or - to read it from stdin)');
-  const runtime = await openRuntime(config, { migrate: options.migrate });
+  const { sync } = await openSync(config, { migrate: options.migrate });
   try {
-    const rows = await runtime.database.db.transaction().execute(async (trx) => {
+    const rows = await (await sync.database()).db.transaction().execute(async (trx) => {
       // The user's query: how long it runs is theirs to decide, not the engine's.
       await liftStatementLimits(trx);
       await sql`select set_config('search_path', ${`${config.database.schema}, public`}, true)`.execute(trx);
@@ -26,7 +26,7 @@ export async function sqlCommand(
     });
     process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatRows(rows));
   } finally {
-    await runtime.close();
+    await sync.close();
   }
 }
 

@@ -1,25 +1,23 @@
-import type { Config } from '../config.ts';
-import { openRuntime } from '../runtime.ts';
+import { type Config, secretsOf } from '../config.ts';
+import { secretScrubber } from '../logger.ts';
 import { readStatus, type StatusReport } from '../sync/status.ts';
 import { ago, count, table } from './format.ts';
+import { openSync } from './open.ts';
 
 export async function statusCommand(
   config: Config,
   options: { readonly json: boolean; readonly migrate: boolean },
 ) {
-  const runtime = await openRuntime(config, { migrate: options.migrate });
+  const { sync } = await openSync(config, { migrate: options.migrate });
   try {
-    const report = await readStatus(runtime.database.db);
-    // Errors stored by an older version were not scrubbed when they were stored.
+    const report = await sync.status();
+    // The report's error texts are scrubbed; the database's description is printed here too.
+    const scrub = secretScrubber(secretsOf(config));
     process.stdout.write(
-      runtime.scrub(
-        options.json
-          ? `${JSON.stringify(report, null, 2)}\n`
-          : formatStatus(report, runtime.database.description),
-      ),
+      scrub(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report, report.database)),
     );
   } finally {
-    await runtime.close();
+    await sync.close();
   }
 }
 

@@ -1,19 +1,21 @@
 /**
- * A Kysely handle bound to the configured schema: on a Postgres server (DATABASE_URL), or on the
- * embedded PGlite database under the data directory when none is configured.
+ * A Kysely handle bound to the configured schema: on a Postgres server (by URL, or through the
+ * application's own pool or Kysely), or on the embedded PGlite database under the data directory.
+ * Whichever it is, it goes through the engine's dialect (engine-dialect.ts): errors classified
+ * where they arise, and on a server every transaction bounded.
  *
  * Embedded caveat, relied upon everywhere: PGlite has one connection, so code inside
  * `db.transaction()` must use the transaction handle only — touching `db` there hangs forever.
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Kysely } from 'kysely';
+import { type Dialect, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { BorrowedDialect } from './borrowed-dialect.ts';
 import { acquireDirectoryLock } from './directory-lock.ts';
-import { ClassifyingClient, EnginePostgresDialect } from './postgres-dialect.ts';
-import type { SessionLimits } from './session-limits.ts';
+import { EngineDialect } from './engine-dialect.ts';
 import type { Database } from './tables.ts';
 
 /** How our sessions show in `pg_stat_activity`; `?application_name=…` in DATABASE_URL wins. */
@@ -24,6 +26,7 @@ export interface DatabaseHandle {
   readonly kind: 'postgres' | 'embedded';
   /** Where the data is, safe to print (no password). */
   readonly description: string;
+  /** Ends what the mirror opened: its own pool or embedded database, never the application's. */
   close(): Promise<void>;
 }
 
@@ -32,20 +35,32 @@ export async function openDatabase(
   log: Logger,
   options: { readonly poolSize?: number } = {},
 ): Promise<DatabaseHandle> {
-  if (config.url) return openServer(config, config.url, log, options.poolSize ?? 4);
-  return openEmbedded(config.dataDir, config.schema);
+  const { target, schema } = config;
+  const server = (dialect: Dialect, owned: boolean, description: string): DatabaseHandle => {
+    const engine = new EngineDialect(dialect, { limits: config.sessionLimits, owned });
+    const db = new Kysely<Database>({ dialect: engine }).withSchema(schema);
+    return { db, kind: 'postgres', description, close: () => db.destroy() };
+  };
+  switch (target.kind) {
+    case 'url':
+      return server(
+        new PostgresDialect({ pool: ownPool(target.url, log, options.poolSize ?? 4) }),
+        true,
+        describeUrl(target.url),
+      );
+    case 'pool':
+      return server(new PostgresDialect({ pool: target.pool }), false, "the application's Postgres pool");
+    case 'kysely':
+      return server(new BorrowedDialect(target.kysely), false, "the application's Kysely");
+    case 'embedded':
+      return openEmbedded(target.dataDir, schema);
+  }
 }
 
-function openServer(
-  config: { readonly schema: string; readonly sessionLimits: SessionLimits },
-  url: string,
-  log: Logger,
-  poolSize: number,
-): DatabaseHandle {
+function ownPool(url: string, log: Logger, poolSize: number): pg.Pool {
   // pg lets the connection string's parameters override these: `?application_name=` wins.
   const pool = new pg.Pool({
     connectionString: url,
-    Client: ClassifyingClient,
     application_name: APPLICATION_NAME,
     max: poolSize,
     connectionTimeoutMillis: 10_000,
@@ -59,9 +74,7 @@ function openServer(
   pool.on('connect', (client) => {
     client.on('error', (error) => log.debug({ err: error }, 'database connection lost while in use'));
   });
-  const dialect = new EnginePostgresDialect({ pool }, config.sessionLimits);
-  const db = new Kysely<Database>({ dialect }).withSchema(config.schema);
-  return { db, kind: 'postgres', description: describeUrl(url), close: () => db.destroy() };
+  return pool;
 }
 
 async function openEmbedded(dataDir: string, schema: string): Promise<DatabaseHandle> {
@@ -72,7 +85,8 @@ async function openEmbedded(dataDir: string, schema: string): Promise<DatabaseHa
     const { PGlite } = await import('@electric-sql/pglite');
     const { PGliteDialect } = await import('kysely');
     const pglite = await PGlite.create(`${dir}/pgdata`);
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) }).withSchema(schema);
+    const dialect = new EngineDialect(new PGliteDialect({ pglite }), { limits: null, owned: true });
+    const db = new Kysely<Database>({ dialect }).withSchema(schema);
     return {
       db,
       kind: 'embedded',

@@ -6,7 +6,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
-import { liftStatementLimits } from './postgres-dialect.ts';
+import { liftStatementLimits } from './engine-dialect.ts';
 import type { Database } from './tables.ts';
 
 export interface MigrationResult {

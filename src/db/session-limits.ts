@@ -4,7 +4,7 @@
  * page transaction cannot keep the cursor row locked and stall every other replica: Postgres ends
  * what it abandoned, and every wait of ours gives up and is retried with backoff.
  *
- * They are set with `SET LOCAL` at the start of every transaction (postgres-dialect.ts), not on
+ * They are set with `SET LOCAL` at the start of every transaction (engine-dialect.ts), not on
  * the session: that works through a transaction-pooling PgBouncer (which refuses these startup
  * parameters, and would hand a session `SET` to other clients), and it leaves statements outside
  * transactions (status, metrics, the `sql` command) unbounded. The embedded database has one
@@ -48,7 +48,7 @@ export function sessionLimitsFor(leaseTtlMs: number): SessionLimits {
     // takes a fraction of a second, far below any lease. With it, a process stopped in the middle
     // of a statement holds its locks for at most this plus the idle timeout: the others apply
     // again within two lease periods of the stop, whatever instant it came at. Migrations and the
-    // `sql` command lift it (postgres-dialect.ts): their statements may rightly run long.
+    // `sql` command lift it (engine-dialect.ts): their statements may rightly run long.
     statementTimeoutMs: leaseTtlMs,
   };
 }

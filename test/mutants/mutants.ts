@@ -230,7 +230,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 25,
     rule: 'a database error reaches its caller unclassified (a dropped server is not waited out)',
-    file: 'src/db/postgres-dialect.ts',
+    file: 'src/db/engine-dialect.ts',
     find: `? result.then(undefined, (error: unknown) => {
           throw classifyDatabaseError(error);`,
     replace: `? result.then(undefined, (error: unknown) => {

@@ -1,0 +1,160 @@
+/**
+ * A Kysely dialect as the engine uses it, whichever database it reaches (its own pool, the
+ * application's pool or Kysely, the embedded PGlite):
+ * - every database error is classified (errors.ts) where it arises — a connection that cannot be
+ *   had, a query, a `begin` or `commit` that fails — so no caller up the stack classifies it again;
+ * - on a Postgres server, every transaction carries the session limits (session-limits.ts), set by
+ *   `SET LOCAL` in the same round trip as its `begin`: whatever code opened it, through PgBouncer too.
+ * It wraps the dialect's own driver; what that driver owns (a pool we made) it still destroys, and
+ * what it does not (the application's pool) it leaves alone (`owned: false`).
+ */
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+  type QueryResult,
+  sql,
+  type Transaction,
+  type TransactionSettings,
+} from 'kysely';
+import { classifyDatabaseError } from './errors.ts';
+import type { SessionLimits } from './session-limits.ts';
+import type { Database } from './tables.ts';
+
+export interface EngineDialectOptions {
+  /** Server-side bounds for every transaction; null on the embedded database (one session only). */
+  readonly limits: SessionLimits | null;
+  /** Whether closing the mirror may destroy what the inner driver holds (false: the application's). */
+  readonly owned: boolean;
+}
+
+export class EngineDialect implements Dialect {
+  constructor(
+    private readonly inner: Dialect,
+    private readonly options: EngineDialectOptions,
+  ) {}
+
+  createAdapter(): DialectAdapter {
+    return this.inner.createAdapter();
+  }
+
+  createDriver(): Driver {
+    return new EngineDriver(this.inner.createDriver(), this.options);
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return this.inner.createQueryCompiler();
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: the introspector works on any schema.
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return this.inner.createIntrospector(db);
+  }
+}
+
+class EngineDriver implements Driver {
+  readonly #limits: string | null;
+  readonly #wrapped = new WeakMap<DatabaseConnection, ClassifiedConnection>();
+
+  constructor(
+    private readonly inner: Driver,
+    private readonly options: EngineDialectOptions,
+  ) {
+    const { limits } = options;
+    const ms = (value: number) => String(Math.max(0, Math.round(value)));
+    this.#limits = limits
+      ? `set local idle_in_transaction_session_timeout = ${ms(limits.idleInTransactionMs)};
+        set local lock_timeout = ${ms(limits.lockTimeoutMs)};
+        set local statement_timeout = ${ms(limits.statementTimeoutMs)}`
+      : null;
+  }
+
+  init(): Promise<void> {
+    return classified(() => this.inner.init());
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await classified(() => this.inner.acquireConnection());
+    let wrapped = this.#wrapped.get(connection);
+    if (!wrapped) {
+      wrapped = new ClassifiedConnection(connection);
+      this.#wrapped.set(connection, wrapped);
+    }
+    return wrapped;
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const inner = innerOf(connection);
+    if (this.#limits === null) return classified(() => this.inner.beginTransaction(inner, settings));
+    try {
+      if (settings.isolationLevel || settings.accessMode) {
+        await classified(() => this.inner.beginTransaction(inner, settings));
+        await connection.executeQuery(CompiledQuery.raw(this.#limits!));
+      } else {
+        // One query without parameters goes by the simple protocol, which takes several
+        // statements: `begin` and the limits in one round trip, not two.
+        await connection.executeQuery(CompiledQuery.raw(`begin; ${this.#limits}`));
+      }
+    } catch (error) {
+      // Kysely only rolls back a transaction it saw begin: never hand back a connection inside one.
+      await this.inner.rollbackTransaction(inner).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return classified(() => this.inner.commitTransaction(innerOf(connection)));
+  }
+
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return classified(() => this.inner.rollbackTransaction(innerOf(connection)));
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection(innerOf(connection));
+  }
+
+  async destroy(): Promise<void> {
+    if (this.options.owned) await this.inner.destroy();
+  }
+}
+
+class ClassifiedConnection implements DatabaseConnection {
+  constructor(readonly inner: DatabaseConnection) {}
+
+  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    return classified(() => this.inner.executeQuery<R>(query));
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
+}
+
+function innerOf(connection: DatabaseConnection): DatabaseConnection {
+  return connection instanceof ClassifiedConnection ? connection.inner : connection;
+}
+
+async function classified<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw classifyDatabaseError(error);
+  }
+}
+
+/**
+ * For a transaction whose statements may rightly run long — a migration's DDL on a big table, its
+ * wait for another process's migration, a user's query (`sql`): no statement or lock bound. The
+ * idle bound stays, so a process that stops inside one still cannot hold its locks for long.
+ */
+export async function liftStatementLimits(trx: Transaction<Database>): Promise<void> {
+  await sql`select set_config('statement_timeout', '0', true), set_config('lock_timeout', '0', true)`.execute(
+    trx,
+  );
+}

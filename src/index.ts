@@ -1,0 +1,31 @@
+/**
+ * workos-sync as a library: `createWorkosSync(options)` mirrors WorkOS SSO connections, domains
+ * and SAML certificates into Postgres from inside an application, exactly as the command line
+ * does (which is a user of it). See the README's "Embed it in your app".
+ */
+export type { DatabaseTarget, LogLevel, WorkosSyncSettings } from './config.ts';
+export type { Database } from './db/tables.ts';
+export {
+  ConfigError,
+  CursorRejectedError,
+  ERROR_KINDS,
+  type ErrorKind,
+  FatalError,
+  RetryableError,
+  SyncError,
+} from './errors.ts';
+export type { Logger } from './logger.ts';
+export type { BackfillOptions, BackfillResult } from './sync/backfill.ts';
+export type { CertificateReportRow } from './sync/certificates.ts';
+export type { DrainTotals } from './sync/drain.ts';
+export type { Drift, ReconciliationCounts } from './sync/reconcile/plan.ts';
+export type { ReconcileReport } from './sync/reconcile/reconcile.ts';
+export type { StatusReport } from './sync/status.ts';
+export type { RunningSync } from './worker/serve.ts';
+export {
+  createWorkosSync,
+  type MirrorDatabase,
+  type StartOptions,
+  type WorkosSync,
+  type WorkosSyncOptions,
+} from './workos-sync.ts';

@@ -1,0 +1,189 @@
+/**
+ * The library: what the command line does, as an object an application holds. It takes the same
+ * settings the environment gives the CLI, checked by the same code (config.ts), and it never reads
+ * the environment, exits the process or installs signal handlers — the CLI does those, around it.
+ *
+ * The database is opened on first use and closed by `close()` (the application's own pool or
+ * Kysely is left open). Nothing migrates by itself: call `migrate()` first, as the CLI does.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { WorkOS } from '@workos-inc/node';
+import type { Kysely } from 'kysely';
+import { type Config, requireApiKey, resolveOptions, secretsOf, type WorkosSyncSettings } from './config.ts';
+import { type DatabaseHandle, openDatabase } from './db/connect.ts';
+import { type MigrationResult, migrateToLatest } from './db/migrate.ts';
+import type { Database } from './db/tables.ts';
+import { ConfigError, type FatalError } from './errors.ts';
+import { createLogger, type Logger, type Scrub, scrubbingLogger, secretScrubber } from './logger.ts';
+import { type BackfillOptions, type BackfillResult, backfill, poll } from './sync/backfill.ts';
+import { type CertificateReportRow, listCertificates, parseDays } from './sync/certificates.ts';
+import type { DrainTotals } from './sync/drain.ts';
+import { type ReconcileReport, reconcile } from './sync/reconcile/reconcile.ts';
+import { readStatus, type StatusReport } from './sync/status.ts';
+import { type RunningSync, serveWorker } from './worker/serve.ts';
+import { createWorkosClient } from './workos/client.ts';
+import { workosConnectionsSource } from './workos/connections-source.ts';
+import { workosEventsSource } from './workos/events-source.ts';
+
+export interface WorkosSyncOptions extends WorkosSyncSettings {
+  /**
+   * A pino logger (workos-sync logs through a child of it, with the API key and the database
+   * password scrubbed from the errors it logs); default: JSON lines on stderr at `logLevel`.
+   */
+  readonly logger?: Logger | undefined;
+}
+
+export interface StartOptions {
+  /** The health and metrics server: as configured (`http` option) unless given here; false for none. */
+  readonly http?: { readonly host?: string; readonly port?: number | 'ephemeral' } | false;
+  /**
+   * Told when the worker cannot go on (WorkOS rejected the API key): it has stopped by then. By
+   * default the error is logged; `RunningSync.done` resolves with it either way.
+   */
+  readonly onFatal?: ((error: FatalError) => void) | undefined;
+  /** This replica's name in the leases; default host:pid:random. */
+  readonly holder?: string | undefined;
+}
+
+export interface MirrorDatabase {
+  readonly db: Kysely<Database>;
+  readonly kind: 'postgres' | 'embedded';
+  /** Where the data is, safe to print (no password). */
+  readonly description: string;
+}
+
+export interface WorkosSync {
+  /** The settings in force, validated. */
+  readonly config: Config;
+  /** Applies pending migrations; safe when several processes start at once. */
+  migrate(): Promise<MigrationResult>;
+  /** A new mirror starts from the listing, then applies every retained event; an existing one catches up. */
+  backfill(options?: BackfillOptions): Promise<BackfillResult>;
+  /** One catch-up pass from the stored cursor. */
+  poll(options?: BackfillOptions): Promise<DrainTotals>;
+  /** One reconciliation against List Connections; `dryRun` computes the drift and writes nothing. */
+  reconcile(options?: { readonly dryRun?: boolean; readonly signal?: AbortSignal }): Promise<ReconcileReport>;
+  /** The long-running worker: polls and reconciles on the schedules, holding leases like `run`. */
+  start(options?: StartOptions): RunningSync;
+  /** Cursor, lag, lease, counts, last reconciliation, quarantined events (error texts scrubbed). */
+  status(): Promise<StatusReport & { readonly database: string }>;
+  /** Certificates of live connections, most urgent first; `within` as `30d`, `12h` or days. */
+  certificates(options?: { readonly within?: string | number }): Promise<CertificateReportRow[]>;
+  /** The mirror's database: a Kysely bound to its schema for the application's own queries, and where it is. */
+  database(): Promise<MirrorDatabase>;
+  /** Stops what `start()` started and closes what this object opened. */
+  close(): Promise<void>;
+}
+
+export function createWorkosSync(options: WorkosSyncOptions = {}): WorkosSync {
+  const { logger, ...settings } = options;
+  return workosSyncFrom(resolveOptions(settings), { logger });
+}
+
+/** The command line's way in: settings it validated from the environment, and its own logger. */
+export function workosSyncFrom(
+  config: Config,
+  extras: { readonly logger?: Logger | undefined } = {},
+): WorkosSync {
+  const secrets = secretsOf(config);
+  const scrub: Scrub = secretScrubber(secrets);
+  const log = extras.logger
+    ? scrubbingLogger(extras.logger, scrub)
+    : createLogger({ level: config.logLevel, secrets });
+  let opening: Promise<DatabaseHandle> | undefined;
+  let workos: WorkOS | undefined;
+  const running = new Set<RunningSync>();
+
+  const database = (): Promise<DatabaseHandle> => {
+    opening ??= openDatabase(config.database, log).then((handle) => {
+      log.info({ database: handle.description }, 'using database');
+      return handle;
+    });
+    return opening;
+  };
+  const client = (): WorkOS => {
+    workos ??= createWorkosClient({
+      apiKey: requireApiKey(config),
+      apiUrl: config.workos.apiUrl,
+      timeoutMs: config.requestTimeoutMs,
+    });
+    return workos;
+  };
+  const syncDeps = async () => {
+    const { db } = await database();
+    const workos = client();
+    return {
+      db,
+      events: workosEventsSource(workos),
+      connections: workosConnectionsSource(workos),
+      log,
+      scrub,
+    };
+  };
+
+  return {
+    config,
+    async migrate() {
+      const { db } = await database();
+      const result = await migrateToLatest(db, config.database.schema);
+      if (result.applied.length > 0) log.info({ applied: result.applied }, 'migrations applied');
+      return result;
+    },
+    async backfill(backfillOptions) {
+      return backfill(await syncDeps(), backfillOptions);
+    },
+    async poll(pollOptions) {
+      return poll(await syncDeps(), pollOptions);
+    },
+    async reconcile(reconcileOptions = {}) {
+      const deps = await syncDeps();
+      return reconcile({ db: deps.db, source: deps.connections, log, scrub }, reconcileOptions);
+    },
+    start(startOptions = {}) {
+      const http = startOptions.http === undefined ? config.http : startOptions.http;
+      const sync = serveWorker(syncDeps(), {
+        pollCron: config.pollCron,
+        reconcileCron: config.reconcileCron,
+        leaseTtlMs: config.leaseTtlMs,
+        holder: startOptions.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+        http:
+          http === false
+            ? null
+            : { host: http.host ?? config.http.host, port: http.port ?? config.http.port },
+        onFatal: startOptions.onFatal ?? ((error) => log.error({ err: error }, 'the worker stopped')),
+      });
+      running.add(sync);
+      void sync.done.finally(() => running.delete(sync));
+      return sync;
+    },
+    async status() {
+      const handle = await database();
+      const report = await readStatus(handle.db);
+      return {
+        ...report,
+        database: handle.description,
+        lastPollError: report.lastPollError === null ? null : scrub(report.lastPollError),
+        lastRecovery: report.lastRecovery && {
+          ...report.lastRecovery,
+          reason: report.lastRecovery.reason === null ? null : scrub(report.lastRecovery.reason),
+        },
+      };
+    },
+    async certificates(certificateOptions = {}) {
+      const within = certificateOptions.within;
+      const withinDays = within === undefined ? undefined : parseDays(within);
+      if (withinDays === null) throw new ConfigError(`within must look like 30d, 12h or 30, got "${within}"`);
+      return listCertificates((await database()).db, { withinDays });
+    },
+    async database() {
+      const { db, kind, description } = await database();
+      return { db, kind, description };
+    },
+    async close() {
+      await Promise.allSettled([...running].map((sync) => sync.stop()));
+      if (opening) await (await opening.catch(() => undefined))?.close();
+      opening = undefined;
+    },
+  };
+}
