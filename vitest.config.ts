@@ -26,6 +26,7 @@ export default defineConfig({
             'test/versions.test.ts',
             'test/clock-skew.test.ts',
             'test/backfill.test.ts',
+            'test/hooks.test.ts',
           ],
           env: { WORKOS_SYNC_TEST_DATABASE: 'embedded' },
         },

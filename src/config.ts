@@ -304,11 +304,15 @@ function parseDatabaseUrl(name: string, value: string | undefined): string | und
   return value;
 }
 
-/** The schema name is spliced into DDL, so it is held to a plain, unquoted identifier. */
+/**
+ * The schema name is spliced into DDL, so it is held to a plain, unquoted identifier; 55
+ * characters at most, so that the channel changes are announced on (`<schema>_changes`) is still
+ * one Postgres accepts (63).
+ */
 function parseIdentifier(name: string, value: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value)) {
+  if (!/^[a-z_][a-z0-9_]{0,54}$/.test(value)) {
     throw new ConfigError(
-      `${name} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63), got "${value}"`,
+      `${name} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 55), got "${value}"`,
     );
   }
   return value;

@@ -16,6 +16,7 @@ export const ERROR_KINDS = [
   'network',
   'bad_response',
   'database',
+  'hook',
   'unauthorized',
   'refused',
   'cursor_rejected',

@@ -17,6 +17,17 @@ export {
 export type { Logger } from './logger.ts';
 export type { BackfillOptions, BackfillResult } from './sync/backfill.ts';
 export type { CertificateReportRow } from './sync/certificates.ts';
+export type {
+  CertificateChange,
+  CertificateChangeKind,
+  CertificateSnapshot,
+  ChangeHook,
+  ChangeSource,
+  ConnectionChange,
+  ConnectionChangeKind,
+  ConnectionSnapshot,
+  MirrorChange,
+} from './sync/changes.ts';
 export type { DrainTotals } from './sync/drain.ts';
 export type { Drift, ReconciliationCounts } from './sync/reconcile/plan.ts';
 export type { ReconcileReport } from './sync/reconcile/reconcile.ts';

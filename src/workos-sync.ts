@@ -18,6 +18,8 @@ import { ConfigError, type FatalError } from './errors.ts';
 import { createLogger, type Logger, type Scrub, scrubbingLogger, secretScrubber } from './logger.ts';
 import { type BackfillOptions, type BackfillResult, backfill, poll } from './sync/backfill.ts';
 import { type CertificateReportRow, listCertificates, parseDays } from './sync/certificates.ts';
+import { type ChangeReporting, changesChannel } from './sync/change-report.ts';
+import type { ChangeHook } from './sync/changes.ts';
 import type { DrainTotals } from './sync/drain.ts';
 import { type ReconcileReport, reconcile } from './sync/reconcile/reconcile.ts';
 import { readStatus, type StatusReport } from './sync/status.ts';
@@ -32,6 +34,8 @@ export interface WorkosSyncOptions extends WorkosSyncSettings {
    * password scrubbed from the errors it logs); default: JSON lines on stderr at `logLevel`.
    */
   readonly logger?: Logger | undefined;
+  /** A first `onChange` hook (more with `onChange()`). */
+  readonly onChange?: ChangeHook | undefined;
 }
 
 export interface StartOptions {
@@ -72,19 +76,25 @@ export interface WorkosSync {
   certificates(options?: { readonly within?: string | number }): Promise<CertificateReportRow[]>;
   /** The mirror's database: a Kysely bound to its schema for the application's own queries, and where it is. */
   database(): Promise<MirrorDatabase>;
+  /**
+   * Registers a hook called inside the transaction of every batch of events and every
+   * reconciliation that changes the mirror, with its net changes (see `ChangeHook`). Returns the
+   * function that removes it.
+   */
+  onChange(hook: ChangeHook): () => void;
   /** Stops what `start()` started and closes what this object opened. */
   close(): Promise<void>;
 }
 
 export function createWorkosSync(options: WorkosSyncOptions = {}): WorkosSync {
-  const { logger, ...settings } = options;
-  return workosSyncFrom(resolveOptions(settings), { logger });
+  const { logger, onChange, ...settings } = options;
+  return workosSyncFrom(resolveOptions(settings), { logger, onChange });
 }
 
 /** The command line's way in: settings it validated from the environment, and its own logger. */
 export function workosSyncFrom(
   config: Config,
-  extras: { readonly logger?: Logger | undefined } = {},
+  extras: { readonly logger?: Logger | undefined; readonly onChange?: ChangeHook | undefined } = {},
 ): WorkosSync {
   const secrets = secretsOf(config);
   const scrub: Scrub = secretScrubber(secrets);
@@ -94,6 +104,8 @@ export function workosSyncFrom(
   let opening: Promise<DatabaseHandle> | undefined;
   let workos: WorkOS | undefined;
   const running = new Set<RunningSync>();
+  let hooks: readonly ChangeHook[] = extras.onChange ? [extras.onChange] : [];
+  const reporting: ChangeReporting = { hooks: () => hooks, channel: changesChannel(config.database.schema) };
 
   const database = (): Promise<DatabaseHandle> => {
     opening ??= openDatabase(config.database, log).then((handle) => {
@@ -119,6 +131,7 @@ export function workosSyncFrom(
       connections: workosConnectionsSource(workos),
       log,
       scrub,
+      reporting,
     };
   };
 
@@ -138,7 +151,7 @@ export function workosSyncFrom(
     },
     async reconcile(reconcileOptions = {}) {
       const deps = await syncDeps();
-      return reconcile({ db: deps.db, source: deps.connections, log, scrub }, reconcileOptions);
+      return reconcile({ db: deps.db, source: deps.connections, log, scrub, reporting }, reconcileOptions);
     },
     start(startOptions = {}) {
       const http = startOptions.http === undefined ? config.http : startOptions.http;
@@ -179,6 +192,12 @@ export function workosSyncFrom(
     async database() {
       const { db, kind, description } = await database();
       return { db, kind, description };
+    },
+    onChange(hook) {
+      hooks = [...hooks, hook];
+      return () => {
+        hooks = hooks.filter((h) => h !== hook);
+      };
     },
     async close() {
       await Promise.allSettled([...running].map((sync) => sync.stop()));

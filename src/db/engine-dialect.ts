@@ -59,6 +59,8 @@ export class EngineDialect implements Dialect {
 
 class EngineDriver implements Driver {
   readonly #limits: string | null;
+  /** Whether `begin` and the limits can go as one query: not where every query is prepared (PGlite). */
+  #oneRoundTrip = true;
   readonly #wrapped = new WeakMap<DatabaseConnection, ClassifiedConnection>();
 
   constructor(
@@ -92,14 +94,21 @@ class EngineDriver implements Driver {
     const inner = innerOf(connection);
     if (this.#limits === null) return classified(() => this.inner.beginTransaction(inner, settings));
     try {
-      if (settings.isolationLevel || settings.accessMode) {
-        await classified(() => this.inner.beginTransaction(inner, settings));
-        await connection.executeQuery(CompiledQuery.raw(this.#limits!));
-      } else {
-        // One query without parameters goes by the simple protocol, which takes several
-        // statements: `begin` and the limits in one round trip, not two.
-        await connection.executeQuery(CompiledQuery.raw(`begin; ${this.#limits}`));
+      if (this.#oneRoundTrip && !settings.isolationLevel && !settings.accessMode) {
+        // pg sends a query without parameters by the simple protocol, which takes several
+        // statements: `begin` and the limits in one round trip, not two. A driver that prepares
+        // every query refuses that (42601, before running any of it): then two round trips.
+        try {
+          await connection.executeQuery(CompiledQuery.raw(`begin; ${this.#limits}`));
+          return;
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== '42601') throw error;
+          this.#oneRoundTrip = false;
+        }
       }
+      await classified(() => this.inner.beginTransaction(inner, settings));
+      for (const statement of this.#limits.split(';'))
+        await connection.executeQuery(CompiledQuery.raw(statement));
     } catch (error) {
       // Kysely only rolls back a transaction it saw begin: never hand back a connection inside one.
       await this.inner.rollbackTransaction(inner).catch(() => undefined);

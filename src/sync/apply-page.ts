@@ -13,6 +13,18 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
+import {
+  type ChangeReporting,
+  captureRows,
+  changesBetween,
+  eventNotice,
+  eventSourceOf,
+  inEventOrder,
+  mergeCaptured,
+  notifyChanges,
+  type RowsCaptured,
+  runHooks,
+} from './change-report.ts';
 import { replaceDomains } from './connection-row.ts';
 import { advanceCursor, lockCursor } from './cursor.ts';
 import type { RowKeys } from './mirror.ts';
@@ -46,6 +58,8 @@ export type PageSummary = Readonly<Record<EventFate, number>> & {
 interface Deps {
   readonly db: Kysely<Database>;
   readonly log: Logger;
+  /** The application's hooks and the NOTIFY channel (change-report.ts); none when absent. */
+  readonly reporting?: ChangeReporting | undefined;
 }
 
 /** Applies consecutive pages in one transaction; returns one summary per page. */
@@ -53,11 +67,13 @@ export async function applyPages(deps: Deps, batch: PagesToApply): Promise<PageS
   const items: ParsedItem[] = batch.pages.flat();
   let plans: PagePlan[];
   try {
-    plans = [await inTransaction(deps.db, batch, items, (trx) => planAndWrite(trx, items))];
+    plans = await inTransaction(deps, batch, items, async (trx, before) => [
+      await planAndWrite(trx, items, before),
+    ]);
   } catch (error) {
     if (!isRefusedData(error)) throw error;
     deps.log.warn({ err: error }, 'the database refused part of a page; applying it event by event');
-    plans = await inTransaction(deps.db, batch, items, (trx) => applyOneByOne(trx, items));
+    plans = await inTransaction(deps, batch, items, (trx, before) => applyOneByOne(trx, items, before));
   }
   report(deps.log, plans);
   return summarise(batch.pages, items, plans);
@@ -68,18 +84,30 @@ export async function applyPage(deps: Deps, page: PageToApply): Promise<PageSumm
   return summary!;
 }
 
-/** The cursor is fenced first and moves last, in the same transaction as everything between. */
-async function inTransaction<T>(
-  db: Kysely<Database>,
+/**
+ * The cursor is fenced first and moves last, in the same transaction as everything between: the
+ * writes, the application's hooks (given the batch's net changes, with the rows captured before
+ * and after when there are hooks) and the NOTIFY that announces the batch once it commits.
+ */
+async function inTransaction(
+  deps: Deps,
   batch: Pick<PagesToApply, 'expectedCursor' | 'nextCursor'>,
   items: readonly ParsedItem[],
-  body: (trx: Transaction<Database>) => Promise<T>,
-): Promise<T> {
-  return db.transaction().execute(async (trx) => {
+  body: (trx: Transaction<Database>, before: RowsCaptured | null) => Promise<PagePlan[]>,
+): Promise<PagePlan[]> {
+  return deps.db.transaction().execute(async (trx) => {
     await lockCursor(trx, batch.expectedCursor);
-    const result = await body(trx);
+    const hooks = deps.reporting?.hooks() ?? [];
+    const touched = rowsTouched(items);
+    const before = hooks.length > 0 ? await captureRows(trx, touched) : null;
+    const plans = await body(trx, before);
+    if (before) {
+      const after = await captureRows(trx, touched);
+      await runHooks(trx, hooks, inEventOrder(plans, changesBetween(before, after, eventSourceOf(plans))));
+    }
+    await notifyChanges(trx, deps.reporting?.channel ?? null, eventNotice(plans, batch.nextCursor));
     await advanceCursor(trx, batch.nextCursor, newestCreatedAt(items));
-    return result;
+    return plans;
   });
 }
 
@@ -91,12 +119,19 @@ async function inTransaction<T>(
  * so the events it outdates are recorded `stale` and their domains are not written. Only then
  * are the domains and the events' outcomes written: they follow the versions that won.
  */
-async function planAndWrite(trx: Transaction<Database>, items: readonly ParsedItem[]): Promise<PagePlan> {
+async function planAndWrite(
+  trx: Transaction<Database>,
+  items: readonly ParsedItem[],
+  before: RowsCaptured | null,
+): Promise<PagePlan> {
   const seen = await loadSeenEvents(trx, [...new Set(items.map((i) => i.id))]);
   const snapshot = await loadSnapshot(trx, rowsTouched(items));
   let plan = planPage(items, snapshot, seen);
   const refused = await writeVersions(trx, plan);
   if (!isEmpty(refused)) {
+    // The refused rows were written by another transaction since the capture: to the hooks, what
+    // this batch changed starts from the rows as that transaction left them.
+    if (before) mergeCaptured(before, await captureRows(trx, refused));
     // Each row's decisions depend on that row alone: the writes already taken stay as planned.
     plan = planPage(items, withRows(snapshot, await loadSnapshot(trx, refused)), seen);
     const again = await writeVersions(trx, planFor(plan, refused));
@@ -128,12 +163,16 @@ function newestCreatedAt(items: readonly ParsedItem[]): Date | null {
   return newest;
 }
 
-async function applyOneByOne(trx: Transaction<Database>, items: readonly ParsedItem[]): Promise<PagePlan[]> {
+async function applyOneByOne(
+  trx: Transaction<Database>,
+  items: readonly ParsedItem[],
+  before: RowsCaptured | null,
+): Promise<PagePlan[]> {
   const plans: PagePlan[] = [];
   for (const item of items) {
     await sql`savepoint workos_sync_event`.execute(trx);
     try {
-      plans.push(await planAndWrite(trx, [item]));
+      plans.push(await planAndWrite(trx, [item], before));
       await sql`release savepoint workos_sync_event`.execute(trx);
     } catch (error) {
       if (!isRefusedData(error)) throw error;
@@ -144,7 +183,7 @@ async function applyOneByOne(trx: Transaction<Database>, items: readonly ParsedI
         status: 'invalid',
         error: `the database refused this event: ${message}`,
       };
-      plans.push(await planAndWrite(trx, [refused]));
+      plans.push(await planAndWrite(trx, [refused], before));
     }
   }
   return plans;

@@ -10,6 +10,7 @@ import type { Logger, Scrub } from '../logger.ts';
 import type { ConnectionsSource } from '../workos/connections-source.ts';
 import type { EventsSource } from '../workos/events-source.ts';
 import { type CatchUpOptions, catchUp } from './catch-up.ts';
+import type { ChangeReporting } from './change-report.ts';
 import { readCursor } from './cursor.ts';
 import type { DrainTotals } from './drain.ts';
 import { type ReconcileReport, reconcile } from './reconcile/reconcile.ts';
@@ -22,6 +23,7 @@ export interface BackfillDeps {
   readonly connections: ConnectionsSource;
   readonly log: Logger;
   readonly scrub: Scrub;
+  readonly reporting?: ChangeReporting | undefined;
 }
 
 export type BackfillOptions = Pick<CatchUpOptions, 'since' | 'signal' | 'onPage' | 'backoff'>;
@@ -63,7 +65,7 @@ export async function backfill(deps: BackfillDeps, options: BackfillOptions = {}
 /** `since` only applies to a mirror with no cursor yet (see drain.ts). */
 export function poll(deps: BackfillDeps, options: BackfillOptions = {}): Promise<DrainTotals> {
   return catchUp(
-    { db: deps.db, source: deps.events, log: deps.log, scrub: deps.scrub },
+    { db: deps.db, source: deps.events, log: deps.log, scrub: deps.scrub, reporting: deps.reporting },
     {
       ...options,
       recover: (error) =>
@@ -73,5 +75,11 @@ export function poll(deps: BackfillDeps, options: BackfillOptions = {}): Promise
 }
 
 function reconcileWith(deps: BackfillDeps): Promise<ReconcileReport> {
-  return reconcile({ db: deps.db, source: deps.connections, log: deps.log, scrub: deps.scrub });
+  return reconcile({
+    db: deps.db,
+    source: deps.connections,
+    log: deps.log,
+    scrub: deps.scrub,
+    reporting: deps.reporting,
+  });
 }

@@ -11,6 +11,7 @@ import type { Database } from '../db/tables.ts';
 import type { Logger, Scrub } from '../logger.ts';
 import type { EventsSource } from '../workos/events-source.ts';
 import { applyPages, type PageSummary } from './apply-page.ts';
+import type { ChangeReporting } from './change-report.ts';
 import { readCursor } from './cursor.ts';
 import { PageReader } from './page-reader.ts';
 
@@ -20,6 +21,8 @@ export interface DrainDeps {
   readonly log: Logger;
   /** Takes every secret out of an error's text before it is stored (`sync_state.last_poll_error`). */
   readonly scrub: Scrub;
+  /** The application's hooks and the NOTIFY channel; none when absent. */
+  readonly reporting?: ChangeReporting | undefined;
 }
 
 export interface DrainOptions {

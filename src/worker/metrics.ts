@@ -109,7 +109,7 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
   });
   const apiErrors = new Counter({
     name: `${PREFIX}api_errors_total`,
-    help: `WorkOS API and database errors, by kind (${ERROR_KINDS.join(', ')}).`,
+    help: `Errors waited out or stopped on (WorkOS, the database, an onChange hook), by kind (${ERROR_KINDS.join(', ')}).`,
     labelNames: ['kind'] as const,
     registers,
   });

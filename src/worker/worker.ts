@@ -17,6 +17,7 @@ import type { Logger, Scrub } from '../logger.ts';
 import { isNewMirror } from '../sync/backfill.ts';
 import type { BackoffPolicy } from '../sync/backoff.ts';
 import { catchUp } from '../sync/catch-up.ts';
+import type { ChangeReporting } from '../sync/change-report.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
 import { recoverRejectedCursor } from '../sync/recover-cursor.ts';
 import { sleep } from '../time.ts';
@@ -31,6 +32,7 @@ export interface WorkerDeps {
   readonly connections: ConnectionsSource;
   readonly log: Logger;
   readonly scrub: Scrub;
+  readonly reporting?: ChangeReporting | undefined;
   readonly metrics: SyncMetrics;
 }
 
@@ -90,7 +92,13 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     const started = performance.now();
     try {
       const report = await reconcile(
-        { db: deps.db, source: deps.connections, log: deps.log, scrub: deps.scrub },
+        {
+          db: deps.db,
+          source: deps.connections,
+          log: deps.log,
+          scrub: deps.scrub,
+          reporting: deps.reporting,
+        },
         { signal },
       );
       deps.metrics.recordReconciliation({
@@ -174,7 +182,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         return;
       }
       const totals = await catchUp(
-        { db: deps.db, source: deps.events, log: deps.log, scrub: deps.scrub },
+        { db: deps.db, source: deps.events, log: deps.log, scrub: deps.scrub, reporting: deps.reporting },
         {
           signal,
           backoff: options.backoff,

@@ -13,8 +13,21 @@ import { type DatabaseInstant, databaseNow } from '../../db/clock.ts';
 import type { Database } from '../../db/tables.ts';
 import type { Logger, Scrub } from '../../logger.ts';
 import type { ConnectionsSource } from '../../workos/connections-source.ts';
+import {
+  type ChangeReporting,
+  captureRows,
+  changesBetween,
+  notifyChanges,
+  runHooks,
+} from '../change-report.ts';
+import type { RowKeys } from '../mirror.ts';
 import { fetchListing } from './listing.ts';
-import { type Drift, planReconciliation, type ReconciliationCounts } from './plan.ts';
+import {
+  type Drift,
+  planReconciliation,
+  type ReconciliationCounts,
+  type ReconciliationPlan,
+} from './plan.ts';
 import { loadStoredConnections, loadStoredSigningCertificates, writeReconciliation } from './store.ts';
 
 export interface ReconcileDeps {
@@ -23,6 +36,8 @@ export interface ReconcileDeps {
   readonly log: Logger;
   /** Takes every secret out of an error's text before it is stored (`reconciliation_runs.error`). */
   readonly scrub: Scrub;
+  /** The application's hooks and the NOTIFY channel; none when absent. */
+  readonly reporting?: ChangeReporting | undefined;
 }
 
 export interface ReconcileReport {
@@ -61,10 +76,27 @@ export async function reconcile(
     const report = dryRun
       ? { counts: plan.counts, drift: plan.drift }
       : await deps.db.transaction().execute(async (trx) => {
+          const hooks = deps.reporting?.hooks() ?? [];
+          const rows = rowsPlanned(plan);
+          const before = hooks.length > 0 ? await captureRows(trx, rows) : null;
           // What really changed may be less than planned when the poller got there first.
           const { counts: written, written: ids } = await writeReconciliation(trx, plan, {
             began,
             at: listedAt,
+          });
+          if (before) {
+            const source = { kind: 'listing', runId: runId! } as const;
+            await runHooks(
+              trx,
+              hooks,
+              changesBetween(before, await captureRows(trx, rows), () => source),
+            );
+          }
+          await notifyChanges(trx, deps.reporting?.channel ?? null, {
+            source: 'reconciliation',
+            runId: runId!,
+            counts: Object.fromEntries(Object.entries(written).filter(([, n]) => n > 0)),
+            connectionIds: [...ids],
           });
           const counts: ReconciliationCounts = {
             ...plan.counts,
@@ -149,4 +181,12 @@ async function failRun(deps: ReconcileDeps, runId: string, error: unknown): Prom
     // The database itself may be what failed; the run stays 'running' and the caller still sees the cause.
     deps.log.warn({ err: recordError, runId }, 'could not record the failed reconciliation');
   }
+}
+
+/** Every row the plan may write. */
+function rowsPlanned(plan: ReconciliationPlan): RowKeys {
+  return {
+    connections: [...plan.upserts.map((u) => u.row.id), ...plan.deletions],
+    certificates: plan.certificates.map((c) => [c.connection_id, c.certificate_type] as const),
+  };
 }

@@ -1,0 +1,171 @@
+/**
+ * What takes several connections or processes: the NOTIFY a committed batch sends (heard by a
+ * real `LISTEN`ing client; none for a batch that changed nothing or rolled back), and a process
+ * killed inside its hook, which loses and doubles nothing (the hook's own writes included).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import pg from 'pg';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
+import { createWorkosSync, type WorkosSync } from '../src/index.ts';
+import { cliEnv, finished } from './support/cli.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { API_KEY, FAST_BACKOFF } from './support/sync.ts';
+import { until } from './support/worker-process.ts';
+
+let t: TestDatabase;
+let emulator: Emulator;
+let model: WorkosModel;
+
+beforeEach(async () => {
+  t = await createTestDatabase();
+  model = new WorkosModel({ seed: 43 });
+  generateScenario(model, { seed: 43, events: 150 });
+  emulator = await startEmulator({ apiKey: API_KEY, model });
+  await sql`create table public.sso_audit (connection_id text, kind text, source text)`.execute(t.db);
+});
+afterEach(async () => {
+  await emulator.close();
+  await t.close();
+});
+
+describe('NOTIFY', () => {
+  let listener: pg.Client;
+  let sync: WorkosSync;
+  const heard: { channel: string; payload: Record<string, unknown> | string }[] = [];
+  beforeEach(async () => {
+    heard.length = 0;
+    listener = new pg.Client({ connectionString: t.url });
+    await listener.connect();
+    listener.on('notification', (n) => {
+      const text = n.payload ?? '';
+      heard.push({ channel: n.channel, payload: text.startsWith('{') ? JSON.parse(text) : text });
+    });
+    await listener.query('listen workos_changes');
+    sync = createWorkosSync({
+      apiKey: API_KEY,
+      apiUrl: emulator.url,
+      database: { url: t.url },
+      logger: pino({ level: 'silent' }),
+    });
+  });
+  afterEach(async () => {
+    await sync.close();
+    await listener.end();
+  });
+  /** Everything heard until a notification this test sends itself: NOTIFYs arrive in commit order. */
+  async function heardUntilNow() {
+    const sentinel = `sentinel ${heard.length}-${Date.now()}`;
+    await sql`select pg_notify('workos_changes', ${sentinel})`.execute(t.db);
+    await until(() => heard.some((h) => h.payload === sentinel), 10_000);
+    const got = heard.splice(0).filter((h) => h.payload !== sentinel);
+    return got.map((h) => h.payload as Record<string, unknown>);
+  }
+
+  it('announces each committed batch on <schema>_changes, and nothing when nothing changed', async () => {
+    await sync.backfill({ backoff: FAST_BACKOFF });
+    const notices = await heardUntilNow();
+    expect(notices[0]).toMatchObject({
+      source: 'reconciliation',
+      runId: expect.any(String),
+      counts: { inserted: expect.any(Number) },
+    });
+    const events = notices.filter((n) => n.source === 'events');
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.at(-1)).toMatchObject({ cursor: model.events().at(-1)!.id });
+    for (const n of events) {
+      expect(Object.keys(n.counts as object).every((k) => k.startsWith('connection.'))).toBe(true);
+      expect(JSON.stringify(n).length).toBeLessThan(8000);
+    }
+
+    await sync.poll({ backoff: FAST_BACKOFF }); // nothing new
+    expect(await heardUntilNow()).toEqual([]);
+
+    const c = model.liveConnections().find((x) => x.state === 'active')!;
+    model.deactivate(String(c.id));
+    await sync.poll({ backoff: FAST_BACKOFF });
+    expect(await heardUntilNow()).toEqual([
+      {
+        source: 'events',
+        cursor: model.events().at(-1)!.id,
+        counts: { 'connection.deactivated': 1 },
+        connections: 1,
+        connectionIds: [c.id],
+      },
+    ]);
+  });
+
+  it('a batch that rolled back (its hook threw) announces nothing; its retry that commits, once', async () => {
+    await sync.backfill({ backoff: FAST_BACKOFF });
+    await heardUntilNow();
+    let failures = 2;
+    sync.onChange(() => {
+      if (failures-- > 0) throw new Error('not now');
+    });
+    model.deactivate(String(model.liveConnections().find((x) => x.state === 'active')!.id));
+    await sync.poll({ backoff: FAST_BACKOFF });
+    expect(failures).toBe(-1);
+    expect(await heardUntilNow()).toEqual([
+      expect.objectContaining({ counts: { 'connection.deactivated': 1 } }),
+    ]);
+  });
+});
+
+describe('a process killed inside its hook', () => {
+  const app = fileURLToPath(new URL('./support/hook-app.ts', import.meta.url));
+  const start = (env: Record<string, string>): ChildProcess =>
+    spawn(process.execPath, ['--import', 'tsx', app], {
+      env: cliEnv({ DATABASE_URL: t.url, WORKOS_API_KEY: API_KEY, WORKOS_API_URL: emulator.url, ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+  it(
+    'loses and doubles nothing: the mirror, the events and the hook`s own rows',
+    { timeout: 60_000 },
+    async () => {
+      const blocked = start({ HOOK_BLOCK: '1' });
+      let out = '';
+      blocked.stdout?.on('data', (chunk) => {
+        out += chunk;
+      });
+      const gone = finished(blocked);
+      await until(
+        () => out.includes('in hook'),
+        30_000,
+        () => out,
+      );
+      blocked.kill('SIGKILL');
+      await gone;
+      // Nothing of the batch it was in committed: not the mirror's rows, not the hook's.
+      const { rows: partial } = await sql<{
+        n: number;
+      }>`select count(*)::int as n from public.sso_audit`.execute(t.db);
+      const runs = await t.db.selectFrom('reconciliation_runs').select('status').execute();
+      expect(partial[0]!.n).toBe(0);
+      expect(runs.map((r) => r.status)).not.toContain('succeeded');
+
+      const result = await finished(start({}));
+      expect(result.code, result.stderr).toBe(0);
+      const recorded = await t.db.selectFrom('events').select('id').execute();
+      expect(recorded).toHaveLength(model.events().length);
+      const { rows: doubled } = await sql`
+      select connection_id, kind, source from public.sso_audit group by 1, 2, 3 having count(*) > 1`.execute(
+        t.db,
+      );
+      expect(doubled).toEqual([]);
+      const { rows: inserted } = await sql<{ n: number }>`
+      select count(*)::int as n from public.sso_audit where kind = 'connection.inserted'`.execute(t.db);
+      // Every connection the (one committed) listing inserted was announced once.
+      const succeeded = await t.db
+        .selectFrom('reconciliation_runs')
+        .select('inserted')
+        .where('status', '=', 'succeeded')
+        .execute();
+      expect(succeeded).toHaveLength(1);
+      expect(inserted[0]!.n).toBe(succeeded[0]!.inserted);
+    },
+  );
+});
