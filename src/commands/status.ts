@@ -1,6 +1,6 @@
 import { type Config, secretsOf } from '../config.ts';
 import { secretScrubber } from '../logger.ts';
-import { readStatus, type StatusReport } from '../sync/status.ts';
+import type { StatusReport } from '../sync/status.ts';
 import { ago, count, table } from './format.ts';
 import { openSync } from './open.ts';
 
