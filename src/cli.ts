@@ -71,10 +71,15 @@ program
   .command('poll')
   .description('one catch-up pass from the stored cursor, then exit')
   .option('--json', 'print the summary as JSON')
-  .action(async (options: { json?: boolean }, command: Command) => {
+  .option('--max-pages <n>', 'apply at most this many pages, then stop (the next run resumes there)')
+  .action(async (options: { json?: boolean; maxPages?: string }, command: Command) => {
     const { config, migrate } = configFrom(command);
     const { pollOrBackfillCommand } = await import('./commands/poll-or-backfill.ts');
-    await pollOrBackfillCommand('poll', config, { json: options.json === true, migrate });
+    await pollOrBackfillCommand('poll', config, {
+      json: options.json === true,
+      migrate,
+      maxPages: pageCount(options.maxPages),
+    });
   });
 
 program
@@ -82,17 +87,24 @@ program
   .description('apply every retained event (or from --since) on a new database; catch up on an existing one')
   .option('--since <iso>', 'with no stored cursor, start at this time instead of the oldest retained event')
   .option('--json', 'print the summary as JSON')
+  .option('--max-pages <n>', 'apply at most this many pages, then stop (the next run resumes there)')
   .addOption(new Option('--progress-every <ms>', 'progress line interval').default('2000').hideHelp())
-  .action(async (options: { since?: string; json?: boolean; progressEvery: string }, command: Command) => {
-    const { config, migrate } = configFrom(command);
-    const { pollOrBackfillCommand } = await import('./commands/poll-or-backfill.ts');
-    await pollOrBackfillCommand('backfill', config, {
-      since: options.since,
-      json: options.json === true,
-      migrate,
-      progressEveryMs: Number(options.progressEvery),
-    });
-  });
+  .action(
+    async (
+      options: { since?: string; json?: boolean; maxPages?: string; progressEvery: string },
+      command: Command,
+    ) => {
+      const { config, migrate } = configFrom(command);
+      const { pollOrBackfillCommand } = await import('./commands/poll-or-backfill.ts');
+      await pollOrBackfillCommand('backfill', config, {
+        since: options.since,
+        json: options.json === true,
+        migrate,
+        progressEveryMs: Number(options.progressEvery),
+        maxPages: pageCount(options.maxPages),
+      });
+    },
+  );
 
 program
   .command('reconcile')
@@ -206,6 +218,13 @@ program
       });
     },
   );
+
+function pageCount(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(value))
+    throw new ConfigError(`--max-pages must be a whole number of pages >= 1, got "${value}"`);
+  return Number(value);
+}
 
 function positiveNumber(flag: string, value: string): number {
   const n = Number(value);

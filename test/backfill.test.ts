@@ -69,6 +69,28 @@ describe('backfill', () => {
     expect(await runs()).toEqual([{ status: 'succeeded', dry_run: false }]);
   });
 
+  it('a bounded run (--max-pages) fetches no page past its bound and the next resumes exactly there', async () => {
+    for (let i = 0; i < 50; i++) {
+      const c = model.createConnection({ name: `Bounded ${i}` });
+      for (let n = 0; n < 10; n++) n % 2 ? model.deactivate(c.id) : model.activate(c.id);
+    }
+    const all = model.events().map((e) => e.id); // 500 events: 5 pages
+    const eventRequests = () => h.emulator.requests.filter((r) => r.path === '/events').length;
+
+    const first = await backfill(deps(), { backoff: FAST_BACKOFF, maxPages: 2 });
+    expect(first.totals).toMatchObject({ pages: 2, events: 200, caughtUp: false, cursor: all[199] });
+    expect(eventRequests()).toBe(2);
+    const second = await backfill(deps(), { backoff: FAST_BACKOFF, maxPages: 2 });
+    expect(second.reconciliation).toBeNull();
+    expect(second.totals).toMatchObject({ pages: 2, events: 200, caughtUp: false, cursor: all[399] });
+    expect(eventRequests()).toBe(4);
+    const rest = await backfill(deps(), { backoff: FAST_BACKOFF });
+    expect(rest.totals).toMatchObject({ caughtUp: true, cursor: all.at(-1), duplicate: 0 });
+    // Every event once, in the API's order.
+    const recorded = await database.db.selectFrom('events').select('id').orderBy('seq').execute();
+    expect(recorded.map((r) => r.id)).toEqual(all);
+  });
+
   it('a dry run does not make a mirror old', async () => {
     model.createConnection();
     await reconcile(

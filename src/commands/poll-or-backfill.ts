@@ -13,6 +13,8 @@ export interface PollOrBackfillOptions {
   readonly migrate: boolean;
   /** Print a progress line this often while pages are being applied (backfill). */
   readonly progressEveryMs?: number | undefined;
+  /** Apply at most this many pages, then stop; the next run resumes from the cursor they leave. */
+  readonly maxPages?: number | undefined;
 }
 
 export async function pollOrBackfillCommand(
@@ -47,21 +49,24 @@ export async function pollOrBackfillCommand(
     };
     let totals: DrainTotals;
     if (name === 'backfill') {
-      const result = await sync.backfill({ since, signal: stop.signal, onPage });
+      const result = await sync.backfill({ since, signal: stop.signal, onPage, maxPages: options.maxPages });
       if (result.reconciliation)
         process.stderr.write(
           `backfill: reconciled ${count(result.reconciliation.counts.seen)} listed connections first\n`,
         );
       totals = result.totals;
     } else {
-      totals = await sync.poll({ signal: stop.signal, onPage });
+      totals = await sync.poll({ signal: stop.signal, onPage, maxPages: options.maxPages });
     }
     const elapsedMs = performance.now() - started;
+    const bounded = options.maxPages !== undefined && totals.pages >= options.maxPages;
     log.info({ ...totals, elapsedMs: Math.round(elapsedMs) }, `${name} finished`);
     process.stdout.write(
-      options.json ? `${JSON.stringify({ ...totals, elapsedMs })}\n` : summary(name, totals, elapsedMs),
+      options.json
+        ? `${JSON.stringify({ ...totals, elapsedMs })}\n`
+        : summary(name, totals, elapsedMs, bounded),
     );
-    if (!totals.caughtUp)
+    if (!totals.caughtUp && !bounded)
       throw new FatalError(`${name} was interrupted before catching up; run it again to resume`);
   } finally {
     process.off('SIGINT', onSignal);
@@ -82,8 +87,13 @@ function rate(events: number, ms: number): string {
   return count(Math.round(events / Math.max(ms / 1000, 0.001)));
 }
 
-function summary(name: string, t: DrainTotals, elapsedMs: number): string {
-  return `${name} ${t.caughtUp ? 'caught up' : 'stopped'} in ${duration(elapsedMs)}\n${table([
+function summary(name: string, t: DrainTotals, elapsedMs: number, bounded: boolean): string {
+  const how = t.caughtUp
+    ? 'caught up'
+    : bounded
+      ? 'stopped at --max-pages (run it again to go on)'
+      : 'stopped';
+  return `${name} ${how} in ${duration(elapsedMs)}\n${table([
     ['events', `${count(t.events)} (${rate(t.events, elapsedMs)}/s over ${count(t.pages)} pages)`],
     ['applied', count(t.applied)],
     ['stale', count(t.stale)],

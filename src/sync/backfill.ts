@@ -26,7 +26,7 @@ export interface BackfillDeps {
   readonly reporting?: ChangeReporting | undefined;
 }
 
-export type BackfillOptions = Pick<CatchUpOptions, 'since' | 'signal' | 'onPage' | 'backoff'>;
+export type BackfillOptions = Pick<CatchUpOptions, 'since' | 'signal' | 'onPage' | 'backoff' | 'maxPages'>;
 
 export interface BackfillResult {
   /** The reconciliation a new mirror started from; null when the mirror was not new. */

@@ -30,6 +30,11 @@ export interface DrainOptions {
   readonly since?: Date | undefined;
   /** Stop between pages (the page in flight still commits or rolls back whole). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Apply at most this many pages in all (a run with a time limit: serverless, cron); the next
+   * run resumes from the cursor they leave, exactly there. None are fetched past it.
+   */
+  readonly maxPages?: number | undefined;
   readonly onPage?: ((totals: DrainTotals, page: PageSummary) => void) | undefined;
 }
 
@@ -76,11 +81,14 @@ export async function drainEvents(
   let cursor = await readCursor(deps.db);
   totals.cursor = cursor;
   totals.caughtUp = false;
+  const remaining =
+    options.maxPages === undefined ? Number.POSITIVE_INFINITY : options.maxPages - totals.pages;
+  if (remaining <= 0) return totals;
   const reader = new PageReader(
     deps.source,
     cursor === null ? { rangeStart: options.since } : { after: cursor },
     cursor,
-    { capacity: READ_AHEAD_PAGES, signal: options.signal },
+    { capacity: READ_AHEAD_PAGES, signal: options.signal, maxPages: remaining },
   );
   try {
     while (true) {
@@ -108,7 +116,8 @@ export async function drainEvents(
         totals.caughtUp = true;
         return totals;
       }
-      if (options.signal?.aborted) return totals;
+      if (options.signal?.aborted || totals.pages >= (options.maxPages ?? Number.POSITIVE_INFINITY))
+        return totals;
     }
   } finally {
     // A page still in flight after a failure or an abort is dropped, never applied.

@@ -27,6 +27,8 @@ export interface PageReaderOptions {
   readonly capacity: number;
   /** Stops requesting (the request in flight still lands); `take` then drains what is held. */
   readonly signal?: AbortSignal | undefined;
+  /** Requests at most this many pages. */
+  readonly maxPages?: number | undefined;
 }
 
 export class PageReader {
@@ -73,7 +75,7 @@ export class PageReader {
   ): Promise<void> {
     let request = first;
     try {
-      while (!this.#stopped) {
+      for (let read = 0; !this.#stopped && read < (options.maxPages ?? Number.POSITIVE_INFINITY); read++) {
         const page = await source.listEvents(request);
         if (this.#stopped) return;
         const next = nextCursor(page, cursor);
