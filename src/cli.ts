@@ -111,10 +111,19 @@ program
   .description('one reconciliation against List Connections')
   .option('--dry-run', 'report the drift and write nothing')
   .option('--json', 'print the report as JSON')
-  .action(async (options: { dryRun?: boolean; json?: boolean }, command: Command) => {
+  .option(
+    '--max-pages <n>',
+    'list at most this many pages (the next run goes on; deletions wait for the end)',
+  )
+  .action(async (options: { dryRun?: boolean; json?: boolean; maxPages?: string }, command: Command) => {
     const { config, migrate } = configFrom(command);
     const { reconcileCommand } = await import('./commands/reconcile.ts');
-    await reconcileCommand(config, { dryRun: options.dryRun === true, json: options.json === true, migrate });
+    await reconcileCommand(config, {
+      dryRun: options.dryRun === true,
+      json: options.json === true,
+      migrate,
+      maxPages: pageCount(options.maxPages),
+    });
   });
 
 program

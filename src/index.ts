@@ -30,7 +30,7 @@ export type {
 } from './sync/changes.ts';
 export type { DrainTotals } from './sync/drain.ts';
 export type { Drift, ReconciliationCounts } from './sync/reconcile/plan.ts';
-export type { ReconcileReport } from './sync/reconcile/reconcile.ts';
+export type { ReconcileOptions, ReconcileReport } from './sync/reconcile/reconcile.ts';
 export type { StatusReport } from './sync/status.ts';
 export type { RunningSync } from './worker/serve.ts';
 export {

@@ -21,7 +21,7 @@ import { type CertificateReportRow, listCertificates, parseDays } from './sync/c
 import { type ChangeReporting, changesChannel } from './sync/change-report.ts';
 import type { ChangeHook } from './sync/changes.ts';
 import type { DrainTotals } from './sync/drain.ts';
-import { type ReconcileReport, reconcile } from './sync/reconcile/reconcile.ts';
+import { type ReconcileOptions, type ReconcileReport, reconcile } from './sync/reconcile/reconcile.ts';
 import { readStatus, type StatusReport } from './sync/status.ts';
 import { type RunningSync, serveWorker } from './worker/serve.ts';
 import { createWorkosClient } from './workos/client.ts';
@@ -66,8 +66,11 @@ export interface WorkosSync {
   backfill(options?: BackfillOptions): Promise<BackfillResult>;
   /** One catch-up pass from the stored cursor. */
   poll(options?: BackfillOptions): Promise<DrainTotals>;
-  /** One reconciliation against List Connections; `dryRun` computes the drift and writes nothing. */
-  reconcile(options?: { readonly dryRun?: boolean; readonly signal?: AbortSignal }): Promise<ReconcileReport>;
+  /**
+   * One reconciliation against List Connections; `dryRun` computes the drift and writes nothing;
+   * `maxPages` bounds the run (the next one resumes the pass; deletions wait for its end).
+   */
+  reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
   /** The long-running worker: polls and reconciles on the schedules, holding leases like `run`. */
   start(options?: StartOptions): RunningSync;
   /** Cursor, lag, lease, counts, last reconciliation, quarantined events (error texts scrubbed). */

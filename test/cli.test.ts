@@ -158,6 +158,31 @@ describe('reconcile', () => {
 });
 
 describe('backfill, poll, status', () => {
+  it('--max-pages bounds a backfill and a reconciliation; the next run goes on exactly there', async () => {
+    const env = {
+      DATABASE_URL: await createDatabaseUrl(),
+      WORKOS_API_KEY: API_KEY,
+      WORKOS_API_URL: emulator.url,
+    };
+    const bounded = await runCli(['backfill', '--max-pages', '3', '--json'], env);
+    expect(bounded.code, bounded.stderr).toBe(0);
+    expect(JSON.parse(bounded.stdout)).toMatchObject({ pages: 3, events: 300, caughtUp: false });
+    const human = await runCli(['poll', '--max-pages', '2'], env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^poll stopped at --max-pages \(run it again to go on\)/);
+    const rest = await runCli(['backfill', '--json'], env);
+    expect(JSON.parse(rest.stdout)).toMatchObject({ events: 1_000, caughtUp: true, duplicate: 0 });
+
+    const reconcile = await runCli(['reconcile', '--max-pages', '1'], env);
+    expect(reconcile.code).toBe(0);
+    expect(reconcile.stdout).toMatch(
+      /stopped at --max-pages, 1 page\(s\) into the listing: run it again to continue/,
+    );
+    expect((await runCli(['reconcile', '--max-pages', 'ten'], env)).stderr.trim()).toBe(
+      'workos-sync: --max-pages must be a whole number of pages >= 1, got "ten"',
+    );
+  });
+
   it('backfill applies the whole history; poll finds nothing more; status reports it', async () => {
     const url = await createDatabaseUrl();
     const env = { DATABASE_URL: url, WORKOS_API_KEY: API_KEY, WORKOS_API_URL: emulator.url };

@@ -196,6 +196,29 @@ describe('a stored row the listing lacks (rule 5)', () => {
     expect(p.drift.map((d) => `${d.kind} ${d.id}`)).toEqual(does === 'deleted' ? ['deleted conn_1'] : []);
   });
 
+  it('5 (a bounded pass): a run that did not reach the listing`s end deletes nothing', () => {
+    const p = planReconciliation(
+      listing({}),
+      new Map([stored('conn_1', { updated: 5 })]),
+      new Map(),
+      LISTED_AT,
+      {
+        reachedEnd: false,
+        listedEarlier: new Set(),
+      },
+    );
+    expect(verdict(p)).toBe('nothing');
+  });
+
+  it('5 (a bounded pass): the run that reaches the end spares what earlier runs of the pass listed', () => {
+    const rows = new Map([stored('conn_1', { updated: 5 }), stored('conn_2', { updated: 5 })]);
+    const p = planReconciliation(listing({}), rows, new Map(), LISTED_AT, {
+      reachedEnd: true,
+      listedEarlier: new Set(['conn_2']),
+    });
+    expect(p.deletions).toEqual(['conn_1']);
+  });
+
   it('a listed item that failed validation exists: it is never deleted', () => {
     const p = plan(listing({}, ['conn_1']), [stored('conn_1', { updated: 5 })]);
     expect(verdict(p)).toBe('nothing');

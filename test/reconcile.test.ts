@@ -47,6 +47,8 @@ afterEach(() => h.close());
 
 const source = (): ConnectionsSource => workosConnectionsSource(h.workos);
 const sync = () => catchUp(h.deps(), { backoff: FAST_BACKOFF });
+const reconcileWith = (options: { maxPages?: number } = {}) =>
+  reconcile({ db: h.database.db, source: source(), log, scrub: noSecrets }, options);
 const reconcileFrom = (from: ConnectionsSource = source(), options?: { dryRun?: boolean }) =>
   reconcile({ db: h.database.db, source: from, log, scrub: noSecrets }, options);
 /** The emulator's listing, with `race` run after each page is fetched and before it is returned. */
@@ -327,6 +329,58 @@ describe('races and rules', () => {
     expect(totals).toMatchObject({ stale: 1, applied: 0 });
     expect((await row(c.id))?.name).toBe('v2');
     expect(await readCursor(h.database.db)).toBe(model.events().at(-1)!.id);
+  });
+});
+
+describe('a reconciliation bounded to a number of pages (a pass over several runs)', () => {
+  it('covers the listing run by run and deletes only at its end, sparing rows written since the pass began', async () => {
+    for (let i = 0; i < 250; i++) model.createConnection({ name: `Listed ${i}`, state: 'draft' });
+    await insertOldConnectionRow(h.database.db, { id: 'conn_gone', name: 'Gone' });
+    const pass = () =>
+      h.database.db
+        .selectFrom('sync_state')
+        .select(['cursor', 'pass_began_at'])
+        .where('stream', '=', 'reconciliation')
+        .executeTakeFirstOrThrow();
+
+    const first = await reconcileWith({ maxPages: 1 });
+    expect(first).toMatchObject({ pages: 1, listingComplete: false, counts: { inserted: 100, deleted: 0 } });
+    expect((await pass()).cursor).not.toBeNull();
+    // Written after the pass began, listed by none of its runs (a connection created meanwhile).
+    await insertConnectionRow(h.database.db, { id: 'conn_racer', name: 'Racer', updated_at: new Date() });
+
+    expect(await reconcileWith({ maxPages: 1 })).toMatchObject({
+      listingComplete: false,
+      counts: { inserted: 100 },
+    });
+    const last = await reconcileWith({ maxPages: 1 });
+    expect(last).toMatchObject({ listingComplete: true, counts: { inserted: 50, deleted: 1 } });
+    expect(last.drift.filter((d) => d.kind === 'deleted').map((d) => d.id)).toEqual(['conn_gone']);
+    expect(await h.database.db.selectFrom('live_connections').select('id').execute()).toHaveLength(251);
+    expect(await pass()).toEqual({ cursor: null, pass_began_at: null });
+    expect(await h.database.db.selectFrom('reconciliation_pass_listed').selectAll().execute()).toEqual([]);
+    const runs = await h.database.db
+      .selectFrom('reconciliation_runs')
+      .select('listing_complete')
+      .orderBy('id')
+      .execute();
+    expect(runs.map((r) => r.listing_complete)).toEqual([false, false, true]);
+  });
+
+  it('an unbounded run is a pass of its own, and ends one under way', async () => {
+    for (let i = 0; i < 150; i++) model.createConnection({ name: `Listed ${i}`, state: 'draft' });
+    await reconcileWith({ maxPages: 1 });
+    const whole = await reconcileWith();
+    expect(whole).toMatchObject({ listingComplete: true, counts: { inserted: 50, unchanged: 100 } });
+    expect(
+      (
+        await h.database.db
+          .selectFrom('sync_state')
+          .select('cursor')
+          .where('stream', '=', 'reconciliation')
+          .executeTakeFirstOrThrow()
+      ).cursor,
+    ).toBeNull();
   });
 });
 

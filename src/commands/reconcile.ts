@@ -7,11 +7,16 @@ const DRIFT_LINES = 50;
 
 export async function reconcileCommand(
   config: Config,
-  options: { readonly dryRun: boolean; readonly json: boolean; readonly migrate: boolean },
+  options: {
+    readonly dryRun: boolean;
+    readonly json: boolean;
+    readonly migrate: boolean;
+    readonly maxPages?: number | undefined;
+  },
 ) {
   const { sync } = await openSync(config, { migrate: options.migrate, callsWorkos: true });
   try {
-    const report = await sync.reconcile({ dryRun: options.dryRun });
+    const report = await sync.reconcile({ dryRun: options.dryRun, maxPages: options.maxPages });
     process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   } finally {
     await sync.close();
@@ -23,6 +28,9 @@ export function formatReport(r: ReconcileReport): string {
   const head = r.dryRun
     ? `dry run: reconciliation would change the following (nothing was written), ${duration(r.durationMs)}\n`
     : `reconciliation #${r.runId} succeeded in ${duration(r.durationMs)}\n`;
+  const partial = r.listingComplete
+    ? ''
+    : `stopped at --max-pages, ${count(r.pages)} page(s) into the listing: run it again to continue (deletions wait for the listing's end)\n`;
   const lines = r.drift
     .slice(0, DRIFT_LINES)
     .map(
@@ -30,7 +38,7 @@ export function formatReport(r: ReconcileReport): string {
         `  ${d.kind.padEnd(8)} ${d.id} ${JSON.stringify(d.name)}${d.changes.length ? `: ${d.changes.join('; ')}` : ''}`,
     );
   if (r.drift.length > DRIFT_LINES) lines.push(`  … and ${count(r.drift.length - DRIFT_LINES)} more`);
-  return `${head}${table([
+  return `${head}${partial}${table([
     ['seen', `${count(c.seen)} connections over ${count(r.pages)} pages`],
     ['inserted', count(c.inserted)],
     ['updated', count(c.updated)],

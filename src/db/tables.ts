@@ -77,6 +77,8 @@ export interface ReconciliationRunsTable {
   invalid: Generated<number>;
   certificates_updated: Generated<number>;
   certificates_unparsable: Generated<number>;
+  /** False for a run bounded by `--max-pages` that stopped before the listing's end. */
+  listing_complete: Generated<boolean>;
 }
 
 export interface SyncStateTable {
@@ -89,6 +91,13 @@ export interface SyncStateTable {
   caught_up_at: Timestamp | null;
   last_recovery_at: Timestamp | null;
   last_recovery_reason: string | null;
+  /** Stream `reconciliation`: when the bounded pass under way began (database clock). */
+  pass_began_at: Timestamp | null;
+}
+
+/** The connections a bounded reconciliation pass listed so far. */
+export interface ReconciliationPassListedTable {
+  connection_id: string;
 }
 
 export interface LeasesTable {
@@ -128,6 +137,7 @@ export interface Database {
   events: EventsTable;
   reconciliation_runs: ReconciliationRunsTable;
   sync_state: SyncStateTable;
+  reconciliation_pass_listed: ReconciliationPassListedTable;
   leases: LeasesTable;
   live_connections: ConnectionsTable;
   live_connection_domains: LiveConnectionDomainsView;

@@ -14,6 +14,7 @@ import { type DatabaseHandle, openDatabase } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Database } from '../../src/db/tables.ts';
 import { EVENTS_STREAM } from '../../src/sync/cursor.ts';
+import { RECONCILIATION_STREAM } from '../../src/sync/reconcile/pass.ts';
 import { silentLogger } from './logs.ts';
 
 export interface TestDatabase {
@@ -72,11 +73,13 @@ export async function createTestDatabase(
           'reconciliation_runs',
           'leases',
           'sync_state',
+          'reconciliation_pass_listed',
         ] as const) {
           await trx.deleteFrom(table).execute();
         }
-        // The row the initial migration seeds: every other column at its default.
-        await trx.insertInto('sync_state').values({ stream: EVENTS_STREAM }).execute();
+        // The rows the migrations seed: every other column at its default.
+        for (const stream of [EVENTS_STREAM, RECONCILIATION_STREAM])
+          await trx.insertInto('sync_state').values({ stream }).execute();
       });
     },
     async close() {

@@ -16,18 +16,31 @@ import type { ListedConnection, Listing } from './plan.ts';
 
 const listedConnection = connection.extend({ options: z.unknown().optional() });
 
+export interface FetchedListing extends Listing {
+  readonly pages: number;
+  /** Where a run bounded by `maxPages` stopped (List Connections' `after`); null at the listing's end. */
+  readonly next: string | null;
+}
+
 export async function fetchListing(
   source: ConnectionsSource,
-  options: { readonly signal?: AbortSignal | undefined } = {},
-): Promise<Listing & { pages: number }> {
+  options: {
+    readonly signal?: AbortSignal | undefined;
+    /** Resume after this connection id (a bounded pass under way). */
+    readonly after?: string | undefined;
+    /** Fetch at most this many pages. */
+    readonly maxPages?: number | undefined;
+  } = {},
+): Promise<FetchedListing> {
   const connections: ListedConnection[] = [];
   const invalidIds = new Set<string>();
   let invalid = 0;
   let pages = 0;
   let listedAt: Date | null = null;
   if (options.signal?.aborted) throw new Error('reconciliation interrupted');
-  let request: Promise<ConnectionPage> | undefined = source.listConnections(undefined);
-  let after: string | undefined;
+  let request: Promise<ConnectionPage> | undefined = source.listConnections(options.after);
+  let after: string | undefined = options.after;
+  const maxPages = options.maxPages ?? Number.POSITIVE_INFINITY;
   while (request) {
     const page: ConnectionPage = await request;
     pages++;
@@ -38,7 +51,7 @@ export async function fetchListing(
     if (next !== undefined && next === after) throw new Error(`List Connections repeated the cursor ${next}`);
     after = page.connections.length > 0 ? next : undefined;
     if (options.signal?.aborted) throw new Error('reconciliation interrupted');
-    request = after === undefined ? undefined : prefetch(source, after);
+    request = after === undefined || pages >= maxPages ? undefined : prefetch(source, after);
     for (const raw of page.connections) {
       const parsed = listedConnection.safeParse(raw);
       if (parsed.success) {
@@ -51,7 +64,7 @@ export async function fetchListing(
       }
     }
   }
-  return { connections, invalidIds, invalid, listedAt, pages };
+  return { connections, invalidIds, invalid, listedAt, pages, next: after ?? null };
 }
 
 function prefetch(source: ConnectionsSource, after: string): Promise<ConnectionPage> {

@@ -85,11 +85,23 @@ export interface ReconciliationCounts {
   certificatesUnparsable: number;
 }
 
+/**
+ * What part of the listing a run saw: all of it, or (a bounded pass, `pass.ts`) some pages, of
+ * which the last run also saw the end. Deletions need the end; they spare what earlier runs listed.
+ */
+export interface ListingScope {
+  readonly reachedEnd: boolean;
+  readonly listedEarlier: ReadonlySet<string>;
+}
+
+export const WHOLE_LISTING: ListingScope = { reachedEnd: true, listedEarlier: new Set() };
+
 export function planReconciliation(
   listing: Listing,
   stored: ReadonlyMap<string, StoredConnection>,
   storedCertificates: ReadonlyMap<string, CertificateState>,
   listedAt: Date,
+  scope: ListingScope = WHOLE_LISTING,
 ): ReconciliationPlan {
   const upserts: ReconciliationPlan['upserts'][number][] = [];
   const certificates: CertificateState[] = [];
@@ -105,7 +117,7 @@ export function planReconciliation(
     certificatesUpdated: 0,
     certificatesUnparsable: 0,
   };
-  const listed = new Set<string>(listing.invalidIds);
+  const listed = new Set<string>([...listing.invalidIds, ...scope.listedEarlier]);
 
   for (const item of listing.connections) {
     const c = item.connection;
@@ -144,7 +156,7 @@ export function planReconciliation(
   }
 
   const deletions: string[] = [];
-  for (const current of stored.values()) {
+  for (const current of scope.reachedEnd ? stored.values() : []) {
     if (listed.has(current.id) || !reconciliationDeletes(current)) continue;
     deletions.push(current.id);
     drift.push({ kind: 'deleted', id: current.id, name: current.name, changes: [] });

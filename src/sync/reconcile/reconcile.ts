@@ -22,6 +22,7 @@ import {
 } from '../change-report.ts';
 import type { RowKeys } from '../mirror.ts';
 import { fetchListing } from './listing.ts';
+import { continuePass, endPass, passUnderWay } from './pass.ts';
 import {
   type Drift,
   planReconciliation,
@@ -49,22 +50,45 @@ export interface ReconcileReport {
   readonly listedAt: Date;
   readonly durationMs: number;
   readonly pages: number;
+  /** False for a run bounded by `maxPages` that stopped before the listing's end (the pass goes on). */
+  readonly listingComplete: boolean;
   readonly counts: ReconciliationCounts;
   /** What differs (a dry run), or what was changed (a real run: rows the poller got to first are left out). */
   readonly drift: readonly Drift[];
 }
 
+export interface ReconcileOptions {
+  /** Compute the drift and write nothing, not even a run row. */
+  readonly dryRun?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * List at most this many pages, resuming the pass under way (`pass.ts`): for runs with a time
+   * limit. Deletions wait for the run that reaches the listing's end.
+   */
+  readonly maxPages?: number | undefined;
+}
+
 export async function reconcile(
   deps: ReconcileDeps,
-  options: { readonly dryRun?: boolean; readonly signal?: AbortSignal | undefined } = {},
+  options: ReconcileOptions = {},
 ): Promise<ReconcileReport> {
   const dryRun = options.dryRun === true;
   const started = performance.now();
-  const began = await databaseNow(deps.db);
-  const runId = dryRun ? null : await openRun(deps.db, began);
+  const runBegan = await databaseNow(deps.db);
+  const bounded = options.maxPages !== undefined;
+  // An unbounded run is a pass of its own (and ends one under way); a bounded one goes on with it.
+  const pass = await passUnderWay(deps.db);
+  const continuing = bounded ? pass : null;
+  const began = continuing?.began ?? runBegan;
+  const runId = dryRun ? null : await openRun(deps.db, runBegan);
 
   try {
-    const listing = await fetchListing(deps.source, { signal: options.signal });
+    const listing = await fetchListing(deps.source, {
+      signal: options.signal,
+      after: continuing?.after,
+      maxPages: options.maxPages,
+    });
+    const reachedEnd = listing.next === null;
     const listedAt = listing.listedAt ?? (await fallbackListingTime(deps));
     // Read and plan before the transaction opens: planning is JS (about 1 s per 50,000
     // connections), and Postgres ends a transaction left idle for a lease period as abandoned
@@ -72,7 +96,10 @@ export async function reconcile(
     // sees its own snapshot anyway), and the writes keep their guards in SQL.
     const stored = await loadStoredConnections(deps.db, began);
     const certificates = await loadStoredSigningCertificates(deps.db);
-    const plan = planReconciliation(listing, stored, certificates, listedAt);
+    const plan = planReconciliation(listing, stored, certificates, listedAt, {
+      reachedEnd,
+      listedEarlier: continuing?.listed ?? new Set(),
+    });
     const report = dryRun
       ? { counts: plan.counts, drift: plan.drift }
       : await deps.db.transaction().execute(async (trx) => {
@@ -92,6 +119,10 @@ export async function reconcile(
               changesBetween(before, await captureRows(trx, rows), () => source),
             );
           }
+          if (!reachedEnd) {
+            const listed = [...listing.connections.map((c) => c.connection.id), ...listing.invalidIds];
+            await continuePass(trx, { next: listing.next!, began, listed });
+          } else if (pass) await endPass(trx);
           await notifyChanges(trx, deps.reporting?.channel ?? null, {
             source: 'reconciliation',
             runId: runId!,
@@ -124,6 +155,7 @@ export async function reconcile(
               invalid: counts.invalid,
               certificates_updated: counts.certificatesUpdated,
               certificates_unparsable: counts.certificatesUnparsable,
+              listing_complete: reachedEnd,
             })
             .where('id', '=', runId!)
             .execute();
@@ -137,10 +169,11 @@ export async function reconcile(
     return {
       runId,
       dryRun,
-      startedAt: new Date(began),
+      startedAt: new Date(runBegan),
       listedAt,
       durationMs,
       pages: listing.pages,
+      listingComplete: reachedEnd,
       ...report,
     };
   } catch (error) {
