@@ -199,7 +199,8 @@ describe('what the bounds end is transient', () => {
   it('a poll record never waits on the cursor row another session holds: it is skipped', async () => {
     const { db } = await open();
     const lastPollAt = async () =>
-      (await admin.query('select last_poll_at from workos.sync_state')).rows[0].last_poll_at;
+      (await admin.query("select last_poll_at from workos.sync_state where stream = 'events'")).rows[0]
+        .last_poll_at;
     await admin.query('begin');
     try {
       await admin.query(`select * from workos.sync_state for update`);

@@ -79,7 +79,11 @@ describe('documented connection events', () => {
     expect(recorded.map((e) => e.event)).toEqual(events.map((e) => e.event));
     expect(recorded.every((e) => e.outcome === 'applied')).toBe(true);
 
-    const state = await t.db.selectFrom('sync_state').selectAll().executeTakeFirstOrThrow();
+    const state = await t.db
+      .selectFrom('sync_state')
+      .selectAll()
+      .where('stream', '=', 'events')
+      .executeTakeFirstOrThrow();
     expect(state.cursor).toBe(events.at(-1)!.id);
   });
 

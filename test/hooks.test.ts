@@ -61,7 +61,13 @@ const audit = async () =>
       select connection_id, kind, event from public.sso_audit order by kind, connection_id`.execute(t.db)
   ).rows;
 const cursor = async () =>
-  (await t.db.selectFrom('sync_state').select('cursor').executeTakeFirstOrThrow()).cursor;
+  (
+    await t.db
+      .selectFrom('sync_state')
+      .select('cursor')
+      .where('stream', '=', 'events')
+      .executeTakeFirstOrThrow()
+  ).cursor;
 
 describe('onChange', () => {
   it('sees each batch`s typed net changes, from the listing and from events, and its writes commit with them', async () => {

@@ -44,7 +44,11 @@ it('a poll failure is stored scrubbed', async () => {
     },
     { backoff: FAST_BACKOFF, signal: stop.signal },
   );
-  const state = await t.db.selectFrom('sync_state').select('last_poll_error').executeTakeFirstOrThrow();
+  const state = await t.db
+    .selectFrom('sync_state')
+    .select('last_poll_error')
+    .where('stream', '=', 'events')
+    .executeTakeFirstOrThrow();
   expect(state.last_poll_error).toBe('connect failed for postgres://sync:[redacted]@db with key [redacted]');
 });
 

@@ -108,7 +108,11 @@ describe('a cursor past retention', () => {
       ]);
       expect(calls.filter(([path]) => path === '/events').slice(2)).toEqual([['/events', 200, undefined]]);
       expect(await readCursor(db)).toBe(model.events().at(-1)!.id);
-      const state = await db.selectFrom('sync_state').selectAll().executeTakeFirstOrThrow();
+      const state = await db
+        .selectFrom('sync_state')
+        .selectAll()
+        .where('stream', '=', 'events')
+        .executeTakeFirstOrThrow();
       expect(state.last_recovery_reason).toBe(`cursor ${stale} rejected by the Events API`);
       const rows = await db.selectFrom('live_connections').select(['id', 'name']).execute();
       expect(rows).toContainEqual({ id: renamed, name: 'Renamed during the gap' });
@@ -208,7 +212,11 @@ describe('faults', () => {
   });
 
   it('a cursor the API refuses is confirmed (the same request without it is answered), reported, not retried', async () => {
-    await h.database.db.updateTable('sync_state').set({ cursor: 'event_not_known_here' }).execute();
+    await h.database.db
+      .updateTable('sync_state')
+      .set({ cursor: 'event_not_known_here' })
+      .where('stream', '=', 'events')
+      .execute();
     const error = await catchUp(h.deps(), { backoff: FAST_BACKOFF }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CursorRejectedError);
     const [refused, probe, ...more] = h.emulator.requests;
@@ -248,13 +256,21 @@ describe('faults', () => {
         [status, undefined],
       ]);
       expect(await readCursor(h.database.db)).toBe(cursor);
-      const state = await h.database.db.selectFrom('sync_state').selectAll().executeTakeFirstOrThrow();
+      const state = await h.database.db
+        .selectFrom('sync_state')
+        .selectAll()
+        .where('stream', '=', 'events')
+        .executeTakeFirstOrThrow();
       expect(state.last_recovery_at).toBeNull();
     },
   );
 
   it('a refusal that cannot be confirmed yet (WorkOS down for the second request) is waited out, then confirmed', async () => {
-    await h.database.db.updateTable('sync_state').set({ cursor: 'event_not_known_here' }).execute();
+    await h.database.db
+      .updateTable('sync_state')
+      .set({ cursor: 'event_not_known_here' })
+      .where('stream', '=', 'events')
+      .execute();
     h.emulator.faults.add({ kind: 'status', status: 400, path: '/events' });
     h.emulator.faults.add({ kind: 'status', status: 503, path: '/events' });
     const logs = capturingLogger();

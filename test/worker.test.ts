@@ -73,7 +73,8 @@ function stream(model: WorkosModel, perTick: number, everyMs: number): () => voi
 }
 
 const cursorOf = async (d: TestDatabase) =>
-  (await d.db.selectFrom('sync_state').select('cursor').executeTakeFirst())?.cursor ?? null;
+  (await d.db.selectFrom('sync_state').select('cursor').where('stream', '=', 'events').executeTakeFirst())
+    ?.cursor ?? null;
 
 async function caughtUp(d: TestDatabase, model: WorkosModel, timeoutMs = 60_000) {
   await until(
