@@ -358,8 +358,9 @@ function parseTls(urlName: string, caName: string, url: string, caPath: string |
     throw new ConfigError(`${urlName} has sslmode=${given}: use one of ${SSL_MODES.join(', ')}${hint}`);
   }
   const rootCert = params.get('sslrootcert') ?? undefined;
-  if (rootCert !== undefined && caPath !== undefined) {
-    throw new ConfigError(`${caName} and the sslrootcert of ${urlName} both name a CA file: give one`);
+  // The same file twice is one CA (what a caller passes on from a Config it was given).
+  if (rootCert !== undefined && caPath !== undefined && rootCert !== caPath) {
+    throw new ConfigError(`${caName} and the sslrootcert of ${urlName} name different CA files: give one`);
   }
   if (rootCert === 'system') {
     throw new ConfigError(

@@ -186,9 +186,12 @@ describe('TLS to Postgres: sslmode and WORKOS_SYNC_PG_SSL_CA', () => {
       `${readFileSync(caFile, 'utf8')}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`,
     );
     expect(load(broken)).toThrow(/holds a certificate that does not parse \(the 2nd in the file\)/);
-    expect(load(caFile, url(`?sslrootcert=${caFile}`))).toThrow(
-      /^WORKOS_SYNC_PG_SSL_CA and the sslrootcert of DATABASE_URL both name a CA file: give one$/,
+    expect(load(caFile, url(`?sslrootcert=${notCa}`))).toThrow(
+      /^WORKOS_SYNC_PG_SSL_CA and the sslrootcert of DATABASE_URL name different CA files: give one$/,
     );
+    expect(load(caFile, url(`?sslmode=verify-full&sslrootcert=${caFile}`))()).toMatchObject({
+      database: { target: { tls: { mode: 'verify-full', caFile } } },
+    });
     expect(() => loadConfig({ WORKOS_SYNC_PG_SSL_CA: caFile })).toThrow(
       /^WORKOS_SYNC_PG_SSL_CA is set, but DATABASE_URL is not/,
     );
