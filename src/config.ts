@@ -6,10 +6,19 @@
  * validation its strings. A bad value is one `ConfigError` naming the option or the variable the
  * user wrote.
  */
+import { readFileSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import cron from 'node-cron';
 import type pg from 'pg';
 import { type SessionLimits, sessionLimitsFor } from './db/session-limits.ts';
+import {
+  checkCaBundle,
+  DEFAULT_SSL_MODE,
+  type PostgresTls,
+  SSL_MODES,
+  type SslMode,
+  UNSUPPORTED_URL_PARAMETERS,
+} from './db/tls.ts';
 import { ConfigError } from './errors.ts';
 
 export interface Config {
@@ -33,7 +42,7 @@ export interface Config {
 
 /** Where the mirror lives: a Postgres server (by URL, or the application's pool or Kysely), or embedded. */
 export type DatabaseTarget =
-  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'url'; readonly url: string; readonly tls: PostgresTls }
   | { readonly kind: 'pool'; readonly pool: pg.Pool }
   // biome-ignore lint/suspicious/noExplicitAny: the application's own Kysely, over its own tables.
   | { readonly kind: 'kysely'; readonly kysely: Kysely<any> }
@@ -48,10 +57,12 @@ export interface WorkosSyncSettings {
   /**
    * Where the mirror lives: `{ url }`, the application's `{ pool }` (a `pg.Pool`) or `{ kysely }`
    * (any Kysely over Postgres; the mirror keeps to its own schema), or the embedded database
-   * under `{ dataDir }` (the default: `.workos-sync`).
+   * under `{ dataDir }` (the default: `.workos-sync`). With a URL, `sslCa` is the path of a CA
+   * file (PEM) to trust for TLS to the server, read once here; the URL's `sslmode` says libpq's
+   * way whether and how the server is verified (README, "TLS to Postgres").
    */
   readonly database?:
-    | { readonly url: string }
+    | { readonly url: string; readonly sslCa?: string | undefined }
     | { readonly pool: pg.Pool }
     // biome-ignore lint/suspicious/noExplicitAny: see DatabaseTarget.
     | { readonly kysely: Kysely<any> }
@@ -102,6 +113,12 @@ export const SETTINGS: readonly Setting[] = [
     option: 'database.url',
     default: undefined,
     description: 'Postgres connection string; unset means embedded',
+  },
+  {
+    name: 'WORKOS_SYNC_PG_SSL_CA',
+    option: 'database.sslCa',
+    default: undefined,
+    description: 'CA certificate file (PEM) to trust for TLS to Postgres',
   },
   {
     name: 'WORKOS_SYNC_DATA_DIR',
@@ -158,6 +175,7 @@ export type SettingName =
   | 'WORKOS_API_KEY'
   | 'WORKOS_API_URL'
   | 'DATABASE_URL'
+  | 'WORKOS_SYNC_PG_SSL_CA'
   | 'WORKOS_SYNC_DATA_DIR'
   | 'WORKOS_SYNC_SCHEMA'
   | 'WORKOS_SYNC_POLL_CRON'
@@ -188,6 +206,7 @@ export function resolveOptions(options: WorkosSyncSettings): Config {
     WORKOS_API_KEY: options.apiKey,
     WORKOS_API_URL: options.apiUrl,
     DATABASE_URL: database && 'url' in database ? database.url : undefined,
+    WORKOS_SYNC_PG_SSL_CA: database && 'url' in database ? database.sslCa : undefined,
     WORKOS_SYNC_DATA_DIR: database && 'dataDir' in database ? database.dataDir : undefined,
     WORKOS_SYNC_SCHEMA: options.schema,
     WORKOS_SYNC_POLL_CRON: options.pollCron,
@@ -218,8 +237,21 @@ function validate(
     return SETTINGS.find((s) => s.name === setting)?.default;
   };
   const url = parseDatabaseUrl(nameOf('DATABASE_URL'), get('DATABASE_URL'));
+  const caFile = get('WORKOS_SYNC_PG_SSL_CA');
+  if (caFile !== undefined && url === undefined) {
+    throw new ConfigError(
+      `${nameOf('WORKOS_SYNC_PG_SSL_CA')} is set, but ${nameOf('DATABASE_URL')} is not: the CA is for TLS to a Postgres server`,
+    );
+  }
   const target: DatabaseTarget =
-    connected ?? (url ? { kind: 'url', url } : { kind: 'embedded', dataDir: get('WORKOS_SYNC_DATA_DIR')! });
+    connected ??
+    (url
+      ? {
+          kind: 'url',
+          url,
+          tls: parseTls(nameOf('DATABASE_URL'), nameOf('WORKOS_SYNC_PG_SSL_CA'), url, caFile),
+        }
+      : { kind: 'embedded', dataDir: get('WORKOS_SYNC_DATA_DIR')! });
   const leaseSeconds = parseSeconds(nameOf('WORKOS_SYNC_LEASE_SECONDS'), get('WORKOS_SYNC_LEASE_SECONDS')!);
   const config: Config = {
     workos: {
@@ -302,6 +334,60 @@ function parseDatabaseUrl(name: string, value: string | undefined): string | und
     }
   }
   return value;
+}
+
+/**
+ * The URL's TLS parameters in libpq's meaning (db/tls.ts applies them), and the CA file, read
+ * here, once: a file that cannot be read or holds no certificate is an error now, not at the
+ * first connection. Messages name the setting and the path, never what the file holds.
+ */
+function parseTls(urlName: string, caName: string, url: string, caPath: string | undefined): PostgresTls {
+  const params = new URL(url).searchParams;
+  for (const [param, why] of Object.entries(UNSUPPORTED_URL_PARAMETERS)) {
+    if (params.has(param)) throw new ConfigError(`${urlName} has ${param}=…: ${why}`);
+  }
+  const given = params.get('sslmode');
+  const mode = (given ?? DEFAULT_SSL_MODE) as SslMode;
+  if (!SSL_MODES.includes(mode)) {
+    const hint =
+      given === 'no-verify'
+        ? " (pg's no-verify is sslmode=require here: it encrypts without verifying)"
+        : given === 'allow'
+          ? ' (allow is not supported: prefer uses TLS whenever the server offers it)'
+          : '';
+    throw new ConfigError(`${urlName} has sslmode=${given}: use one of ${SSL_MODES.join(', ')}${hint}`);
+  }
+  const rootCert = params.get('sslrootcert') ?? undefined;
+  // The same file twice is one CA (what a caller passes on from a Config it was given).
+  if (rootCert !== undefined && caPath !== undefined && rootCert !== caPath) {
+    throw new ConfigError(`${caName} and the sslrootcert of ${urlName} name different CA files: give one`);
+  }
+  if (rootCert === 'system') {
+    throw new ConfigError(
+      `${urlName} has sslrootcert=system: leave sslrootcert out to trust Node's built-in root CAs`,
+    );
+  }
+  const [subject, file, path] =
+    caPath !== undefined ? [caName, 'a file', caPath] : [urlName, 'an sslrootcert file', rootCert];
+  let ca: string | undefined;
+  if (path !== undefined) {
+    try {
+      ca = readFileSync(path, 'utf8');
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      throw new ConfigError(
+        `${subject} names ${file} that cannot be read (${typeof code === 'string' ? code : 'unreadable'}): ${path}`,
+      );
+    }
+    const problem = checkCaBundle(ca);
+    if (problem) throw new ConfigError(`${subject} names ${file} that ${problem}: ${path}`);
+  }
+  if (mode === 'verify-ca' && ca === undefined) {
+    throw new ConfigError(
+      `${urlName} has sslmode=verify-ca but no CA to verify against: set ${caName} (or sslrootcert). Against Node's public root CAs, verify-ca would accept any server with a publicly issued certificate; use verify-full for those`,
+    );
+  }
+  return { mode, ca, caFile: path };
 }
 
 /**

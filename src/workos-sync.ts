@@ -125,12 +125,14 @@ export function workosSyncFrom(
     });
     return workos;
   };
-  const syncDeps = async () => {
+  // The phase the events pages are fetched for shows in their User-Agent (workos/client.ts); the
+  // connections source says `reconcile` by itself, the backfill's and recoveries' included.
+  const syncDeps = async (phase: 'backfill' | 'poll') => {
     const { db } = await database();
     const workos = client();
     return {
       db,
-      events: workosEventsSource(workos),
+      events: workosEventsSource(workos, { phase }),
       connections: workosConnectionsSource(workos),
       log,
       scrub,
@@ -147,18 +149,21 @@ export function workosSyncFrom(
       return result;
     },
     async backfill(backfillOptions) {
-      return backfill(await syncDeps(), backfillOptions);
+      return backfill(await syncDeps('backfill'), backfillOptions);
     },
     async poll(pollOptions) {
-      return poll(await syncDeps(), pollOptions);
+      return poll(await syncDeps('poll'), pollOptions);
     },
     async reconcile(reconcileOptions = {}) {
-      const deps = await syncDeps();
-      return reconcile({ db: deps.db, source: deps.connections, log, scrub, reporting }, reconcileOptions);
+      const { db } = await database();
+      return reconcile(
+        { db, source: workosConnectionsSource(client()), log, scrub, reporting },
+        reconcileOptions,
+      );
     },
     start(startOptions = {}) {
       const http = startOptions.http === undefined ? config.http : startOptions.http;
-      const sync = serveWorker(syncDeps(), {
+      const sync = serveWorker(syncDeps('poll'), {
         pollCron: config.pollCron,
         reconcileCron: config.reconcileCron,
         leaseTtlMs: config.leaseTtlMs,

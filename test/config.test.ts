@@ -2,8 +2,11 @@
  * Configuration: parsed once, frozen, one clear error per bad setting — and the README and
  * .env.example list exactly the settings the code knows.
  */
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, SETTINGS, secretsOf } from '../src/config.ts';
 import { ConfigError } from '../src/errors.ts';
 
@@ -80,5 +83,117 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://u:p%40ss-word@h/db',
     });
     expect(secretsOf(config)).toEqual(expect.arrayContaining(['sk_test_abc123', 'p%40ss-word', 'p@ss-word']));
+  });
+});
+
+describe('TLS to Postgres: sslmode and WORKOS_SYNC_PG_SSL_CA', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'workos-sync-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Any well-formed certificate will do for the file checks (these tests connect nowhere).
+  const caFile = join(dir, 'ca.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'ca.key'),
+      '-out',
+      caFile,
+      '-subj',
+      '/CN=config test CA',
+      '-days',
+      '1',
+    ],
+    { stdio: 'pipe' },
+  );
+  const notCa = join(dir, 'not-ca.pem');
+  writeFileSync(notCa, 'not a certificate: s3cret-contents\n');
+  const url = (query: string) => `postgres://u:pw-secret@db.internal/app${query}`;
+  const tlsOf = (env: Record<string, string>) => {
+    const target = loadConfig(env).database.target;
+    return target.kind === 'url' ? target.tls : undefined;
+  };
+
+  it('reads the mode from the URL (libpq`s default prefer) and the CA once, here', () => {
+    expect(tlsOf({ DATABASE_URL: url('') })).toEqual({ mode: 'prefer', ca: undefined, caFile: undefined });
+    expect(tlsOf({ DATABASE_URL: url('?sslmode=verify-full'), WORKOS_SYNC_PG_SSL_CA: caFile })).toEqual({
+      mode: 'verify-full',
+      ca: readFileSync(caFile, 'utf8'),
+      caFile,
+    });
+    expect(tlsOf({ DATABASE_URL: url(`?sslmode=verify-ca&sslrootcert=${caFile}`) })).toMatchObject({
+      mode: 'verify-ca',
+      caFile,
+    });
+  });
+
+  it.each([
+    [
+      url('?sslmode=verify-everything'),
+      /^DATABASE_URL has sslmode=verify-everything: use one of disable, prefer, require, verify-ca, verify-full$/,
+    ],
+    [
+      url('?sslmode=no-verify'),
+      /^DATABASE_URL has sslmode=no-verify: .*\(pg's no-verify is sslmode=require here/,
+    ],
+    [url('?sslmode=allow'), /^DATABASE_URL has sslmode=allow: .*allow is not supported/],
+    [url('?ssl=true'), /^DATABASE_URL has ssl=…: use sslmode=require \(or verify-full\) instead of ssl=$/],
+    [
+      url('?sslcert=/c.pem&sslkey=/k.pem'),
+      /^DATABASE_URL has sslcert=…: client certificates are not supported$/,
+    ],
+    [url('?sslrootcert=system'), /^DATABASE_URL has sslrootcert=system: leave sslrootcert out/],
+    [
+      url('?sslmode=verify-ca'),
+      /^DATABASE_URL has sslmode=verify-ca but no CA to verify against: set WORKOS_SYNC_PG_SSL_CA/,
+    ],
+    [
+      url('?sslrootcert=/nonexistent.pem'),
+      /^DATABASE_URL names an sslrootcert file that cannot be read \(ENOENT\): \/nonexistent\.pem$/,
+    ],
+  ])('%s is one error naming DATABASE_URL, without the password', (value, message) => {
+    const load = () => loadConfig({ DATABASE_URL: value });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(message);
+    expect(() => load()).not.toThrow(/pw-secret/);
+  });
+
+  it('a CA file that is missing, or holds no certificate, is one error naming the setting and the path only', () => {
+    const load =
+      (file: string, databaseUrl = url('?sslmode=verify-full')) =>
+      () =>
+        loadConfig({ DATABASE_URL: databaseUrl, WORKOS_SYNC_PG_SSL_CA: file });
+    expect(load(join(dir, 'missing.pem'))).toThrow(
+      new ConfigError(
+        `WORKOS_SYNC_PG_SSL_CA names a file that cannot be read (ENOENT): ${join(dir, 'missing.pem')}`,
+      ),
+    );
+    expect(load(dir)).toThrow(/^WORKOS_SYNC_PG_SSL_CA names a file that cannot be read \(EISDIR\)/);
+    expect(load(notCa)).toThrow(
+      new ConfigError(
+        `WORKOS_SYNC_PG_SSL_CA names a file that holds no PEM certificate (-----BEGIN CERTIFICATE-----): ${notCa}`,
+      ),
+    );
+    const broken = join(dir, 'broken.pem');
+    writeFileSync(
+      broken,
+      `${readFileSync(caFile, 'utf8')}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`,
+    );
+    expect(load(broken)).toThrow(/holds a certificate that does not parse \(the 2nd in the file\)/);
+    expect(load(caFile, url(`?sslrootcert=${notCa}`))).toThrow(
+      /^WORKOS_SYNC_PG_SSL_CA and the sslrootcert of DATABASE_URL name different CA files: give one$/,
+    );
+    expect(load(caFile, url(`?sslmode=verify-full&sslrootcert=${caFile}`))()).toMatchObject({
+      database: { target: { tls: { mode: 'verify-full', caFile } } },
+    });
+    expect(() => loadConfig({ WORKOS_SYNC_PG_SSL_CA: caFile })).toThrow(
+      /^WORKOS_SYNC_PG_SSL_CA is set, but DATABASE_URL is not/,
+    );
   });
 });

@@ -48,7 +48,7 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
   const sync = createWorkosSync({
     apiKey: DEMO_API_KEY,
     apiUrl: emulator.url,
-    database: target.kind === 'url' ? { url: target.url } : { dataDir: dataDir! },
+    database: target.kind === 'url' ? { url: target.url, sslCa: target.tls.caFile } : { dataDir: dataDir! },
     schema: config.database.schema,
     pollCron: '* * * * * *',
     reconcileCron: '0 0 1 1 *',

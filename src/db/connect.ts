@@ -9,7 +9,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type Dialect, Kysely, PostgresDialect } from 'kysely';
+import { type Dialect, Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -17,6 +17,7 @@ import { BorrowedDialect } from './borrowed-dialect.ts';
 import { acquireDirectoryLock } from './directory-lock.ts';
 import { EngineDialect } from './engine-dialect.ts';
 import type { Database } from './tables.ts';
+import { explainConnectError, type PostgresTls, pgTlsOptions } from './tls.ts';
 
 /** How our sessions show in `pg_stat_activity`; `?application_name=…` in DATABASE_URL wins. */
 export const APPLICATION_NAME = 'workos-sync';
@@ -44,7 +45,7 @@ export async function openDatabase(
   switch (target.kind) {
     case 'url':
       return server(
-        new PostgresDialect({ pool: ownPool(target.url, log, options.poolSize ?? 4) }),
+        new PostgresDialect({ pool: ownPool(target.url, target.tls, log, options.poolSize ?? 4) }),
         true,
         describeUrl(target.url),
       );
@@ -57,10 +58,12 @@ export async function openDatabase(
   }
 }
 
-function ownPool(url: string, log: Logger, poolSize: number): pg.Pool {
-  // pg lets the connection string's parameters override these: `?application_name=` wins.
+function ownPool(url: string, tls: PostgresTls, log: Logger, poolSize: number): PostgresPool {
+  // pg lets the connection string's parameters override these: `?application_name=` wins. The
+  // TLS parameters are taken out of it first and given as pg's options (tls.ts), so `sslmode`
+  // means what it means to libpq, and pg reads no PGSSLMODE of its own from the environment.
   const pool = new pg.Pool({
-    connectionString: url,
+    ...pgTlsOptions(url, tls),
     application_name: APPLICATION_NAME,
     max: poolSize,
     connectionTimeoutMillis: 10_000,
@@ -74,7 +77,15 @@ function ownPool(url: string, log: Logger, poolSize: number): pg.Pool {
   pool.on('connect', (client) => {
     client.on('error', (error) => log.debug({ err: error }, 'database connection lost while in use'));
   });
-  return pool;
+  // A connection that fails over TLS (an untrusted certificate, a server without TLS or with
+  // TLS only) says so in the terms of the settings. `Client` and `options` are what Kysely's
+  // query cancellation builds a client of its own from, as it would from the pool itself.
+  return {
+    Client: pg.Client,
+    options: pool.options,
+    connect: () => pool.connect().catch((error: unknown) => Promise.reject(explainConnectError(error, tls))),
+    end: () => pool.end(),
+  };
 }
 
 async function openEmbedded(dataDir: string, schema: string): Promise<DatabaseHandle> {

@@ -77,6 +77,8 @@ export interface RecordedRequest {
   query: Record<string, string>;
   /** The status answered; 0 while pending or when a `hang` fault never answered. */
   status: number;
+  /** The request's User-Agent header, as sent (absent: undefined). */
+  userAgent: string | undefined;
   fault?: FaultKind;
 }
 
@@ -142,6 +144,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       path: url.pathname,
       query: queryRecord(url.searchParams),
       status: 0,
+      userAgent: req.headers['user-agent'],
     };
     if (requests.length >= maxRecorded) requests.splice(0, Math.ceil(requests.length / 2));
     requests.push(record);

@@ -2,9 +2,23 @@
  * The WorkOS SDK, pointed at the configured host. Every call to WorkOS goes through it: its raw
  * `get` keeps WorkOS's snake_case bodies (the typed helpers rename and drop fields) while we
  * still get its auth, retries with `Retry-After`, timeouts and typed exceptions.
+ *
+ * Every request says who sends it and why, for WorkOS support reading their logs:
+ * `User-Agent: workos-sync/<version> (<phase>) workos-node/<sdk version>`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WorkOS } from '@workos-inc/node';
+
+/**
+ * What a request is for, as its User-Agent says: the events pages of a `backfill`, of a `poll`
+ * (the one-shot command and the worker's ticks alike), and every List Connections page, which
+ * is always a reconciliation — scheduled, `reconcile`, a new mirror's first one (in `backfill`
+ * or `run`), a cursor recovery's.
+ */
+export type WorkosPhase = 'backfill' | 'poll' | 'reconcile';
 
 export interface WorkosClientOptions {
   readonly apiKey: string;
@@ -23,7 +37,7 @@ export function createWorkosClient(options: WorkosClientOptions): WorkOS {
     port: url.port ? Number(url.port) : undefined,
     maxRetries: options.maxRetries ?? 2,
     timeout: options.timeoutMs ?? 30_000,
-    fetchFn: fetchNotingServerTime,
+    fetchFn: fetchInContext,
   });
 }
 
@@ -41,23 +55,57 @@ export async function getRaw(
   workos: WorkOS,
   path: string,
   query: Record<string, string | number>,
+  phase?: WorkosPhase,
 ): Promise<RawResponse> {
-  const answer: { date: string | null } = { date: null };
-  const { data } = await responses.run(answer, () => workos.get<unknown>(path, { query }));
-  const servedAt = answer.date === null ? null : new Date(answer.date);
+  const call: CallContext = { phase, date: null };
+  const { data } = await calls.run(call, () => workos.get<unknown>(path, { query }));
+  const servedAt = call.date === null ? null : new Date(call.date);
   return { body: data, servedAt: servedAt && !Number.isNaN(servedAt.getTime()) ? servedAt : null };
 }
 
 /**
- * The SDK hands back the body only. Its fetch runs inside the `getRaw` call that made the request
- * (its retries included), so the response's `Date` reaches that call through the async context;
- * the last attempt's is the one kept.
+ * The SDK takes a path and hands back the body only, and it sets its own User-Agent on every
+ * request (over any header given in its config). Its fetch runs inside the `getRaw` call that
+ * made the request (its retries included), so the call's phase reaches the request, and the
+ * response's `Date` the call, through the async context; the last attempt's date is kept.
  */
-const responses = new AsyncLocalStorage<{ date: string | null }>();
+interface CallContext {
+  readonly phase: WorkosPhase | undefined;
+  date: string | null;
+}
+const calls = new AsyncLocalStorage<CallContext>();
 
-const fetchNotingServerTime: typeof fetch = async (input, init) => {
-  const response = await fetch(input, init);
-  const answer = responses.getStore();
-  if (answer) answer.date = response.headers.get('date');
+const fetchInContext: typeof fetch = async (input, init) => {
+  const call = calls.getStore();
+  const headers = new Headers(init?.headers);
+  const sdk = headers.get('user-agent');
+  const ours = `workos-sync/${packageVersion()}${call?.phase ? ` (${call.phase})` : ''}`;
+  headers.set('user-agent', sdk ? `${ours} ${sdk}` : ours);
+  const response = await fetch(input, { ...init, headers });
+  if (call) call.date = response.headers.get('date');
   return response;
 };
+
+let version: string | undefined;
+
+/**
+ * This package's version, read once from its package.json: the first one named workos-sync up
+ * from this module, which is src/workos/ in a checkout and dist/src/workos/ once built.
+ */
+function packageVersion(): string {
+  if (version !== undefined) return version;
+  version = 'unknown';
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (manifest.name === 'workos-sync' && typeof manifest.version === 'string') {
+        version = manifest.version as string;
+        break;
+      }
+    } catch {
+      // none here (or not readable): look further up
+    }
+    if (dirname(dir) === dir) break;
+  }
+  return version;
+}

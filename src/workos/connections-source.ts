@@ -33,7 +33,8 @@ export function workosConnectionsSource(workos: WorkOS): ConnectionsSource {
       let body: unknown;
       let servedAt: Date | null;
       try {
-        ({ body, servedAt } = await getRaw(workos, '/connections', query));
+        // Listing connections is reconciling, whichever operation reconciles.
+        ({ body, servedAt } = await getRaw(workos, '/connections', query, 'reconcile'));
       } catch (error) {
         throw classifyWorkosError(error, { path: '/connections' });
       }

@@ -2,7 +2,7 @@
 import type { WorkOS } from '@workos-inc/node';
 import { z } from 'zod';
 import { CursorRejectedError, FatalError, RetryableError } from '../errors.ts';
-import { getRaw } from './client.ts';
+import { getRaw, type WorkosPhase } from './client.ts';
 import { classifyWorkosError, messageOf, refusalStatus } from './errors.ts';
 import { CONNECTION_EVENT_TYPES } from './wire.ts';
 
@@ -31,10 +31,14 @@ const eventListBody = z.object({
   list_metadata: z.object({ after: z.string().nullish() }).loose(),
 });
 
-export function workosEventsSource(
-  workos: WorkOS,
-  types: readonly string[] = CONNECTION_EVENT_TYPES,
-): EventsSource {
+export interface EventsSourceOptions {
+  /** What the pages are fetched for, as each request's User-Agent says (client.ts). */
+  readonly phase?: Extract<WorkosPhase, 'backfill' | 'poll'> | undefined;
+  readonly types?: readonly string[] | undefined;
+}
+
+export function workosEventsSource(workos: WorkOS, options: EventsSourceOptions = {}): EventsSource {
+  const { phase, types = CONNECTION_EVENT_TYPES } = options;
   return {
     async listEvents(request) {
       const query: Record<string, string | number> = {
@@ -49,10 +53,10 @@ export function workosEventsSource(
 
       let body: unknown;
       try {
-        ({ body } = await getRaw(workos, '/events', query));
+        ({ body } = await getRaw(workos, '/events', query, phase));
       } catch (error) {
         if (request.after !== undefined && refusalStatus(error) !== undefined)
-          throw await confirmCursorRejected(workos, query, request.after, error);
+          throw await confirmCursorRejected(workos, query, request.after, error, phase);
         throw classifyWorkosError(error, { path: '/events' });
       }
       const parsed = eventListBody.safeParse(body);
@@ -79,10 +83,11 @@ async function confirmCursorRejected(
   query: Record<string, string | number>,
   cursor: string,
   refusal: unknown,
+  phase: WorkosPhase | undefined,
 ): Promise<Error> {
   const { after: _, ...withoutCursor } = query;
   try {
-    await getRaw(workos, '/events', withoutCursor);
+    await getRaw(workos, '/events', withoutCursor, phase);
   } catch (error) {
     const status = refusalStatus(error);
     if (status === undefined) return classifyWorkosError(error, { path: '/events' });

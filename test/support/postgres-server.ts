@@ -25,8 +25,8 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-const TEMP_PREFIX = 'workos-sync-pg-';
-const OWNER_FILE = 'owner.pid';
+export const TEMP_PREFIX = 'workos-sync-pg-';
+export const OWNER_FILE = 'owner.pid';
 
 export async function startPostgres(): Promise<PostgresServer> {
   const external = process.env.TEST_DATABASE_URL;
@@ -126,7 +126,7 @@ export async function startFromBinaries(): Promise<RestartablePostgres> {
   };
 }
 
-function findBinDir(): string {
+export function findBinDir(): string {
   try {
     return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
   } catch {
@@ -137,13 +137,13 @@ function findBinDir(): string {
   }
 }
 
-function lookupUser(name: string): { uid: number; gid: number } {
+export function lookupUser(name: string): { uid: number; gid: number } {
   const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
   return { uid, gid };
 }
 
-async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
+export async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`postgres exited with code ${child.exitCode}`);
@@ -161,7 +161,7 @@ async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error('postgres did not become ready within 30 s');
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
