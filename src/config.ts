@@ -37,7 +37,18 @@ export interface Config {
   readonly leaseTtlMs: number;
   /** One WorkOS request's deadline (the SDK's timeout). */
   readonly requestTimeoutMs: number;
+  /** The webhook receiver of `run`/`start()` (a nudge to poll now); null without a secret. */
+  readonly webhooks: WebhookSettings | null;
   readonly logLevel: LogLevel;
+}
+
+export interface WebhookSettings {
+  /** The endpoint's signing secret, from the WorkOS dashboard. */
+  readonly secret: string;
+  readonly host: string;
+  readonly port: number;
+  /** How long the poller keeps looking for an event a webhook named and the Events API does not list yet. */
+  readonly lookForMs: number;
 }
 
 /** Where the mirror lives: a Postgres server (by URL, or the application's pool or Kysely), or embedded. */
@@ -79,6 +90,18 @@ export interface WorkosSyncSettings {
     | undefined;
   readonly leaseSeconds?: number | undefined;
   readonly requestTimeoutSeconds?: number | undefined;
+  /**
+   * `start()`'s webhook receiver: with a `secret`, `POST /webhooks/workos` on its own listener
+   * (default 0.0.0.0:9465) makes the worker poll now. A nudge, never a source of writes.
+   */
+  readonly webhooks?:
+    | {
+        readonly secret: string;
+        readonly host?: string | undefined;
+        readonly port?: number | undefined;
+        readonly lookSeconds?: number | undefined;
+      }
+    | undefined;
   /** The level of the logger workos-sync makes itself (not of one passed in). Default `info`. */
   readonly logLevel?: LogLevel | undefined;
 }
@@ -157,6 +180,30 @@ export const SETTINGS: readonly Setting[] = [
     description: 'health and metrics server port (0 disables)',
   },
   {
+    name: 'WORKOS_WEBHOOK_SECRET',
+    option: 'webhooks.secret',
+    default: undefined,
+    description: 'webhook signing secret: set, `run` takes WorkOS webhooks as a nudge to poll now',
+  },
+  {
+    name: 'WORKOS_SYNC_WEBHOOK_HOST',
+    option: 'webhooks.host',
+    default: '0.0.0.0',
+    description: 'webhook receiver address (reachable by WorkOS, unlike the health server)',
+  },
+  {
+    name: 'WORKOS_SYNC_WEBHOOK_PORT',
+    option: 'webhooks.port',
+    default: '9465',
+    description: 'webhook receiver port',
+  },
+  {
+    name: 'WORKOS_SYNC_WEBHOOK_LOOK_SECONDS',
+    option: 'webhooks.lookSeconds',
+    default: '30',
+    description: 'how long to keep polling for an event a webhook named that is not listed yet',
+  },
+  {
     name: 'WORKOS_SYNC_LEASE_SECONDS',
     option: 'leaseSeconds',
     default: '30',
@@ -182,6 +229,10 @@ export type SettingName =
   | 'WORKOS_SYNC_RECONCILE_CRON'
   | 'WORKOS_SYNC_HTTP_HOST'
   | 'WORKOS_SYNC_HTTP_PORT'
+  | 'WORKOS_WEBHOOK_SECRET'
+  | 'WORKOS_SYNC_WEBHOOK_HOST'
+  | 'WORKOS_SYNC_WEBHOOK_PORT'
+  | 'WORKOS_SYNC_WEBHOOK_LOOK_SECONDS'
   | 'WORKOS_SYNC_LEASE_SECONDS'
   | 'WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS'
   | 'LOG_LEVEL';
@@ -213,6 +264,10 @@ export function resolveOptions(options: WorkosSyncSettings): Config {
     WORKOS_SYNC_RECONCILE_CRON: options.reconcileCron,
     WORKOS_SYNC_HTTP_HOST: http === false ? undefined : http?.host,
     WORKOS_SYNC_HTTP_PORT: http === false ? 0 : http?.port,
+    WORKOS_WEBHOOK_SECRET: options.webhooks?.secret,
+    WORKOS_SYNC_WEBHOOK_HOST: options.webhooks?.host,
+    WORKOS_SYNC_WEBHOOK_PORT: options.webhooks?.port,
+    WORKOS_SYNC_WEBHOOK_LOOK_SECONDS: options.webhooks?.lookSeconds,
     WORKOS_SYNC_LEASE_SECONDS: options.leaseSeconds,
     WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS: options.requestTimeoutSeconds,
     LOG_LEVEL: options.logLevel,
@@ -275,9 +330,27 @@ function validate(
         nameOf('WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS'),
         get('WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS')!,
       ) * 1000,
+    webhooks: webhookSettings(get, nameOf),
     logLevel: parseLogLevel(nameOf('LOG_LEVEL'), get('LOG_LEVEL')!),
   };
   return freezeSettings(config);
+}
+
+function webhookSettings(
+  get: (setting: SettingName) => string | undefined,
+  nameOf: (setting: SettingName) => string,
+): WebhookSettings | null {
+  const host = get('WORKOS_SYNC_WEBHOOK_HOST')!;
+  const port = parsePort(nameOf('WORKOS_SYNC_WEBHOOK_PORT'), get('WORKOS_SYNC_WEBHOOK_PORT')!);
+  const lookSeconds = parseSeconds(
+    nameOf('WORKOS_SYNC_WEBHOOK_LOOK_SECONDS'),
+    get('WORKOS_SYNC_WEBHOOK_LOOK_SECONDS')!,
+  );
+  const secret = get('WORKOS_WEBHOOK_SECRET');
+  if (secret === undefined) return null;
+  if (secret.length < 8)
+    throw new ConfigError(`${nameOf('WORKOS_WEBHOOK_SECRET')} is too short to be a webhook secret`);
+  return { secret, host, port, lookForMs: lookSeconds * 1000 };
 }
 
 /** The API key, checked only by the commands that call WorkOS. */
@@ -292,6 +365,7 @@ export function requireApiKey(config: Config): string {
 export function secretsOf(config: Config): string[] {
   const secrets: string[] = [];
   if (config.workos.apiKey) secrets.push(config.workos.apiKey);
+  if (config.webhooks) secrets.push(config.webhooks.secret);
   if (config.database.target.kind === 'url') {
     const password = new URL(config.database.target.url).password;
     if (password) secrets.push(password, decodeURIComponent(password));

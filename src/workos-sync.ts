@@ -23,6 +23,7 @@ import type { ChangeHook } from './sync/changes.ts';
 import type { DrainTotals } from './sync/drain.ts';
 import { type ReconcileOptions, type ReconcileReport, reconcile } from './sync/reconcile/reconcile.ts';
 import { readStatus, type StatusReport } from './sync/status.ts';
+import { nudgeChannel } from './worker/nudge-bus.ts';
 import { type RunningSync, serveWorker } from './worker/serve.ts';
 import { createWorkosClient } from './workos/client.ts';
 import { workosConnectionsSource } from './workos/connections-source.ts';
@@ -128,10 +129,11 @@ export function workosSyncFrom(
   // The phase the events pages are fetched for shows in their User-Agent (workos/client.ts); the
   // connections source says `reconcile` by itself, the backfill's and recoveries' included.
   const syncDeps = async (phase: 'backfill' | 'poll') => {
-    const { db } = await database();
+    const { db, dedicatedSession } = await database();
     const workos = client();
     return {
       db,
+      dedicatedSession,
       events: workosEventsSource(workos, { phase }),
       connections: workosConnectionsSource(workos),
       log,
@@ -173,6 +175,11 @@ export function workosSyncFrom(
             ? null
             : { host: http.host ?? config.http.host, port: http.port ?? config.http.port },
         onFatal: startOptions.onFatal ?? ((error) => log.error({ err: error }, 'the worker stopped')),
+        webhooks: config.webhooks && {
+          settings: config.webhooks,
+          verifier: client().webhooks,
+          channel: nudgeChannel(config.database.schema),
+        },
       });
       running.add(sync);
       void sync.done.finally(() => running.delete(sync));

@@ -16,6 +16,7 @@ import type { Logger } from '../logger.ts';
 import { BorrowedDialect } from './borrowed-dialect.ts';
 import { acquireDirectoryLock } from './directory-lock.ts';
 import { EngineDialect } from './engine-dialect.ts';
+import type { DedicatedSession } from './listen.ts';
 import type { Database } from './tables.ts';
 import { explainConnectError, type PostgresTls, pgTlsOptions } from './tls.ts';
 
@@ -29,6 +30,11 @@ export interface DatabaseHandle {
   readonly description: string;
   /** Ends what the mirror opened: its own pool or embedded database, never the application's. */
   close(): Promise<void>;
+  /**
+   * A session outside the pool, for LISTEN: on a server reached by URL or through the
+   * application's pool. None on the application's Kysely or the embedded database.
+   */
+  readonly dedicatedSession?: (() => Promise<DedicatedSession>) | undefined;
 }
 
 export async function openDatabase(
@@ -37,10 +43,15 @@ export async function openDatabase(
   options: { readonly poolSize?: number } = {},
 ): Promise<DatabaseHandle> {
   const { target, schema } = config;
-  const server = (dialect: Dialect, owned: boolean, description: string): DatabaseHandle => {
+  const server = (
+    dialect: Dialect,
+    owned: boolean,
+    description: string,
+    dedicatedSession?: () => Promise<DedicatedSession>,
+  ): DatabaseHandle => {
     const engine = new EngineDialect(dialect, { limits: config.sessionLimits, owned });
     const db = new Kysely<Database>({ dialect: engine }).withSchema(schema);
-    return { db, kind: 'postgres', description, close: () => db.destroy() };
+    return { db, kind: 'postgres', description, close: () => db.destroy(), dedicatedSession };
   };
   switch (target.kind) {
     case 'url':
@@ -48,9 +59,26 @@ export async function openDatabase(
         new PostgresDialect({ pool: ownPool(target.url, target.tls, log, options.poolSize ?? 4) }),
         true,
         describeUrl(target.url),
+        async () => {
+          const client = new pg.Client({
+            ...pgTlsOptions(target.url, target.tls),
+            application_name: APPLICATION_NAME,
+          });
+          client.on('error', () => undefined); // reported by the listener, which replaces the session
+          await client
+            .connect()
+            .catch((error: unknown) => Promise.reject(explainConnectError(error, target.tls)));
+          return { client, release: () => client.end() };
+        },
       );
-    case 'pool':
-      return server(new PostgresDialect({ pool: target.pool }), false, "the application's Postgres pool");
+    case 'pool': {
+      const pool = target.pool;
+      return server(new PostgresDialect({ pool }), false, "the application's Postgres pool", async () => {
+        const client = await pool.connect();
+        client.on('error', () => undefined);
+        return { client, release: async () => client.release(true) };
+      });
+    }
     case 'kysely':
       return server(new BorrowedDialect(target.kysely), false, "the application's Kysely");
     case 'embedded':

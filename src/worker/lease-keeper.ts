@@ -28,6 +28,11 @@ export class LeaseKeeper {
     private readonly ttlMs: number,
   ) {}
 
+  /** Whether this replica holds the lease, as far as it knows now (no query). */
+  holds(): boolean {
+    return this.#held !== undefined && !this.#held.signal.aborted;
+  }
+
   /** The signal of the lease we hold (taking it if it is free), or undefined if another replica has it. */
   async ensure(): Promise<AbortSignal | undefined> {
     if (this.#held && !this.#held.signal.aborted) return this.#held.signal;

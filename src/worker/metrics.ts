@@ -27,6 +27,10 @@ export interface SyncMetrics {
   setLeaseHeld(name: LeaseName, held: boolean): void;
   /** The webhook receiver answered a request (see WEBHOOK_RESULTS). */
   recordWebhook(result: WebhookResult): void;
+  /** A poll started because of a webhook (or to keep looking for the event it named). */
+  recordNudgedPoll(): void;
+  /** An event a webhook named reached the mirror, this long after the delivery. */
+  recordWebhookToApplied(seconds: number): void;
 }
 
 export interface ReconciliationResult {
@@ -167,6 +171,17 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
   for (const kind of DRIFT_KINDS) drift.inc({ kind }, 0);
   for (const lease of LEASES) leaseHeld.set({ lease }, 0);
   for (const result of WEBHOOK_RESULTS) webhooks.inc({ result }, 0);
+  const nudgedPolls = new Counter({
+    name: `${PREFIX}nudged_polls_total`,
+    help: 'Polls started by a webhook, or to keep looking for the event one named, instead of by the schedule.',
+    registers,
+  });
+  const webhookToApplied = new Histogram({
+    name: `${PREFIX}webhook_to_applied_seconds`,
+    help: 'From a webhook delivery to the event it named being in the mirror.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers,
+  });
 
   registerStatusGauges(deps, registry, PREFIX, statusTimeoutMs);
 
@@ -201,6 +216,12 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
     },
     recordWebhook(result) {
       webhooks.inc({ result: oneOf(WEBHOOK_RESULTS, result) });
+    },
+    recordNudgedPoll() {
+      nudgedPolls.inc();
+    },
+    recordWebhookToApplied(seconds) {
+      webhookToApplied.observe(nonNegative(seconds));
     },
   };
 }

@@ -3,11 +3,16 @@
  * health and metrics server, started together and stopped together — the page in flight commits
  * or rolls back, the leases are given back, the server closes.
  */
+import type { WebhookSettings } from '../config.ts';
+import type { DedicatedSession } from '../db/listen.ts';
 import type { FatalError } from '../errors.ts';
 import type { Scrub } from '../logger.ts';
 import { databaseCheck, type HttpServer, startHttpServer } from './http-server.ts';
 import { createMetrics } from './metrics.ts';
+import { type NudgeBus, startNudgeBus } from './nudge-bus.ts';
 import { schedulePeriodMs } from './poll-period.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
+import type { WebhookVerifier } from './webhook-receiver-verify.ts';
 import { startWorker, type Worker, type WorkerDeps } from './worker.ts';
 
 export interface ServeOptions {
@@ -18,11 +23,20 @@ export interface ServeOptions {
   /** Null: no server. Port 0 also means none (the CLI's `WORKOS_SYNC_HTTP_PORT=0`); `'ephemeral'`, a free one. */
   readonly http: { readonly host: string; readonly port: number | 'ephemeral' } | null;
   readonly onFatal: (error: FatalError) => void;
+  /** The webhook receiver, and where its nudges are passed on to the other replicas. */
+  readonly webhooks: {
+    readonly settings: WebhookSettings;
+    readonly verifier: WebhookVerifier;
+    readonly channel: string;
+  } | null;
 }
 
 export interface RunningSync {
-  /** Resolves once the worker runs and the server listens (with its URL, or null when there is none). */
-  readonly ready: Promise<{ readonly url: string | null }>;
+  /**
+   * Resolves once the worker runs and the servers listen: the health server's URL, and the
+   * webhook endpoint (to register with WorkOS), each null when there is none.
+   */
+  readonly ready: Promise<{ readonly url: string | null; readonly webhookUrl: string | null }>;
   /** Resolves once the worker has stopped: with the error that stopped it, or null after `stop()`. */
   readonly done: Promise<FatalError | null>;
   /** When the poll schedule last completed a tick without error (readiness). */
@@ -30,11 +44,16 @@ export interface RunningSync {
   stop(): Promise<void>;
 }
 
-type ServeDeps = Omit<WorkerDeps, 'metrics'> & { readonly scrub: Scrub };
+type ServeDeps = Omit<WorkerDeps, 'metrics'> & {
+  readonly scrub: Scrub;
+  readonly dedicatedSession?: (() => Promise<DedicatedSession>) | undefined;
+};
 
 export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): RunningSync {
   let worker: Worker | undefined;
   let server: HttpServer | undefined;
+  let receiver: WebhookReceiver | undefined;
+  let bus: NudgeBus | undefined;
   let finish!: (error: FatalError | null) => void;
   const done = new Promise<FatalError | null>((resolve) => {
     finish = resolve;
@@ -42,7 +61,7 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
   let stopping: Promise<void> | undefined;
 
   const ready = (async () => {
-    const { db, log, scrub, ...sources } = await deps;
+    const { db, log, scrub, dedicatedSession, ...sources } = await deps;
     const metrics = createMetrics({ db, log });
     worker = startWorker(
       { db, log, scrub, ...sources, metrics },
@@ -51,6 +70,7 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
         reconcileCron: options.reconcileCron,
         holder: options.holder,
         leaseTtlMs: options.leaseTtlMs,
+        lookForMs: options.webhooks?.settings.lookForMs,
         onFatal(error) {
           void stop(error).then(() => options.onFatal(error));
         },
@@ -73,8 +93,26 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
           options.http,
         )
       : undefined;
-    log.info({ holder: options.holder, http: server?.url ?? 'disabled' }, 'worker started');
-    return { url: server?.url ?? null };
+    if (options.webhooks) {
+      const { settings, verifier, channel } = options.webhooks;
+      bus = startNudgeBus({ db, log, dedicatedSession }, channel, (nudge) => running.nudge(nudge));
+      await bus.ready;
+      const nudges = bus;
+      receiver = await startWebhookReceiver(
+        {
+          webhooks: verifier,
+          metrics,
+          log,
+          onDelivery: ({ eventId, receivedAt }) => nudges.send({ eventId, receivedAt }),
+        },
+        { host: settings.host, port: settings.port, secret: settings.secret },
+      );
+    }
+    log.info(
+      { holder: options.holder, http: server?.url ?? 'disabled', webhooks: receiver?.url ?? 'disabled' },
+      'worker started',
+    );
+    return { url: server?.url ?? null, webhookUrl: receiver?.url ?? null };
   })();
   // A start that fails (no database, a port in use) is reported by `ready`, and ends `done`.
   ready.catch(() => finish(null));
@@ -82,7 +120,9 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
   function stop(cause: FatalError | null = null): Promise<void> {
     stopping ??= (async () => {
       await ready.catch(() => undefined);
+      await receiver?.close();
       await worker?.stop();
+      await bus?.close();
       await server?.close();
       finish(cause);
     })();

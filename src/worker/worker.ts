@@ -25,6 +25,7 @@ import type { ConnectionsSource } from '../workos/connections-source.ts';
 import type { EventsSource } from '../workos/events-source.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import type { SyncMetrics } from './metrics.ts';
+import { type Nudge, Nudges } from './nudges.ts';
 
 export interface WorkerDeps {
   readonly db: Kysely<Database>;
@@ -42,12 +43,20 @@ export interface WorkerOptions {
   readonly holder: string;
   readonly leaseTtlMs: number;
   readonly backoff?: BackoffPolicy | undefined;
+  /** How long a webhook's nudge keeps polling for the event it named (nudges.ts). */
+  readonly lookForMs?: number | undefined;
   /** Called when the worker cannot go on (a rejected API key): the process should exit non-zero. */
   readonly onFatal: (error: FatalError) => void;
 }
 
 export interface Worker {
   lastSuccessfulTickAt(): Date | null;
+  /**
+   * A webhook said WorkOS has this event: poll now (nudges.ts). Only the events lease holder
+   * acts on it; a standby's nudge reaches the holder another way (nudge-bus.ts), or waits for
+   * the schedule.
+   */
+  nudge(delivery: Nudge): void;
   /** Stop scheduling, let the page in flight commit or roll back, give the leases back. */
   stop(): Promise<void>;
 }
@@ -68,13 +77,20 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   const reconcileTtl = Math.max(options.leaseTtlMs, RECONCILE_LEASE_MIN_MS);
   const reconcileLease = new LeaseKeeper(keeperDeps, 'reconcile', options.holder, reconcileTtl);
 
-  /** Our own overlap guard: node-cron's warns on every skipped tick, and long drains skip many. */
-  function job(name: string, body: () => Promise<void>): () => void {
+  /**
+   * Our own overlap guard: node-cron's warns on every skipped tick, and long drains skip many. A
+   * tick that finds the job running is skipped; `soon()` (a nudge) runs it once more afterwards,
+   * so any number of nudges during one run are one more run.
+   */
+  function job(name: string, body: () => Promise<void>, after?: () => Promise<void>, onSoon?: () => void) {
     let busy = false;
-    return () => {
+    let again = false;
+    const tick = (nudged = false): void => {
       if (busy || shutdown.signal.aborted) return;
       busy = true;
+      if (nudged) onSoon?.();
       const run = body()
+        .then(after)
         .catch((error: unknown) => {
           if (error instanceof FatalError) options.onFatal(error);
           else deps.log.error({ err: error, job: name }, `${name} failed; will try again on the next tick`);
@@ -82,9 +98,18 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         .finally(() => {
           busy = false;
           running.delete(run);
+          if (again) {
+            again = false;
+            tick(true);
+          }
         });
       running.add(run);
     };
+    const soon = (): void => {
+      if (busy) again = true;
+      else tick(true);
+    };
+    return { tick: () => tick(), soon };
   }
 
   /** Every reconciliation this worker runs, counted in the metrics whatever triggered it. */
@@ -164,44 +189,55 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     };
   }
 
-  const poll = job('poll', async () => {
-    const leaseSignal = await eventsLease.ensure();
-    if (!leaseSignal) {
-      // A standby's tick: it checked the lease, which is all it has to do.
-      lastOk = new Date();
-      return;
-    }
-    const started = performance.now();
-    const signal = AbortSignal.any([shutdown.signal, leaseSignal]);
-    const seconds = () => (performance.now() - started) / 1000;
-    try {
-      // A new mirror starts from the listing, as backfill does. While another replica runs that
-      // listing (it holds the reconcile lease), this tick waits for the next one.
-      if ((await isNewMirror(deps.db)) && !(await reconcileUnderLease(signal, false))) {
-        deps.log.debug('a new mirror: waiting for the reconciliation another replica is running');
+  const nudges = new Nudges(
+    { db: deps.db, log: deps.log, metrics: deps.metrics, pollSoon: () => poll.soon() },
+    options.lookForMs ?? 30_000,
+  );
+
+  const poll = job(
+    'poll',
+    async () => {
+      const leaseSignal = await eventsLease.ensure();
+      if (!leaseSignal) {
+        // A standby's tick: it checked the lease, which is all it has to do.
+        nudges.clear();
+        lastOk = new Date();
         return;
       }
-      const totals = await catchUp(
-        { db: deps.db, source: deps.events, log: deps.log, scrub: deps.scrub, reporting: deps.reporting },
-        {
-          signal,
-          backoff: options.backoff,
-          recover: recoverWithin(signal),
-          onPage: (_totals, page) => deps.metrics.recordEvents(page.outcomes),
-          onRetry: (error: RetryableError) => deps.metrics.recordApiError(error.kind),
-          confirmLease: (cause) => eventsLease.recheck(cause),
-        },
-      );
-      if (totals.caughtUp) lastOk = new Date();
-      if (totals.events > 0)
-        deps.log.info({ ...totals, durationMs: Math.round(seconds() * 1000) }, 'poll applied events');
-      deps.metrics.recordPoll({ durationSeconds: seconds(), pages: totals.pages, ok: totals.caughtUp });
-    } catch (error) {
-      deps.metrics.recordPoll({ durationSeconds: seconds(), pages: 0, ok: false });
-      if (error instanceof FatalError && error.kind) deps.metrics.recordApiError(error.kind);
-      throw error;
-    }
-  });
+      const started = performance.now();
+      const signal = AbortSignal.any([shutdown.signal, leaseSignal]);
+      const seconds = () => (performance.now() - started) / 1000;
+      try {
+        // A new mirror starts from the listing, as backfill does. While another replica runs that
+        // listing (it holds the reconcile lease), this tick waits for the next one.
+        if ((await isNewMirror(deps.db)) && !(await reconcileUnderLease(signal, false))) {
+          deps.log.debug('a new mirror: waiting for the reconciliation another replica is running');
+          return;
+        }
+        const totals = await catchUp(
+          { db: deps.db, source: deps.events, log: deps.log, scrub: deps.scrub, reporting: deps.reporting },
+          {
+            signal,
+            backoff: options.backoff,
+            recover: recoverWithin(signal),
+            onPage: (_totals, page) => deps.metrics.recordEvents(page.outcomes),
+            onRetry: (error: RetryableError) => deps.metrics.recordApiError(error.kind),
+            confirmLease: (cause) => eventsLease.recheck(cause),
+          },
+        );
+        if (totals.caughtUp) lastOk = new Date();
+        if (totals.events > 0)
+          deps.log.info({ ...totals, durationMs: Math.round(seconds() * 1000) }, 'poll applied events');
+        deps.metrics.recordPoll({ durationSeconds: seconds(), pages: totals.pages, ok: totals.caughtUp });
+      } catch (error) {
+        deps.metrics.recordPoll({ durationSeconds: seconds(), pages: 0, ok: false });
+        if (error instanceof FatalError && error.kind) deps.metrics.recordApiError(error.kind);
+        throw error;
+      }
+    },
+    () => nudges.afterPoll(),
+    () => deps.metrics.recordNudgedPoll(),
+  );
 
   const reconcileJob = job('reconcile', async () => {
     await reconcileUnderLease(shutdown.signal, false);
@@ -212,16 +248,21 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   // to matter is reported once, by the lease it cost.
   const schedule = { timezone: 'UTC', suppressMissedWarning: true };
   const tasks: ScheduledTask[] = [
-    cron.schedule(options.pollCron, poll, { name: 'workos-sync poll', ...schedule }),
-    cron.schedule(options.reconcileCron, reconcileJob, { name: 'workos-sync reconcile', ...schedule }),
+    cron.schedule(options.pollCron, poll.tick, { name: 'workos-sync poll', ...schedule }),
+    cron.schedule(options.reconcileCron, reconcileJob.tick, { name: 'workos-sync reconcile', ...schedule }),
   ];
   // Start working now rather than at the first tick.
-  poll();
+  poll.tick();
 
   return {
     lastSuccessfulTickAt: () => lastOk,
+    nudge(delivery) {
+      if (shutdown.signal.aborted || !eventsLease.holds()) return;
+      nudges.nudge(delivery);
+    },
     async stop() {
       shutdown.abort();
+      nudges.clear();
       for (const task of tasks) {
         await task.stop();
         await task.destroy();
