@@ -11,7 +11,7 @@ it('prints the tour and leaves nothing behind', { timeout: 120_000 }, async () =
   for (const section of [
     'A simulated WorkOS environment',
     'Backfill: reconcile against List Connections',
-    'Live: the worker polls every second',
+    "the worker polls every 30 s, and each change's webhook makes it poll at once",
     'Reconciliation: what events could not say',
     'Status',
     'Connections by state',
@@ -21,7 +21,7 @@ it('prints the tour and leaves nothing behind', { timeout: 120_000 }, async () =
     expect(out).toContain(section);
   }
   // the live changes reached the mirror through the worker
-  expect(out).toMatch(/is deactivated\n\s+mirror: in Postgres \d+\.\d s later/);
+  expect(out).toMatch(/is deactivated\n\s+webhook → in Postgres \d+ ms later/);
   expect(out).toMatch(/updated\s+1\n/);
   expect(out).toMatch(/^\s+lag\s+\d+\.\d s$/m);
   const dir = /embedded Postgres \(PGlite\) in (\S+)/.exec(out)?.[1];

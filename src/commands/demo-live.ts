@@ -1,6 +1,6 @@
 /**
  * The demo's live period: WorkOS changes the way a real environment does, and each change is
- * shown with how long it took to appear in the mirror.
+ * shown with how long it took to appear in the mirror (its webhook nudged the poller).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
@@ -97,8 +97,7 @@ export function startLiveChanges(deps: {
       say(`  ${new Date().toISOString().slice(11, 19)} WorkOS: ${change.label}`);
       if (!visible) continue;
       while (!stopped && !(await visible())) await sleep(50);
-      if (!stopped)
-        say(`           mirror: in Postgres ${((performance.now() - at) / 1000).toFixed(1)} s later`);
+      if (!stopped) say(`           webhook → in Postgres ${Math.round(performance.now() - at)} ms later`);
     }
   })();
   return {

@@ -21,6 +21,7 @@ import { formatRows } from './sql.ts';
 import { formatStatus } from './status.ts';
 
 const DEMO_API_KEY = 'sk_test_workos_sync_demo';
+const DEMO_WEBHOOK_SECRET = 'whsec_workos_sync_demo';
 
 export interface DemoOptions {
   /** Seconds the worker runs live while WorkOS changes. */
@@ -50,9 +51,11 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
     apiUrl: emulator.url,
     database: target.kind === 'url' ? { url: target.url, sslCa: target.tls.caFile } : { dataDir: dataDir! },
     schema: config.database.schema,
-    pollCron: '* * * * * *',
+    // A slow schedule: what brings each change over is the webhook WorkOS sends for it.
+    pollCron: '*/30 * * * * *',
     reconcileCron: '0 0 1 1 *',
     leaseSeconds: 10,
+    webhooks: { secret: DEMO_WEBHOOK_SECRET, host: '127.0.0.1', port: 0, lookSeconds: 10 },
     logger: log,
   });
   try {
@@ -77,12 +80,15 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
       `  events: ${count(totals.events)} applied in order (${count(totals.applied)} changed the mirror, ${count(totals.stale)} were older than the listing)`,
     );
 
-    step(`Live: the worker polls every second for ${options.liveSeconds} s while WorkOS keeps changing`);
+    step(
+      `Live for ${options.liveSeconds} s: the worker polls every 30 s, and each change's webhook makes it poll at once`,
+    );
     const worker = sync.start({
       holder: 'demo',
       http: options.keep ? { host: '127.0.0.1', port: 'ephemeral' } : false,
     });
-    const { url } = await worker.ready;
+    const { url, webhookUrl } = await worker.ready;
+    emulator.webhooks.configure({ url: webhookUrl!, secret: DEMO_WEBHOOK_SECRET });
     const live = startLiveChanges({ db, model, say });
     await sleep(options.liveSeconds * 1000);
     await live.stop();
