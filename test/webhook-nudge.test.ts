@@ -17,6 +17,7 @@ import {
   webhookSignature,
 } from '../src/emulator/index.ts';
 import { createWorkosSync, type RunningSync, type WorkosSync } from '../src/index.ts';
+import { MISS_WAIT_MS } from '../src/worker/look-schedule.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { startFromBinaries } from './support/postgres-server.ts';
 import { API_KEY } from './support/sync.ts';
@@ -193,7 +194,18 @@ describe('a webhook nudges the poller', () => {
     model.deactivate(String(live.id));
     await until(async () => (await cursor()) === model.events().at(-1)!.id, 30_000);
     // The first look found nothing listed: it took more than one.
-    expect(await metric(metricsUrl, 'workos_sync_nudged_polls_total')).toBeGreaterThan(1);
+    const firstLooks = await metric(metricsUrl, 'workos_sync_nudged_polls_total');
+    expect(firstLooks).toBeGreaterThan(3);
+
+    // The schedule learned the delay: the next event's first look waits for it, and a look or
+    // two find the event.
+    await quiet(eventRequests);
+    const requests = eventRequests();
+    const other = model.liveConnections().find((c) => c.state === 'active')!;
+    model.deactivate(String(other.id));
+    await until(async () => (await cursor()) === model.events().at(-1)!.id, 30_000);
+    await quiet(eventRequests);
+    expect(eventRequests() - requests).toBeLessThanOrEqual(3);
   });
 
   it('never moves the cursor for a webhook alone, and gives up looking after its bound', async () => {
@@ -207,10 +219,11 @@ describe('a webhook nudges the poller', () => {
       data: {},
     });
     expect(answer.status).toBe(200);
-    // It looked a few times (the Events API never lists it), then stopped, past its 1 s bound.
+    // It looked every MISS_WAIT_MS (the Events API never lists it), then stopped, past its 1 s
+    // bound: the first look, one per wait within the bound, and the one that saw it had passed.
     await quiet(() => eventRequests() - requests);
     expect(await metric(metricsUrl, 'workos_sync_nudged_polls_total')).toBeGreaterThan(1);
-    expect(eventRequests() - requests).toBeLessThan(10);
+    expect(eventRequests() - requests).toBeLessThanOrEqual(1_000 / MISS_WAIT_MS + 2);
     expect(await cursor()).toBe(before);
     expect(
       await t.db.selectFrom('events').select('id').where('id', '=', 'event_never_listed').execute(),

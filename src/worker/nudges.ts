@@ -3,10 +3,10 @@
  * coalesced: a delivery naming an event the mirror is known to have is no reason to poll; polls
  * a nudge starts are at least `SPACING_MS` apart (a burst of 500 deliveries is a handful of polls,
  * each draining everything listed); and one running takes at most one more after it. For the
- * event id a delivery names, the worker keeps polling with short, growing waits until that event
- * is in the mirror (recorded in `events`) or `lookForMs` has passed since the delivery: WorkOS
- * makes an event visible to cursor reads a few seconds after it may send the webhook. Past that,
- * it gives up quietly: the schedule covers the event.
+ * event id a delivery names, the worker keeps looking — on the schedule `look-schedule.ts` learns
+ * from how late WorkOS lists events after their webhooks — until that event is in the mirror
+ * (recorded in `events`) or `lookForMs` has passed since the delivery arrived. Past that, it gives
+ * up quietly: the schedule covers the event.
  *
  * A nudge never writes anything and never moves the cursor: the poll it starts does that, from
  * the Events API, from the stored cursor, as every poll does.
@@ -14,6 +14,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
+import { type Found, learnedDelayMs, waitAfterMisses } from './look-schedule.ts';
 import type { SyncMetrics } from './metrics.ts';
 
 export interface Nudge {
@@ -27,23 +28,32 @@ export interface NudgesDeps {
   readonly metrics: Pick<SyncMetrics, 'recordWebhookToApplied'>;
   /** Start a poll now, or once more after the one running. */
   readonly pollSoon: () => void;
-  readonly now?: () => number;
 }
 
-/** Waits between looks: 250 ms, doubling, at most 4 s. */
-const FIRST_WAIT_MS = 250;
-const LONGEST_WAIT_MS = 4_000;
 /** Nudged polls start at least this far apart: less than a webhook's lag is worth, more than a burst's spacing. */
 const SPACING_MS = 100;
 /** Event ids remembered as in the mirror, the newest (a burst names the same few again and again). */
 const KNOWN_IDS = 10_000;
+/** A timer may fire a hair before the time it was set for, as `Date.now()` reads it. */
+const TIMER_SLACK_MS = 5;
+
+interface Look {
+  /** The receiver's clock, for the webhook-to-applied metric only. */
+  readonly receivedAt: number;
+  /** This process's clock, for everything else: the receiving replica's may differ. */
+  readonly arrivedAt: number;
+  nextLookAt: number;
+  misses: number;
+}
 
 export class Nudges {
-  readonly #pending = new Map<string, { readonly receivedAt: number; looks: number }>();
+  readonly #pending = new Map<string, Look>();
   /** Insertion-ordered: the oldest go first when it is full. */
   readonly #known = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  #dueAt = Number.POSITIVE_INFINITY;
   #lastPollAt = Number.NEGATIVE_INFINITY;
+  #delayMs = 0;
 
   constructor(
     private readonly deps: NudgesDeps,
@@ -51,17 +61,24 @@ export class Nudges {
   ) {}
 
   nudge(delivery: Nudge): void {
-    if (this.#known.has(delivery.eventId)) return;
-    if (!this.#pending.has(delivery.eventId))
-      this.#pending.set(delivery.eventId, { receivedAt: delivery.receivedAt.getTime(), looks: 0 });
-    this.#schedule(0);
+    if (this.#known.has(delivery.eventId) || this.#pending.has(delivery.eventId)) return;
+    const now = Date.now();
+    const nextLookAt = now + this.#delayMs;
+    this.#pending.set(delivery.eventId, {
+      receivedAt: delivery.receivedAt.getTime(),
+      arrivedAt: now,
+      nextLookAt,
+      misses: 0,
+    });
+    this.#schedule(nextLookAt);
   }
 
   /**
-   * After each poll, whatever started it: the events named that reached the mirror are done; for
-   * the others the next look is scheduled, or given up once `lookForMs` has passed.
+   * After each poll, whatever started it (`startedAt`, on `Date.now()`'s clock): the events named
+   * that reached the mirror are done and teach the schedule; for the others the next look is
+   * scheduled, or given up once `lookForMs` has passed.
    */
-  async afterPoll(): Promise<void> {
+  async afterPoll(startedAt: number): Promise<void> {
     if (this.#pending.size === 0) return;
     const ids = [...this.#pending.keys()];
     const arrived = await this.deps.db
@@ -69,16 +86,20 @@ export class Nudges {
       .select('id')
       .where('id', '=', (eb) => eb.fn.any(eb.val(ids)))
       .execute();
-    const now = this.deps.now?.() ?? Date.now();
+    const now = Date.now();
+    const found: Found[] = [];
     for (const { id } of arrived) {
-      this.deps.metrics.recordWebhookToApplied((now - this.#pending.get(id)!.receivedAt) / 1000);
+      const look = this.#pending.get(id)!;
+      this.deps.metrics.recordWebhookToApplied((Date.now() - look.receivedAt) / 1000);
+      found.push({ foundAfterMs: startedAt - look.arrivedAt, misses: look.misses });
       this.#pending.delete(id);
       this.#known.add(id);
       if (this.#known.size > KNOWN_IDS) this.#known.delete(this.#known.values().next().value!);
     }
-    let wait = Number.POSITIVE_INFINITY;
+    this.#delayMs = learnedDelayMs(this.#delayMs, found);
+    let next = Number.POSITIVE_INFINITY;
     for (const [id, look] of this.#pending) {
-      if (now - look.receivedAt >= this.lookForMs) {
+      if (now - look.arrivedAt >= this.lookForMs) {
         this.deps.log.debug(
           { eventId: id },
           'a webhook`s event is not listed yet; leaving it to the schedule',
@@ -86,10 +107,15 @@ export class Nudges {
         this.#pending.delete(id);
         continue;
       }
-      look.looks++;
-      wait = Math.min(wait, FIRST_WAIT_MS * 2 ** (look.looks - 1), LONGEST_WAIT_MS);
+      // Only a poll that started once its look was due is a miss: one already running when the
+      // delivery arrived may have read the page before the event was listed.
+      if (startedAt >= look.nextLookAt - TIMER_SLACK_MS) {
+        look.misses++;
+        look.nextLookAt = startedAt + waitAfterMisses(look.misses);
+      }
+      next = Math.min(next, look.nextLookAt);
     }
-    if (wait !== Number.POSITIVE_INFINITY) this.#schedule(wait);
+    if (next !== Number.POSITIVE_INFINITY) this.#schedule(next);
   }
 
   /** This replica no longer polls (lease lost, shutdown): what it was looking for is the next holder's to find. */
@@ -97,22 +123,22 @@ export class Nudges {
     this.#pending.clear();
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#dueAt = Number.POSITIVE_INFINITY;
   }
 
-  /** A nudged poll in `waitMs`, or sooner if one is already due sooner; never closer than the spacing. */
-  #schedule(waitMs: number): void {
-    const now = this.deps.now?.() ?? Date.now();
-    const at = Math.max(now + waitMs, this.#lastPollAt + SPACING_MS);
-    if (this.#timer && this.#dueAt <= at) return;
+  /** A nudged poll at `at`, or sooner if one is already due sooner; never closer than the spacing. */
+  #schedule(at: number): void {
+    const now = Date.now();
+    const due = Math.max(at, now, this.#lastPollAt + SPACING_MS);
+    if (this.#timer && this.#dueAt <= due) return;
     clearTimeout(this.#timer);
-    this.#dueAt = at;
+    this.#dueAt = due;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#lastPollAt = this.deps.now?.() ?? Date.now();
+      this.#dueAt = Number.POSITIVE_INFINITY;
+      this.#lastPollAt = Date.now();
       this.deps.pollSoon();
-    }, at - now);
+    }, due - now);
     this.#timer.unref();
   }
-
-  #dueAt = Number.POSITIVE_INFINITY;
 }

@@ -82,15 +82,21 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
    * tick that finds the job running is skipped; `soon()` (a nudge) runs it once more afterwards,
    * so any number of nudges during one run are one more run.
    */
-  function job(name: string, body: () => Promise<void>, after?: () => Promise<void>, onSoon?: () => void) {
+  function job(
+    name: string,
+    body: () => Promise<void>,
+    after?: (startedAt: number) => Promise<void>,
+    onSoon?: () => void,
+  ) {
     let busy = false;
     let again = false;
     const tick = (nudged = false): void => {
       if (busy || shutdown.signal.aborted) return;
       busy = true;
       if (nudged) onSoon?.();
+      const startedAt = Date.now();
       const run = body()
-        .then(after)
+        .then(() => after?.(startedAt))
         .catch((error: unknown) => {
           if (error instanceof FatalError) options.onFatal(error);
           else deps.log.error({ err: error, job: name }, `${name} failed; will try again on the next tick`);
@@ -235,7 +241,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         throw error;
       }
     },
-    () => nudges.afterPoll(),
+    (startedAt) => nudges.afterPoll(startedAt),
     () => deps.metrics.recordNudgedPoll(),
   );
 
