@@ -35,10 +35,25 @@ describe('learnedDelayMs', () => {
   it.each([
     ['nothing found: unchanged', 800, [], 800],
     ['found at once with no delay learned: stays 0', 0, [{ foundAfterMs: 3, misses: 0 }], 0],
-    ['found after misses: the time of the look that found it', 0, [{ foundAfterMs: 1_004, misses: 10 }], 1_004],
-    ['found after a miss, shorter than before: still that time', 2_000, [{ foundAfterMs: 1_100, misses: 1 }], 1_100],
+    [
+      'found after misses: the time of the look that found it',
+      0,
+      [{ foundAfterMs: 1_004, misses: 10 }],
+      1_004,
+    ],
+    [
+      'found after a miss, shorter than before: still that time',
+      2_000,
+      [{ foundAfterMs: 1_100, misses: 1 }],
+      1_100,
+    ],
     ['found on the first look: nine tenths of the delay', 1_000, [{ foundAfterMs: 1_002, misses: 0 }], 900],
-    ['found by a poll before its first look: that earlier time', 1_000, [{ foundAfterMs: 300, misses: 0 }], 300],
+    [
+      'found by a poll before its first look: that earlier time',
+      1_000,
+      [{ foundAfterMs: 300, misses: 0 }],
+      300,
+    ],
     ['found by a poll already running when it arrived: 0', 1_000, [{ foundAfterMs: -40, misses: 0 }], 0],
     [
       'a burst: the latest of those found after a miss',
