@@ -7,6 +7,7 @@
  * command needs (no emulator, metrics or embedded Postgres in a `backfill`), which is most of
  * its resident memory.
  */
+import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { type Config, loadConfig, type SettingValues, secretsOf } from './config.ts';
 import { asError, ConfigError, FatalError } from './errors.ts';
@@ -24,6 +25,10 @@ interface GlobalFlags {
 
 let scrub: (text: string) => string = (text) => text;
 
+// The package's own package.json, by the package's name (Node resolves a package's imports of
+// itself through its `exports`): the same file whether this runs from src/ or from dist/src/.
+const { version } = createRequire(import.meta.url)('workos-sync/package.json') as { version: string };
+
 function configFrom(command: Command): { config: Config; migrate: boolean } {
   const flags = command.optsWithGlobals<GlobalFlags>();
   const overrides: SettingValues = {
@@ -40,6 +45,7 @@ function configFrom(command: Command): { config: Config; migrate: boolean } {
 
 const program = new Command('workos-sync')
   .description('Mirror WorkOS SSO connections, domains and SAML certificates into Postgres.')
+  .version(version, '-V, --version', 'print the version of workos-sync')
   .option('--database-url <url>', 'Postgres connection string (DATABASE_URL)')
   .option('--schema <name>', 'Postgres schema (WORKOS_SYNC_SCHEMA)')
   .option('--api-url <url>', 'WorkOS API base URL (WORKOS_API_URL)')
