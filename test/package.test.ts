@@ -6,7 +6,16 @@
  * as the test names say; WORKOS_SYNC_TEST_TOO_OLD_NODE names a Node it must refuse.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +83,16 @@ describe('npm pack', () => {
     ]) {
       expect(files).toContain(file);
     }
+    // Every module of src/ and migrations/, compiled with its declarations, and nothing else in dist/.
+    const compiled = ['src', 'migrations']
+      .flatMap((dir) =>
+        readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' }).map((f) => `${dir}/${f}`),
+      )
+      .filter((file) => file.endsWith('.ts'))
+      .flatMap((file) => [`dist/${file.replace(/\.ts$/, '.js')}`, `dist/${file.replace(/\.ts$/, '.d.ts')}`]);
+    expect(files.filter((file) => file.startsWith('dist/')).sort()).toEqual(
+      [...compiled, packageJson.bin['workos-sync']].sort(),
+    );
     const outside = files.filter((file) => !file.startsWith('dist/'));
     expect(outside.sort()).toEqual(['.env.example', 'LICENSE', 'README.md', 'package.json']);
     expect(files.filter((file) => /^(test|bench|\.ci|src|scripts|migrations)\//.test(file))).toEqual([]);
