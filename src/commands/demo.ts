@@ -154,8 +154,9 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
     await worker.stop();
 
     step(`Done in ${duration(performance.now() - started)}. To mirror your own WorkOS environment:`);
-    say('  WORKOS_API_KEY=sk_live_…  DATABASE_URL=postgres://…  workos-sync backfill && workos-sync run');
-    say('  (leave DATABASE_URL unset to keep using the embedded database)');
+    say('  export WORKOS_API_KEY=sk_live_…  DATABASE_URL=postgres://…   # unset DATABASE_URL: embedded');
+    say('  npx workos-sync backfill && npx workos-sync run                # where workos-sync is installed');
+    say('  npm run workos-sync -- backfill && npm run workos-sync -- run  # from a clone');
   } finally {
     await sync.close();
     await emulator.close();
