@@ -121,11 +121,17 @@ async function syncHistory(offsetMs: number): Promise<Record<string, Mirror>> {
       'Changed again',
       new Date(Math.max(model.clock().getTime(), gone.listedAt.getTime() + 1)),
     );
-    await reconcileWith();
+    const again = await reconcileWith();
     steps['listed again'] = await normalisedMirror(database.db);
 
-    // A renewal after the listing wins over the certificate it stored.
-    model.renewCertificate(saml.id, 'ResponseSigning', new Date('2033-01-01T00:00:00Z'));
+    // A renewal after the listing wins over the certificate it stored. (After the listing's
+    // time, which the rename above may have put a millisecond ahead of WorkOS's clock.)
+    model.renewCertificate(
+      saml.id,
+      'ResponseSigning',
+      new Date('2033-01-01T00:00:00Z'),
+      new Date(Math.max(model.clock().getTime(), again.listedAt.getTime() + 1)),
+    );
     await poll();
     steps['renewed live'] = await normalisedMirror(database.db);
     await reconcileWith();
