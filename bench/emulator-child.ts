@@ -88,6 +88,12 @@ process.on('message', (raw) => {
           id: command.id,
           value: emulator.requests.filter((r) => r.path === command.path).length,
         };
+      case 'webhooks':
+        emulator.webhooks.configure({ url: command.url, secret: command.secret });
+        return { type: 'ok', id: command.id };
+      case 'visibility':
+        model.setVisibilityDelay(command.ms);
+        return { type: 'ok', id: command.id };
       case 'close':
         await emulator.close();
         send({ type: 'ok', id: command.id });

@@ -1,6 +1,7 @@
 /**
  * The parent's handle on `emulator-child.ts`: start it with a scenario, wait until it listens,
- * and send it commands (a per-request delay, a live stream of events, silent drift).
+ * and send it commands (a per-request delay, a live stream of events, silent drift, webhooks, a
+ * delay before new events are listed).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,8 @@ export type ChildCommand = { readonly id: number } & (
   | { readonly cmd: 'stream'; readonly rate: number; readonly seconds: number }
   | { readonly cmd: 'drift'; readonly fraction: number }
   | { readonly cmd: 'requests'; readonly path: '/events' | '/connections' }
+  | { readonly cmd: 'webhooks'; readonly url: string; readonly secret: string }
+  | { readonly cmd: 'visibility'; readonly ms: number }
   | { readonly cmd: 'close' }
 );
 
@@ -44,6 +47,10 @@ export interface EmulatorProcess extends Omit<Ready, 'type'> {
   stream(rate: number, seconds: number): Promise<number>;
   drift(fraction: number): Promise<{ renamed: number; created: number; deleted: number }>;
   requestCount(path: '/events' | '/connections'): Promise<number>;
+  /** Sends every event emitted from now on to `url`, signed with `secret` as WorkOS signs. */
+  sendWebhooks(url: string, secret: string): Promise<void>;
+  /** Lists new events on `GET /events` only `ms` after their creation, as WorkOS does. */
+  setVisibilityDelay(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,6 +97,8 @@ export async function startEmulatorProcess(
     stream: (rate, seconds) => call({ cmd: 'stream', rate, seconds }),
     drift: (fraction) => call({ cmd: 'drift', fraction }),
     requestCount: (path) => call({ cmd: 'requests', path }),
+    sendWebhooks: (url, secret) => call({ cmd: 'webhooks', url, secret }),
+    setVisibilityDelay: (ms) => call({ cmd: 'visibility', ms }),
     async close() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

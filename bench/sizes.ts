@@ -14,6 +14,9 @@ export interface Sizes {
   /** Figure 4. */
   readonly liveRate: number;
   readonly liveSeconds: number;
+  /** Figure 4 with webhooks: one event every so many seconds, so many events (each listing delay). */
+  readonly nudgeEverySeconds: number;
+  readonly nudgeEvents: number;
   /** Figure 5: the two history sizes compared, over the same connections. */
   readonly memoryEvents: readonly [number, number];
   readonly memoryConnections: number;
@@ -30,6 +33,8 @@ export const FULL: Sizes = {
   driftFraction: 0.01,
   liveRate: 50,
   liveSeconds: 60,
+  nudgeEverySeconds: 25,
+  nudgeEvents: 12,
   memoryEvents: [100_000, 1_000_000],
   memoryConnections: 5_000,
   memoryV8DefaultRun: true,
@@ -44,6 +49,8 @@ export const QUICK: Sizes = {
   driftFraction: 0.01,
   liveRate: 50,
   liveSeconds: 5,
+  nudgeEverySeconds: 2,
+  nudgeEvents: 3,
   memoryEvents: [2_000, 10_000],
   memoryConnections: 125,
   memoryV8DefaultRun: false,

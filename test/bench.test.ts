@@ -46,6 +46,10 @@ it('runs every figure at quick size and reports each one with numbers', { timeou
     FIGURES.speedupLatency,
     FIGURES.reconcile,
     FIGURES.lagP99,
+    FIGURES.nudgeNowP99,
+    FIGURES.nudgeNowRequests,
+    FIGURES.nudgeLateP99,
+    FIGURES.nudgeLateRequests,
     FIGURES.rssSmall,
     FIGURES.rssLarge,
   ]);

@@ -1,6 +1,7 @@
 /**
  * Figure 4 — live lag: the real worker polling every second, a steady stream of events created
- * in the emulator, and for each event the time from its creation to its row being visible.
+ * in the emulator, and for each event the time from its creation to its row being visible; and
+ * the WorkOS requests a minute that polling makes (what the webhook nudge is measured against).
  */
 import { createMetrics } from '../../src/worker/metrics.ts';
 import { schedulePeriodMs } from '../../src/worker/poll-period.ts';
@@ -10,16 +11,75 @@ import { workosConnectionsSource } from '../../src/workos/connections-source.ts'
 import { workosEventsSource } from '../../src/workos/events-source.ts';
 import { type BenchContext, count } from '../context.ts';
 import { API_KEY, startEmulatorProcess } from '../emulator-process.ts';
-import { noSecrets, SCHEMA, silentLog } from '../postgres.ts';
+import { collectLags, percentile, WATCH_EVERY_MS, waitForEvents } from '../lag-watcher.ts';
+import { noSecrets, silentLog } from '../postgres.ts';
 import { FIGURES, type FigureOutput, row } from '../report.ts';
+import { type NudgeLag, nudgeLag } from './nudge-lag.ts';
 
 const POLL_CRON = '* * * * * *';
 /** The history the worker catches up with before the stream starts. */
 const BASE_EVENTS = 500;
-/** How often the watcher looks for new rows: the resolution of every lag. */
-const WATCH_EVERY_MS = 10;
 
+/**
+ * 1 s polling first, then the webhook nudge at both listing delays side by side: each is one
+ * event every several seconds, mostly waiting, and needs the polling figure's requests a minute.
+ */
 export async function liveLagFigures(ctx: BenchContext): Promise<FigureOutput> {
+  const polling = await pollingLagFigures(ctx);
+  const [now, late] = await Promise.all([nudgeLag(ctx, 0, 5), nudgeLag(ctx, 1_000, 6)]);
+  return {
+    rows: [
+      ...polling.rows,
+      ...nudgeRows(now, polling.requestsPerMinute, {
+        p50: FIGURES.nudgeNowP50,
+        p99: FIGURES.nudgeNowP99,
+        requests: FIGURES.nudgeNowRequests,
+      }),
+      ...nudgeRows(late, polling.requestsPerMinute, {
+        p50: FIGURES.nudgeLateP50,
+        p99: FIGURES.nudgeLateP99,
+        requests: FIGURES.nudgeLateRequests,
+      }),
+    ],
+    notes: [
+      ...polling.notes,
+      nudgeNote(now, polling.requestsPerMinute),
+      nudgeNote(late, polling.requestsPerMinute),
+    ],
+  };
+}
+
+function nudgeRows(
+  m: NudgeLag,
+  pollingPerMinute: number,
+  names: { readonly p50: string; readonly p99: string; readonly requests: string },
+) {
+  // Against the listing delay, the part of the lag that is WorkOS's; none when listed at once.
+  const limit = m.visibilityMs === 0 ? null : m.visibilityMs;
+  return [
+    row(names.p50, m.over, m.p50, 'ms', limit),
+    row(names.p99, m.over, m.p99, 'ms', limit, {
+      text: '≤ listing delay + 250 ms',
+      met: (value) => value <= m.visibilityMs + 250,
+    }),
+    row(names.requests, m.over, m.requestsPerMinute, 'requests/min', pollingPerMinute, {
+      text: '≤ 1/10 of 1 s polling',
+      met: (_value, ratio) => ratio !== null && ratio <= 0.1,
+    }),
+  ];
+}
+
+function nudgeNote(m: NudgeLag, pollingPerMinute: number): string {
+  const listed = m.visibilityMs === 0 ? 'listed at once' : `listed ${m.visibilityMs / 1000} s after creation`;
+  return `Webhook nudge, events ${listed}: lag p50 ${m.p50.toFixed(0)} ms, p99 ${m.p99.toFixed(0)} ms, max ${m.lags.at(-1)!.toFixed(0)} ms over ${m.lags.length} events; ${m.requestsPerMinute.toFixed(1)} requests/min against ${pollingPerMinute.toFixed(1)} for 1 s polling (${(pollingPerMinute / m.requestsPerMinute).toFixed(1)}× fewer), two of them the 30 s schedule's.`;
+}
+
+interface LiveLagOutput extends FigureOutput {
+  /** WorkOS `/events` requests a minute while polling every second. */
+  readonly requestsPerMinute: number;
+}
+
+async function pollingLagFigures(ctx: BenchContext): Promise<LiveLagOutput> {
   const { liveRate: rate, liveSeconds } = ctx.sizes;
   const periodMs = schedulePeriodMs(POLL_CRON);
   const emulator = await startEmulatorProcess({ seed: 4, events: BASE_EVENTS, connections: 100 });
@@ -48,56 +108,34 @@ export async function liveLagFigures(ctx: BenchContext): Promise<FigureOutput> {
   );
   try {
     ctx.progress('live lag: the worker catches up with the history');
-    let lastSeq = 0;
-    while (true) {
-      if (failure) throw failure;
-      const { rows } = await watcher.query<{ n: string; seq: string | null }>(
-        `select count(*) as n, max(seq) as seq from ${SCHEMA}.events`,
-      );
-      if (Number(rows[0]!.n) >= BASE_EVENTS) {
-        lastSeq = Number(rows[0]!.seq);
-        break;
-      }
-      await sleep(50);
-    }
+    const lastSeq = await waitForEvents(watcher, BASE_EVENTS, () => failure);
 
     ctx.progress(`live lag: ${rate} events/s for ${liveSeconds} s`);
-    const expected = Math.round(rate * liveSeconds);
-    const lags: number[] = [];
-    const streaming = emulator.stream(rate, liveSeconds);
-    let streamDone = false;
-    void streaming.then(() => {
-      streamDone = true;
-    });
-    let deadline = Number.POSITIVE_INFINITY;
-    while (lags.length < expected && performance.now() < deadline) {
-      if (failure) throw failure;
-      const { rows } = await watcher.query<{ seq: string; created_at: Date }>(
-        `select seq, created_at from ${SCHEMA}.events where seq > $1 order by seq`,
-        [lastSeq],
-      );
-      const seenAt = Date.now();
-      for (const r of rows) {
-        lags.push(seenAt - r.created_at.getTime());
-        lastSeq = Number(r.seq);
-      }
-      if (streamDone && deadline === Number.POSITIVE_INFINITY) deadline = performance.now() + 5 * periodMs;
-      await sleep(WATCH_EVERY_MS);
-    }
-    const emitted = await streaming;
-    if (lags.length < emitted) throw new Error(`only ${lags.length} of ${emitted} events became visible`);
+    const requestsBefore = await emulator.requestCount('/events');
+    const startedAt = performance.now();
+    const { lags, emitted } = await collectLags(
+      watcher,
+      lastSeq,
+      emulator.stream(rate, liveSeconds),
+      5 * periodMs,
+      () => failure,
+    );
+    const minutes = (performance.now() - startedAt) / 60_000;
+    const requestsPerMinute = ((await emulator.requestCount('/events')) - requestsBefore) / minutes;
 
     const sorted = [...lags].sort((a, b) => a - b);
     const p50 = percentile(sorted, 0.5);
     const p99 = percentile(sorted, 0.99);
     const over = `${count(emitted)} events at ${rate}/s, polled every ${periodMs / 1000} s`;
     return {
+      requestsPerMinute,
       rows: [
         row(FIGURES.lagP50, over, p50, 'ms', periodMs),
         row(FIGURES.lagP99, over, p99, 'ms', periodMs, {
           text: '≤ poll period + 250 ms',
           met: (value) => value <= periodMs + 250,
         }),
+        row(FIGURES.requestsPolling, over, requestsPerMinute, 'requests/min'),
       ],
       notes: [
         `Live lag over ${count(emitted)} events: p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms with a ${periodMs} ms poll period. An event waits for the next tick (0–${periodMs} ms, uniformly) and then for one request and one transaction; the watcher adds up to ${WATCH_EVERY_MS} ms.`,
@@ -109,12 +147,4 @@ export async function liveLagFigures(ctx: BenchContext): Promise<FigureOutput> {
     await db.close();
     await emulator.close();
   }
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

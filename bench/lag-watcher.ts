@@ -1,0 +1,74 @@
+/**
+ * Watching the mirror for the live-lag figures: a plain client polls `events` every
+ * `WATCH_EVERY_MS` and takes, for each new event, the time it became visible minus its
+ * `created_at` (WorkOS's time of the change).
+ */
+import type pg from 'pg';
+import { SCHEMA } from './postgres.ts';
+
+/** The resolution of every lag. */
+export const WATCH_EVERY_MS = 10;
+
+/** Waits until the mirror has `count` events; the newest one's `seq`. */
+export async function waitForEvents(
+  watcher: pg.Client,
+  count: number,
+  failed: () => Error | undefined,
+): Promise<number> {
+  while (true) {
+    const error = failed();
+    if (error) throw error;
+    const { rows } = await watcher.query<{ n: string; seq: string | null }>(
+      `select count(*) as n, max(seq) as seq from ${SCHEMA}.events`,
+    );
+    if (Number(rows[0]!.n) >= count) return Number(rows[0]!.seq);
+    await sleep(50);
+  }
+}
+
+/**
+ * The lag of each event after `afterSeq` while `streaming` runs, and for up to `graceMs` after it
+ * ends (and the newest `seq` seen); throws when fewer became visible than the stream emitted.
+ */
+export async function collectLags(
+  watcher: pg.Client,
+  afterSeq: number,
+  streaming: Promise<number>,
+  graceMs: number,
+  failed: () => Error | undefined,
+): Promise<{ readonly lags: number[]; readonly emitted: number; readonly lastSeq: number }> {
+  const lags: number[] = [];
+  let emitted: number | undefined;
+  void streaming.then((n) => {
+    emitted = n;
+  });
+  let lastSeq = afterSeq;
+  let deadline = Number.POSITIVE_INFINITY;
+  while (emitted === undefined || (lags.length < emitted && performance.now() < deadline)) {
+    const error = failed();
+    if (error) throw error;
+    const { rows } = await watcher.query<{ seq: string; created_at: Date }>(
+      `select seq, created_at from ${SCHEMA}.events where seq > $1 order by seq`,
+      [lastSeq],
+    );
+    const seenAt = Date.now();
+    for (const r of rows) {
+      lags.push(seenAt - r.created_at.getTime());
+      lastSeq = Number(r.seq);
+    }
+    if (emitted !== undefined && deadline === Number.POSITIVE_INFINITY)
+      deadline = performance.now() + graceMs;
+    await sleep(WATCH_EVERY_MS);
+  }
+  const total = await streaming;
+  if (lags.length < total) throw new Error(`only ${lags.length} of ${total} events became visible`);
+  return { lags, emitted: total, lastSeq };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
