@@ -1,10 +1,11 @@
 /**
  * The Prometheus alert rules shipped in deploy/prometheus: promtool accepts them and passes their
  * unit tests (real promtool child processes; missing promtool is a failure, never a skip), every
- * rule carries what an on-call needs, every alert is tested both ways, and every metric and label
- * value the rules select exists in a real scrape of the worker's metrics over Postgres — so a
- * renamed metric fails here instead of silently never alerting in production.
+ * rule carries what an on-call needs and is in the README's table, every alert is tested both
+ * ways, and every metric and label value the rules select exists in a real scrape of the worker's
+ * metrics over Postgres — so a renamed metric fails here instead of silently never alerting.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../src/worker/metrics.ts';
 import {
@@ -78,6 +79,14 @@ describe('the rules', () => {
     }
     // A case for an alert that no longer exists passes vacuously: catch the rename.
     for (const alert of [...firing, ...quiet]) expect(rules.map((rule) => rule.alert)).toContain(alert);
+  });
+
+  it('match the README table of alerts, severities included', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const table = [...readme.matchAll(/^\| `(WorkosSync\w+)` \| (\w+) \|/gm)];
+    expect(table.map(([, alert, severity]) => `${alert} ${severity}`)).toEqual(
+      rules.map((rule) => `${rule.alert} ${rule.labels?.severity}`),
+    );
   });
 
   it('select only metrics and label values a real scrape of the worker exposes', async () => {
