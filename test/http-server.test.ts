@@ -276,11 +276,13 @@ describe('/metrics', () => {
 
     const empty = await scrape(url);
     expect(sample(empty, 'workos_sync_quarantined_events')).toBe(0);
+    expect(sample(empty, 'workos_sync_certificates_expiring_14d')).toBe(0);
     expect(sample(empty, 'workos_sync_certificates_expiring_30d')).toBe(0);
     expect(sample(empty, 'workos_sync_connections{state="live"}')).toBe(0);
     // No cursor, no poll yet: nothing to measure, so no sample rather than a misleading 0.
     expect(sample(empty, 'workos_sync_cursor_age_seconds')).toBeUndefined();
     expect(sample(empty, 'workos_sync_seconds_since_last_poll')).toBeUndefined();
+    expect(sample(empty, 'workos_sync_seconds_since_last_successful_poll')).toBeUndefined();
     expect(sample(empty, 'workos_sync_lag_seconds')).toBeUndefined();
     expect(sample(empty, 'workos_sync_scrape_errors_total')).toBe(0);
 
@@ -306,8 +308,8 @@ describe('/metrics', () => {
       .insertInto('connections')
       .values([connection('conn_1', false), connection('conn_2', false), connection('conn_3', true)])
       .execute();
-    const certificate = (type: string, expiresInMs: number) => ({
-      connection_id: 'conn_1',
+    const certificate = (type: string, expiresInMs: number, connectionId = 'conn_1') => ({
+      connection_id: connectionId,
       certificate_type: type,
       expiry_date: new Date(now.getTime() + expiresInMs),
       version_at: now,
@@ -319,6 +321,8 @@ describe('/metrics', () => {
         certificate('ResponseSigning', 10 * DAY_MS),
         certificate('RequestSigning', 90 * DAY_MS),
         certificate('ResponseEncryption', -DAY_MS),
+        // Within 30 days but not 14.
+        certificate('ResponseSigning', 20 * DAY_MS, 'conn_2'),
       ])
       .execute();
     await t.db
@@ -334,7 +338,8 @@ describe('/metrics', () => {
 
     const text = await scrape(url);
     expect(sample(text, 'workos_sync_quarantined_events')).toBe(1);
-    expect(sample(text, 'workos_sync_certificates_expiring_30d')).toBe(1);
+    expect(sample(text, 'workos_sync_certificates_expiring_14d')).toBe(1);
+    expect(sample(text, 'workos_sync_certificates_expiring_30d')).toBe(2);
     expect(sample(text, 'workos_sync_certificates_expired')).toBe(1);
     expect(sample(text, 'workos_sync_connections{state="live"}')).toBe(2);
     expect(sample(text, 'workos_sync_connections{state="deleted"}')).toBe(1);
@@ -344,6 +349,8 @@ describe('/metrics', () => {
     expect(sample(text, 'workos_sync_lag_seconds')).toBeLessThan(70);
     expect(sample(text, 'workos_sync_seconds_since_last_poll')).toBeGreaterThanOrEqual(30);
     expect(sample(text, 'workos_sync_seconds_since_last_poll')).toBeLessThan(40);
+    expect(sample(text, 'workos_sync_seconds_since_last_successful_poll')).toBeGreaterThanOrEqual(60);
+    expect(sample(text, 'workos_sync_seconds_since_last_successful_poll')).toBeLessThan(70);
     expect(text).toContain('# HELP workos_sync_lag_seconds ');
     expect(sample(text, 'workos_sync_scrape_errors_total')).toBe(0);
   });

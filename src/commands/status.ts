@@ -40,7 +40,7 @@ export function formatStatus(s: StatusReport, database: string): string {
     ['domains', count(s.counts.domains)],
     [
       'certificates',
-      `${count(s.counts.certificates)} (${count(s.expiringCertificates.within30Days)} expiring within 30 days, ${count(s.expiringCertificates.expired)} expired)`,
+      `${count(s.counts.certificates)} (${count(s.expiringCertificates.within14Days)} expiring within 14 days, ${count(s.expiringCertificates.within30Days)} within 30, ${count(s.expiringCertificates.expired)} expired)`,
     ],
     [
       'events',

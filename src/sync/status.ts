@@ -10,6 +10,8 @@ export interface StatusReport {
   readonly cursorAgeSeconds: number | null;
   readonly lastPollAt: string | null;
   readonly lastPollError: string | null;
+  /** The last poll that reached the end of the stream: a successful pass, in `run`. */
+  readonly caughtUpAt: string | null;
   /**
    * Seconds the mirror may be behind WorkOS: since the last poll that reached the end of the
    * stream, or — never having caught up — since the newest event applied.
@@ -40,7 +42,12 @@ export interface StatusReport {
     readonly unchanged: number;
   } | null;
   readonly quarantined: number;
-  readonly expiringCertificates: { readonly within30Days: number; readonly expired: number };
+  /** Not yet expired, by how soon (so `within30Days` counts those `within14Days` too), and expired. */
+  readonly expiringCertificates: {
+    readonly within14Days: number;
+    readonly within30Days: number;
+    readonly expired: number;
+  };
 }
 
 export async function readStatus(db: Kysely<Database>, now = new Date()): Promise<StatusReport> {
@@ -77,8 +84,11 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
   const expiring = await db
     .selectFrom('expiring_certificates')
     .select([
+      sql<number>`(count(*) filter (where expiry_date > now() and expiry_date <= now() + interval '14 days'))::int`.as(
+        'within14',
+      ),
       sql<number>`(count(*) filter (where expiry_date > now() and expiry_date <= now() + interval '30 days'))::int`.as(
-        'soon',
+        'within30',
       ),
       sql<number>`(count(*) filter (where expiry_date <= now()))::int`.as('expired'),
     ])
@@ -101,6 +111,7 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
     cursorAgeSeconds: secondsSince(state?.cursor_updated_at),
     lastPollAt: iso(state?.last_poll_at),
     lastPollError: state?.last_poll_error ?? null,
+    caughtUpAt: iso(state?.caught_up_at),
     lagSeconds: secondsSince(state?.caught_up_at ?? state?.last_event_created_at),
     lastEventCreatedAt: iso(state?.last_event_created_at),
     lastRecovery: state?.last_recovery_at
@@ -132,7 +143,11 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
         }
       : null,
     quarantined: events.quarantined,
-    expiringCertificates: { within30Days: expiring.soon, expired: expiring.expired },
+    expiringCertificates: {
+      within14Days: expiring.within14,
+      within30Days: expiring.within30,
+      expired: expiring.expired,
+    },
   };
 }
 

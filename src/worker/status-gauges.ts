@@ -107,12 +107,22 @@ export function registerStatusGauges(
   statusGauge(
     'seconds_since_last_poll',
     'Seconds since the last poll by any replica (absent before any).',
-    (s, at) => (s.lastPollAt === null ? null : Math.max(0, (at.getTime() - Date.parse(s.lastPollAt)) / 1000)),
+    (s, at) => secondsSince(s.lastPollAt, at),
+  );
+  statusGauge(
+    'seconds_since_last_successful_poll',
+    'Seconds since the last poll by any replica that reached the end of the stream (absent before any).',
+    (s, at) => secondsSince(s.caughtUpAt, at),
   );
   statusGauge(
     'quarantined_events',
     'Events recorded as quarantined (invalid payloads, kept with their error).',
     (s) => s.quarantined,
+  );
+  statusGauge(
+    'certificates_expiring_14d',
+    'SAML certificates of connections not known to be deleted that expire within 14 days (not yet expired).',
+    (s) => s.expiringCertificates.within14Days,
   );
   statusGauge(
     'certificates_expiring_30d',
@@ -140,4 +150,8 @@ export function registerStatusGauges(
       this.set({ state: 'deleted' }, read.status.counts.deletedConnections);
     },
   });
+}
+
+function secondsSince(iso: string | null, at: Date): number | null {
+  return iso === null ? null : Math.max(0, (at.getTime() - Date.parse(iso)) / 1000);
 }
