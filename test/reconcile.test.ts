@@ -151,6 +151,21 @@ describe('drift', () => {
     expect(again.counts).toMatchObject({ inserted: 0, updated: 0, deleted: 0, unchanged: 6 });
   });
 
+  it('replaces the domains of more connections than one statement takes (1,000 rows)', async () => {
+    const many = Array.from({ length: 1_201 }, (_, i) =>
+      model.createConnection({ name: `Many ${i}`, domains: [`old-${i}.example`] }),
+    );
+    await reconcileFrom();
+    for (const [i, c] of many.entries()) model.setDomains(c.id, [`new-${i}.example`]);
+
+    const report = await reconcileFrom();
+    expect(report.counts).toMatchObject({ seen: 1_201, updated: 1_201 });
+    const domains = await h.database.db.selectFrom('connection_domains').select('domain').execute();
+    expect(domains.length).toBe(1_201);
+    expect(domains.filter((d) => d.domain.startsWith('old-'))).toEqual([]);
+    expect(await domainsOf(many.at(-1)!.id)).toEqual(['new-1200.example']);
+  });
+
   it('--dry-run reports the same drift and writes nothing, not even a run row', async () => {
     const c = activeConnection({ domains: ['a.com'] });
     await sync();

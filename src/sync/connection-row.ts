@@ -54,23 +54,27 @@ export function takeIncomingConnection() {
 /**
  * Replaces each given connection's domain set. Only for connection rows this transaction has
  * just written: the domains belong to the version that won. A domain id is WorkOS's and unique,
- * so one that moved to another connection moves here too.
+ * so one that moved to another connection moves here too. `maxRows` bounds each statement's
+ * rows (connections deleted from, domains inserted), as the caller bounds its own.
  */
 export async function replaceDomains(
   trx: Transaction<Database>,
   domains: ReadonlyMap<string, readonly DomainWrite[]>,
+  maxRows?: number,
 ): Promise<void> {
   if (domains.size === 0) return;
-  await trx
-    .deleteFrom('connection_domains')
-    .where('connection_id', '=', (eb) => eb.fn.any(eb.val([...domains.keys()])))
-    .execute();
+  for (const ids of statementChunks([...domains.keys()], 1, maxRows)) {
+    await trx
+      .deleteFrom('connection_domains')
+      .where('connection_id', '=', (eb) => eb.fn.any(eb.val(ids)))
+      .execute();
+  }
   // One row per domain id: a statement may not update the same row twice.
   const rows = new Map<string, { id: string; connection_id: string; domain: string }>();
   for (const [connectionId, set] of domains) {
     for (const d of set) rows.set(d.id, { id: d.id, connection_id: connectionId, domain: d.domain });
   }
-  for (const chunk of statementChunks([...rows.values()], 3)) {
+  for (const chunk of statementChunks([...rows.values()], 3, maxRows)) {
     await trx
       .insertInto('connection_domains')
       .values(chunk)

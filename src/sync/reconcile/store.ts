@@ -89,7 +89,7 @@ export async function writeReconciliation(
     const ids = new Set(taken.map((r) => r.id));
     for (const upsert of chunk) if (ids.has(upsert.row.id)) upserted.set(upsert.row.id, upsert);
   }
-  await replaceDomains(trx, new Map([...upserted].map(([id, { domains }]) => [id, domains])));
+  await replaceDomains(trx, new Map([...upserted].map(([id, { domains }]) => [id, domains])), CHUNK);
   for (const [id, { kind }] of upserted) {
     counts[kind]++;
     written.add(id);
