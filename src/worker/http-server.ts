@@ -7,11 +7,11 @@
  *   not the lease holder still ticks (it tries for the lease), so it stays ready.
  * - `GET /metrics`: Prometheus text format.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
+import { type HttpListener, listenHttp, sendJson } from './http-listener.ts';
 import type { SyncMetrics } from './metrics.ts';
 
 export interface HealthSource {
@@ -51,11 +51,7 @@ export interface HttpServerOptions {
   readonly pollPeriodsAllowed?: number;
 }
 
-export interface HttpServer {
-  readonly url: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type HttpServer = HttpListener;
 
 /** The readiness database check most callers want: one `select 1`. */
 export function databaseCheck(db: Kysely<Database>): () => Promise<void> {
@@ -72,45 +68,14 @@ export async function startHttpServer(
   const readiness = readinessCheck(deps, options);
   const log = deps.log.child({ component: 'http' });
 
-  const server = createServer((request, response) => {
-    handle(deps, readiness, request, response).catch((error: unknown) => {
-      log.error({ err: error, path: request.url }, 'http handler failed');
-      if (!response.headersSent) send(response, 500, { status: 'error' });
-      else response.destroy();
-    });
-  });
-  // A probe or scraper that stalls mid-request must not hold a socket forever.
-  server.requestTimeout = 15_000;
-  server.headersTimeout = 10_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port === 'ephemeral' ? 0 : options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.on('error', (error) => log.error({ err: error }, 'http server error'));
-
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${host}:${port}`;
-  log.info({ url }, 'health and metrics server listening');
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    port,
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // server.close() alone waits for keep-alive sockets (a scraper's) to time out; shutdown
-        // should not. A request still being answered is cut too: it is a probe, it will retry.
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  const listener = await listenHttp(
+    log,
+    'http',
+    { host: options.host, port: options.port === 'ephemeral' ? 0 : options.port },
+    (request, response) => handle(deps, readiness, request, response),
+  );
+  log.info({ url: listener.url }, 'health and metrics server listening');
+  return listener;
 }
 
 type Readiness = () => Promise<{ ready: boolean; checks: { database: string; poll: string } }>;
@@ -123,17 +88,17 @@ async function handle(
 ): Promise<void> {
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
   const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
-  if (!known) return send(response, 404, { status: 'not found' });
+  if (!known) return sendJson(response, 404, { status: 'not found' });
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('allow', 'GET, HEAD');
-    return send(response, 405, { status: 'method not allowed' });
+    return sendJson(response, 405, { status: 'method not allowed' });
   }
 
-  if (path === '/healthz') return send(response, 200, { status: 'ok' });
+  if (path === '/healthz') return sendJson(response, 200, { status: 'ok' });
 
   if (path === '/readyz') {
     const { ready, checks } = await readiness();
-    return send(response, ready ? 200 : 503, { status: ready ? 'ok' : 'unready', checks });
+    return sendJson(response, ready ? 200 : 503, { status: ready ? 'ok' : 'unready', checks });
   }
 
   const { registry } = deps.metrics;
@@ -189,14 +154,6 @@ function readinessCheck(deps: HttpServerDeps, options: HttpServerOptions): Readi
     }
     return { ready, checks };
   };
-}
-
-function send(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-  });
-  response.end(`${JSON.stringify(body)}\n`);
 }
 
 /** An error as one short line: enough to say what failed, never a stack. */

@@ -15,14 +15,14 @@
  *
  * The secret only ever reaches the SDK's verification: never a log line, an answer or an error.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
+import { listenHttp, sendJson } from './http-listener.ts';
 import type { SyncMetrics, WebhookResult } from './metrics.ts';
 import { readLimitedBody } from './webhook-receiver-body.ts';
 import { type Verdict, verifyWebhook, type WebhookVerifier } from './webhook-receiver-verify.ts';
 
-export const WEBHOOK_PATH = '/webhooks/workos';
+const WEBHOOK_PATH = '/webhooks/workos';
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
 /** What a verified delivery tells the worker. */
@@ -77,42 +77,12 @@ export async function startWebhookReceiver(
   options: WebhookReceiverOptions,
 ): Promise<WebhookReceiver> {
   const log = deps.log.child({ component: 'webhooks' });
-  const server = createServer((request, response) => {
-    receive(deps, options, log, request, response).catch((error: unknown) => {
-      log.error({ err: error }, 'webhook handler failed');
-      if (!response.headersSent) send(response, 500, 'error');
-      else response.destroy();
-    });
-  });
-  // A sender that stalls mid-request must not hold a socket forever.
-  server.requestTimeout = 15_000;
-  server.headersTimeout = 10_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.on('error', (error) => log.error({ err: error }, 'webhook server error'));
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${host}:${port}${WEBHOOK_PATH}`;
+  const listener = await listenHttp(log, 'webhook', options, (request, response) =>
+    receive(deps, options, log, request, response),
+  );
+  const url = `${listener.url}${WEBHOOK_PATH}`;
   log.info({ url }, 'webhook receiver listening');
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    port,
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  return { ...listener, url };
 }
 
 async function receive(
@@ -125,7 +95,7 @@ async function receive(
   const refuse = (result: Exclude<WebhookResult, 'accepted'>, headers: Record<string, string> = {}) => {
     deps.metrics.recordWebhook(result);
     log.debug({ result }, 'webhook refused');
-    send(response, STATUS[result][0], STATUS[result][1], headers);
+    sendJson(response, STATUS[result][0], { status: STATUS[result][1] }, headers);
   };
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
   if (path !== WEBHOOK_PATH) return refuse('not_found');
@@ -142,7 +112,7 @@ async function receive(
   const verdict = await verifyWebhook(deps.webhooks, options.secret, body.bytes, sigHeader);
   if (verdict.result !== 'accepted') return refuse(verdict.result);
   deps.metrics.recordWebhook('accepted');
-  send(response, 200, 'accepted');
+  sendJson(response, 200, { status: 'accepted' });
   deliver(deps, log, verdict, receivedAt);
 }
 
@@ -162,13 +132,4 @@ function deliver(
   } catch (error) {
     failed(error);
   }
-}
-
-function send(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  response.end(`${JSON.stringify({ status: text })}\n`);
 }
