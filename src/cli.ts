@@ -1,20 +1,10 @@
 #!/usr/bin/env node
-/**
- * The command line: parse, build the config once, hand over to one function per command.
- * Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
- *
- * Each command's module is imported when that command runs: a process then holds only what its
- * command needs (no emulator, metrics or embedded Postgres in a `backfill`), which is most of
- * its resident memory.
- */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { type Config, loadConfig, type SettingValues, secretsOf } from './config.ts';
 import { asError, ConfigError, FatalError } from './errors.ts';
 import { applyHeapPolicy } from './heap-policy.ts';
 import { secretScrubber } from './logger.ts';
+import { packageVersion } from './version.ts';
 
 interface GlobalFlags {
   databaseUrl?: string;
@@ -26,22 +16,6 @@ interface GlobalFlags {
 }
 
 let scrub: (text: string) => string = (text) => text;
-
-/**
- * The version in this package's package.json, read at run time: the nearest one named
- * workos-sync above this file — ../ from src/, ../../ from dist/src/, further from a build
- * elsewhere (the benchmark compiles the CLI into node_modules/.cache/).
- */
-function ownVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const { name, version } = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (name === 'workos-sync' && version) return version;
-    }
-    if (dirname(dir) === dir) return 'unknown';
-  }
-}
 
 function configFrom(command: Command): { config: Config; migrate: boolean } {
   const flags = command.optsWithGlobals<GlobalFlags>();
@@ -59,7 +33,7 @@ function configFrom(command: Command): { config: Config; migrate: boolean } {
 
 const program = new Command('workos-sync')
   .description('Mirror WorkOS SSO connections, domains and SAML certificates into Postgres.')
-  .version(ownVersion(), '-V, --version', 'print the version of workos-sync')
+  .version(packageVersion(), '-V, --version', 'print the version of workos-sync')
   .option('--database-url <url>', 'Postgres connection string (DATABASE_URL)')
   .option('--schema <name>', 'Postgres schema (WORKOS_SYNC_SCHEMA)')
   .option('--api-url <url>', 'WorkOS API base URL (WORKOS_API_URL)')

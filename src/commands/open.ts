@@ -7,7 +7,7 @@ import { type Config, requireApiKey, secretsOf } from '../config.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { type WorkosSync, workosSyncFrom } from '../workos-sync.ts';
 
-export function cliLogger(config: Config): Logger {
+function cliLogger(config: Config): Logger {
   return createLogger({
     level: config.logLevel,
     secrets: secretsOf(config),

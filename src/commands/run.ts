@@ -1,6 +1,6 @@
 /**
- * `run`: the long-running worker with its health and metrics server (the library's `start()`),
- * until SIGTERM/SIGINT. Shutdown — the page in flight commits or rolls back, leases are given
+ * `run`: the long-running worker with its health and metrics server and, with a webhook secret,
+ * its webhook receiver (the library's `start()`), until SIGTERM/SIGINT or a fatal error. Shutdown — the page in flight commits or rolls back, leases are given
  * back, the server and the pool close — is bounded, so a stuck dependency cannot hold a deploy.
  */
 import type { Config } from '../config.ts';
@@ -11,20 +11,18 @@ const SHUTDOWN_DEADLINE_MS = 15_000;
 
 export async function runCommand(config: Config, options: { readonly migrate: boolean }): Promise<void> {
   const { sync, log } = await openSync(config, { migrate: options.migrate, callsWorkos: true });
-  let fatal: FatalError | undefined;
-  const running = sync.start({
-    onFatal(error) {
-      fatal = error;
-    },
-  });
+  // A fatal error is taken from `done` and thrown below, where the CLI reports it once.
+  const running = sync.start({ onFatal: () => undefined });
+  let fatal: FatalError | null = null;
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
   try {
     await running.ready;
-    const reason = await Promise.race([signalled, running.done.then(() => 'fatal' as const)]);
-    log.info({ reason }, 'shutting down');
+    const ended = await Promise.race([signalled, running.done]);
+    if (typeof ended !== 'string') fatal = ended;
+    log.info({ reason: typeof ended === 'string' ? ended : 'fatal' }, 'shutting down');
   } finally {
     const deadline = setTimeout(() => {
       log.error('shutdown did not finish in time; exiting anyway');

@@ -21,7 +21,7 @@ import type { Database } from './tables.ts';
 import { explainConnectError, type PostgresTls, pgTlsOptions } from './tls.ts';
 
 /** How our sessions show in `pg_stat_activity`; `?application_name=…` in DATABASE_URL wins. */
-export const APPLICATION_NAME = 'workos-sync';
+const APPLICATION_NAME = 'workos-sync';
 
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;

@@ -59,7 +59,7 @@ export class EngineDialect implements Dialect {
 
 class EngineDriver implements Driver {
   readonly #limits: string | null;
-  /** Whether `begin` and the limits can go as one query: not where every query is prepared (PGlite). */
+  /** Whether `begin` and the limits can go as one query: not on a driver that prepares every query. */
   #oneRoundTrip = true;
   readonly #wrapped = new WeakMap<DatabaseConnection, ClassifiedConnection>();
 

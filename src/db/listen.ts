@@ -36,6 +36,11 @@ export function listen(
     listening = resolve;
   });
 
+  // One promise for the whole loop: a listener added per reconnect would pile up on the signal.
+  const aborted = new Promise<void>((resolve) =>
+    closed.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+
   const loop = (async () => {
     let failures = 0;
     while (!closed.signal.aborted) {
@@ -52,10 +57,7 @@ export function listen(
         if (failures > 0) log.info({ channel }, 'listening again');
         failures = 0;
         listening();
-        const cause = await Promise.race([
-          lost,
-          new Promise((resolve) => closed.signal.addEventListener('abort', resolve)),
-        ]);
+        const cause = await Promise.race([lost, aborted]);
         if (closed.signal.aborted) break;
         throw cause;
       } catch (error) {

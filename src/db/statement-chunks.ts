@@ -1,5 +1,5 @@
 /** Postgres refuses a statement with more than 65,535 bind parameters. */
-export const MAX_PARAMETERS = 65_535;
+const MAX_PARAMETERS = 65_535;
 
 /**
  * `rows` cut into runs that one multi-row statement can carry: under Postgres's parameter limit

@@ -28,7 +28,7 @@ export interface PostgresTls {
 }
 
 /** URL parameters this module reads and takes out; pg never sees them. */
-export const TLS_URL_PARAMETERS = ['sslmode', 'sslrootcert', 'uselibpqcompat'] as const;
+const TLS_URL_PARAMETERS = ['sslmode', 'sslrootcert', 'uselibpqcompat'] as const;
 
 /**
  * Parameters pg would act on by itself (reading files per connection, overriding our `ssl`

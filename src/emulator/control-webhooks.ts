@@ -41,7 +41,7 @@ function endpointJson(endpoint: WebhookEndpoint | undefined): Record<string, unk
   };
 }
 
-export function deliveryJson(record: WebhookDeliveryRecord): Record<string, unknown> {
+function deliveryJson(record: WebhookDeliveryRecord): Record<string, unknown> {
   return {
     object: 'emulator_webhook_delivery',
     id: record.id,

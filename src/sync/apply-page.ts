@@ -98,10 +98,11 @@ async function inTransaction(
   return deps.db.transaction().execute(async (trx) => {
     await lockCursor(trx, batch.expectedCursor);
     const hooks = deps.reporting?.hooks() ?? [];
-    const touched = rowsTouched(items);
-    const before = hooks.length > 0 ? await captureRows(trx, touched) : null;
+    // With no hook, nothing is read for one.
+    const touched = hooks.length > 0 ? rowsTouched(items) : null;
+    const before = touched ? await captureRows(trx, touched) : null;
     const plans = await body(trx, before);
-    if (before) {
+    if (before && touched) {
       const after = await captureRows(trx, touched);
       await runHooks(trx, hooks, inEventOrder(plans, changesBetween(before, after, eventSourceOf(plans))));
     }

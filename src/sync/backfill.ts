@@ -12,8 +12,8 @@ import type { EventsSource } from '../workos/events-source.ts';
 import { type CatchUpOptions, catchUp } from './catch-up.ts';
 import type { ChangeReporting } from './change-report.ts';
 import { readCursor } from './cursor.ts';
-import type { DrainTotals } from './drain.ts';
-import { type ReconcileReport, reconcile } from './reconcile/reconcile.ts';
+import type { DrainDeps, DrainTotals } from './drain.ts';
+import { type ReconcileDeps, type ReconcileReport, reconcile } from './reconcile/reconcile.ts';
 import { recoverRejectedCursor } from './recover-cursor.ts';
 import { retrying } from './retry.ts';
 
@@ -64,22 +64,23 @@ export async function backfill(deps: BackfillDeps, options: BackfillOptions = {}
 
 /** `since` only applies to a mirror with no cursor yet (see drain.ts). */
 export function poll(deps: BackfillDeps, options: BackfillOptions = {}): Promise<DrainTotals> {
-  return catchUp(
-    { db: deps.db, source: deps.events, log: deps.log, scrub: deps.scrub, reporting: deps.reporting },
-    {
-      ...options,
-      recover: (error) =>
-        recoverRejectedCursor({ db: deps.db, log: deps.log, reconcile: () => reconcileWith(deps) }, error),
-    },
-  );
+  return catchUp(eventsDeps(deps), {
+    ...options,
+    recover: (error) =>
+      recoverRejectedCursor({ db: deps.db, log: deps.log, reconcile: () => reconcileWith(deps) }, error),
+  });
 }
 
 function reconcileWith(deps: BackfillDeps): Promise<ReconcileReport> {
-  return reconcile({
-    db: deps.db,
-    source: deps.connections,
-    log: deps.log,
-    scrub: deps.scrub,
-    reporting: deps.reporting,
-  });
+  return reconcile(listingDeps(deps));
+}
+
+/** What the events path needs of these. */
+export function eventsDeps({ db, events, log, scrub, reporting }: BackfillDeps): DrainDeps {
+  return { db, source: events, log, scrub, reporting };
+}
+
+/** What a reconciliation needs of these. */
+export function listingDeps({ db, connections, log, scrub, reporting }: BackfillDeps): ReconcileDeps {
+  return { db, source: connections, log, scrub, reporting };
 }

@@ -19,7 +19,7 @@ export interface SyncMetrics {
   recordEvents(events: readonly { event: string; outcome: string }[]): void;
   /** A poll pass ended (ok or failed) after `pages` pages. */
   recordPoll(result: { durationSeconds: number; pages: number; ok: boolean }): void;
-  /** A WorkOS or database error, by kind (`ERROR_KINDS` in errors.ts). */
+  /** A WorkOS, database or hook error, by kind (`ERROR_KINDS` in errors.ts). */
   recordApiError(kind: ErrorKind): void;
   /** A reconciliation ended. */
   recordReconciliation(result: ReconciliationResult): void;

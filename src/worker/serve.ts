@@ -1,7 +1,8 @@
 /**
- * The worker as `run` and the library's `start()` serve it: the schedules (worker.ts) plus the
- * health and metrics server, started together and stopped together — the page in flight commits
- * or rolls back, the leases are given back, the server closes.
+ * The worker as `run` and the library's `start()` serve it: the schedules (worker.ts), the health
+ * and metrics server, and with webhooks the receiver and the nudge bus between replicas, started
+ * together and stopped together — the page in flight commits or rolls back, the leases are given
+ * back, the servers and the bus close.
  */
 import type { WebhookSettings } from '../config.ts';
 import type { DedicatedSession } from '../db/listen.ts';

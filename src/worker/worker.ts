@@ -1,39 +1,16 @@
-/**
- * The long-running worker: node-cron ticks that poll and reconcile, one replica at a time per
- * job (leases), each tick reporting and carrying on — never hot-looping, never overlapping.
- *
- * A poll tick: take or renew the `events` lease (a standby replica's tick ends there), then
- * drain every available page, waiting out transient failures with backoff (logged once per
- * change), recovering a rejected cursor, and stopping at a page boundary when the lease is lost
- * or shutdown begins. A reconcile tick: the same under the `reconcile` lease. Every
- * reconciliation holds that lease, whatever started it: the schedule, a new mirror's first poll
- * (which waits for a tick when another replica holds it), a cursor recovery (which waits for it).
- */
-import type { Kysely } from 'kysely';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Database } from '../db/tables.ts';
 import { type CursorRejectedError, FatalError, type RetryableError } from '../errors.ts';
-import type { Logger, Scrub } from '../logger.ts';
-import { isNewMirror } from '../sync/backfill.ts';
+import { type BackfillDeps, eventsDeps, isNewMirror, listingDeps } from '../sync/backfill.ts';
 import type { BackoffPolicy } from '../sync/backoff.ts';
 import { catchUp } from '../sync/catch-up.ts';
-import type { ChangeReporting } from '../sync/change-report.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
 import { recoverRejectedCursor } from '../sync/recover-cursor.ts';
 import { sleep } from '../time.ts';
-import type { ConnectionsSource } from '../workos/connections-source.ts';
-import type { EventsSource } from '../workos/events-source.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import type { SyncMetrics } from './metrics.ts';
 import { type Nudge, Nudges } from './nudges.ts';
 
-export interface WorkerDeps {
-  readonly db: Kysely<Database>;
-  readonly events: EventsSource;
-  readonly connections: ConnectionsSource;
-  readonly log: Logger;
-  readonly scrub: Scrub;
-  readonly reporting?: ChangeReporting | undefined;
+export interface WorkerDeps extends BackfillDeps {
   readonly metrics: SyncMetrics;
 }
 
@@ -45,7 +22,7 @@ export interface WorkerOptions {
   readonly backoff?: BackoffPolicy | undefined;
   /** How long a webhook's nudge keeps polling for the event it named (nudges.ts). */
   readonly lookForMs?: number | undefined;
-  /** Called when the worker cannot go on (a rejected API key): the process should exit non-zero. */
+  /** Called when the worker cannot go on (a rejected API key): whoever started it stops it. */
   readonly onFatal: (error: FatalError) => void;
 }
 
@@ -68,6 +45,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   const shutdown = new AbortController();
   const running = new Set<Promise<void>>();
   let lastOk: Date | null = null;
+  let mirrorMayBeNew = true;
 
   const keeperDeps = {
     ...deps,
@@ -122,16 +100,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   async function reconcileCounted(signal: AbortSignal): Promise<void> {
     const started = performance.now();
     try {
-      const report = await reconcile(
-        {
-          db: deps.db,
-          source: deps.connections,
-          log: deps.log,
-          scrub: deps.scrub,
-          reporting: deps.reporting,
-        },
-        { signal },
-      );
+      const report = await reconcile(listingDeps(deps), { signal });
       deps.metrics.recordReconciliation({
         durationSeconds: report.durationMs / 1000,
         ok: true,
@@ -216,21 +185,20 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       try {
         // A new mirror starts from the listing, as backfill does. While another replica runs that
         // listing (it holds the reconcile lease), this tick waits for the next one.
-        if ((await isNewMirror(deps.db)) && !(await reconcileUnderLease(signal, false))) {
+        // Once not new, never new again (nothing removes a succeeded run): asked until then only.
+        if (mirrorMayBeNew) mirrorMayBeNew = await isNewMirror(deps.db);
+        if (mirrorMayBeNew && !(await reconcileUnderLease(signal, false))) {
           deps.log.debug('a new mirror: waiting for the reconciliation another replica is running');
           return;
         }
-        const totals = await catchUp(
-          { db: deps.db, source: deps.events, log: deps.log, scrub: deps.scrub, reporting: deps.reporting },
-          {
-            signal,
-            backoff: options.backoff,
-            recover: recoverWithin(signal),
-            onPage: (_totals, page) => deps.metrics.recordEvents(page.outcomes),
-            onRetry: (error: RetryableError) => deps.metrics.recordApiError(error.kind),
-            confirmLease: (cause) => eventsLease.recheck(cause),
-          },
-        );
+        const totals = await catchUp(eventsDeps(deps), {
+          signal,
+          backoff: options.backoff,
+          recover: recoverWithin(signal),
+          onPage: (_totals, page) => deps.metrics.recordEvents(page.outcomes),
+          onRetry: (error: RetryableError) => deps.metrics.recordApiError(error.kind),
+          confirmLease: (cause) => eventsLease.recheck(cause),
+        });
         if (totals.caughtUp) lastOk = new Date();
         if (totals.events > 0)
           deps.log.info({ ...totals, durationMs: Math.round(seconds() * 1000) }, 'poll applied events');

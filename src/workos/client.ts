@@ -7,10 +7,8 @@
  * `User-Agent: workos-sync/<version> (<phase>) workos-node/<sdk version>`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WorkOS } from '@workos-inc/node';
+import { packageVersion } from '../version.ts';
 
 /**
  * What a request is for, as its User-Agent says: the events pages of a `backfill`, of a `poll`
@@ -85,27 +83,3 @@ const fetchInContext: typeof fetch = async (input, init) => {
   if (call) call.date = response.headers.get('date');
   return response;
 };
-
-let version: string | undefined;
-
-/**
- * This package's version, read once from its package.json: the first one named workos-sync up
- * from this module, which is src/workos/ in a checkout and dist/src/workos/ once built.
- */
-function packageVersion(): string {
-  if (version !== undefined) return version;
-  version = 'unknown';
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    try {
-      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      if (manifest.name === 'workos-sync' && typeof manifest.version === 'string') {
-        version = manifest.version as string;
-        break;
-      }
-    } catch {
-      // none here (or not readable): look further up
-    }
-    if (dirname(dir) === dir) break;
-  }
-  return version;
-}

@@ -6,7 +6,7 @@
  * An unbounded run is a pass of its own, and ends one under way.
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
-import type { DatabaseInstant } from '../../db/clock.ts';
+import { type DatabaseInstant, instantText } from '../../db/clock.ts';
 import { statementChunks } from '../../db/statement-chunks.ts';
 import type { Database } from '../../db/tables.ts';
 
@@ -23,19 +23,14 @@ export interface PassUnderWay {
 export async function passUnderWay(db: Kysely<Database>): Promise<PassUnderWay | null> {
   const state = await db
     .selectFrom('sync_state')
-    .select([
-      'cursor',
-      sql<string | null>`to_char(pass_began_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
-        'began',
-      ),
-    ])
+    .select(['cursor', instantText(sql.ref('pass_began_at')).as('began')])
     .where('stream', '=', RECONCILIATION_STREAM)
     .executeTakeFirst();
   if (!state?.cursor || !state.began) return null;
   const listed = await db.selectFrom('reconciliation_pass_listed').select('connection_id').execute();
   return {
     after: state.cursor,
-    began: state.began as DatabaseInstant,
+    began: state.began,
     listed: new Set(listed.map((r) => r.connection_id)),
   };
 }

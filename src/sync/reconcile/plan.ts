@@ -94,7 +94,7 @@ export interface ListingScope {
   readonly listedEarlier: ReadonlySet<string>;
 }
 
-export const WHOLE_LISTING: ListingScope = { reachedEnd: true, listedEarlier: new Set() };
+const WHOLE_LISTING: ListingScope = { reachedEnd: true, listedEarlier: new Set() };
 
 export function planReconciliation(
   listing: Listing,

@@ -77,8 +77,7 @@ export async function reconcile(
   const runBegan = await databaseNow(deps.db);
   const bounded = options.maxPages !== undefined;
   // An unbounded run is a pass of its own (and ends one under way); a bounded one goes on with it.
-  const pass = await passUnderWay(deps.db);
-  const continuing = bounded ? pass : null;
+  const continuing = bounded ? await passUnderWay(deps.db) : null;
   const began = continuing?.began ?? runBegan;
   const runId = dryRun ? null : await openRun(deps.db, runBegan);
 
@@ -92,8 +91,8 @@ export async function reconcile(
     const listedAt = listing.listedAt ?? (await fallbackListingTime(deps));
     // Read and plan before the transaction opens: planning is JS (about 1 s per 50,000
     // connections), and Postgres ends a transaction left idle for a lease period as abandoned
-    // (db/session-limits.ts). The reads gained nothing from it (read committed: each statement
-    // sees its own snapshot anyway), and the writes keep their guards in SQL.
+    // (db/session-limits.ts). Reading inside it would be no more consistent (read committed:
+    // each statement sees its own snapshot), and the writes keep their guards in SQL.
     const stored = await loadStoredConnections(deps.db, began);
     const certificates = await loadStoredSigningCertificates(deps.db);
     const plan = planReconciliation(listing, stored, certificates, listedAt, {
@@ -122,7 +121,7 @@ export async function reconcile(
           if (!reachedEnd) {
             const listed = [...listing.connections.map((c) => c.connection.id), ...listing.invalidIds];
             await continuePass(trx, { next: listing.next!, began, listed });
-          } else if (pass) await endPass(trx);
+          } else await endPass(trx);
           await notifyChanges(trx, deps.reporting?.channel ?? null, {
             source: 'reconciliation',
             runId: runId!,
