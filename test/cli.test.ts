@@ -178,6 +178,16 @@ describe('backfill, poll, status', () => {
     expect(reconcile.stdout).toMatch(
       /stopped at --max-pages, 1 page\(s\) into the listing: run it again to continue/,
     );
+    // The next bounded run goes on from the second page, to the listing's end.
+    const live = emulator.model.liveConnections().length;
+    expect(live).toBeGreaterThan(100);
+    const onward = await runCli(['reconcile', '--max-pages', '100', '--json'], env);
+    expect(onward.code, onward.stderr).toBe(0);
+    expect(JSON.parse(onward.stdout)).toMatchObject({
+      listingComplete: true,
+      pages: Math.ceil(live / 100) - 1,
+      counts: { seen: live - 100, deleted: 0 },
+    });
     expect((await runCli(['reconcile', '--max-pages', 'ten'], env)).stderr.trim()).toBe(
       'workos-sync: --max-pages must be a whole number of pages >= 1, got "ten"',
     );

@@ -16,6 +16,7 @@ import { sessionLimitsFor } from '../src/db/session-limits.ts';
 import type { Database } from '../src/db/tables.ts';
 import { RetryableError } from '../src/errors.ts';
 import { lockCursor, recordPoll } from '../src/sync/cursor.ts';
+import { runCli } from './support/cli.ts';
 import { createDatabaseUrl } from './support/database.ts';
 import { silentLogger } from './support/logs.ts';
 import { until } from './support/worker-process.ts';
@@ -119,6 +120,54 @@ describe('bounds derived from the lease', () => {
       return settings(trx);
     });
     expect(lifted).toEqual({ idle: '6s', lock: '0', statement: '0' });
+  });
+
+  it('`workos-sync sql` runs the user`s query unbounded: one longer than the statement bound succeeds', async () => {
+    // Lease 0.3 s: 300 ms statement bound, 100 ms lock bound. The query sleeps 1 s.
+    const result = await runCli(
+      [
+        'sql',
+        `select current_setting('idle_in_transaction_session_timeout') as idle,
+           current_setting('lock_timeout') as lock, current_setting('statement_timeout') as statement,
+           pg_sleep(1)::text as slept`,
+        '--json',
+      ],
+      { DATABASE_URL: url, WORKOS_API_KEY: 'sk_test_unused', WORKOS_SYNC_LEASE_SECONDS: '0.3' },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([{ idle: '300ms', lock: '0', statement: '0', slept: '' }]);
+  });
+
+  it('a migration waits for another one`s lock longer than the statement and lock bounds', async () => {
+    const { db } = await open({ WORKOS_SYNC_LEASE_SECONDS: '0.3' });
+    // Another process is migrating: it holds the migration lock.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      const otherPid = (await other.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+      await other.query('begin');
+      await other.query("select pg_advisory_xact_lock(hashtext('workos-sync:migrate:workos'))");
+      let migrated = false;
+      const migrating = migrateToLatest(db, 'workos').finally(() => {
+        migrated = true;
+      });
+      migrating.catch(() => undefined); // awaited below; a failure before that is reported there, not as unhandled
+      // The migration's lock wait outlasts both bounds (300 ms, 100 ms) several times over.
+      await until(async () => {
+        const { rows } = await admin.query<{ waited: boolean }>(
+          `select clock_timestamp() - query_start > interval '1 second' as waited from pg_stat_activity
+            where wait_event_type = 'Lock' and query like '%pg_advisory_xact_lock%' and pid <> $1`,
+          [otherPid],
+        );
+        return rows[0]?.waited === true || migrated;
+      }, 20_000);
+      expect(migrated).toBe(false);
+      await other.query('rollback');
+      expect(await migrating).toEqual({ applied: [] });
+    } finally {
+      await other.end();
+    }
   });
 });
 

@@ -6,7 +6,6 @@
  * `close()` leaves nothing running. The control API sets, shows and removes the endpoint; a
  * visibility delay lets a webhook arrive before its event is listable; the CLI flags do the same.
  */
-import { createServer } from 'node:net';
 import { SignatureVerificationException, WorkOS } from '@workos-inc/node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { durationFlag, type EmulatorCommandOptions, emulatorCommand } from '../src/commands/emulator.ts';
@@ -27,7 +26,7 @@ import {
   startWebhookSink,
   type WebhookSink,
 } from './support/webhook-sink.ts';
-import { until } from './support/worker-process.ts';
+import { freePort, until } from './support/worker-process.ts';
 
 const KEY = 'sk_test_webhooks';
 const SECRET = 'whsec_emulator_test_0123456789';
@@ -72,15 +71,6 @@ function signedAt(request: ReceivedWebhook): number {
   const match = SIGNATURE.exec(String(request.headers['workos-signature']));
   if (!match) throw new Error(`not a WorkOS signature: ${request.headers['workos-signature']}`);
   return Number(match[1]);
-}
-
-/** A port nothing listens on (bound, read, released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**
@@ -186,7 +176,7 @@ describe('webhook deliveries', () => {
   });
 
   it('gives up after maxAttempts on refused connections and timeouts, recording why', async () => {
-    const refusing = `http://127.0.0.1:${await closedPort()}/webhooks/workos`;
+    const refusing = `http://127.0.0.1:${await freePort()}/webhooks/workos`;
     const hanging = await sink(() => 'hang');
     const emulator = await emulatorWith({
       webhook: { url: refusing, secret: SECRET, retryDelayMs: 5, maxAttempts: 3 },
@@ -308,16 +298,24 @@ describe('webhook deliveries', () => {
       () => 'the in-flight attempt kept its connection',
     );
     // Closed: events appended afterwards are not delivered.
+    const received = endpoint.received.length;
     emulator.model.activate(id);
     expect(emulator.webhooks.deliveries()).toHaveLength(2);
+    await emulator.webhooks.settled();
+    expect(endpoint.received).toHaveLength(received);
+    expect(emulator.webhooks.deliveries()).toHaveLength(2);
+    expect(timers.live()).toBe(0);
   });
 
   it('sends nothing and records nothing without an endpoint', async () => {
+    const listening = await sink();
     const emulator = await emulatorWith();
     emulator.model.activate(emulator.model.createConnection().id);
     expect(emulator.webhooks.endpoint()).toBeUndefined();
     expect(emulator.webhooks.deliveries()).toEqual([]);
     await emulator.webhooks.settled();
+    expect(emulator.webhooks.deliveries()).toEqual([]);
+    expect(listening.received).toEqual([]);
   });
 });
 
@@ -521,7 +519,7 @@ describe('workos-sync emulator --webhook-url --webhook-secret --visibility-delay
     const listed = await call(running.url, 'GET', '/events', undefined, key);
     expect(listed.body.data).toEqual([]);
 
-    const refusing = `http://127.0.0.1:${await closedPort()}/webhooks/workos`;
+    const refusing = `http://127.0.0.1:${await freePort()}/webhooks/workos`;
     await call(
       running.url,
       'PUT',

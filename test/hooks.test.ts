@@ -130,8 +130,43 @@ describe('onChange', () => {
     const seen = auditing();
     await sync.reconcile();
     seen.length = 0;
-    await sync.poll({ backoff: FAST_BACKOFF }); // the activation is as old as the listed row: tied, same content
+    // The activation is as old as the listed row: tied, same content. Applied, and no change.
+    const first = await sync.poll({ backoff: FAST_BACKOFF });
     expect(seen).toEqual([]);
+    expect(first).toMatchObject({
+      caughtUp: true,
+      events: 1,
+      applied: 1,
+      stale: 0,
+      cursor: model.events().at(-1)!.id,
+    });
+    expect(await cursor()).toBe(model.events().at(-1)!.id);
+
+    // Deactivated and re-activated: a listing with the same content and a newer version
+    // advances the stored version (touched), no hook change.
+    model.deactivate(c.id);
+    const reactivated = model.activate(c.id);
+    const report = await sync.reconcile();
+    expect(report.counts).toMatchObject({ touched: 1, inserted: 0, updated: 0, deleted: 0 });
+    const stored = await t.db
+      .selectFrom('connections')
+      .select('updated_at')
+      .where('id', '=', c.id)
+      .executeTakeFirstOrThrow();
+    expect(stored.updated_at.getTime()).toBe(Date.parse(String(model.getConnection(c.id).updated_at)));
+    expect(seen).toEqual([]);
+
+    // The deactivation is older than the touched row: stale, it never flips the row back; the
+    // re-activation is tied with it. The poll applies both, and no hook hears of either.
+    const second = await sync.poll({ backoff: FAST_BACKOFF });
+    expect(second).toMatchObject({ caughtUp: true, events: 2, applied: 1, stale: 1, cursor: reactivated.id });
+    expect(await cursor()).toBe(reactivated.id);
+    expect((await t.db.selectFrom('live_connections').select('state').execute()).map((r) => r.state)).toEqual(
+      ['active'],
+    );
+    expect(seen).toEqual([]);
+    // The application's table holds the first listing's insert only.
+    expect((await audit()).map((r) => r.kind)).toEqual(['connection.inserted']);
   });
 
   it('a hook that throws holds the stream, changes nothing, and lets the batch apply once it stops', async () => {

@@ -21,7 +21,7 @@ import { MISS_WAIT_MS } from '../src/worker/look-schedule.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { startFromBinaries } from './support/postgres-server.ts';
 import { API_KEY } from './support/sync.ts';
-import { until } from './support/worker-process.ts';
+import { scrapeMetric, until } from './support/worker-process.ts';
 
 const SECRET = 'whsec_test_nudge_0123456789';
 const YEARLY = '0 0 1 1 *';
@@ -86,11 +86,7 @@ const cursor = async () =>
   ).cursor;
 const caughtUp = () => until(async () => (await cursor()) === model.events().at(-1)!.id, 30_000);
 const eventRequests = () => emulator.requests.filter((r) => r.path === '/events').length;
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(url)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(' ')[1] ?? Number.NaN);
-}
+const metric = scrapeMetric;
 const holderOf = async () =>
   (await t.db.selectFrom('leases').select('holder').where('name', '=', 'events').executeTakeFirst())?.holder;
 /** Waits until `count` has stayed the same for 2 s: the worker has nothing left to do. */
@@ -154,6 +150,8 @@ describe('a webhook nudges the poller', () => {
   it('refuses forged and stale deliveries and polls for none of them', async () => {
     const { webhookUrl, metricsUrl } = await replica('only');
     await caughtUp();
+    await quiet(eventRequests); // the first poll is over
+    const before = eventRequests();
     const last = model.events().at(-1)!;
     const forged = await deliver(
       webhookUrl,
@@ -168,6 +166,11 @@ describe('a webhook nudges the poller', () => {
     );
     expect([forged.status, stale.status]).toEqual([401, 401]);
     expect(await metric(metricsUrl, 'workos_sync_nudged_polls_total')).toBe(0);
+    // Once nothing more comes, no request was made for them.
+    await quiet(eventRequests);
+    expect(eventRequests()).toBe(before);
+    expect(await metric(metricsUrl, 'workos_sync_nudged_polls_total')).toBe(0);
+    expect(await metric(metricsUrl, 'workos_sync_webhooks_total', { result: 'accepted' })).toBe(0);
   });
 
   it('received by a standby replica, makes the holder poll (NOTIFY between them)', async () => {
@@ -236,9 +239,10 @@ describe('a webhook nudges the poller', () => {
     async () => {
       const server = await startFromBinaries();
       try {
-        const lines: string[] = [];
-        const a = await replica('replica-a', 30, { url: server.url, lines });
-        const b = await replica('replica-b', 30, { url: server.url, lines });
+        const linesOf = { a: [] as string[], b: [] as string[] };
+        const a = await replica('replica-a', 30, { url: server.url, lines: linesOf.a });
+        const b = await replica('replica-b', 30, { url: server.url, lines: linesOf.b });
+        const listeningAgain = (lines: string[]) => lines.filter((l) => l.includes('listening again')).length;
         /** One query on a client of its own (the restart ends every session). */
         const query = async (text: string) => {
           const client = new pg.Client({ connectionString: server.url });
@@ -260,19 +264,34 @@ describe('a webhook nudges the poller', () => {
         );
         await server.pause();
         await server.resume();
+        // Each replica listens again, not one of them twice.
         await until(
-          () => lines.filter((l) => l.includes('listening again')).length >= 2,
+          () => listeningAgain(linesOf.a) >= 1 && listeningAgain(linesOf.b) >= 1,
           60_000,
-          () => lines.join(''),
+          () => `replica-a:\n${linesOf.a.join('')}\nreplica-b:\n${linesOf.b.join('')}`,
         );
         const rows = await query("select holder from workos.leases where name = 'events'");
         const standby = rows[0]?.holder === 'replica-a' ? b : a;
+        const holder = standby === a ? b : a;
+        const standbyNudged = await metric(standby.metricsUrl, 'workos_sync_nudged_polls_total');
         emulator.webhooks.configure({ url: standby.webhookUrl, secret: SECRET });
         model.deactivate(String(model.liveConnections().find((c) => c.state === 'active')!.id));
         await until(
           async () => (await cursorThere().catch(() => null)) === model.events().at(-1)!.id,
           30_000,
         );
+        // The standby took the delivery; the holder, told over the restarted LISTEN, applied
+        // the event it named; the standby polled for nothing.
+        expect(await metric(standby.metricsUrl, 'workos_sync_webhooks_total', { result: 'accepted' })).toBe(
+          1,
+        );
+        await until(
+          async () => (await metric(holder.metricsUrl, 'workos_sync_webhook_to_applied_seconds_count')) === 1,
+          10_000,
+        );
+        expect(await metric(holder.metricsUrl, 'workos_sync_nudged_polls_total')).toBeGreaterThan(0);
+        expect(await metric(standby.metricsUrl, 'workos_sync_nudged_polls_total')).toBe(standbyNudged);
+        expect(await metric(standby.metricsUrl, 'workos_sync_webhook_to_applied_seconds_count')).toBe(0);
       } finally {
         for (const s of syncs.splice(0)) await s.close();
         await server.stop();

@@ -10,7 +10,7 @@ import { generateScenario, WorkosModel } from '../src/emulator/index.ts';
 import { readCursor } from '../src/sync/cursor.ts';
 import { createMetrics } from '../src/worker/metrics.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
-import { workosConnectionsSource } from '../src/workos/connections-source.ts';
+import { type ConnectionsSource, workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { workosEventsSource } from '../src/workos/events-source.ts';
 import { type CapturedLogs, capturingLogger, noSecrets } from './support/logs.ts';
 import { FAST_BACKOFF, type SyncHarness, startHarness } from './support/sync.ts';
@@ -20,21 +20,25 @@ const DAY = 86_400_000;
 let h: SyncHarness;
 let worker: Worker | undefined;
 let logs: CapturedLogs;
+/** Lets a paused listing go, so a failed test still stops its worker. */
+let releaseListing: (() => void) | undefined;
 
 afterEach(async () => {
+  releaseListing?.();
+  releaseListing = undefined;
   await worker?.stop();
   worker = undefined;
   await h.close();
 });
 
-function start() {
+function start(connections: ConnectionsSource = workosConnectionsSource(h.workos)) {
   const db = h.database.db;
   logs = capturingLogger();
   worker = startWorker(
     {
       db,
       events: workosEventsSource(h.workos),
-      connections: workosConnectionsSource(h.workos),
+      connections,
       log: logs.log,
       scrub: noSecrets,
       metrics: createMetrics({ db, log: logs.log }),
@@ -68,6 +72,35 @@ const listings = () => h.emulator.requests.filter((r) => r.path === '/connection
 const runs = () => h.database.db.selectFrom('reconciliation_runs').select('status').execute();
 const linesSaying = (text: string) => logs.lines().filter((l) => String(l.msg).includes(text)).length;
 
+/**
+ * The real source, whose first listing call waits until the test releases it: `reached()` is true
+ * once the reconciliation is about to list its first page, with whatever it holds still held.
+ */
+function pausingFirstListing(): { source: ConnectionsSource; reached(): boolean; release(): void } {
+  const real = workosConnectionsSource(h.workos);
+  let arrived = false;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let first = true;
+  releaseListing = () => release();
+  return {
+    reached: () => arrived,
+    release,
+    source: {
+      async listConnections(after) {
+        if (first) {
+          first = false;
+          arrived = true;
+          await released;
+        }
+        return real.listConnections(after);
+      },
+    },
+  };
+}
+
 describe('a new mirror`s first reconciliation', () => {
   beforeEach(async () => {
     const model = new WorkosModel({ seed: 14 });
@@ -80,7 +113,8 @@ describe('a new mirror`s first reconciliation', () => {
     { timeout: 60_000 },
     async () => {
       await holdReconcileLease();
-      start();
+      const listing = pausingFirstListing();
+      start(listing.source);
       // Two poll ticks that found the mirror new and the lease taken.
       await until(() => linesSaying('waiting for the reconciliation another replica') >= 2, 20_000);
       expect(listings()).toBe(0);
@@ -88,6 +122,17 @@ describe('a new mirror`s first reconciliation', () => {
       expect(await runs()).toEqual([]);
 
       await freeReconcileLease();
+      // The reconciliation, about to list its first page, holds the lease as this replica.
+      await until(listing.reached, 20_000, () => 'the reconciliation never listed a page');
+      expect(
+        await h.database.db
+          .selectFrom('leases')
+          .select(['name', 'holder'])
+          .where('name', '=', 'reconcile')
+          .execute(),
+      ).toEqual([{ name: 'reconcile', holder: 'this-replica' }]);
+      expect(await runs()).toEqual([{ status: 'running' }]);
+      listing.release();
       const last = h.emulator.model.events().at(-1)!.id;
       await until(async () => (await readCursor(h.database.db)) === last, 30_000);
       expect(await runs()).toEqual([{ status: 'succeeded' }]);

@@ -21,6 +21,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * One sample from a Prometheus text page (`metricsUrl`, a `/metrics` address): the first line
+ * of `name` carrying every label given; undefined when there is none.
+ */
+export async function scrapeMetric(
+  metricsUrl: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
+  const text = await (await fetch(metricsUrl)).text();
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name} `) && !line.startsWith(`${name}{`)) continue;
+    if (wanted.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
 export async function startWorkerProcess(env: Record<string, string | undefined>): Promise<WorkerProcess> {
   const port = await freePort();
   const child = spawnCli(['run'], {
@@ -42,15 +60,7 @@ export async function startWorkerProcess(env: Record<string, string | undefined>
     url,
     exited,
     logs: () => stderr,
-    async metric(name, labels = {}) {
-      const text = await (await fetch(`${url}/metrics`)).text();
-      const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-      for (const line of text.split('\n')) {
-        if (!line.startsWith(`${name} `) && !line.startsWith(`${name}{`)) continue;
-        if (wanted.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-      }
-      return undefined;
-    },
+    metric: (name, labels) => scrapeMetric(`${url}/metrics`, name, labels),
   };
   await until(
     async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true,
