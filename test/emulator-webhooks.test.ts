@@ -308,14 +308,12 @@ describe('webhook deliveries', () => {
   });
 
   it('sends nothing and records nothing without an endpoint', async () => {
-    const listening = await sink();
     const emulator = await emulatorWith();
     emulator.model.activate(emulator.model.createConnection().id);
     expect(emulator.webhooks.endpoint()).toBeUndefined();
     expect(emulator.webhooks.deliveries()).toEqual([]);
     await emulator.webhooks.settled();
     expect(emulator.webhooks.deliveries()).toEqual([]);
-    expect(listening.received).toEqual([]);
   });
 });
 
