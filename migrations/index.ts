@@ -6,10 +6,12 @@ import * as m0001 from './0001_initial.ts';
 import * as m0002 from './0002_reconciliation.ts';
 import * as m0003 from './0003_touched.ts';
 import * as m0004 from './0004_reconciliation_pass.ts';
+import * as m0005 from './0005_organizations.ts';
 
 export const migrations = {
   '0001_initial': m0001,
   '0002_reconciliation': m0002,
   '0003_touched': m0003,
   '0004_reconciliation_pass': m0004,
+  '0005_organizations': m0005,
 };

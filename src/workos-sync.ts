@@ -28,6 +28,7 @@ import { type RunningSync, serveWorker } from './worker/serve.ts';
 import { createWorkosClient } from './workos/client.ts';
 import { workosConnectionsSource } from './workos/connections-source.ts';
 import { workosEventsSource } from './workos/events-source.ts';
+import { workosOrganizationsSource } from './workos/organizations-source.ts';
 
 export interface WorkosSyncOptions extends WorkosSyncSettings {
   /**
@@ -136,6 +137,7 @@ export function workosSyncFrom(
       dedicatedSession,
       events: workosEventsSource(workos, { phase }),
       connections: workosConnectionsSource(workos),
+      organizations: workosOrganizationsSource(workos),
       log,
       scrub,
       reporting,
@@ -158,8 +160,16 @@ export function workosSyncFrom(
     },
     async reconcile(reconcileOptions = {}) {
       const { db } = await database();
+      const workos = client();
       return reconcile(
-        { db, source: workosConnectionsSource(client()), log, scrub, reporting },
+        {
+          db,
+          source: workosConnectionsSource(workos),
+          organizations: workosOrganizationsSource(workos),
+          log,
+          scrub,
+          reporting,
+        },
         reconcileOptions,
       );
     },

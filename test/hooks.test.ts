@@ -46,7 +46,8 @@ function auditing(): MirrorChange[] {
   sync.onChange(async (trx, changes) => {
     seen.push(...changes);
     for (const c of changes) {
-      const source = c.source.kind === 'event' ? c.source.eventId : `run ${c.source.runId}`;
+      if (c.type !== 'connection' && c.type !== 'certificate') continue;
+      const source = c.source.kind === 'listing' ? `run ${c.source.runId}` : c.source.eventId;
       const event = c.source.kind === 'event' ? c.source.event : null;
       await sql`insert into public.sso_audit values (${c.connectionId}, ${`${c.type}.${c.kind}`}, ${source}, ${event})`.execute(
         trx,

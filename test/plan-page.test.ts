@@ -4,7 +4,7 @@
  * included), then the page fold: order, collapsing, duplicates, and what is recorded.
  */
 import { describe, expect, it } from 'vitest';
-import type { CertificateState, ConnectionVersion } from '../src/sync/mirror.ts';
+import type { CertificateState, RowVersion } from '../src/sync/mirror.ts';
 import { parseEvent } from '../src/sync/parse-event.ts';
 import { type MirrorSnapshot, type PagePlan, planPage, type StoredEvent } from '../src/sync/plan-page.ts';
 import {
@@ -18,12 +18,14 @@ const T = (day: number) => `2024-01-${String(day).padStart(2, '0')}T00:00:00.000
 const at = (day: number) => new Date(T(day));
 
 function snapshot(
-  connections: Record<string, ConnectionVersion> = {},
+  connections: Record<string, RowVersion> = {},
   certificates: CertificateState[] = [],
 ): MirrorSnapshot {
   return {
     connections: new Map(Object.entries(connections)),
     certificates: new Map(certificates.map((c) => [`${c.connection_id}\u0000${c.certificate_type}`, c])),
+    organizations: new Map(),
+    domains: new Map(),
   };
 }
 
@@ -31,8 +33,8 @@ function plan(events: unknown[], mirror = snapshot(), seen = new Map<string, Sto
   return planPage(events.map(parseEvent), mirror, seen);
 }
 
-const live = (day: number): ConnectionVersion => ({ updated_at: at(day), deleted_at: null });
-const deletedOn = (updatedDay: number, deletedDay: number): ConnectionVersion => ({
+const live = (day: number): RowVersion => ({ updated_at: at(day), deleted_at: null });
+const deletedOn = (updatedDay: number, deletedDay: number): RowVersion => ({
   updated_at: at(updatedDay),
   deleted_at: at(deletedDay),
 });

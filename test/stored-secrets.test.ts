@@ -41,6 +41,9 @@ it('a poll failure is stored scrubbed', async () => {
           throw failure();
         },
       },
+      connections: {
+        listConnections: () => Promise.reject(new Error('no page is ever applied: nothing is refreshed')),
+      },
     },
     { backoff: FAST_BACKOFF, signal: stop.signal },
   );

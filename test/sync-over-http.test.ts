@@ -13,7 +13,7 @@ import { recoverRejectedCursor } from '../src/sync/recover-cursor.ts';
 import { createWorkosClient } from '../src/workos/client.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { workosEventsSource } from '../src/workos/events-source.ts';
-import { CONNECTION_EVENT_TYPES } from '../src/workos/wire.ts';
+import { SYNCED_EVENT_TYPES } from '../src/workos/wire.ts';
 import { capturingLogger, noSecrets } from './support/logs.ts';
 import { expectedMirror, mirrorOf } from './support/mirror.ts';
 import { FAST_BACKOFF, type SyncHarness, startHarness } from './support/sync.ts';
@@ -50,7 +50,7 @@ describe('backfill of a 10,000-event scenario', () => {
     const eventRequests = h.emulator.requests.filter((r) => r.path === '/events');
     expect(eventRequests.length).toBeGreaterThanOrEqual(100);
     for (const r of eventRequests) {
-      expect(r.query).toMatchObject({ events: CONNECTION_EVENT_TYPES.join(','), limit: '100', order: 'asc' });
+      expect(r.query).toMatchObject({ events: SYNCED_EVENT_TYPES.join(','), limit: '100', order: 'asc' });
     }
     expect(eventRequests[0]?.query.after).toBeUndefined();
   });
@@ -166,10 +166,7 @@ describe('faults', () => {
     });
     h.emulator.faults.add({ kind: 'status', status: 429, retryAfter: 0, path: '/events', times: 2 });
     const logs = capturingLogger();
-    await catchUp(
-      { db: h.database.db, source: workosEventsSource(sdk), log: logs.log, scrub: noSecrets },
-      { backoff: FAST_BACKOFF },
-    );
+    await catchUp({ ...h.deps(logs.log), source: workosEventsSource(sdk) }, { backoff: FAST_BACKOFF });
     // the SDK retried on its own: our loop never saw a failure
     expect(logs.lines().some((l) => l.msg === 'waiting out a transient failure')).toBe(false);
     await assertExact();
@@ -202,7 +199,7 @@ describe('faults', () => {
       maxRetries: 3,
     });
     const error = await catchUp(
-      { db: h.database.db, source: workosEventsSource(bad), log: capturingLogger().log, scrub: noSecrets },
+      { ...h.deps(capturingLogger().log), source: workosEventsSource(bad) },
       { backoff: FAST_BACKOFF },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FatalError);

@@ -8,16 +8,16 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { databaseNow } from '../src/db/clock.ts';
-import type { CertificateState, ConnectionVersion, ConnectionWrite } from '../src/sync/mirror.ts';
+import type { CertificateState, ConnectionWrite, RowVersion } from '../src/sync/mirror.ts';
 import { writeVersions } from '../src/sync/mirror-store.ts';
 import type { PagePlan } from '../src/sync/plan-page.ts';
 import type { ReconciliationPlan } from '../src/sync/reconcile/plan.ts';
 import { loadStoredConnections, writeReconciliation } from '../src/sync/reconcile/store.ts';
 import {
   certificateTakes,
-  connectionTakes,
   deletionTakes,
   reconciliationDeletes,
+  versionTakes,
   type Writer,
 } from '../src/sync/versions.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -26,12 +26,12 @@ import { insertConnectionRow } from './support/rows.ts';
 const T1 = new Date('2024-01-01T00:00:00.000Z');
 const T2 = new Date('2024-01-02T00:00:00.000Z');
 const T3 = new Date('2024-01-03T00:00:00.000Z');
-const live = (updated_at: Date): ConnectionVersion => ({ updated_at, deleted_at: null });
-const tombstone = (updated_at: Date, deleted_at: Date): ConnectionVersion => ({ updated_at, deleted_at });
+const live = (updated_at: Date): RowVersion => ({ updated_at, deleted_at: null });
+const tombstone = (updated_at: Date, deleted_at: Date): RowVersion => ({ updated_at, deleted_at });
 
 interface ConnectionCase {
   readonly rule: string;
-  readonly stored: ConnectionVersion | undefined;
+  readonly stored: RowVersion | undefined;
   readonly incoming: Date;
   readonly writer: Writer;
   readonly takes: boolean;
@@ -162,7 +162,7 @@ const certificateCases = [
 
 describe('the predicates the planners decide with', () => {
   it.each(connectionCases)('rule $rule ($writer)', ({ stored, incoming, writer, takes }) => {
-    expect(connectionTakes(stored, incoming, writer)).toBe(takes);
+    expect(versionTakes(stored, incoming, writer)).toBe(takes);
   });
   it.each(deletionCases)('rule $rule', ({ stored, takes }) => {
     expect(deletionTakes(stored)).toBe(takes);
@@ -334,6 +334,11 @@ function pagePlan(writes: Partial<Pick<PagePlan, 'connections' | 'deletions' | '
     deletions: [],
     domains: new Map(),
     certificates: [],
+    organizations: [],
+    organizationDeletions: [],
+    organizationDomains: [],
+    domainDeletions: [],
+    writers: new Map(),
     duplicates: [],
     fates: [],
     ...writes,

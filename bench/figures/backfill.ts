@@ -4,6 +4,7 @@
  */
 import { catchUp } from '../../src/sync/catch-up.ts';
 import { createWorkosClient } from '../../src/workos/client.ts';
+import { workosConnectionsSource } from '../../src/workos/connections-source.ts';
 import { workosEventsSource } from '../../src/workos/events-source.ts';
 import { type BenchContext, count, seconds } from '../context.ts';
 import { type CpuSample, cpuMeter } from '../cpu.ts';
@@ -23,7 +24,9 @@ export async function backfillFigures(ctx: BenchContext): Promise<FigureOutput> 
   const emulator = await startEmulatorProcess({ seed: 1, events, connections });
   const databases = [];
   try {
-    const source = workosEventsSource(createWorkosClient({ apiKey: API_KEY, apiUrl: emulator.url }));
+    const workos = createWorkosClient({ apiKey: API_KEY, apiUrl: emulator.url });
+    const source = workosEventsSource(workos);
+    const listings = workosConnectionsSource(workos);
     await fetchAllEvents(source, { maxPages: WARM_UP_PAGES });
 
     ctx.progress('backfill: fetch-only');
@@ -36,7 +39,13 @@ export async function backfillFigures(ctx: BenchContext): Promise<FigureOutput> 
     databases.push(db);
     const meter = cpuMeter({ postgresPid: ctx.postgresPid, emulatorPid: emulator.pid });
     const started = performance.now();
-    const totals = await catchUp({ db: db.db, source, log: silentLog, scrub: noSecrets });
+    const totals = await catchUp({
+      db: db.db,
+      source,
+      connections: listings,
+      log: silentLog,
+      scrub: noSecrets,
+    });
     const backfillMs = performance.now() - started;
     const cpu = meter.stop();
     if (totals.events !== events) throw new Error(`backfill applied ${totals.events} of ${events} events`);

@@ -4,6 +4,7 @@
  */
 import { catchUp } from '../../src/sync/catch-up.ts';
 import { createWorkosClient } from '../../src/workos/client.ts';
+import { workosConnectionsSource } from '../../src/workos/connections-source.ts';
 import { workosEventsSource } from '../../src/workos/events-source.ts';
 import { type BenchContext, count, seconds } from '../context.ts';
 import { cpuMeter } from '../cpu.ts';
@@ -20,7 +21,9 @@ export async function latencyFigures(ctx: BenchContext): Promise<FigureOutput> {
   const emulator = await startEmulatorProcess({ seed: 2, events, connections: Math.ceil(events / 40) });
   const databases = [];
   try {
-    const source = workosEventsSource(createWorkosClient({ apiKey: API_KEY, apiUrl: emulator.url }));
+    const workos = createWorkosClient({ apiKey: API_KEY, apiUrl: emulator.url });
+    const source = workosEventsSource(workos);
+    const connections = workosConnectionsSource(workos);
     await emulator.setLatency(rtt);
 
     ctx.progress(`round trip: the engine, ${rtt} ms a request`);
@@ -29,7 +32,7 @@ export async function latencyFigures(ctx: BenchContext): Promise<FigureOutput> {
     const before = await emulator.requestCount('/events');
     const meter = cpuMeter({ postgresPid: ctx.postgresPid, emulatorPid: emulator.pid });
     const started = performance.now();
-    const totals = await catchUp({ db: db.db, source, log: silentLog, scrub: noSecrets });
+    const totals = await catchUp({ db: db.db, source, connections, log: silentLog, scrub: noSecrets });
     const ms = performance.now() - started;
     const cpu = meter.stop();
     const requests = (await emulator.requestCount('/events')) - before;

@@ -28,6 +28,35 @@ export interface ConnectionDomainsTable {
   domain: string;
 }
 
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  external_id: string | null;
+  created_at: Timestamp | null;
+  updated_at: Timestamp;
+  deleted_at: Timestamp | null;
+  /** The last payload applied, without `verification_token`s (`sync/redact.ts`). */
+  raw: Json;
+  source: WriteSource;
+  last_event_id: string | null;
+  synced_at: Generated<Date>;
+}
+
+export interface OrganizationDomainsTable {
+  id: string;
+  organization_id: string;
+  domain: string;
+  /** `pending`, `verified`, `failed`, … (text: WorkOS adds values). */
+  state: string | null;
+  verification_strategy: string | null;
+  created_at: Timestamp | null;
+  updated_at: Timestamp;
+  deleted_at: Timestamp | null;
+  source: WriteSource;
+  last_event_id: string | null;
+  synced_at: Generated<Date>;
+}
+
 export interface ConnectionCertificatesTable {
   connection_id: string;
   certificate_type: string;
@@ -79,6 +108,16 @@ export interface ReconciliationRunsTable {
   certificates_unparsable: Generated<number>;
   /** False for a run bounded by `--max-pages` that stopped before the listing's end. */
   listing_complete: Generated<boolean>;
+  /** Whether the run listed organizations too (runs of releases before organizations did not). */
+  organizations_listed: Generated<boolean>;
+  organizations_seen: Generated<number>;
+  organizations_inserted: Generated<number>;
+  organizations_updated: Generated<number>;
+  organizations_deleted: Generated<number>;
+  domains_seen: Generated<number>;
+  domains_inserted: Generated<number>;
+  domains_updated: Generated<number>;
+  domains_deleted: Generated<number>;
 }
 
 export interface SyncStateTable {
@@ -130,10 +169,37 @@ export interface ExpiringCertificatesView {
   source: WriteSource;
 }
 
+export interface LiveOrganizationDomainsView {
+  id: string;
+  organization_id: string;
+  organization_name: string | null;
+  domain: string;
+  state: string | null;
+  verification_strategy: string | null;
+  created_at: Date | null;
+  updated_at: Date;
+}
+
+/** A live domain → each live connection of its organization (null: it has none). */
+export interface DomainRoutesView {
+  domain: string;
+  domain_id: string;
+  domain_state: string | null;
+  verification_strategy: string | null;
+  organization_id: string;
+  organization_name: string | null;
+  connection_id: string | null;
+  connection_name: string | null;
+  connection_type: string | null;
+  connection_state: string | null;
+}
+
 export interface Database {
   connections: ConnectionsTable;
   connection_domains: ConnectionDomainsTable;
   connection_certificates: ConnectionCertificatesTable;
+  organizations: OrganizationsTable;
+  organization_domains: OrganizationDomainsTable;
   events: EventsTable;
   reconciliation_runs: ReconciliationRunsTable;
   sync_state: SyncStateTable;
@@ -142,6 +208,9 @@ export interface Database {
   live_connections: ConnectionsTable;
   live_connection_domains: LiveConnectionDomainsView;
   expiring_certificates: ExpiringCertificatesView;
+  live_organizations: OrganizationsTable;
+  live_organization_domains: LiveOrganizationDomainsView;
+  domain_routes: DomainRoutesView;
 }
 
 export type ConnectionRow = Selectable<ConnectionsTable>;

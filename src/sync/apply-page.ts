@@ -6,6 +6,10 @@
  * statement per table for all of them costs a fraction of one per page, and folding them as one
  * sequence decides exactly what applying them page by page would.
  *
+ * The batch's domain events bring listings of their organizations' connections, read before
+ * the transaction (`organization-refresh.ts`); they apply after the events, in the same
+ * transaction, so a domain change and the connection domains it implies commit together.
+ *
  * If Postgres refuses the page's data (a value it cannot store), the page is applied again event
  * by event inside one transaction, each behind a savepoint: the event it refuses is recorded as
  * quarantined with the database's error, and the stream goes on instead of wedging on it.
@@ -25,10 +29,12 @@ import {
   type RowsCaptured,
   runHooks,
 } from './change-report.ts';
+import type { ChangeSource } from './changes.ts';
 import { replaceDomains } from './connection-row.ts';
 import { advanceCursor, lockCursor } from './cursor.ts';
-import type { RowKeys } from './mirror.ts';
+import { type RowKeys, rowKey } from './mirror.ts';
 import { loadSeenEvents, loadSnapshot, recordEvents, rowsTouched, writeVersions } from './mirror-store.ts';
+import { applyRefresh, type OrganizationRefresh } from './organization-refresh.ts';
 import { type ParsedItem, parseEvent } from './parse-event.ts';
 import { type EventFate, type MirrorSnapshot, type PagePlan, planFor, planPage } from './plan-page.ts';
 
@@ -39,6 +45,8 @@ export interface PagesToApply {
   readonly nextCursor: string;
   /** Consecutive pages, oldest first, parsed (`parseEvent`). */
   readonly pages: readonly (readonly ParsedItem[])[];
+  /** The listings of the organizations the batch's domain events name (`fetchRefreshes`). */
+  readonly refreshes?: readonly OrganizationRefresh[] | undefined;
 }
 
 export interface PageToApply {
@@ -86,30 +94,57 @@ export async function applyPage(deps: Deps, page: PageToApply): Promise<PageSumm
 
 /**
  * The cursor is fenced first and moves last, in the same transaction as everything between: the
- * writes, the application's hooks (given the batch's net changes, with the rows captured before
- * and after when there are hooks) and the NOTIFY that announces the batch once it commits.
+ * writes, the refreshes, the application's hooks (given the batch's net changes, with the rows
+ * captured before and after when there are hooks) and the NOTIFY that announces the batch once
+ * it commits.
  */
 async function inTransaction(
   deps: Deps,
-  batch: Pick<PagesToApply, 'expectedCursor' | 'nextCursor'>,
+  batch: Pick<PagesToApply, 'expectedCursor' | 'nextCursor' | 'refreshes'>,
   items: readonly ParsedItem[],
   body: (trx: Transaction<Database>, before: RowsCaptured | null) => Promise<PagePlan[]>,
 ): Promise<PagePlan[]> {
+  const refreshes = batch.refreshes ?? [];
   return deps.db.transaction().execute(async (trx) => {
     await lockCursor(trx, batch.expectedCursor);
     const hooks = deps.reporting?.hooks() ?? [];
     // With no hook, nothing is read for one.
-    const touched = hooks.length > 0 ? rowsTouched(items) : null;
-    const before = touched ? await captureRows(trx, touched) : null;
+    const capture = hooks.length > 0 ? captureKeys(items, refreshes) : null;
+    const before = capture ? await captureRows(trx, capture.keys, capture.connectionsOf) : null;
     const plans = await body(trx, before);
-    if (before && touched) {
-      const after = await captureRows(trx, touched);
-      await runHooks(trx, hooks, inEventOrder(plans, changesBetween(before, after, eventSourceOf(plans))));
+    const refreshed = new Map<string, ChangeSource>();
+    for (const refresh of refreshes) {
+      const source: ChangeSource = {
+        kind: 'organization_listing',
+        organizationId: refresh.organizationId,
+        ...refresh.cause,
+      };
+      for (const id of await applyRefresh(trx, refresh)) refreshed.set(rowKey('connection', id), source);
     }
-    await notifyChanges(trx, deps.reporting?.channel ?? null, eventNotice(plans, batch.nextCursor));
+    if (before && capture) {
+      const after = await captureRows(trx, capture.keys, capture.connectionsOf);
+      const changes = changesBetween(before, after, eventSourceOf(plans, refreshed));
+      await runHooks(trx, hooks, inEventOrder(plans, changes));
+    }
+    const refreshedIds = [...refreshed.keys()].map((key) => key.slice(key.indexOf(':') + 1));
+    await notifyChanges(
+      trx,
+      deps.reporting?.channel ?? null,
+      eventNotice(plans, batch.nextCursor, refreshedIds),
+    );
     await advanceCursor(trx, batch.nextCursor, newestCreatedAt(items));
     return plans;
   });
+}
+
+/** What a hook's capture reads: the rows the events touch, and what the refreshes may change. */
+function captureKeys(items: readonly ParsedItem[], refreshes: readonly OrganizationRefresh[]) {
+  const touched = rowsTouched(items);
+  const listed = refreshes.flatMap((r) => r.listing.connections.map((c) => c.connection.id));
+  return {
+    keys: { ...touched, connections: [...new Set([...touched.connections, ...listed])] },
+    connectionsOf: refreshes.map((r) => r.organizationId),
+  };
 }
 
 /**
@@ -147,13 +182,15 @@ async function planAndWrite(
 }
 
 function isEmpty(rows: RowKeys): boolean {
-  return rows.connections.length === 0 && rows.certificates.length === 0;
+  return Object.values(rows).every((keys: readonly unknown[]) => keys.length === 0);
 }
 
 function withRows(snapshot: MirrorSnapshot, rows: MirrorSnapshot): MirrorSnapshot {
   return {
     connections: new Map([...snapshot.connections, ...rows.connections]),
     certificates: new Map([...snapshot.certificates, ...rows.certificates]),
+    organizations: new Map([...snapshot.organizations, ...rows.organizations]),
+    domains: new Map([...snapshot.domains, ...rows.domains]),
   };
 }
 

@@ -9,6 +9,7 @@ import type { Database } from '../db/tables.ts';
 import type { Logger, Scrub } from '../logger.ts';
 import type { ConnectionsSource } from '../workos/connections-source.ts';
 import type { EventsSource } from '../workos/events-source.ts';
+import type { OrganizationsSource } from '../workos/organizations-source.ts';
 import { type CatchUpOptions, catchUp } from './catch-up.ts';
 import type { ChangeReporting } from './change-report.ts';
 import { readCursor } from './cursor.ts';
@@ -21,6 +22,8 @@ export interface BackfillDeps {
   readonly db: Kysely<Database>;
   readonly events: EventsSource;
   readonly connections: ConnectionsSource;
+  /** List Organizations, for reconciliations (without it, they list connections only). */
+  readonly organizations?: OrganizationsSource | undefined;
   readonly log: Logger;
   readonly scrub: Scrub;
   readonly reporting?: ChangeReporting | undefined;
@@ -76,11 +79,18 @@ function reconcileWith(deps: BackfillDeps): Promise<ReconcileReport> {
 }
 
 /** What the events path needs of these. */
-export function eventsDeps({ db, events, log, scrub, reporting }: BackfillDeps): DrainDeps {
-  return { db, source: events, log, scrub, reporting };
+export function eventsDeps({ db, events, connections, log, scrub, reporting }: BackfillDeps): DrainDeps {
+  return { db, source: events, connections, log, scrub, reporting };
 }
 
 /** What a reconciliation needs of these. */
-export function listingDeps({ db, connections, log, scrub, reporting }: BackfillDeps): ReconcileDeps {
-  return { db, source: connections, log, scrub, reporting };
+export function listingDeps({
+  db,
+  connections,
+  organizations,
+  log,
+  scrub,
+  reporting,
+}: BackfillDeps): ReconcileDeps {
+  return { db, source: connections, organizations, log, scrub, reporting };
 }

@@ -3,9 +3,9 @@
  * from the incoming row. Callers add the version guard (`version_at`) that decides whether the
  * incoming row may win.
  */
-import { sql } from 'kysely';
 import { excludedColumn } from '../db/excluded.ts';
 import type { ConnectionCertificatesTable } from '../db/tables.ts';
+import { writtenNow } from './versions.ts';
 
 /**
  * `on conflict (connection_id, certificate_type) do update set …`. Only events carry renewal
@@ -27,6 +27,6 @@ export function takeIncomingCertificate(options: { readonly notices: boolean }) 
     last_event_id: incoming('last_event_id'),
     fingerprint: incoming('fingerprint'),
     subject: incoming('subject'),
-    synced_at: sql<Date>`clock_timestamp()`,
+    synced_at: writtenNow(),
   };
 }

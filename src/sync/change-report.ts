@@ -16,9 +16,14 @@ import {
   type ConnectionSnapshot,
   certificateChanges,
   connectionChanges,
+  type DomainSnapshot,
+  domainChanges,
   type MirrorChange,
+  type OrganizationSnapshot,
+  organizationChanges,
+  type SourceOf,
 } from './changes.ts';
-import { certificateKey, type RowKeys } from './mirror.ts';
+import { certificateKey, type RowKeys, rowKey } from './mirror.ts';
 import type { PagePlan } from './plan-page.ts';
 
 export interface ChangeReporting {
@@ -32,11 +37,18 @@ export interface ChangeReporting {
 export interface RowsCaptured {
   readonly connections: Map<string, ConnectionSnapshot>;
   readonly certificates: Map<string, CertificateSnapshot>;
+  readonly organizations: Map<string, OrganizationSnapshot>;
+  readonly domains: Map<string, DomainSnapshot>;
 }
 
-export async function captureRows(trx: Transaction<Database>, keys: RowKeys): Promise<RowsCaptured> {
+/** `keys`, and with `connectionsOf` every connection of these organizations (a refresh may change any). */
+export async function captureRows(
+  trx: Transaction<Database>,
+  keys: RowKeys,
+  connectionsOf: readonly string[] = [],
+): Promise<RowsCaptured> {
   const connections = new Map<string, ConnectionSnapshot>();
-  if (keys.connections.length > 0) {
+  if (keys.connections.length > 0 || connectionsOf.length > 0) {
     const rows = await trx
       .selectFrom('connections as c')
       .select([
@@ -55,7 +67,12 @@ export async function captureRows(trx: Transaction<Database>, keys: RowKeys): Pr
             .whereRef('d.connection_id', '=', 'c.id')
             .as('domains'),
       ])
-      .where('c.id', '=', (eb) => eb.fn.any(eb.val(keys.connections)))
+      .where((eb) =>
+        eb.or([
+          eb('c.id', '=', eb.fn.any(eb.val([...keys.connections]))),
+          eb('c.organization_id', '=', eb.fn.any(eb.val([...connectionsOf]))),
+        ]),
+      )
       .orderBy('c.id')
       .forUpdate()
       .execute();
@@ -91,22 +108,63 @@ export async function captureRows(trx: Transaction<Database>, keys: RowKeys): Pr
       if (wanted.has(key)) certificates.set(key, row);
     }
   }
-  return { connections, certificates };
+  const organizations = new Map<string, OrganizationSnapshot>();
+  if (keys.organizations.length > 0) {
+    const rows = await trx
+      .selectFrom('organizations')
+      .select(['id', 'name', 'external_id', 'deleted_at', 'updated_at', 'last_event_id'])
+      .where('id', '=', (eb) => eb.fn.any(eb.val([...keys.organizations])))
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+    for (const { deleted_at, ...row } of rows)
+      organizations.set(row.id, { ...row, deleted: deleted_at !== null });
+  }
+  const domains = new Map<string, DomainSnapshot>();
+  if (keys.domains.length > 0 || keys.domainSets.length > 0) {
+    const rows = await trx
+      .selectFrom('organization_domains')
+      .select([
+        'id',
+        'organization_id',
+        'domain',
+        'state',
+        'verification_strategy',
+        'deleted_at',
+        'updated_at',
+        'last_event_id',
+      ])
+      .where((eb) =>
+        eb.or([
+          eb('id', '=', eb.fn.any(eb.val([...keys.domains]))),
+          eb('organization_id', '=', eb.fn.any(eb.val([...keys.domainSets]))),
+        ]),
+      )
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+    for (const { deleted_at, ...row } of rows) domains.set(row.id, { ...row, deleted: deleted_at !== null });
+  }
+  return { connections, certificates, organizations, domains };
 }
 
 /** Adds rows captured later (rows another transaction wrote meanwhile) to a capture. */
 export function mergeCaptured(into: RowsCaptured, rows: RowsCaptured): void {
   for (const [id, row] of rows.connections) into.connections.set(id, row);
   for (const [key, row] of rows.certificates) into.certificates.set(key, row);
+  for (const [id, row] of rows.organizations) into.organizations.set(id, row);
+  for (const [id, row] of rows.domains) into.domains.set(id, row);
 }
 
 /** The net changes between two captures of the same rows. */
 export function changesBetween(
   before: RowsCaptured,
   after: RowsCaptured,
-  sourceOf: (row: { readonly last_event_id: string | null }) => ChangeSource,
+  sourceOf: SourceOf,
 ): MirrorChange[] {
   return [
+    ...organizationChanges(before.organizations, after.organizations, sourceOf),
+    ...domainChanges(before.domains, after.domains, sourceOf),
     ...connectionChanges(before.connections, after.connections, sourceOf),
     ...certificateChanges(before.certificates, after.certificates, sourceOf),
   ];
@@ -138,6 +196,8 @@ export interface ChangeNotice {
   readonly counts: Readonly<Record<string, number>>;
   /** The connections written. */
   readonly connectionIds: readonly string[];
+  /** The organizations whose row or domains were written. */
+  readonly organizationIds?: readonly string[] | undefined;
 }
 
 /** Ids in a notice at most; past that only the counts (a NOTIFY payload must stay under 8000 bytes). */
@@ -149,11 +209,13 @@ export async function notifyChanges(
   notice: ChangeNotice,
 ): Promise<void> {
   if (channel === null || Object.keys(notice.counts).length === 0) return;
-  const { connectionIds, ...rest } = notice;
+  const { connectionIds, organizationIds = [], ...rest } = notice;
   const payload = JSON.stringify({
     ...rest,
     connections: connectionIds.length,
     ...(connectionIds.length <= IDS_IN_A_NOTICE ? { connectionIds } : {}),
+    ...(organizationIds.length > 0 ? { organizations: organizationIds.length } : {}),
+    ...(organizationIds.length > 0 && organizationIds.length <= IDS_IN_A_NOTICE ? { organizationIds } : {}),
   });
   await sql`select pg_notify(${channel}, ${payload})`.execute(trx);
 }
@@ -162,35 +224,53 @@ export async function notifyChanges(
 export function inEventOrder(plans: readonly PagePlan[], changes: MirrorChange[]): MirrorChange[] {
   const position = new Map<string, number>();
   for (const plan of plans) for (const record of plan.records) position.set(record.id, position.size);
-  const at = (c: MirrorChange) => (c.source.kind === 'event' ? (position.get(c.source.eventId) ?? -1) : -1);
+  const at = (c: MirrorChange) => ('eventId' in c.source ? (position.get(c.source.eventId) ?? -1) : -1);
   return changes.sort((a, b) => at(a) - at(b));
 }
 
-/** What wrote a row in a batch of events: the event its `last_event_id` names. */
+/**
+ * What wrote each row of a batch of events: the event whose write the plan kept last (not the
+ * row's `last_event_id`: an older event that only adds its notice to a listed certificate keeps
+ * the listing's), or, for a row a refresh wrote after the events, the refresh (`refreshed`).
+ */
 export function eventSourceOf(
   plans: readonly PagePlan[],
-): (row: { readonly last_event_id: string | null }) => ChangeSource {
+  refreshed: ReadonlyMap<string, ChangeSource> = new Map(),
+): SourceOf {
   const types = new Map<string, string>();
-  for (const plan of plans) for (const record of plan.records) types.set(record.id, record.event);
-  return (row) => ({
-    kind: 'event',
-    eventId: row.last_event_id ?? '',
-    event: types.get(row.last_event_id ?? '') ?? '(unknown)',
-  });
+  const writers = new Map<string, string>();
+  for (const plan of plans) {
+    for (const record of plan.records) types.set(record.id, record.event);
+    for (const [key, eventId] of plan.writers) writers.set(key, eventId);
+  }
+  return (table, key, row) => {
+    const source = refreshed.get(rowKey(table, key));
+    if (source) return source;
+    const eventId = writers.get(rowKey(table, key)) ?? row.last_event_id ?? '';
+    return { kind: 'event', eventId, event: types.get(eventId) ?? '(unknown)' };
+  };
 }
 
-/** A batch of events announced: applied events by type, and the connections it wrote. */
-export function eventNotice(plans: readonly PagePlan[], cursor: string): ChangeNotice {
+/** A batch of events announced: applied events by type, and the rows it wrote. */
+export function eventNotice(
+  plans: readonly PagePlan[],
+  cursor: string,
+  refreshedConnections: Iterable<string> = [],
+): ChangeNotice {
   const counts: Record<string, number> = {};
-  const ids = new Set<string>();
+  const ids = new Set<string>(refreshedConnections);
+  const organizations = new Set<string>();
   for (const plan of plans) {
     for (const record of plan.records)
       if (record.outcome === 'applied') counts[record.event] = (counts[record.event] ?? 0) + 1;
     for (const c of plan.connections) ids.add(c.id);
     for (const d of plan.deletions) ids.add(d.id);
     for (const c of plan.certificates) ids.add(c.connection_id);
+    for (const o of plan.organizations) organizations.add(o.id);
+    for (const o of plan.organizationDeletions) organizations.add(o.id);
+    for (const d of plan.organizationDomains) organizations.add(d.organization_id);
   }
-  return { source: 'events', cursor, counts, connectionIds: [...ids] };
+  return { source: 'events', cursor, counts, connectionIds: [...ids], organizationIds: [...organizations] };
 }
 
 /** The channel a schema's changes are announced on. */

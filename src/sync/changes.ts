@@ -12,10 +12,20 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/tables.ts';
 
-/** What wrote a change: an event (the last of the batch to write the row), or a reconciliation. */
+/**
+ * What wrote a change: an event (the last of the batch to write the row); a reconciliation; or
+ * the listing of one organization's connections that an event of the batch caused (a domain
+ * change: `organization-refresh.ts`), which names that event.
+ */
 export type ChangeSource =
   | { readonly kind: 'event'; readonly eventId: string; readonly event: string }
-  | { readonly kind: 'listing'; readonly runId: string };
+  | { readonly kind: 'listing'; readonly runId: string }
+  | {
+      readonly kind: 'organization_listing';
+      readonly organizationId: string;
+      readonly eventId: string;
+      readonly event: string;
+    };
 
 /** A connection as the mirror holds it. */
 export interface ConnectionSnapshot {
@@ -81,7 +91,68 @@ export interface CertificateChange {
   readonly source: ChangeSource;
 }
 
-export type MirrorChange = ConnectionChange | CertificateChange;
+/** An organization as the mirror holds it. */
+export interface OrganizationSnapshot {
+  readonly id: string;
+  readonly name: string;
+  readonly external_id: string | null;
+  readonly deleted: boolean;
+  readonly updated_at: Date;
+  readonly last_event_id: string | null;
+}
+
+/** An organization domain as the mirror holds it. */
+export interface DomainSnapshot {
+  readonly id: string;
+  readonly organization_id: string;
+  readonly domain: string;
+  readonly state: string | null;
+  readonly verification_strategy: string | null;
+  readonly deleted: boolean;
+  readonly updated_at: Date;
+  readonly last_event_id: string | null;
+}
+
+export type OrganizationChangeKind = 'inserted' | 'updated' | 'deleted' | 'resurrected';
+
+export interface OrganizationChange {
+  readonly type: 'organization';
+  readonly kind: OrganizationChangeKind;
+  readonly organizationId: string;
+  readonly before: OrganizationSnapshot | null;
+  readonly after: OrganizationSnapshot;
+  /** What differs: `name`, `external_id`, `deleted`. */
+  readonly fields: readonly string[];
+  readonly source: ChangeSource;
+}
+
+/**
+ * `added` (new to the mirror, or back), `removed`, `verified` and `verification_failed` (its
+ * state became `verified` or `legacy_verified`, or `failed`), else `updated`.
+ */
+export type DomainChangeKind = 'added' | 'verified' | 'verification_failed' | 'removed' | 'updated';
+
+export interface DomainChange {
+  readonly type: 'domain';
+  readonly kind: DomainChangeKind;
+  readonly domainId: string;
+  readonly domain: string;
+  readonly organizationId: string;
+  readonly before: DomainSnapshot | null;
+  readonly after: DomainSnapshot;
+  /** What differs: `domain`, `state`, `verification_strategy`, `organization_id`, `deleted`. */
+  readonly fields: readonly string[];
+  readonly source: ChangeSource;
+}
+
+export type MirrorChange = ConnectionChange | CertificateChange | OrganizationChange | DomainChange;
+
+/** Which table a changed row is in, and its key there: what a change's source is looked up by. */
+export type SourceOf = (
+  table: 'connection' | 'certificate' | 'organization' | 'domain',
+  key: string,
+  row: { readonly last_event_id: string | null },
+) => ChangeSource;
 
 /**
  * Called inside the transaction that applies a batch of events or a reconciliation, with its net
@@ -105,7 +176,7 @@ const CERTIFICATE_FIELDS = [
 export function connectionChanges(
   before: ReadonlyMap<string, ConnectionSnapshot>,
   after: ReadonlyMap<string, ConnectionSnapshot>,
-  sourceOf: (row: { readonly last_event_id: string | null }) => ChangeSource,
+  sourceOf: SourceOf,
 ): ConnectionChange[] {
   const changes: ConnectionChange[] = [];
   for (const [id, now] of after) {
@@ -124,7 +195,7 @@ export function connectionChanges(
       before: was,
       after: now,
       fields,
-      source: sourceOf(now),
+      source: sourceOf('connection', id, now),
     });
   }
   return changes;
@@ -142,7 +213,7 @@ function connectionKind(was: ConnectionSnapshot | null, now: ConnectionSnapshot)
 export function certificateChanges(
   before: ReadonlyMap<string, CertificateSnapshot>,
   after: ReadonlyMap<string, CertificateSnapshot>,
-  sourceOf: (row: { readonly last_event_id: string | null }) => ChangeSource,
+  sourceOf: SourceOf,
 ): CertificateChange[] {
   const changes: CertificateChange[] = [];
   for (const [key, now] of after) {
@@ -165,10 +236,80 @@ export function certificateChanges(
       before: was,
       after: now,
       fields,
-      source: sourceOf(now),
+      source: sourceOf('certificate', key, now),
     });
   }
   return changes;
+}
+
+const ORGANIZATION_FIELDS = ['name', 'external_id'] as const;
+
+export function organizationChanges(
+  before: ReadonlyMap<string, OrganizationSnapshot>,
+  after: ReadonlyMap<string, OrganizationSnapshot>,
+  sourceOf: SourceOf,
+): OrganizationChange[] {
+  const changes: OrganizationChange[] = [];
+  for (const [id, now] of after) {
+    const was = before.get(id) ?? null;
+    const fields: string[] = ORGANIZATION_FIELDS.filter((f) => !was || was[f] !== now[f]);
+    if ((was?.deleted ?? false) !== now.deleted) fields.push('deleted');
+    if (was && fields.length === 0) continue;
+    const kind: OrganizationChangeKind = now.deleted
+      ? 'deleted'
+      : was?.deleted
+        ? 'resurrected'
+        : was
+          ? 'updated'
+          : 'inserted';
+    changes.push({
+      type: 'organization',
+      kind,
+      organizationId: id,
+      before: was,
+      after: now,
+      fields,
+      source: sourceOf('organization', id, now),
+    });
+  }
+  return changes;
+}
+
+const DOMAIN_FIELDS = ['domain', 'state', 'verification_strategy', 'organization_id'] as const;
+const VERIFIED_STATES: readonly (string | null)[] = ['verified', 'legacy_verified'];
+
+export function domainChanges(
+  before: ReadonlyMap<string, DomainSnapshot>,
+  after: ReadonlyMap<string, DomainSnapshot>,
+  sourceOf: SourceOf,
+): DomainChange[] {
+  const changes: DomainChange[] = [];
+  for (const [id, now] of after) {
+    const was = before.get(id) ?? null;
+    const fields: string[] = DOMAIN_FIELDS.filter((f) => !was || was[f] !== now[f]);
+    if ((was?.deleted ?? false) !== now.deleted) fields.push('deleted');
+    if (was && fields.length === 0) continue;
+    changes.push({
+      type: 'domain',
+      kind: domainKind(was, now),
+      domainId: id,
+      domain: now.domain,
+      organizationId: now.organization_id,
+      before: was,
+      after: now,
+      fields,
+      source: sourceOf('domain', id, now),
+    });
+  }
+  return changes;
+}
+
+function domainKind(was: DomainSnapshot | null, now: DomainSnapshot): DomainChangeKind {
+  if (now.deleted) return 'removed';
+  if (!was || was.deleted) return 'added';
+  if (VERIFIED_STATES.includes(now.state) && !VERIFIED_STATES.includes(was.state)) return 'verified';
+  if (now.state === 'failed' && was.state !== 'failed') return 'verification_failed';
+  return 'updated';
 }
 
 function same(a: unknown, b: unknown): boolean {

@@ -3,12 +3,13 @@
  * written by an upsert that takes every column from the incoming row (the caller adds the version
  * guard of `versions.ts`), and its domain set replaced once the row itself was taken.
  */
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { excludedColumn } from '../db/excluded.ts';
 import { statementChunks } from '../db/statement-chunks.ts';
 import type { ConnectionsTable, Database } from '../db/tables.ts';
 import type { ParsedConnection } from '../workos/schemas.ts';
 import type { ConnectionWrite, DomainWrite } from './mirror.ts';
+import { writtenNow } from './versions.ts';
 
 export function connectionRow(
   payload: ParsedConnection,
@@ -47,7 +48,7 @@ export function takeIncomingConnection() {
     raw: incoming('raw'),
     source: incoming('source'),
     last_event_id: incoming('last_event_id'),
-    synced_at: sql<Date>`clock_timestamp()`,
+    synced_at: writtenNow(),
   };
 }
 

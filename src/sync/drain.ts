@@ -9,15 +9,19 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { Logger, Scrub } from '../logger.ts';
+import type { ConnectionsSource } from '../workos/connections-source.ts';
 import type { EventsSource } from '../workos/events-source.ts';
 import { applyPages, type PageSummary } from './apply-page.ts';
 import type { ChangeReporting } from './change-report.ts';
 import { readCursor } from './cursor.ts';
+import { fetchRefreshes } from './organization-refresh.ts';
 import { PageReader } from './page-reader.ts';
 
 export interface DrainDeps {
   readonly db: Kysely<Database>;
   readonly source: EventsSource;
+  /** One organization's connections, listed again for a batch's domain events (`organization-refresh.ts`). */
+  readonly connections: ConnectionsSource;
   readonly log: Logger;
   /** Takes every secret out of an error's text before it is stored (`sync_state.last_poll_error`). */
   readonly scrub: Scrub;
@@ -100,10 +104,14 @@ export async function drainEvents(
       const applicable = pages.filter((p) => p.items.length > 0 && p.next !== null);
       const next = applicable.at(-1)?.next;
       if (next) {
+        const batch = applicable.map((p) => p.items);
+        // Read before the batch's transaction opens, as the pages were; a failure fails the batch.
+        const refreshes = await fetchRefreshes(deps, batch.flat());
         const summaries = await applyPages(deps, {
           expectedCursor: cursor,
           nextCursor: next,
-          pages: applicable.map((p) => p.items),
+          pages: batch,
+          refreshes,
         });
         cursor = next;
         totals.cursor = cursor;

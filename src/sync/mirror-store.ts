@@ -5,17 +5,33 @@
  * the database's verdict, not the plan, decides what the page did (see `apply-page.ts`).
  *
  * Id lists go as one array parameter (`= any($1)`), not one parameter per id: a statement whose
- * text does not grow with the batch is cheaper to build here and to parse in Postgres.
+ * text does not grow with the batch is cheaper to build here and to parse in Postgres. Tables are
+ * locked in one order (connections, certificates, organizations, domains), rows by key, so two
+ * transactions never wait on each other in a circle.
  */
 import { sql, type Transaction } from 'kysely';
 import { toJsonb } from '../db/json.ts';
 import type { Database } from '../db/tables.ts';
 import { takeIncomingCertificate } from './certificate-row.ts';
 import { takeIncomingConnection } from './connection-row.ts';
-import { type CertificateState, type ConnectionVersion, certificateKey, type RowKeys } from './mirror.ts';
+import {
+  type CertificateState,
+  certificateKey,
+  type DomainVersion,
+  NO_ROWS,
+  type RowKeys,
+  type RowVersion,
+} from './mirror.ts';
+import { takeIncomingOrganization, takeIncomingOrganizationDomain } from './organization-row.ts';
 import type { ParsedItem } from './parse-event.ts';
 import type { EventRecord, MirrorSnapshot, PagePlan, StoredEvent } from './plan-page.ts';
-import { CERTIFICATE_GUARD, connectionGuard, DELETION_GUARD } from './versions.ts';
+import {
+  absentDomainGuard,
+  CERTIFICATE_GUARD,
+  DELETION_GUARD,
+  versionGuard,
+  writtenNow,
+} from './versions.ts';
 
 export async function loadSeenEvents(
   trx: Transaction<Database>,
@@ -32,14 +48,28 @@ export async function loadSeenEvents(
 
 /** Every row the valid events of a page read. */
 export function rowsTouched(items: readonly ParsedItem[]): RowKeys {
-  const connections = new Set<string>();
+  const sets = {
+    connections: new Set<string>(),
+    organizations: new Set<string>(),
+    domains: new Set<string>(),
+    domainSets: new Set<string>(),
+  };
   const certificates = new Map<string, readonly [string, string]>();
   for (const item of items) {
     if (item.status !== 'valid') continue;
-    for (const id of item.touches.connections) connections.add(id);
+    for (const id of item.touches.connections) sets.connections.add(id);
     for (const key of item.touches.certificates) certificates.set(certificateKey(...key), key);
+    for (const id of item.touches.organizations) sets.organizations.add(id);
+    for (const id of item.touches.domains) sets.domains.add(id);
+    for (const id of item.touches.domainSets) sets.domainSets.add(id);
   }
-  return { connections: [...connections], certificates: [...certificates.values()] };
+  return {
+    connections: [...sets.connections],
+    certificates: [...certificates.values()],
+    organizations: [...sets.organizations],
+    domains: [...sets.domains],
+    domainSets: [...sets.domainSets],
+  };
 }
 
 /**
@@ -48,7 +78,7 @@ export function rowsTouched(items: readonly ParsedItem[]): RowKeys {
  * `writeVersions` catches that).
  */
 export async function loadSnapshot(trx: Transaction<Database>, rows: RowKeys): Promise<MirrorSnapshot> {
-  const connections = new Map<string, ConnectionVersion>();
+  const connections = new Map<string, RowVersion>();
   if (rows.connections.length > 0) {
     const stored = await trx
       .selectFrom('connections')
@@ -75,28 +105,62 @@ export async function loadSnapshot(trx: Transaction<Database>, rows: RowKeys): P
       .execute();
     for (const row of stored) certificates.set(certificateKey(row.connection_id, row.certificate_type), row);
   }
-  return { connections, certificates };
+
+  const organizations = new Map<string, RowVersion>();
+  if (rows.organizations.length > 0) {
+    const stored = await trx
+      .selectFrom('organizations')
+      .select(['id', 'updated_at', 'deleted_at'])
+      .where('id', '=', (eb) => eb.fn.any(eb.val(rows.organizations)))
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+    for (const row of stored)
+      organizations.set(row.id, { updated_at: row.updated_at, deleted_at: row.deleted_at });
+  }
+
+  const domains = new Map<string, DomainVersion>();
+  if (rows.domains.length > 0 || rows.domainSets.length > 0) {
+    const stored = await trx
+      .selectFrom('organization_domains')
+      .select(['id', 'organization_id', 'updated_at', 'deleted_at'])
+      .where((eb) =>
+        eb.or([
+          eb('id', '=', eb.fn.any(eb.val([...rows.domains]))),
+          eb('organization_id', '=', eb.fn.any(eb.val([...rows.domainSets]))),
+        ]),
+      )
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+    for (const row of stored) domains.set(row.id, row);
+  }
+  return { connections, certificates, organizations, domains };
 }
 
 /**
- * Writes the plan's versioned rows (connections, tombstones, certificates), each statement
- * guarded, and returns the rows whose write the guard refused: none, unless another transaction
- * wrote a newer version of a row that did not exist when the snapshot was taken. A refused
- * upsert still locks the row it conflicted with (`on conflict do update` locks it either way).
+ * Writes the plan's versioned rows (connections, organizations and their domains, tombstones,
+ * certificates), each statement guarded, and returns the rows whose write the guard refused:
+ * none, unless another transaction wrote a newer version of a row that did not exist when the
+ * snapshot was taken. A refused upsert still locks the row it conflicted with (`on conflict do
+ * update` locks it either way).
  */
 export async function writeVersions(trx: Transaction<Database>, plan: PagePlan): Promise<RowKeys> {
-  const refusedConnections = new Set<string>();
+  const refused = {
+    connections: new Set<string>(),
+    organizations: new Set<string>(),
+    domains: new Set<string>(),
+  };
   if (plan.connections.length > 0) {
     const taken = await trx
       .insertInto('connections')
       .values(plan.connections.map((c) => ({ ...c, raw: jsonbText(c.raw), source: 'event' as const })))
       .onConflict((oc) =>
-        oc.column('id').doUpdateSet(takeIncomingConnection()).where(connectionGuard('event')),
+        oc.column('id').doUpdateSet(takeIncomingConnection()).where(versionGuard('connections', 'event')),
       )
       .returning('id')
       .execute();
-    const ids = new Set(taken.map((r) => r.id));
-    for (const c of plan.connections) if (!ids.has(c.id)) refusedConnections.add(c.id);
+    addRefused(refused.connections, plan.connections, taken);
   }
 
   // Deletions of rows newer than their deletion payload are rare: one statement each is fine.
@@ -107,13 +171,13 @@ export async function writeVersions(trx: Transaction<Database>, plan: PagePlan):
         deleted_at: deletion.deleted_at,
         last_event_id: deletion.last_event_id,
         source: 'event',
-        synced_at: sql<Date>`clock_timestamp()`,
+        synced_at: writtenNow(),
       })
       .where('id', '=', deletion.id)
       .where(DELETION_GUARD)
       .returning('id')
       .executeTakeFirst();
-    if (!taken) refusedConnections.add(deletion.id);
+    if (!taken) refused.connections.add(deletion.id);
   }
 
   const refusedCertificates: (readonly [string, string])[] = [];
@@ -135,7 +199,80 @@ export async function writeVersions(trx: Transaction<Database>, plan: PagePlan):
         refusedCertificates.push([c.connection_id, c.certificate_type]);
     }
   }
-  return { connections: [...refusedConnections], certificates: refusedCertificates };
+
+  if (plan.organizations.length > 0) {
+    const taken = await trx
+      .insertInto('organizations')
+      .values(plan.organizations.map((o) => ({ ...o, raw: jsonbText(o.raw), source: 'event' as const })))
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet(takeIncomingOrganization()).where(versionGuard('organizations', 'event')),
+      )
+      .returning('id')
+      .execute();
+    addRefused(refused.organizations, plan.organizations, taken);
+  }
+  for (const deletion of plan.organizationDeletions) {
+    const taken = await trx
+      .updateTable('organizations')
+      .set({
+        deleted_at: deletion.deleted_at,
+        last_event_id: deletion.last_event_id,
+        source: 'event',
+        synced_at: writtenNow(),
+      })
+      .where('id', '=', deletion.id)
+      .where(DELETION_GUARD)
+      .returning('id')
+      .executeTakeFirst();
+    if (!taken) refused.organizations.add(deletion.id);
+  }
+
+  if (plan.organizationDomains.length > 0) {
+    const taken = await trx
+      .insertInto('organization_domains')
+      .values(plan.organizationDomains.map((d) => ({ ...d, source: 'event' as const })))
+      .onConflict((oc) =>
+        oc
+          .column('id')
+          .doUpdateSet(takeIncomingOrganizationDomain())
+          .where(versionGuard('organization_domains', 'event')),
+      )
+      .returning('id')
+      .execute();
+    addRefused(refused.domains, plan.organizationDomains, taken);
+  }
+  for (const deletion of plan.domainDeletions) {
+    const taken = await trx
+      .updateTable('organization_domains')
+      .set({
+        deleted_at: deletion.deleted_at,
+        last_event_id: deletion.last_event_id,
+        source: 'event',
+        synced_at: writtenNow(),
+      })
+      .where('id', '=', deletion.id)
+      .where(deletion.absent ? absentDomainGuard(deletion.deleted_at) : DELETION_GUARD)
+      .returning('id')
+      .executeTakeFirst();
+    if (!taken) refused.domains.add(deletion.id);
+  }
+
+  return {
+    ...NO_ROWS,
+    connections: [...refused.connections],
+    certificates: refusedCertificates,
+    organizations: [...refused.organizations],
+    domains: [...refused.domains],
+  };
+}
+
+function addRefused(
+  into: Set<string>,
+  planned: readonly { readonly id: string }[],
+  taken: readonly { readonly id: string }[],
+): void {
+  const ids = new Set(taken.map((r) => r.id));
+  for (const row of planned) if (!ids.has(row.id)) into.add(row.id);
 }
 
 /** One row in `events` for every event of the batch, with its outcome; ids already recorded are left alone. */

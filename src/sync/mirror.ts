@@ -3,9 +3,16 @@
  * are in the tables' own column names so the apply step can hand them to SQL unchanged.
  */
 
-export interface ConnectionVersion {
+/** The version of a row versioned by `updated_at` (`versions.ts`, rules 1–5). */
+export interface RowVersion {
   readonly updated_at: Date;
   readonly deleted_at: Date | null;
+}
+
+/** A stored organization domain: its version and its organization (rule 7 reads them together). */
+export interface DomainVersion extends RowVersion {
+  readonly id: string;
+  readonly organization_id: string;
 }
 
 export interface CertificateState {
@@ -39,9 +46,40 @@ export interface ConnectionWrite {
   readonly last_event_id: string | null;
 }
 
+/** One of the domains a connection lists. */
 export interface DomainWrite {
   readonly id: string;
   readonly domain: string;
+}
+
+export interface OrganizationWrite {
+  readonly id: string;
+  readonly name: string;
+  readonly external_id: string | null;
+  readonly created_at: Date | null;
+  readonly updated_at: Date;
+  readonly deleted_at: Date | null;
+  readonly raw: unknown;
+  readonly last_event_id: string | null;
+}
+
+export interface OrganizationDomainWrite {
+  readonly id: string;
+  readonly organization_id: string;
+  readonly domain: string;
+  readonly state: string | null;
+  readonly verification_strategy: string | null;
+  readonly created_at: Date | null;
+  readonly updated_at: Date;
+  readonly deleted_at: Date | null;
+  readonly last_event_id: string | null;
+}
+
+/** A tombstone-only write: keeps the stored (newer) columns and sets `deleted_at`. */
+export interface Tombstone {
+  readonly id: string;
+  readonly deleted_at: Date;
+  readonly last_event_id: string;
 }
 
 export type PlannedWrite =
@@ -52,23 +90,40 @@ export type PlannedWrite =
       readonly domains: readonly DomainWrite[] | undefined;
     }
   /** Tombstone a stored row that is newer than the deletion's payload, keeping its columns. */
-  | {
-      readonly kind: 'connection_deleted';
-      readonly id: string;
-      readonly deleted_at: Date;
-      readonly last_event_id: string;
-    }
-  | { readonly kind: 'certificate'; readonly row: CertificateState };
+  | ({ readonly kind: 'connection_deleted' } & Tombstone)
+  | { readonly kind: 'certificate'; readonly row: CertificateState }
+  | { readonly kind: 'organization'; readonly row: OrganizationWrite }
+  | ({ readonly kind: 'organization_deleted' } & Tombstone)
+  | { readonly kind: 'domain'; readonly row: OrganizationDomainWrite }
+  /** `absent`: rule 7 (the domain an organization's payload lacks), else rule 4 (a deletion). */
+  | ({ readonly kind: 'domain_deleted'; readonly absent: boolean } & Tombstone);
 
-/** Keys of mirror rows: connections by id, certificates by (connection id, certificate type). */
+/** Keys of mirror rows a batch reads or writes. */
 export interface RowKeys {
   readonly connections: readonly string[];
   readonly certificates: readonly (readonly [connectionId: string, certificateType: string])[];
+  readonly organizations: readonly string[];
+  /** Organization domains by id. */
+  readonly domains: readonly string[];
+  /** Organizations whose whole domain set is read (rule 7), by organization id. */
+  readonly domainSets: readonly string[];
 }
 
+export const NO_ROWS: RowKeys = Object.freeze({
+  connections: [],
+  certificates: [],
+  organizations: [],
+  domains: [],
+  domainSets: [],
+});
+
 export interface MirrorView {
-  connection(id: string): ConnectionVersion | undefined;
+  connection(id: string): RowVersion | undefined;
   certificate(connectionId: string, certificateType: string): CertificateState | undefined;
+  organization(id: string): RowVersion | undefined;
+  domain(id: string): DomainVersion | undefined;
+  /** The stored live domains of an organization; only for one a handler's `touches` named in `domainSets`. */
+  liveDomainsOf(organizationId: string): readonly DomainVersion[];
 }
 
 export function certificateKey(connectionId: string, certificateType: string): string {
@@ -82,4 +137,12 @@ export function certificateKey(connectionId: string, certificateType: string): s
 export function sameExpiry(a: Date | null | undefined, b: Date | null | undefined): boolean {
   if (!a || !b) return !a && !b;
   return Math.floor(a.getTime() / 1000) === Math.floor(b.getTime() / 1000);
+}
+
+/** What a row is, for the maps that cross tables (who wrote it, what changed). */
+export type RowTable = 'connection' | 'certificate' | 'organization' | 'domain';
+
+/** One key per row across the mirror: `certificate` takes `certificateKey(…)` as its id. */
+export function rowKey(table: RowTable, id: string): string {
+  return `${table}:${id}`;
 }

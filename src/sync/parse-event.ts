@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { describeIssues, eventEnvelope, parseTimestamp } from '../workos/schemas.ts';
 import { handlerFor } from './handlers/index.ts';
 import type { EventHandler, Touches } from './handlers/types.ts';
+import { mayCarryVerificationToken, withoutVerificationTokens } from './redact.ts';
 
 interface ItemBase {
   /** WorkOS's id, or for an event without one a stable id derived from its content. */
@@ -13,9 +14,9 @@ interface ItemBase {
   readonly event: string;
   readonly created_at: Date | null;
   /**
-   * The event's `data` exactly as WorkOS sent it: what `events.data` keeps, and a connection's
-   * `raw`. An event too broken to have a `data` object is kept whole, so a quarantined event
-   * loses nothing.
+   * The event's `data` as WorkOS sent it, less what the mirror never keeps (`redact.ts`): what
+   * `events.data` keeps, and a row's `raw`. An event too broken to have a `data` object is kept
+   * whole, so a quarantined event loses nothing.
    */
   readonly rawData: unknown;
   readonly context: unknown;
@@ -29,6 +30,8 @@ export type ParsedItem =
       readonly handler: EventHandler<any>;
       readonly data: unknown;
       readonly touches: Touches;
+      /** The organization whose connections the batch lists again (`EventHandler.refreshes`). */
+      readonly refreshes: string | null;
     })
   | (ItemBase & { readonly status: 'ignored' })
   | (ItemBase & { readonly status: 'invalid'; readonly error: string });
@@ -57,7 +60,7 @@ export function parseEvent(raw: unknown): ParsedItem {
     id,
     event,
     created_at: envelope.data.created_at,
-    rawData: rawDataOf(fields, raw),
+    rawData: rawDataOf(event, fields, raw),
     context: fields.context ?? null,
   };
 
@@ -74,6 +77,7 @@ export function parseEvent(raw: unknown): ParsedItem {
     handler,
     data: data.data,
     touches: handler.touches(data.data),
+    refreshes: handler.refreshes?.(data.data) ?? null,
   };
 }
 
@@ -84,13 +88,14 @@ function lenientBase(id: string, event: string, fields: Record<string, unknown>,
     id,
     event,
     created_at: createdAt,
-    rawData: rawDataOf(fields, raw),
+    rawData: rawDataOf(event, fields, raw),
     context: fields.context ?? null,
   };
 }
 
-function rawDataOf(fields: Record<string, unknown>, raw: unknown): unknown {
-  return ('data' in fields ? fields.data : raw) ?? null;
+function rawDataOf(event: string, fields: Record<string, unknown>, raw: unknown): unknown {
+  const data = ('data' in fields ? fields.data : raw) ?? null;
+  return mayCarryVerificationToken(event) ? withoutVerificationTokens(data) : data;
 }
 
 /** Key order is not part of a JSON value: compare and hash payloads in one canonical form. */

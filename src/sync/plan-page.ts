@@ -9,13 +9,18 @@
 import type { EventOutcome } from '../db/tables.ts';
 import {
   type CertificateState,
-  type ConnectionVersion,
   type ConnectionWrite,
   certificateKey,
+  type DomainVersion,
   type DomainWrite,
   type MirrorView,
+  type OrganizationDomainWrite,
+  type OrganizationWrite,
   type PlannedWrite,
   type RowKeys,
+  type RowVersion,
+  rowKey,
+  type Tombstone,
 } from './mirror.ts';
 import { canonicalJson, type ParsedItem } from './parse-event.ts';
 
@@ -25,8 +30,11 @@ export interface StoredEvent {
 }
 
 export interface MirrorSnapshot {
-  readonly connections: ReadonlyMap<string, ConnectionVersion>;
+  readonly connections: ReadonlyMap<string, RowVersion>;
   readonly certificates: ReadonlyMap<string, CertificateState>;
+  readonly organizations: ReadonlyMap<string, RowVersion>;
+  /** By id: the domains named, and every domain of the organizations whose domain sets were read. */
+  readonly domains: ReadonlyMap<string, DomainVersion>;
 }
 
 export interface EventRecord {
@@ -39,19 +47,21 @@ export interface EventRecord {
   readonly error: string | null;
 }
 
-export interface Deletion {
-  readonly id: string;
-  readonly deleted_at: Date;
-  readonly last_event_id: string;
-}
+export type DomainTombstone = Tombstone & { readonly absent: boolean };
 
 export interface PagePlan {
   readonly records: readonly EventRecord[];
   readonly connections: readonly ConnectionWrite[];
-  readonly deletions: readonly Deletion[];
+  readonly deletions: readonly Tombstone[];
   /** Connection id → its complete new domain set. */
   readonly domains: ReadonlyMap<string, readonly DomainWrite[]>;
   readonly certificates: readonly CertificateState[];
+  readonly organizations: readonly OrganizationWrite[];
+  readonly organizationDeletions: readonly Tombstone[];
+  readonly organizationDomains: readonly OrganizationDomainWrite[];
+  readonly domainDeletions: readonly DomainTombstone[];
+  /** The event that made each row's last write, by `rowKey` (what the hooks name as the change's source). */
+  readonly writers: ReadonlyMap<string, string>;
   /** Ids already recorded (in an earlier page or earlier in this one); `differs` when the payload does. */
   readonly duplicates: readonly { readonly id: string; readonly differs: boolean }[];
   /** Each input item's fate, in input order (so a batch of pages can be reported page by page). */
@@ -66,10 +76,12 @@ export function planPage(
   seen: ReadonlyMap<string, StoredEvent>,
 ): PagePlan {
   const mirror = new Overlay(snapshot);
-  const connections = new Map<string, ConnectionWrite>();
-  const deletions = new Map<string, Deletion>();
+  const connections = new Writes<ConnectionWrite, Tombstone>();
+  const organizations = new Writes<OrganizationWrite, Tombstone>();
+  const organizationDomains = new Writes<OrganizationDomainWrite, DomainTombstone>();
   const domains = new Map<string, readonly DomainWrite[]>();
   const certificates = new Map<string, CertificateState>();
+  const writers = new Map<string, string>();
   const records: EventRecord[] = [];
   const duplicates: { id: string; differs: boolean }[] = [];
   const fates: EventFate[] = [];
@@ -105,7 +117,7 @@ export function planPage(
       );
       outcome = decision.outcome;
       if (decision.outcome === 'stale') error = decision.reason;
-      else for (const write of decision.writes) collect(write);
+      else for (const write of decision.writes) collect(write, item.id);
     }
     fates.push(outcome);
     records.push({
@@ -119,46 +131,98 @@ export function planPage(
     });
   }
 
-  function collect(write: PlannedWrite): void {
+  function collect(write: PlannedWrite, eventId: string): void {
     mirror.apply(write);
     switch (write.kind) {
       case 'connection':
-        connections.set(write.row.id, write.row);
-        deletions.delete(write.row.id);
+        connections.upsert(write.row);
         if (write.domains) domains.set(write.row.id, write.domains);
+        writers.set(rowKey('connection', write.row.id), eventId);
         return;
-      case 'connection_deleted': {
-        const planned = connections.get(write.id);
-        if (planned)
-          connections.set(write.id, {
-            ...planned,
-            deleted_at: write.deleted_at,
-            last_event_id: write.last_event_id,
-          });
-        else deletions.set(write.id, write);
+      case 'connection_deleted':
+        connections.tombstone(write);
+        writers.set(rowKey('connection', write.id), eventId);
+        return;
+      case 'certificate': {
+        const key = certificateKey(write.row.connection_id, write.row.certificate_type);
+        certificates.set(key, write.row);
+        writers.set(rowKey('certificate', key), eventId);
         return;
       }
-      case 'certificate':
-        certificates.set(certificateKey(write.row.connection_id, write.row.certificate_type), write.row);
+      case 'organization':
+        organizations.upsert(write.row);
+        writers.set(rowKey('organization', write.row.id), eventId);
+        return;
+      case 'organization_deleted':
+        organizations.tombstone(write);
+        writers.set(rowKey('organization', write.id), eventId);
+        return;
+      case 'domain':
+        organizationDomains.upsert(write.row);
+        writers.set(rowKey('domain', write.row.id), eventId);
+        return;
+      case 'domain_deleted':
+        organizationDomains.tombstone(write);
+        writers.set(rowKey('domain', write.id), eventId);
         return;
     }
   }
 
   return {
     records,
-    connections: [...connections.values()],
-    deletions: [...deletions.values()],
+    connections: connections.rows(),
+    deletions: connections.tombstones(),
     domains,
     certificates: [...certificates.values()],
+    organizations: organizations.rows(),
+    organizationDeletions: organizations.tombstones(),
+    organizationDomains: organizationDomains.rows(),
+    domainDeletions: organizationDomains.tombstones(),
+    writers,
     duplicates,
     fates,
   };
+}
+
+/**
+ * One table's writes of a page, one per row: the last. A tombstone after an upsert planned in
+ * the same page folds into it; an upsert after a tombstone replaces it.
+ */
+class Writes<Row extends { readonly id: string; readonly deleted_at: Date | null }, T extends Tombstone> {
+  readonly #rows = new Map<string, Row>();
+  readonly #tombstones = new Map<string, T>();
+
+  upsert(row: Row): void {
+    this.#rows.set(row.id, row);
+    this.#tombstones.delete(row.id);
+  }
+
+  tombstone(tombstone: T): void {
+    const planned = this.#rows.get(tombstone.id);
+    if (planned)
+      this.#rows.set(tombstone.id, {
+        ...planned,
+        deleted_at: tombstone.deleted_at,
+        last_event_id: tombstone.last_event_id,
+      });
+    else this.#tombstones.set(tombstone.id, tombstone);
+  }
+
+  rows(): Row[] {
+    return [...this.#rows.values()];
+  }
+
+  tombstones(): T[] {
+    return [...this.#tombstones.values()];
+  }
 }
 
 /** Only the writes of these rows (whose first write the database refused: see `apply-page.ts`). */
 export function planFor(plan: PagePlan, rows: RowKeys): PagePlan {
   const connections = new Set(rows.connections);
   const certificates = new Set(rows.certificates.map((key) => certificateKey(...key)));
+  const organizations = new Set(rows.organizations);
+  const domains = new Set(rows.domains);
   return {
     ...plan,
     connections: plan.connections.filter((c) => connections.has(c.id)),
@@ -166,20 +230,28 @@ export function planFor(plan: PagePlan, rows: RowKeys): PagePlan {
     certificates: plan.certificates.filter((c) =>
       certificates.has(certificateKey(c.connection_id, c.certificate_type)),
     ),
+    organizations: plan.organizations.filter((o) => organizations.has(o.id)),
+    organizationDeletions: plan.organizationDeletions.filter((o) => organizations.has(o.id)),
+    organizationDomains: plan.organizationDomains.filter((d) => domains.has(d.id)),
+    domainDeletions: plan.domainDeletions.filter((d) => domains.has(d.id)),
   };
 }
 
 /** The mirror as of the events folded so far: the loaded snapshot under this page's writes. */
 class Overlay implements MirrorView {
-  readonly #connections: Map<string, ConnectionVersion>;
+  readonly #connections: Map<string, RowVersion>;
   readonly #certificates: Map<string, CertificateState>;
+  readonly #organizations: Map<string, RowVersion>;
+  readonly #domains: Map<string, DomainVersion>;
 
   constructor(snapshot: MirrorSnapshot) {
     this.#connections = new Map(snapshot.connections);
     this.#certificates = new Map(snapshot.certificates);
+    this.#organizations = new Map(snapshot.organizations);
+    this.#domains = new Map(snapshot.domains);
   }
 
-  connection(id: string): ConnectionVersion | undefined {
+  connection(id: string): RowVersion | undefined {
     return this.#connections.get(id);
   }
 
@@ -187,17 +259,59 @@ class Overlay implements MirrorView {
     return this.#certificates.get(certificateKey(connectionId, certificateType));
   }
 
+  organization(id: string): RowVersion | undefined {
+    return this.#organizations.get(id);
+  }
+
+  domain(id: string): DomainVersion | undefined {
+    return this.#domains.get(id);
+  }
+
+  liveDomainsOf(organizationId: string): DomainVersion[] {
+    return [...this.#domains.values()].filter(
+      (d) => d.organization_id === organizationId && d.deleted_at === null,
+    );
+  }
+
   apply(write: PlannedWrite): void {
-    if (write.kind === 'connection') {
-      this.#connections.set(write.row.id, {
-        updated_at: write.row.updated_at,
-        deleted_at: write.row.deleted_at,
-      });
-    } else if (write.kind === 'connection_deleted') {
-      const stored = this.#connections.get(write.id);
-      if (stored) this.#connections.set(write.id, { ...stored, deleted_at: write.deleted_at });
-    } else {
-      this.#certificates.set(certificateKey(write.row.connection_id, write.row.certificate_type), write.row);
+    switch (write.kind) {
+      case 'connection':
+        this.#connections.set(write.row.id, version(write.row));
+        return;
+      case 'connection_deleted':
+        tombstoneIn(this.#connections, write);
+        return;
+      case 'certificate':
+        this.#certificates.set(
+          certificateKey(write.row.connection_id, write.row.certificate_type),
+          write.row,
+        );
+        return;
+      case 'organization':
+        this.#organizations.set(write.row.id, version(write.row));
+        return;
+      case 'organization_deleted':
+        tombstoneIn(this.#organizations, write);
+        return;
+      case 'domain':
+        this.#domains.set(write.row.id, {
+          ...version(write.row),
+          id: write.row.id,
+          organization_id: write.row.organization_id,
+        });
+        return;
+      case 'domain_deleted':
+        tombstoneIn(this.#domains, write);
+        return;
     }
   }
+}
+
+function version(row: RowVersion): RowVersion {
+  return { updated_at: row.updated_at, deleted_at: row.deleted_at };
+}
+
+function tombstoneIn<V extends RowVersion>(rows: Map<string, V>, tombstone: Tombstone): void {
+  const stored = rows.get(tombstone.id);
+  if (stored) rows.set(tombstone.id, { ...stored, deleted_at: tombstone.deleted_at });
 }

@@ -12,11 +12,12 @@ import { packageVersion } from '../version.ts';
 
 /**
  * What a request is for, as its User-Agent says: the events pages of a `backfill`, of a `poll`
- * (the one-shot command and the worker's ticks alike), and every List Connections page, which
- * is always a reconciliation — scheduled, `reconcile`, a new mirror's first one (in `backfill`
- * or `run`), a cursor recovery's.
+ * (the one-shot command and the worker's ticks alike); every whole List Connections or List
+ * Organizations page, which is always a reconciliation — scheduled, `reconcile`, a new mirror's
+ * first one (in `backfill` or `run`), a cursor recovery's; and the listing of one organization's
+ * connections that a domain event causes (`refresh`).
  */
-export type WorkosPhase = 'backfill' | 'poll' | 'reconcile';
+export type WorkosPhase = 'backfill' | 'poll' | 'reconcile' | 'refresh';
 
 export interface WorkosClientOptions {
   readonly apiKey: string;

@@ -15,8 +15,13 @@ export interface ConnectionPage {
   readonly servedAt: Date | null;
 }
 
+/** Which connections a listing asks for: all of them (a reconciliation), or one organization's. */
+export interface ConnectionsScope {
+  readonly organizationId?: string | undefined;
+}
+
 export interface ConnectionsSource {
-  listConnections(after: string | undefined): Promise<ConnectionPage>;
+  listConnections(after: string | undefined, scope?: ConnectionsScope): Promise<ConnectionPage>;
 }
 
 const connectionListBody = z.object({
@@ -26,15 +31,18 @@ const connectionListBody = z.object({
 
 export function workosConnectionsSource(workos: WorkOS): ConnectionsSource {
   return {
-    async listConnections(after) {
+    async listConnections(after, scope = {}) {
       // Oldest first, so connections created while we page land on pages still to come.
       const query: Record<string, string | number> = { limit: CONNECTIONS_PAGE_LIMIT, order: 'asc' };
       if (after !== undefined) query.after = after;
+      if (scope.organizationId !== undefined) query.organization_id = scope.organizationId;
       let body: unknown;
       let servedAt: Date | null;
       try {
-        // Listing connections is reconciling, whichever operation reconciles.
-        ({ body, servedAt } = await getRaw(workos, '/connections', query, 'reconcile'));
+        // Listing every connection is reconciling, whichever operation reconciles; listing one
+        // organization's is the refresh a domain event causes.
+        const phase = scope.organizationId === undefined ? 'reconcile' : 'refresh';
+        ({ body, servedAt } = await getRaw(workos, '/connections', query, phase));
       } catch (error) {
         throw classifyWorkosError(error, { path: '/connections' });
       }

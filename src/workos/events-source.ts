@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CursorRejectedError, FatalError, RetryableError } from '../errors.ts';
 import { getRaw, type WorkosPhase } from './client.ts';
 import { classifyWorkosError, messageOf, refusalStatus } from './errors.ts';
-import { CONNECTION_EVENT_TYPES } from './wire.ts';
+import { SYNCED_EVENT_TYPES } from './wire.ts';
 
 export const PAGE_LIMIT = 100;
 
@@ -38,7 +38,7 @@ export interface EventsSourceOptions {
 }
 
 export function workosEventsSource(workos: WorkOS, options: EventsSourceOptions = {}): EventsSource {
-  const { phase, types = CONNECTION_EVENT_TYPES } = options;
+  const { phase, types = SYNCED_EVENT_TYPES } = options;
   return {
     async listEvents(request) {
       const query: Record<string, string | number> = {

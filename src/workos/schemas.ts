@@ -76,10 +76,44 @@ export const certificateRenewalRequired = z.object({
   days_until_expiry: z.number().int().nullish(),
 });
 
+/**
+ * An organization domain, as `organization_domain.*` events and an Organization's `domains` carry
+ * it. `state` and `verification_strategy` are optional in WorkOS's spec, and open sets here.
+ * `verification_token` and `verification_prefix` are not read (see `redact.ts`).
+ */
+export const organizationDomain = z.object({
+  id: nonEmpty,
+  organization_id: nonEmpty,
+  domain: nonEmpty,
+  state: z.string().nullish(),
+  verification_strategy: z.string().nullish(),
+  created_at: timestamp.nullish(),
+  updated_at: timestamp,
+});
+
+export const organization = z.object({
+  id: nonEmpty,
+  name: z.string(),
+  external_id: z.string().nullish(),
+  created_at: timestamp.nullish(),
+  updated_at: timestamp,
+  // Each domain names its organization in the spec; the organization it sits in is what counts.
+  domains: z.array(organizationDomain.extend({ organization_id: z.string().nullish() })).optional(),
+});
+
+/** `organization_domain.verification_failed` alone wraps the domain, beside why it failed. */
+export const domainVerificationFailed = z.object({
+  reason: z.string().nullish(),
+  organization_domain: organizationDomain,
+});
+
 export type EventEnvelope = z.infer<typeof eventEnvelope>;
 export type ParsedConnection = z.infer<typeof connection>;
 export type ParsedCertificateRenewed = z.infer<typeof certificateRenewed>;
 export type ParsedCertificateRenewalRequired = z.infer<typeof certificateRenewalRequired>;
+export type ParsedOrganization = z.infer<typeof organization>;
+export type ParsedOrganizationDomain = z.infer<typeof organizationDomain>;
+export type ParsedDomainVerificationFailed = z.infer<typeof domainVerificationFailed>;
 
 /** One readable line from a schema failure: `data.updated_at: not a timestamp: "yesterday"`. */
 export function describeIssues(error: z.ZodError, prefix = ''): string {

@@ -16,6 +16,7 @@ const sync = createWorkosSync({
   logger: pino({ level: 'warn' }, pino.destination(2)),
   async onChange(trx, changes) {
     for (const c of changes) {
+      if (c.type !== 'connection' && c.type !== 'certificate') continue;
       const source = c.source.kind === 'event' ? c.source.eventId : 'listing';
       await sql`insert into public.sso_audit values (${c.connectionId}, ${`${c.type}.${c.kind}`}, ${source})`.execute(
         trx,

@@ -7,6 +7,7 @@ import { type Emulator, startEmulator, WorkosModel } from '../../src/emulator/in
 import type { Logger } from '../../src/logger.ts';
 import type { DrainDeps } from '../../src/sync/drain.ts';
 import { createWorkosClient } from '../../src/workos/client.ts';
+import { workosConnectionsSource } from '../../src/workos/connections-source.ts';
 import { workosEventsSource } from '../../src/workos/events-source.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { noSecrets, silentLogger } from './logs.ts';
@@ -44,6 +45,7 @@ export async function startHarness(
     deps: (log = silentLogger()) => ({
       db: database.db,
       source: workosEventsSource(workos),
+      connections: workosConnectionsSource(workos),
       log,
       scrub: noSecrets,
     }),

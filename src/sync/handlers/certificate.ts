@@ -15,7 +15,7 @@ import {
   type ParsedCertificateRenewalRequired,
   type ParsedCertificateRenewed,
 } from '../../workos/schemas.ts';
-import { type CertificateState, type MirrorView, sameExpiry } from '../mirror.ts';
+import { type CertificateState, type MirrorView, NO_ROWS, sameExpiry } from '../mirror.ts';
 import { certificateTakes } from '../versions.ts';
 import { type Decision, defineHandler, type HandledEvent } from './types.ts';
 
@@ -31,10 +31,7 @@ interface Report {
 }
 
 function touches(data: CertificatePayload) {
-  return {
-    connections: [],
-    certificates: [[data.connection.id, data.certificate.certificate_type] as const],
-  };
+  return { ...NO_ROWS, certificates: [[data.connection.id, data.certificate.certificate_type] as const] };
 }
 
 function decide(event: HandledEvent<CertificatePayload>, mirror: MirrorView, report: Report): Decision {

@@ -4,16 +4,16 @@
  */
 import { connection, type ParsedConnection } from '../../workos/schemas.ts';
 import { connectionRow, domainsOf } from '../connection-row.ts';
-import type { PlannedWrite } from '../mirror.ts';
-import { connectionTakes, deletionTakes } from '../versions.ts';
+import { NO_ROWS, type PlannedWrite } from '../mirror.ts';
+import { deletionTakes, versionTakes } from '../versions.ts';
 import { type Decision, defineHandler } from './types.ts';
 
 export const connectionUpsert = defineHandler<ParsedConnection>({
   schema: connection,
-  touches: (c) => ({ connections: [c.id], certificates: [] }),
+  touches: (c) => ({ ...NO_ROWS, connections: [c.id] }),
   decide(event, mirror): Decision {
     const stored = mirror.connection(event.data.id);
-    if (!connectionTakes(stored, event.data.updated_at, 'event')) {
+    if (!versionTakes(stored, event.data.updated_at, 'event')) {
       return {
         outcome: 'stale',
         reason: stored?.deleted_at ? 'the connection is deleted' : 'the stored connection is newer',
@@ -30,12 +30,12 @@ export const connectionUpsert = defineHandler<ParsedConnection>({
 
 export const connectionDeleted = defineHandler<ParsedConnection>({
   schema: connection,
-  touches: (c) => ({ connections: [c.id], certificates: [] }),
+  touches: (c) => ({ ...NO_ROWS, connections: [c.id] }),
   decide(event, mirror): Decision {
     const stored = mirror.connection(event.data.id);
     if (!deletionTakes(stored)) return { outcome: 'stale', reason: 'the connection is already deleted' };
     // The payload carries the state before deletion: it replaces the stored columns unless those are newer.
-    const write: PlannedWrite = connectionTakes(stored, event.data.updated_at, 'event')
+    const write: PlannedWrite = versionTakes(stored, event.data.updated_at, 'event')
       ? {
           kind: 'connection',
           row: connectionRow(event.data, event.rawData, {

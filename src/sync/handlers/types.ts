@@ -7,7 +7,7 @@ export interface HandledEvent<Data> {
   readonly event: string;
   readonly created_at: Date;
   readonly data: Data;
-  /** The payload exactly as WorkOS sent it, stored as the connection's `raw`. */
+  /** The payload as WorkOS sent it (`redact.ts` aside), stored as a row's `raw`. */
   readonly rawData: unknown;
 }
 
@@ -26,6 +26,12 @@ export interface EventHandler<Data> {
   readonly schema: z.ZodType<Data, unknown>;
   touches(data: Data): Touches;
   decide(event: HandledEvent<Data>, mirror: MirrorView): Decision;
+  /**
+   * The organization whose connections this event may have changed without a `connection.*`
+   * event (its domains are theirs): the batch lists them again before it commits
+   * (`events/scoped-listings.ts`). Absent: none.
+   */
+  refreshes?(data: Data): string;
 }
 
 export function defineHandler<Data>(handler: EventHandler<Data>): EventHandler<Data> {

@@ -15,7 +15,7 @@
 import type { ParsedConnection } from '../../workos/schemas.ts';
 import { connectionRow, domainsOf } from '../connection-row.ts';
 import { type CertificateState, type ConnectionWrite, type DomainWrite, sameExpiry } from '../mirror.ts';
-import { certificateTakes, connectionTakes, reconciliationDeletes } from '../versions.ts';
+import { certificateTakes, reconciliationDeletes, versionTakes } from '../versions.ts';
 import { readSigningCertificate, type SigningCertificateResult } from './signing-cert.ts';
 
 export interface ListedConnection {
@@ -51,6 +51,8 @@ export interface StoredConnection {
 export type DriftKind = 'inserted' | 'updated' | 'deleted';
 
 export interface Drift {
+  /** What drifted; its id says so too (`conn_…`, `org_…`, `org_domain_…`). */
+  readonly entity: 'connection' | 'organization' | 'domain';
   readonly kind: DriftKind;
   readonly id: string;
   readonly name: string;
@@ -128,13 +130,13 @@ export function planReconciliation(
 
     if (!current) {
       upserts.push({ row, domains, kind: 'inserted' });
-      drift.push({ kind: 'inserted', id: c.id, name: c.name, changes: [] });
+      drift.push({ entity: 'connection', kind: 'inserted', id: c.id, name: c.name, changes: [] });
       counts.inserted++;
-    } else if (connectionTakes(current, c.updated_at, 'listing')) {
+    } else if (versionTakes(current, c.updated_at, 'listing')) {
       const changes = differences(current, row, domains);
       if (changes.length > 0) {
         upserts.push({ row, domains, kind: 'updated' });
-        drift.push({ kind: 'updated', id: c.id, name: c.name, changes });
+        drift.push({ entity: 'connection', kind: 'updated', id: c.id, name: c.name, changes });
         counts.updated++;
       } else if (c.updated_at > current.updated_at) {
         upserts.push({ row, domains, kind: 'touched' });
@@ -159,7 +161,7 @@ export function planReconciliation(
   for (const current of scope.reachedEnd ? stored.values() : []) {
     if (listed.has(current.id) || !reconciliationDeletes(current)) continue;
     deletions.push(current.id);
-    drift.push({ kind: 'deleted', id: current.id, name: current.name, changes: [] });
+    drift.push({ entity: 'connection', kind: 'deleted', id: current.id, name: current.name, changes: [] });
     counts.deleted++;
   }
   return { upserts, deletions, certificates, drift, counts };

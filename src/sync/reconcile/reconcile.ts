@@ -1,18 +1,20 @@
 /**
- * One reconciliation: snapshot List Connections whole, compare it with the mirror, write the
- * difference in one transaction, and record the run with its drift counts. A run that fails
- * (the listing broke off, the database went away) is recorded as failed and changes nothing;
- * a dry run computes the same drift and writes nothing at all, not even its run row.
+ * One reconciliation: snapshot List Connections (and, in the run that reaches its end, List
+ * Organizations with their domains) whole, compare them with the mirror, write the difference in
+ * one transaction, and record the run with its drift counts. A run that fails (a listing broke
+ * off, the database went away) is recorded as failed and changes nothing; a dry run computes the
+ * same drift and writes nothing at all, not even its run row.
  *
  * Two clocks, each for its own question (`versions.ts`): the versions it writes are in WorkOS's
- * clock (the listing's time, from WorkOS's `Date` header), and "was this row written after the
+ * clock (each listing's time, from WorkOS's `Date` header), and "was this row written after the
  * listing began" is the database's clock compared with itself.
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { type DatabaseInstant, databaseNow } from '../../db/clock.ts';
 import type { Database } from '../../db/tables.ts';
 import type { Logger, Scrub } from '../../logger.ts';
 import type { ConnectionsSource } from '../../workos/connections-source.ts';
+import type { OrganizationsSource } from '../../workos/organizations-source.ts';
 import {
   type ChangeReporting,
   captureRows,
@@ -20,8 +22,10 @@ import {
   notifyChanges,
   runHooks,
 } from '../change-report.ts';
-import type { RowKeys } from '../mirror.ts';
+import { NO_ROWS, type RowKeys } from '../mirror.ts';
 import { fetchListing } from './listing.ts';
+import { fetchOrganizationListing } from './organization-listing.ts';
+import { loadStoredDomains, loadStoredOrganizations, writeOrganizations } from './organization-store.ts';
 import { continuePass, endPass, passUnderWay } from './pass.ts';
 import {
   type Drift,
@@ -29,16 +33,26 @@ import {
   type ReconciliationCounts,
   type ReconciliationPlan,
 } from './plan.ts';
+import { type EntityCounts, type OrganizationPlan, planOrganizations } from './plan-organizations.ts';
+import { failRun, finishRun, openRun } from './runs.ts';
 import { loadStoredConnections, loadStoredSigningCertificates, writeReconciliation } from './store.ts';
 
 export interface ReconcileDeps {
   readonly db: Kysely<Database>;
   readonly source: ConnectionsSource;
+  /** List Organizations; without it, a run lists connections only (`organizations: null`). */
+  readonly organizations?: OrganizationsSource | undefined;
   readonly log: Logger;
   /** Takes every secret out of an error's text before it is stored (`reconciliation_runs.error`). */
   readonly scrub: Scrub;
   /** The application's hooks and the NOTIFY channel; none when absent. */
   readonly reporting?: ChangeReporting | undefined;
+}
+
+/** What a run found of organizations and their domains. */
+export interface OrganizationCounts {
+  readonly organizations: EntityCounts;
+  readonly domains: EntityCounts;
 }
 
 export interface ReconcileReport {
@@ -53,6 +67,8 @@ export interface ReconcileReport {
   /** False for a run bounded by `maxPages` that stopped before the listing's end (the pass goes on). */
   readonly listingComplete: boolean;
   readonly counts: ReconciliationCounts;
+  /** Organizations and domains: null when this run did not list them (a bounded run short of the end). */
+  readonly organizations: OrganizationCounts | null;
   /** What differs (a dry run), or what was changed (a real run: rows the poller got to first are left out). */
   readonly drift: readonly Drift[];
 }
@@ -63,7 +79,7 @@ export interface ReconcileOptions {
   readonly signal?: AbortSignal | undefined;
   /**
    * List at most this many pages, resuming the pass under way (`pass.ts`): for runs with a time
-   * limit. Deletions wait for the run that reaches the listing's end.
+   * limit. Deletions, and the listing of organizations, wait for the run that reaches the end.
    */
   readonly maxPages?: number | undefined;
 }
@@ -88,7 +104,11 @@ export async function reconcile(
       maxPages: options.maxPages,
     });
     const reachedEnd = listing.next === null;
-    const listedAt = listing.listedAt ?? (await fallbackListingTime(deps));
+    const listedAt = listing.listedAt ?? (await fallbackListingTime(deps, 'List Connections'));
+    const organizations =
+      reachedEnd && deps.organizations
+        ? await planOrganizationListing(deps, deps.organizations, began, options)
+        : null;
     // Read and plan before the transaction opens: planning is JS (about 1 s per 50,000
     // connections), and Postgres ends a transaction left idle for a lease period as abandoned
     // (db/session-limits.ts). Reading inside it would be no more consistent (read committed:
@@ -99,17 +119,21 @@ export async function reconcile(
       reachedEnd,
       listedEarlier: continuing?.listed ?? new Set(),
     });
+    const drift = [...(organizations?.plan.drift ?? []), ...plan.drift];
     const report = dryRun
-      ? { counts: plan.counts, drift: plan.drift }
+      ? { counts: plan.counts, organizations: organizations?.plan.counts ?? null, drift }
       : await deps.db.transaction().execute(async (trx) => {
           const hooks = deps.reporting?.hooks() ?? [];
-          const rows = rowsPlanned(plan);
+          const rows = rowsPlanned(plan, organizations?.plan);
           const before = hooks.length > 0 ? await captureRows(trx, rows) : null;
           // What really changed may be less than planned when the poller got there first.
           const { counts: written, written: ids } = await writeReconciliation(trx, plan, {
             began,
             at: listedAt,
           });
+          const writtenOrganizations = organizations
+            ? await writeOrganizations(trx, organizations.plan, { began, at: organizations.listedAt })
+            : null;
           if (before) {
             const source = { kind: 'listing', runId: runId! } as const;
             await runHooks(
@@ -125,8 +149,13 @@ export async function reconcile(
           await notifyChanges(trx, deps.reporting?.channel ?? null, {
             source: 'reconciliation',
             runId: runId!,
-            counts: Object.fromEntries(Object.entries(written).filter(([, n]) => n > 0)),
+            counts: Object.fromEntries(
+              Object.entries({ ...written, ...flatCounts(writtenOrganizations?.counts) }).filter(
+                ([, n]) => n > 0,
+              ),
+            ),
             connectionIds: [...ids],
+            organizationIds: [...(writtenOrganizations?.touched ?? [])],
           });
           const counts: ReconciliationCounts = {
             ...plan.counts,
@@ -140,29 +169,40 @@ export async function reconcile(
               written.updated -
               written.touched,
           };
-          await trx
-            .updateTable('reconciliation_runs')
-            .set({
-              status: 'succeeded',
-              finished_at: sql<Date>`clock_timestamp()`,
-              seen: counts.seen,
-              inserted: counts.inserted,
-              updated: counts.updated,
-              touched: counts.touched,
-              deleted: counts.deleted,
-              unchanged: counts.unchanged,
-              invalid: counts.invalid,
-              certificates_updated: counts.certificatesUpdated,
-              certificates_unparsable: counts.certificatesUnparsable,
-              listing_complete: reachedEnd,
-            })
-            .where('id', '=', runId!)
-            .execute();
-          return { counts, drift: plan.drift.filter((d) => ids.has(d.id)) };
+          const organizationCounts = organizations
+            ? {
+                organizations: {
+                  seen: organizations.plan.counts.organizations.seen,
+                  ...writtenOrganizations!.counts.organizations,
+                },
+                domains: {
+                  seen: organizations.plan.counts.domains.seen,
+                  ...writtenOrganizations!.counts.domains,
+                },
+              }
+            : null;
+          await finishRun(trx, runId!, {
+            counts,
+            listingComplete: reachedEnd,
+            organizations: organizationCounts,
+          });
+          const kept = (d: Drift) =>
+            d.entity === 'connection'
+              ? ids.has(d.id)
+              : d.entity === 'organization'
+                ? writtenOrganizations!.organizations.has(d.id)
+                : writtenOrganizations!.domains.has(d.id);
+          return { counts, organizations: organizationCounts, drift: drift.filter(kept) };
         });
     const durationMs = performance.now() - started;
     deps.log.info(
-      { runId, dryRun, ...report.counts, durationMs: Math.round(durationMs) },
+      {
+        runId,
+        dryRun,
+        ...report.counts,
+        organizations: report.organizations,
+        durationMs: Math.round(durationMs),
+      },
       'reconciliation finished',
     );
     return {
@@ -181,44 +221,56 @@ export async function reconcile(
   }
 }
 
+/** List Organizations whole, then its plan against the stored organizations and domains. */
+async function planOrganizationListing(
+  deps: ReconcileDeps,
+  source: OrganizationsSource,
+  began: DatabaseInstant,
+  options: ReconcileOptions,
+): Promise<{ readonly plan: OrganizationPlan; readonly listedAt: Date }> {
+  const listing = await fetchOrganizationListing(source, { signal: options.signal });
+  const listedAt = listing.listedAt ?? (await fallbackListingTime(deps, 'List Organizations'));
+  const plan = planOrganizations(
+    listing,
+    await loadStoredOrganizations(deps.db, began),
+    await loadStoredDomains(deps.db, began),
+  );
+  return { plan, listedAt };
+}
+
 /**
  * WorkOS always sends a `Date` header; a proxy that strips it leaves only the database's clock
  * to version the listing with, which brings back the skew `versions.ts` keeps out: say so.
  */
-async function fallbackListingTime(deps: ReconcileDeps): Promise<Date> {
+async function fallbackListingTime(deps: ReconcileDeps, what: string): Promise<Date> {
   deps.log.warn(
-    'List Connections answered without a Date header: versioning this listing in the database clock instead of WorkOS`s',
+    `${what} answered without a Date header: versioning this listing in the database clock instead of WorkOS\`s`,
   );
   return new Date(await databaseNow(deps.db));
 }
 
-async function openRun(db: Kysely<Database>, began: DatabaseInstant): Promise<string> {
-  const row = await db
-    .insertInto('reconciliation_runs')
-    .values({ started_at: began, status: 'running', finished_at: null, error: null })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return String(row.id);
-}
-
-async function failRun(deps: ReconcileDeps, runId: string, error: unknown): Promise<void> {
-  const message = error instanceof Error ? error.message : String(error);
-  try {
-    await deps.db
-      .updateTable('reconciliation_runs')
-      .set({ status: 'failed', finished_at: sql<Date>`clock_timestamp()`, error: deps.scrub(message) })
-      .where('id', '=', runId)
-      .execute();
-  } catch (recordError) {
-    // The database itself may be what failed; the run stays 'running' and the caller still sees the cause.
-    deps.log.warn({ err: recordError, runId }, 'could not record the failed reconciliation');
-  }
-}
-
-/** Every row the plan may write. */
-function rowsPlanned(plan: ReconciliationPlan): RowKeys {
+/** Every row the plans may write. */
+function rowsPlanned(plan: ReconciliationPlan, organizations: OrganizationPlan | undefined): RowKeys {
   return {
+    ...NO_ROWS,
     connections: [...plan.upserts.map((u) => u.row.id), ...plan.deletions],
     certificates: plan.certificates.map((c) => [c.connection_id, c.certificate_type] as const),
+    organizations: [
+      ...(organizations?.organizations.map((o) => o.row.id) ?? []),
+      ...(organizations?.organizationDeletions ?? []),
+    ],
+    domains: [
+      ...(organizations?.domains.map((d) => d.row.id) ?? []),
+      ...(organizations?.domainDeletions ?? []),
+    ],
   };
+}
+
+/** `{ organizationsInserted: 2, domainsDeleted: 1, … }` for a NOTIFY's counts. */
+function flatCounts(counts: Record<string, Record<string, number>> | undefined): Record<string, number> {
+  const flat: Record<string, number> = {};
+  for (const [entity, byKind] of Object.entries(counts ?? {}))
+    for (const [kind, n] of Object.entries(byKind))
+      flat[`${entity}${kind[0]!.toUpperCase()}${kind.slice(1)}`] = n;
+  return flat;
 }

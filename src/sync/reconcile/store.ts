@@ -3,7 +3,7 @@
  * `versions.ts`, so a row the poller changed between our read and our write is never rolled back;
  * each statement reports the rows it took, and only those count (and get their domains replaced).
  */
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DatabaseInstant } from '../../db/clock.ts';
 import { toJsonb } from '../../db/json.ts';
 import { statementChunks } from '../../db/statement-chunks.ts';
@@ -13,9 +13,10 @@ import { replaceDomains, takeIncomingConnection } from '../connection-row.ts';
 import type { CertificateState, DomainWrite } from '../mirror.ts';
 import {
   CERTIFICATE_GUARD,
-  connectionGuard,
   reconciliationDeletionGuard,
   tombstoneTime,
+  versionGuard,
+  writtenNow,
   writtenSince,
 } from '../versions.ts';
 import type { ReconciliationPlan, StoredConnection, UpsertKind } from './plan.ts';
@@ -23,9 +24,14 @@ import type { ReconciliationPlan, StoredConnection, UpsertKind } from './plan.ts
 /** Rows per statement: bounds one statement's size and time (well under the parameter limit). */
 const CHUNK = 1000;
 
+/**
+ * The stored connections a listing is compared with: every one, or (a refresh) one
+ * organization's and those listed under it. Not locked: the writes carry their guards.
+ */
 export async function loadStoredConnections(
   db: Kysely<Database>,
   listingBegan: DatabaseInstant,
+  scope?: { readonly organizationId: string; readonly listed: readonly string[] },
 ): Promise<Map<string, StoredConnection>> {
   const rows = await db
     .selectFrom('connections')
@@ -39,11 +45,22 @@ export async function loadStoredConnections(
       'deleted_at',
       writtenSince(listingBegan).as('writtenSinceListingBegan'),
     ])
+    .$if(scope !== undefined, (q) =>
+      q.where((eb) =>
+        eb.or([
+          eb('organization_id', '=', scope!.organizationId),
+          eb('id', '=', eb.fn.any(eb.val([...scope!.listed]))),
+        ]),
+      ),
+    )
     .execute();
   const domains = new Map<string, string[]>();
   for (const d of await db
     .selectFrom('connection_domains')
     .select(['id', 'connection_id', 'domain'])
+    .$if(scope !== undefined, (q) =>
+      q.where('connection_id', '=', (eb) => eb.fn.any(eb.val(rows.map((r) => r.id)))),
+    )
     .execute()) {
     const list = domains.get(d.connection_id) ?? [];
     list.push(`${d.id}=${d.domain}`);
@@ -54,11 +71,15 @@ export async function loadStoredConnections(
 
 export async function loadStoredSigningCertificates(
   db: Kysely<Database>,
+  connectionIds?: readonly string[],
 ): Promise<Map<string, CertificateState>> {
   const rows = await db
     .selectFrom('connection_certificates')
     .selectAll()
     .where('certificate_type', '=', 'ResponseSigning')
+    .$if(connectionIds !== undefined, (q) =>
+      q.where('connection_id', '=', (eb) => eb.fn.any(eb.val([...connectionIds!]))),
+    )
     .execute();
   return new Map(rows.map((r) => [r.connection_id, r]));
 }
@@ -72,7 +93,12 @@ export type WrittenCounts = Record<UpsertKind | 'deleted' | 'certificatesUpdated
 export async function writeReconciliation(
   trx: Transaction<Database>,
   plan: ReconciliationPlan,
-  listing: { readonly began: DatabaseInstant; readonly at: Date },
+  listing: {
+    readonly began: DatabaseInstant;
+    readonly at: Date;
+    /** A listing of this organization's connections only: its deletions reach no other (rule 5). */
+    readonly organizationId?: string | undefined;
+  },
 ): Promise<{ readonly counts: WrittenCounts; readonly written: ReadonlySet<string> }> {
   const counts: WrittenCounts = { inserted: 0, updated: 0, touched: 0, deleted: 0, certificatesUpdated: 0 };
   const written = new Set<string>();
@@ -82,7 +108,7 @@ export async function writeReconciliation(
       .insertInto('connections')
       .values(chunk.map(({ row }) => ({ ...row, raw: toJsonb(row.raw), source: 'listing' as const })))
       .onConflict((oc) =>
-        oc.column('id').doUpdateSet(takeIncomingConnection()).where(connectionGuard('listing')),
+        oc.column('id').doUpdateSet(takeIncomingConnection()).where(versionGuard('connections', 'listing')),
       )
       .returning('id')
       .execute();
@@ -101,10 +127,10 @@ export async function writeReconciliation(
       .set({
         deleted_at: tombstoneTime(listing.at),
         source: 'listing',
-        synced_at: sql<Date>`clock_timestamp()`,
+        synced_at: writtenNow(),
       })
       .where('id', 'in', ids)
-      .where(reconciliationDeletionGuard(listing.began))
+      .where(reconciliationDeletionGuard(listing.began, listing.organizationId))
       .returning('id')
       .execute();
     counts.deleted += taken.length;

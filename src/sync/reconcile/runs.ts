@@ -1,0 +1,100 @@
+/** `reconciliation_runs`: every run, real or failed, with what it found (a dry run writes none). */
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { DatabaseInstant } from '../../db/clock.ts';
+import type { Database } from '../../db/tables.ts';
+import type { Logger, Scrub } from '../../logger.ts';
+import type { ReconciliationCounts } from './plan.ts';
+import type { EntityCounts } from './plan-organizations.ts';
+
+export async function openRun(db: Kysely<Database>, began: DatabaseInstant): Promise<string> {
+  const row = await db
+    .insertInto('reconciliation_runs')
+    .values({ started_at: began, status: 'running', finished_at: null, error: null })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return String(row.id);
+}
+
+/** In the run's write transaction: it succeeded, with these counts. */
+export async function finishRun(
+  trx: Transaction<Database>,
+  runId: string,
+  run: {
+    readonly counts: ReconciliationCounts;
+    readonly listingComplete: boolean;
+    readonly organizations: { readonly organizations: EntityCounts; readonly domains: EntityCounts } | null;
+  },
+): Promise<void> {
+  const { counts, organizations } = run;
+  await trx
+    .updateTable('reconciliation_runs')
+    .set({
+      status: 'succeeded',
+      finished_at: sql<Date>`clock_timestamp()`,
+      seen: counts.seen,
+      inserted: counts.inserted,
+      updated: counts.updated,
+      touched: counts.touched,
+      deleted: counts.deleted,
+      unchanged: counts.unchanged,
+      invalid: counts.invalid,
+      certificates_updated: counts.certificatesUpdated,
+      certificates_unparsable: counts.certificatesUnparsable,
+      listing_complete: run.listingComplete,
+      ...(organizations && {
+        organizations_listed: true,
+        organizations_seen: organizations.organizations.seen,
+        organizations_inserted: organizations.organizations.inserted,
+        organizations_updated: organizations.organizations.updated,
+        organizations_deleted: organizations.organizations.deleted,
+        domains_seen: organizations.domains.seen,
+        domains_inserted: organizations.domains.inserted,
+        domains_updated: organizations.domains.updated,
+        domains_deleted: organizations.domains.deleted,
+      }),
+    })
+    .where('id', '=', runId)
+    .execute();
+}
+
+export async function failRun(
+  deps: { readonly db: Kysely<Database>; readonly log: Logger; readonly scrub: Scrub },
+  runId: string,
+  error: unknown,
+): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
+  try {
+    await deps.db
+      .updateTable('reconciliation_runs')
+      .set({ status: 'failed', finished_at: sql<Date>`clock_timestamp()`, error: deps.scrub(message) })
+      .where('id', '=', runId)
+      .execute();
+  } catch (recordError) {
+    // The database itself may be what failed; the run stays 'running' and the caller still sees the cause.
+    deps.log.warn({ err: recordError, runId }, 'could not record the failed reconciliation');
+  }
+}
+
+/** Whether a mirror has ever listed organizations (one upgraded from a release that did not, has not). */
+export async function organizationsEverListed(db: Kysely<Database>): Promise<boolean> {
+  const run = await db
+    .selectFrom('reconciliation_runs')
+    .select('id')
+    .where('status', '=', 'succeeded')
+    .where('organizations_listed', '=', true)
+    .limit(1)
+    .executeTakeFirst();
+  return run !== undefined;
+}
+
+/** Whether the mirror has a real reconciliation that succeeded. */
+export async function everReconciled(db: Kysely<Database>): Promise<boolean> {
+  const run = await db
+    .selectFrom('reconciliation_runs')
+    .select('id')
+    .where('status', '=', 'succeeded')
+    .where('dry_run', '=', false)
+    .limit(1)
+    .executeTakeFirst();
+  return run !== undefined;
+}
