@@ -15,6 +15,7 @@ import type { ChangeReporting } from './change-report.ts';
 import { readCursor } from './cursor.ts';
 import type { DrainDeps, DrainTotals } from './drain.ts';
 import { type ReconcileDeps, type ReconcileReport, reconcile } from './reconcile/reconcile.ts';
+import { everReconciled, organizationsEverListed } from './reconcile/runs.ts';
 import { recoverRejectedCursor } from './recover-cursor.ts';
 import { retrying } from './retry.ts';
 
@@ -32,8 +33,13 @@ export interface BackfillDeps {
 export type BackfillOptions = Pick<CatchUpOptions, 'since' | 'signal' | 'onPage' | 'backoff' | 'maxPages'>;
 
 export interface BackfillResult {
-  /** The reconciliation a new mirror started from; null when the mirror was not new. */
+  /** The reconciliation the backfill started with (`reconciledFor` says why); null when none was needed. */
   readonly reconciliation: ReconcileReport | null;
+  /**
+   * `new_mirror`: nothing was synced yet; `organizations`: the mirror predates organizations
+   * (upgraded from a release that did not mirror them), and this was its first listing of them.
+   */
+  readonly reconciledFor: 'new_mirror' | 'organizations' | null;
   readonly totals: DrainTotals;
 }
 
@@ -44,25 +50,30 @@ export interface BackfillResult {
  * does not reconcile again.
  */
 export async function isNewMirror(db: Kysely<Database>): Promise<boolean> {
-  if ((await readCursor(db)) !== null) return false;
-  const run = await db
-    .selectFrom('reconciliation_runs')
-    .select('id')
-    .where('status', '=', 'succeeded')
-    .where('dry_run', '=', false)
-    .limit(1)
-    .executeTakeFirst();
-  return run === undefined;
+  return (await readCursor(db)) === null && !(await everReconciled(db));
+}
+
+/**
+ * Why a backfill lists first: a new mirror (as above), or one upgraded from a release that did not
+ * mirror organizations — its first reconciliation since brings them, with no new backfill.
+ */
+async function reconcileFirstFor(deps: BackfillDeps): Promise<BackfillResult['reconciledFor']> {
+  if (await isNewMirror(deps.db)) return 'new_mirror';
+  if (deps.organizations && !(await organizationsEverListed(deps.db))) return 'organizations';
+  return null;
 }
 
 export async function backfill(deps: BackfillDeps, options: BackfillOptions = {}): Promise<BackfillResult> {
-  const reconciliation = (await isNewMirror(deps.db))
+  const reconciledFor = await reconcileFirstFor(deps);
+  if (reconciledFor === 'organizations')
+    deps.log.info('this mirror has never listed organizations (it predates them): reconciling first');
+  const reconciliation = reconciledFor
     ? await retrying({ log: deps.log }, 'reconciliation', () => reconcileWith(deps), {
         backoff: options.backoff,
         signal: options.signal,
       })
     : null;
-  return { reconciliation, totals: await poll(deps, options) };
+  return { reconciliation, reconciledFor, totals: await poll(deps, options) };
 }
 
 /** `since` only applies to a mirror with no cursor yet (see drain.ts). */

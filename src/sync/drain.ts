@@ -50,6 +50,8 @@ export interface DrainTotals {
   ignored: number;
   quarantined: number;
   duplicate: number;
+  /** Listings of one organization's connections made for domain events (`organization-refresh.ts`). */
+  refreshes: number;
   cursor: string | null;
   caughtUp: boolean;
 }
@@ -63,6 +65,7 @@ export function emptyTotals(cursor: string | null = null): DrainTotals {
     ignored: 0,
     quarantined: 0,
     duplicate: 0,
+    refreshes: 0,
     cursor,
     caughtUp: false,
   };
@@ -107,6 +110,7 @@ export async function drainEvents(
         const batch = applicable.map((p) => p.items);
         // Read before the batch's transaction opens, as the pages were; a failure fails the batch.
         const refreshes = await fetchRefreshes(deps, batch.flat());
+        totals.refreshes += refreshes.length;
         const summaries = await applyPages(deps, {
           expectedCursor: cursor,
           nextCursor: next,

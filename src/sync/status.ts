@@ -27,6 +27,11 @@ export interface StatusReport {
     readonly deletedConnections: number;
     readonly domains: number;
     readonly certificates: number;
+    readonly organizations: number;
+    readonly liveOrganizations: number;
+    readonly deletedOrganizations: number;
+    /** Live organization domains by verification state (`unknown` when WorkOS sent none). */
+    readonly organizationDomains: Readonly<Record<string, number>>;
     readonly events: Readonly<Record<'applied' | 'stale' | 'ignored' | 'quarantined', number>>;
   };
   readonly lastReconciliation: {
@@ -40,6 +45,9 @@ export interface StatusReport {
     readonly touched: number;
     readonly deleted: number;
     readonly unchanged: number;
+    /** What it changed of organizations and of their domains; null when it did not list them. */
+    readonly organizations: DriftCounts | null;
+    readonly domains: DriftCounts | null;
   } | null;
   readonly quarantined: number;
   /** Not yet expired, by how soon (so `within30Days` counts those `within14Days` too), and expired. */
@@ -48,6 +56,12 @@ export interface StatusReport {
     readonly within30Days: number;
     readonly expired: number;
   };
+}
+
+export interface DriftCounts {
+  readonly inserted: number;
+  readonly updated: number;
+  readonly deleted: number;
 }
 
 export async function readStatus(db: Kysely<Database>, now = new Date()): Promise<StatusReport> {
@@ -76,6 +90,18 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
     .selectFrom('connection_certificates')
     .select(sql<number>`count(*)::int`.as('n'))
     .executeTakeFirstOrThrow();
+  const organizations = await db
+    .selectFrom('organizations')
+    .select([
+      sql<number>`count(*)::int`.as('all'),
+      sql<number>`(count(*) filter (where deleted_at is null))::int`.as('live'),
+    ])
+    .executeTakeFirstOrThrow();
+  const domainStates = await db
+    .selectFrom('live_organization_domains')
+    .select([sql<string>`coalesce(state, 'unknown')`.as('state'), sql<number>`count(*)::int`.as('n')])
+    .groupBy(sql`coalesce(state, 'unknown')`)
+    .execute();
   const outcomes = await db
     .selectFrom('events')
     .select(['outcome', sql<number>`count(*)::int`.as('n')])
@@ -126,6 +152,10 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
       deletedConnections: connections.all - connections.live,
       domains: domains.n,
       certificates: certificates.n,
+      organizations: organizations.all,
+      liveOrganizations: organizations.live,
+      deletedOrganizations: organizations.all - organizations.live,
+      organizationDomains: Object.fromEntries(domainStates.map((r) => [r.state, r.n])),
       events,
     },
     lastReconciliation: run
@@ -140,6 +170,16 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
           touched: run.touched,
           deleted: run.deleted,
           unchanged: run.unchanged,
+          organizations: run.organizations_listed
+            ? {
+                inserted: run.organizations_inserted,
+                updated: run.organizations_updated,
+                deleted: run.organizations_deleted,
+              }
+            : null,
+          domains: run.organizations_listed
+            ? { inserted: run.domains_inserted, updated: run.domains_updated, deleted: run.domains_deleted }
+            : null,
         }
       : null,
     quarantined: events.quarantined,

@@ -10,15 +10,15 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ERROR_KINDS, type ErrorKind } from '../errors.ts';
 import type { LeaseName } from '../sync/lease.ts';
-import { CONNECTION_EVENT_TYPES } from '../workos/wire.ts';
+import { SYNCED_EVENT_TYPES } from '../workos/wire.ts';
 import { registerStatusGauges, type StatusGaugeDeps } from './status-gauges.ts';
 
 export interface SyncMetrics {
   readonly registry: Registry;
   /** One call per applied page: every event's type and outcome (applied|stale|ignored|quarantined). */
   recordEvents(events: readonly { event: string; outcome: string }[]): void;
-  /** A poll pass ended (ok or failed) after `pages` pages. */
-  recordPoll(result: { durationSeconds: number; pages: number; ok: boolean }): void;
+  /** A poll pass ended (ok or failed) after `pages` pages and `refreshes` listings of one organization's connections. */
+  recordPoll(result: { durationSeconds: number; pages: number; ok: boolean; refreshes?: number }): void;
   /** A WorkOS, database or hook error, by kind (`ERROR_KINDS` in errors.ts). */
   recordApiError(kind: ErrorKind): void;
   /** A reconciliation ended. */
@@ -43,6 +43,11 @@ export interface ReconciliationResult {
   readonly deleted: number;
   readonly unchanged: number;
   readonly certificatesUnparsable: number;
+  /** What it fixed of organizations and their domains; null when it did not list them. */
+  readonly organizations?: {
+    readonly organizations: Readonly<Record<OrganizationDriftKind, number>>;
+    readonly domains: Readonly<Record<OrganizationDriftKind, number>>;
+  } | null;
 }
 
 export type MetricsDeps = StatusGaugeDeps;
@@ -77,6 +82,9 @@ export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
 
 const LEASES: readonly LeaseName[] = ['events', 'reconcile'];
 const DRIFT_KINDS = ['inserted', 'updated', 'touched', 'deleted'] as const;
+const ORGANIZATION_DRIFT_KINDS = ['inserted', 'updated', 'deleted'] as const;
+type OrganizationDriftKind = (typeof ORGANIZATION_DRIFT_KINDS)[number];
+const ORGANIZATION_ENTITIES = ['organizations', 'domains'] as const;
 const PREFIX = 'workos_sync_';
 
 // A poll pass is usually one short request, but a catch-up after an outage drains many pages.
@@ -123,6 +131,17 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
     labelNames: ['kind'] as const,
     registers,
   });
+  const organizationDrift = new Counter({
+    name: `${PREFIX}reconciliation_organization_drift_total`,
+    help: 'Organizations and organization domains that reconciliation found out of date in the mirror and fixed, by entity (organization, domain) and kind (inserted, updated, deleted). Dry runs are not counted.',
+    labelNames: ['entity', 'kind'] as const,
+    registers,
+  });
+  const refreshes = new Counter({
+    name: `${PREFIX}organization_refreshes_total`,
+    help: "Listings of one organization's connections made for a batch's domain events (one per organization per batch: what a domain event costs in WorkOS requests, one per page of them).",
+    registers,
+  });
   const reconcileDuration = new Histogram({
     name: `${PREFIX}reconciliation_duration_seconds`,
     help: 'Duration of one reconciliation against List Connections.',
@@ -160,7 +179,7 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
 
   // Zero series up front: a counter that only appears on its first increment makes rate() and
   // "absent" alerts misbehave, and every label value here comes from a closed set.
-  for (const type of CONNECTION_EVENT_TYPES) {
+  for (const type of SYNCED_EVENT_TYPES) {
     for (const outcome of EVENT_OUTCOMES) events.inc({ type, outcome }, 0);
   }
   for (const result of ['ok', 'failed']) {
@@ -169,6 +188,8 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
   }
   for (const kind of ERROR_KINDS) apiErrors.inc({ kind }, 0);
   for (const kind of DRIFT_KINDS) drift.inc({ kind }, 0);
+  for (const entity of ORGANIZATION_ENTITIES)
+    for (const kind of ORGANIZATION_DRIFT_KINDS) organizationDrift.inc({ entity: entityLabel(entity), kind }, 0);
   for (const lease of LEASES) leaseHeld.set({ lease }, 0);
   for (const result of WEBHOOK_RESULTS) webhooks.inc({ result }, 0);
   const nudgedPolls = new Counter({
@@ -192,10 +213,11 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
         events.inc({ type: eventTypeLabel(event), outcome: oneOf(EVENT_OUTCOMES, outcome) });
       }
     },
-    recordPoll({ durationSeconds, pages: count, ok }) {
+    recordPoll({ durationSeconds, pages: count, ok, refreshes: refreshed = 0 }) {
       pollDuration.observe(nonNegative(durationSeconds));
       polls.inc({ result: ok ? 'ok' : 'failed' });
       if (count > 0) pages.inc(count);
+      if (refreshed > 0) refreshes.inc(refreshed);
     },
     recordApiError(kind) {
       apiErrors.inc({ kind });
@@ -205,6 +227,12 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
       reconciliations.inc({ result: result.ok ? 'ok' : 'failed', dry_run: String(result.dryRun) });
       if (!result.dryRun) {
         for (const kind of DRIFT_KINDS) if (result[kind] > 0) drift.inc({ kind }, result[kind]);
+        for (const entity of ORGANIZATION_ENTITIES) {
+          for (const kind of ORGANIZATION_DRIFT_KINDS) {
+            const n = result.organizations?.[entity][kind] ?? 0;
+            if (n > 0) organizationDrift.inc({ entity: entityLabel(entity), kind }, n);
+          }
+        }
       }
       if (result.certificatesUnparsable > 0) certificatesUnparsable.inc(result.certificatesUnparsable);
     },
@@ -231,7 +259,11 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
  * mirror handles get a series of their own, so a bad stream cannot blow up label cardinality.
  */
 function eventTypeLabel(type: string): string {
-  return (CONNECTION_EVENT_TYPES as readonly string[]).includes(type) ? type : 'other';
+  return (SYNCED_EVENT_TYPES as readonly string[]).includes(type) ? type : 'other';
+}
+
+function entityLabel(entity: (typeof ORGANIZATION_ENTITIES)[number]): string {
+  return entity === 'organizations' ? 'organization' : 'domain';
 }
 
 function oneOf<T extends string>(allowed: readonly T[], value: string): T | 'other' {

@@ -150,6 +150,36 @@ export function registerStatusGauges(
       this.set({ state: 'deleted' }, read.status.counts.deletedConnections);
     },
   });
+
+  new Gauge({
+    name: `${prefix}organizations`,
+    help: 'Organizations in the mirror, by state (live, deleted).',
+    labelNames: ['state'] as const,
+    registers,
+    async collect() {
+      const read = await currentStatus();
+      if (!read) {
+        this.reset();
+        return;
+      }
+      this.set({ state: 'live' }, read.status.counts.liveOrganizations);
+      this.set({ state: 'deleted' }, read.status.counts.deletedOrganizations);
+    },
+  });
+
+  new Gauge({
+    name: `${prefix}organization_domains`,
+    help: 'Live organization domains in the mirror, by verification state (pending, verified, failed, …; unknown when WorkOS sent none).',
+    labelNames: ['state'] as const,
+    registers,
+    async collect() {
+      const read = await currentStatus();
+      // A state no longer held would otherwise keep its last value.
+      this.reset();
+      if (!read) return;
+      for (const [state, n] of Object.entries(read.status.counts.organizationDomains)) this.set({ state }, n);
+    },
+  });
 }
 
 function secondsSince(iso: string | null, at: Date): number | null {

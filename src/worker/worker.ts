@@ -4,6 +4,7 @@ import { type BackfillDeps, eventsDeps, isNewMirror, listingDeps } from '../sync
 import type { BackoffPolicy } from '../sync/backoff.ts';
 import { catchUp } from '../sync/catch-up.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
+import { organizationsEverListed } from '../sync/reconcile/runs.ts';
 import { recoverRejectedCursor } from '../sync/recover-cursor.ts';
 import { sleep } from '../time.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
@@ -106,6 +107,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         ok: true,
         dryRun: false,
         ...report.counts,
+        organizations: report.organizations,
       });
     } catch (error) {
       const none = {
@@ -202,7 +204,12 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         if (totals.caughtUp) lastOk = new Date();
         if (totals.events > 0)
           deps.log.info({ ...totals, durationMs: Math.round(seconds() * 1000) }, 'poll applied events');
-        deps.metrics.recordPoll({ durationSeconds: seconds(), pages: totals.pages, ok: totals.caughtUp });
+        deps.metrics.recordPoll({
+          durationSeconds: seconds(),
+          pages: totals.pages,
+          ok: totals.caughtUp,
+          refreshes: totals.refreshes,
+        });
       } catch (error) {
         deps.metrics.recordPoll({ durationSeconds: seconds(), pages: 0, ok: false });
         if (error instanceof FatalError && error.kind) deps.metrics.recordApiError(error.kind);
@@ -227,6 +234,13 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   ];
   // Start working now rather than at the first tick.
   poll.tick();
+  // A mirror upgraded from a release that did not mirror organizations lists them now rather than
+  // at the schedule's next run (a new mirror's first poll lists them anyway).
+  void (async () => {
+    if (!(await isNewMirror(deps.db)) && !(await organizationsEverListed(deps.db))) reconcileJob.tick();
+  })().catch((error: unknown) =>
+    deps.log.warn({ err: error }, 'could not tell whether organizations were ever listed'),
+  );
 
   return {
     lastSuccessfulTickAt: () => lastOk,

@@ -105,3 +105,90 @@ export function certificateRenewalRequired(fields: CertificateFields, envelope: 
 export function rawEvent(event: string, data: unknown, envelope: { id?: string; created_at: string }) {
   return { object: 'event', id: envelope.id ?? nextId(), event, data, created_at: envelope.created_at };
 }
+
+export interface DomainFields {
+  id?: string;
+  organization_id?: string;
+  domain?: string;
+  state?: string;
+  verification_strategy?: string;
+  updated_at: string;
+  created_at?: string;
+}
+
+/** An organization domain as WorkOS sends it, `verification_token` included. */
+export function organizationDomain(fields: DomainFields) {
+  return {
+    object: 'organization_domain',
+    id: fields.id ?? 'org_domain_1',
+    organization_id: fields.organization_id ?? 'org_1',
+    domain: fields.domain ?? 'foo-corp.com',
+    state: fields.state ?? 'pending',
+    verification_strategy: fields.verification_strategy ?? 'dns',
+    verification_prefix: 'workos-domain-verification-ab12cd',
+    verification_token: 'm5Oztg3jdK4NJLgs8uIlIprMw',
+    created_at: fields.created_at ?? '2024-01-01T00:00:00.000Z',
+    updated_at: fields.updated_at,
+  };
+}
+
+export function domainEvent(
+  event:
+    | 'organization_domain.created'
+    | 'organization_domain.updated'
+    | 'organization_domain.verified'
+    | 'organization_domain.verification_failed'
+    | 'organization_domain.deleted',
+  fields: DomainFields,
+  envelope: { id?: string; created_at?: string } = {},
+) {
+  const domain = organizationDomain(fields);
+  const data =
+    event === 'organization_domain.verification_failed'
+      ? { reason: 'domain_verification_period_expired', organization_domain: domain }
+      : domain;
+  return {
+    object: 'event',
+    id: envelope.id ?? nextId(),
+    event,
+    data,
+    created_at: envelope.created_at ?? fields.updated_at,
+    context: {},
+  };
+}
+
+export interface OrganizationFields {
+  id?: string;
+  name?: string;
+  external_id?: string | null;
+  updated_at: string;
+  created_at?: string;
+  /** Each as {@link organizationDomain} builds it; `organization_id` defaults to the organization's. */
+  domains?: DomainFields[];
+}
+
+export function organizationEvent(
+  event: 'organization.created' | 'organization.updated' | 'organization.deleted',
+  fields: OrganizationFields,
+  envelope: { id?: string; created_at?: string } = {},
+) {
+  const id = fields.id ?? 'org_1';
+  const data = {
+    object: 'organization',
+    id,
+    name: fields.name ?? 'Foo Corp',
+    external_id: fields.external_id ?? null,
+    metadata: {},
+    domains: (fields.domains ?? []).map((d) => organizationDomain({ organization_id: id, ...d })),
+    created_at: fields.created_at ?? '2024-01-01T00:00:00.000Z',
+    updated_at: fields.updated_at,
+  };
+  return {
+    object: 'event',
+    id: envelope.id ?? nextId(),
+    event,
+    data,
+    created_at: envelope.created_at ?? fields.updated_at,
+    context: {},
+  };
+}
