@@ -8,12 +8,21 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { databaseNow } from '../src/db/clock.ts';
-import type { CertificateState, ConnectionWrite, RowVersion } from '../src/sync/mirror.ts';
+import type {
+  CertificateState,
+  ConnectionWrite,
+  OrganizationDomainWrite,
+  OrganizationWrite,
+  RowVersion,
+} from '../src/sync/mirror.ts';
 import { writeVersions } from '../src/sync/mirror-store.ts';
 import type { PagePlan } from '../src/sync/plan-page.ts';
+import { writeOrganizations } from '../src/sync/reconcile/organization-store.ts';
 import type { ReconciliationPlan } from '../src/sync/reconcile/plan.ts';
+import type { OrganizationPlan } from '../src/sync/reconcile/plan-organizations.ts';
 import { loadStoredConnections, writeReconciliation } from '../src/sync/reconcile/store.ts';
 import {
+  absentDomainRemoved,
   certificateTakes,
   deletionTakes,
   reconciliationDeletes,
@@ -160,7 +169,18 @@ const certificateCases = [
   { rule: '6: older news loses', stored: T2, incoming: T1, takes: false },
 ] as const;
 
+/** Rule 7: a stored live domain an organization's payload (an event at T2) lacks. */
+const absentDomainCases = [
+  { rule: '7: changed before the payload`s time: removed', stored: live(T1), takes: true },
+  { rule: '7: changed at the payload`s time: kept (newer than its list)', stored: live(T2), takes: false },
+  { rule: '7: changed after it (created since): kept', stored: live(T3), takes: false },
+  { rule: '7: a tombstone: left alone', stored: tombstone(T1, T1), takes: false },
+] as const;
+
 describe('the predicates the planners decide with', () => {
+  it.each(absentDomainCases)('rule $rule', ({ stored, takes }) => {
+    expect(absentDomainRemoved(stored, T2)).toBe(takes);
+  });
   it.each(connectionCases)('rule $rule ($writer)', ({ stored, incoming, writer, takes }) => {
     expect(versionTakes(stored, incoming, writer)).toBe(takes);
   });
@@ -294,6 +314,246 @@ describe('the SQL guards the writers carry', () => {
   });
 });
 
+describe('the SQL guards, for organizations and their domains', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+  });
+  afterAll(() => t.close());
+  beforeEach(() => t.reset());
+
+  const storeOrganization = (version: RowVersion) =>
+    t.db
+      .insertInto('organizations')
+      .values({
+        ...organizationWrite(version.updated_at),
+        name: 'Stored',
+        deleted_at: version.deleted_at,
+        raw: '{}',
+        source: 'event',
+      })
+      .execute();
+  const storeDomain = (version: RowVersion, fields: Partial<OrganizationDomainWrite> = {}) =>
+    t.db
+      .insertInto('organization_domains')
+      .values({
+        ...domainWrite(version.updated_at),
+        state: 'stored',
+        deleted_at: version.deleted_at,
+        source: 'event',
+        ...fields,
+      })
+      .execute();
+  const organization = () => t.db.selectFrom('organizations').selectAll().executeTakeFirst();
+  const domain = () =>
+    t.db.selectFrom('organization_domains').selectAll().where('id', '=', 'org_domain_v').executeTakeFirst();
+
+  it.each(connectionCases)(
+    'organizations: rule $rule ($writer)',
+    async ({ stored: version, incoming, writer, takes }) => {
+      if (version) await storeOrganization(version);
+      const row = organizationWrite(incoming);
+      const taken = await t.db.transaction().execute(async (trx) => {
+        if (writer === 'event')
+          return !(await writeVersions(trx, pagePlan({ organizations: [row] }))).organizations.includes(
+            row.id,
+          );
+        const written = await writeOrganizations(
+          trx,
+          organizationPlan({ organizations: [{ row, kind: 'updated' }] }),
+          {
+            began: await databaseNow(trx),
+            at: T3,
+          },
+        );
+        return written.organizations.has(row.id);
+      });
+      expect(taken).toBe(takes);
+      expect(await organization()).toMatchObject(
+        takes
+          ? { name: 'Incoming', deleted_at: null, updated_at: incoming }
+          : { name: 'Stored', deleted_at: version?.deleted_at ?? null },
+      );
+    },
+  );
+
+  it.each(connectionCases)(
+    'domains: rule $rule ($writer)',
+    async ({ stored: version, incoming, writer, takes }) => {
+      if (version) await storeDomain(version);
+      const row = domainWrite(incoming);
+      const taken = await t.db.transaction().execute(async (trx) => {
+        if (writer === 'event')
+          return !(await writeVersions(trx, pagePlan({ organizationDomains: [row] }))).domains.includes(
+            row.id,
+          );
+        const written = await writeOrganizations(
+          trx,
+          organizationPlan({ domains: [{ row, kind: 'updated' }] }),
+          {
+            began: await databaseNow(trx),
+            at: T3,
+          },
+        );
+        return written.domains.has(row.id);
+      });
+      expect(taken).toBe(takes);
+      expect(await domain()).toMatchObject(
+        takes
+          ? { state: 'verified', deleted_at: null, updated_at: incoming }
+          : { state: 'stored', deleted_at: version?.deleted_at ?? null },
+      );
+    },
+  );
+
+  it.each(deletionCases)('organizations: rule $rule', async ({ stored: version, takes }) => {
+    await storeOrganization(version);
+    const refused = await t.db
+      .transaction()
+      .execute((trx) =>
+        writeVersions(
+          trx,
+          pagePlan({ organizationDeletions: [{ id: 'org_v', deleted_at: T3, last_event_id: 'event_v' }] }),
+        ),
+      );
+    expect(refused.organizations.includes('org_v')).toBe(!takes);
+    expect((await organization())?.deleted_at).toEqual(takes ? T3 : version.deleted_at);
+  });
+
+  it.each(deletionCases)('domains: rule $rule', async ({ stored: version, takes }) => {
+    await storeDomain(version);
+    const refused = await t.db
+      .transaction()
+      .execute((trx) =>
+        writeVersions(
+          trx,
+          pagePlan({
+            domainDeletions: [
+              { id: 'org_domain_v', deleted_at: T3, last_event_id: 'event_v', absent: false },
+            ],
+          }),
+        ),
+      );
+    expect(refused.domains.includes('org_domain_v')).toBe(!takes);
+    expect((await domain())?.deleted_at).toEqual(takes ? T3 : version.deleted_at);
+  });
+
+  it.each(absentDomainCases)('domains: rule $rule', async ({ stored: version, takes }) => {
+    await storeDomain(version);
+    const refused = await t.db
+      .transaction()
+      .execute((trx) =>
+        writeVersions(
+          trx,
+          pagePlan({
+            domainDeletions: [{ id: 'org_domain_v', deleted_at: T2, last_event_id: 'event_v', absent: true }],
+          }),
+        ),
+      );
+    expect(refused.domains.includes('org_domain_v')).toBe(!takes);
+    expect((await domain())?.deleted_at).toEqual(takes ? T2 : version.deleted_at);
+  });
+
+  it.each(reconciliationDeletionCases)(
+    'organizations and domains: rule $rule',
+    async ({ synced, deleted, takes }) => {
+      const began = await databaseNow(t.db);
+      await storeOrganization({ updated_at: T1, deleted_at: deleted ? T1 : null });
+      await storeDomain({ updated_at: T1, deleted_at: deleted ? T1 : null });
+      for (const table of ['organizations', 'organization_domains'] as const)
+        await t.db
+          .updateTable(table)
+          .set({ synced_at: sql<Date>`${began}::timestamptz + ${synced}::interval` })
+          .execute();
+      const written = await t.db.transaction().execute((trx) =>
+        writeOrganizations(
+          trx,
+          organizationPlan({ organizationDeletions: ['org_v'], domainDeletions: ['org_domain_v'] }),
+          {
+            began,
+            at: T3,
+          },
+        ),
+      );
+      expect(written.counts.organizations.deleted).toBe(takes ? 1 : 0);
+      expect(written.counts.domains.deleted).toBe(takes ? 1 : 0);
+      expect((await organization())?.deleted_at).toEqual(takes ? T3 : deleted ? T1 : null);
+      expect((await domain())?.deleted_at).toEqual(takes ? T3 : deleted ? T1 : null);
+    },
+  );
+
+  it("rule 5: a listing of one organization's connections tombstones no row of another", async () => {
+    await insertConnectionRow(t.db, {
+      id: 'conn_mine',
+      name: 'Mine',
+      organization_id: 'org_v',
+      updated_at: T1,
+      synced_at: T1,
+    });
+    await insertConnectionRow(t.db, {
+      id: 'conn_theirs',
+      name: 'Theirs',
+      organization_id: 'org_w',
+      updated_at: T1,
+      synced_at: T1,
+    });
+    const began = await databaseNow(t.db);
+    const { counts } = await t.db.transaction().execute((trx) =>
+      writeReconciliation(trx, reconciliationPlan({ deletions: ['conn_mine', 'conn_theirs'] }), {
+        began,
+        at: T3,
+        organizationId: 'org_v',
+      }),
+    );
+    expect(counts.deleted).toBe(1);
+    const rows = await t.db.selectFrom('connections').select(['id', 'deleted_at']).orderBy('id').execute();
+    expect(rows).toEqual([
+      { id: 'conn_mine', deleted_at: T3 },
+      { id: 'conn_theirs', deleted_at: null },
+    ]);
+  });
+});
+
+function organizationWrite(updated_at: Date): OrganizationWrite {
+  return {
+    id: 'org_v',
+    name: 'Incoming',
+    external_id: null,
+    created_at: T1,
+    updated_at,
+    deleted_at: null,
+    raw: {},
+    last_event_id: null,
+  };
+}
+
+function domainWrite(updated_at: Date): OrganizationDomainWrite {
+  return {
+    id: 'org_domain_v',
+    organization_id: 'org_v',
+    domain: 'v.example',
+    state: 'verified',
+    verification_strategy: 'dns',
+    created_at: T1,
+    updated_at,
+    deleted_at: null,
+    last_event_id: null,
+  };
+}
+
+function organizationPlan(writes: Partial<OrganizationPlan>): OrganizationPlan {
+  const none = { seen: 0, inserted: 0, updated: 0, deleted: 0 };
+  return {
+    organizations: [],
+    domains: [],
+    organizationDeletions: [],
+    domainDeletions: [],
+    drift: [],
+    counts: { organizations: none, domains: none },
+    ...writes,
+  };
+}
+
 function connectionWrite(fields: Pick<ConnectionWrite, 'updated_at'>): ConnectionWrite {
   return {
     id: 'conn_v',
@@ -327,7 +587,7 @@ function certificate(versionAt: Date, subject: string): CertificateState {
   };
 }
 
-function pagePlan(writes: Partial<Pick<PagePlan, 'connections' | 'deletions' | 'certificates'>>): PagePlan {
+function pagePlan(writes: Partial<PagePlan>): PagePlan {
   return {
     records: [],
     connections: [],

@@ -69,6 +69,8 @@ export async function createTestDatabase(
           'connections',
           'connection_domains',
           'connection_certificates',
+          'organizations',
+          'organization_domains',
           'events',
           'reconciliation_runs',
           'leases',
