@@ -21,26 +21,22 @@ export const mutants: readonly Mutant[] = [
     id: 1,
     rule: "the events path's connection upsert no longer spares tombstones (SQL guard)",
     file: VERSIONS,
-    find: '? sql<SqlBool>`connections.deleted_at is null and connections.updated_at <= excluded.updated_at`',
-    replace: '? sql<SqlBool>`connections.updated_at <= excluded.updated_at`',
+    find: '? sql<SqlBool>`${row}.deleted_at is null and ${row}.updated_at <= excluded.updated_at`',
+    replace: '? sql<SqlBool>`${row}.updated_at <= excluded.updated_at`',
     tests: ['test/versions.test.ts', 'test/invariants.test.ts', 'test/races.test.ts'],
   },
   {
     id: 2,
     rule: "the cursor advances in a second transaction, after the page's writes",
     file: 'src/sync/apply-page.ts',
-    find: `  return db.transaction().execute(async (trx) => {
-    await lockCursor(trx, batch.expectedCursor);
-    const result = await body(trx);
-    await advanceCursor(trx, batch.nextCursor, newestCreatedAt(items));
-    return result;
+    find: `    await advanceCursor(trx, batch.nextCursor, newestCreatedAt(items));
+    return plans;
   });`,
-    replace: `  const result = await db.transaction().execute(async (trx) => {
-    await lockCursor(trx, batch.expectedCursor);
-    return body(trx);
-  });
-  await db.transaction().execute((trx) => advanceCursor(trx, batch.nextCursor, newestCreatedAt(items)));
-  return result;`,
+    replace: `    return plans;
+  }).then(async (plans) => {
+    await deps.db.transaction().execute((trx) => advanceCursor(trx, batch.nextCursor, newestCreatedAt(items)));
+    return plans;
+  });`,
     tests: ['test/invariants.test.ts', 'test/races.test.ts', 'test/crash.test.ts'],
   },
   {
@@ -55,8 +51,8 @@ export const mutants: readonly Mutant[] = [
     id: 4,
     rule: "reconciliation's SQL deletes rows written after the listing began",
     file: VERSIONS,
-    find: 'return sql<SqlBool>`deleted_at is null and synced_at <= ${listingBegan}::timestamptz`;',
-    replace: 'return sql<SqlBool>`deleted_at is null and ${listingBegan}::text is not null`;',
+    find: 'const written = sql<SqlBool>`deleted_at is null and synced_at <= ${listingBegan}::timestamptz`;',
+    replace: 'const written = sql<SqlBool>`deleted_at is null and ${listingBegan}::text is not null`;',
     tests: ['test/versions.test.ts', 'test/reconcile.test.ts'],
   },
   {
@@ -71,8 +67,8 @@ export const mutants: readonly Mutant[] = [
     id: 6,
     rule: "reconciliation's upsert restores any tombstone (SQL guard)",
     file: VERSIONS,
-    find: '        or connections.deleted_at < excluded.updated_at`;',
-    replace: '        or connections.deleted_at is not null`;',
+    find: '        or ${row}.deleted_at < excluded.updated_at`;',
+    replace: '        or ${row}.deleted_at is not null`;',
     tests: ['test/versions.test.ts', 'test/reconcile.test.ts'],
   },
   {
@@ -135,7 +131,7 @@ export const mutants: readonly Mutant[] = [
     id: 14,
     rule: "a listing is versioned in the database's clock instead of WorkOS's",
     file: 'src/sync/reconcile/reconcile.ts',
-    find: 'const listedAt = listing.listedAt ?? (await fallbackListingTime(deps));',
+    find: "const listedAt = listing.listedAt ?? (await fallbackListingTime(deps, 'List Connections'));",
     replace: 'const listedAt = new Date(await databaseNow(deps.db));',
     tests: ['test/clock-skew.test.ts'],
   },
@@ -151,7 +147,7 @@ export const mutants: readonly Mutant[] = [
     id: 16,
     rule: "a batch's domains go in one statement, whatever Postgres's parameter limit",
     file: 'src/sync/connection-row.ts',
-    find: 'for (const chunk of statementChunks([...rows.values()], 3)) {',
+    find: 'for (const chunk of statementChunks([...rows.values()], 3, maxRows)) {',
     replace: 'for (const chunk of [[...rows.values()]]) {',
     tests: ['test/invariants.test.ts'],
   },
@@ -207,7 +203,7 @@ export const mutants: readonly Mutant[] = [
     id: 22,
     rule: 'any refusal of a request with a cursor is taken for a rejected cursor, unconfirmed',
     file: 'src/workos/events-source.ts',
-    find: 'throw await confirmCursorRejected(workos, query, request.after, error);',
+    find: 'throw await confirmCursorRejected(workos, query, request.after, error, phase);',
     replace: 'throw new CursorRejectedError(request.after, { cause: error });',
     tests: ['test/sync-over-http.test.ts'],
   },
@@ -215,8 +211,8 @@ export const mutants: readonly Mutant[] = [
     id: 23,
     rule: "a new mirror's first reconciliation runs without the reconcile lease",
     file: 'src/worker/worker.ts',
-    find: 'if ((await isNewMirror(deps.db)) && !(await reconcileUnderLease(signal, false))) {',
-    replace: 'if ((await isNewMirror(deps.db)) && (await reconcileCounted(signal), false)) {',
+    find: 'if (mirrorMayBeNew && !(await reconcileUnderLease(signal, false))) {',
+    replace: 'if (mirrorMayBeNew && (await reconcileCounted(signal), false)) {',
     tests: ['test/worker-reconcile-lease.test.ts'],
   },
   {
@@ -231,10 +227,12 @@ export const mutants: readonly Mutant[] = [
     id: 25,
     rule: 'a database error reaches its caller unclassified (a dropped server is not waited out)',
     file: 'src/db/engine-dialect.ts',
-    find: `? result.then(undefined, (error: unknown) => {
-          throw classifyDatabaseError(error);`,
-    replace: `? result.then(undefined, (error: unknown) => {
-          throw error;`,
+    find: `  } catch (error) {
+    throw classifyDatabaseError(error);
+  }`,
+    replace: `  } catch (error) {
+    throw error;
+  }`,
     tests: ['test/database-sessions.test.ts', 'test/worker.test.ts'],
   },
 ];
