@@ -55,6 +55,11 @@ export class CreationOrderedList<R extends SortKey & { id: string }> {
     return this.live.get(id);
   }
 
+  /** Whether the id was ever inserted (live or removed since): it cannot be inserted again. */
+  has(id: string): boolean {
+    return this.live.has(id) || this.removed.has(id);
+  }
+
   /** Takes the record out of the listing; its id stays usable as a cursor and cannot be reused. */
   remove(id: string): R {
     const record = this.live.get(id);

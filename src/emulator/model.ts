@@ -448,6 +448,11 @@ export class WorkosModel {
     return this.organizationStore.get(id) !== undefined;
   }
 
+  /** Whether `id` names an organisation, live or deleted: `createOrganization` refuses it. */
+  organizationIdUsed(id: string): boolean {
+    return this.organizationStore.used(id);
+  }
+
   getOrganization(id: string): WireOrganization {
     const record = this.organizationStore.get(id);
     if (!record) throw new NotFoundError(`Organization not found: '${id}'.`);

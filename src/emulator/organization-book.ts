@@ -74,8 +74,8 @@ export class OrganizationBook {
     const names = domains.map((d) => d.domain.toLowerCase());
     const twice = names.find((name, i) => names.indexOf(name) !== i);
     if (twice !== undefined) throw new Error(`createOrganization: domain ${twice} is listed twice`);
-    if (input.id !== undefined && this.store.get(input.id))
-      throw new Error(`Organization ${input.id} already exists`);
+    if (input.id !== undefined && this.store.used(input.id))
+      throw new Error(`Organization ${input.id} already exists (or existed)`);
     return this.log.emit(
       'organization.created',
       input.at,

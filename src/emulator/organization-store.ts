@@ -35,6 +35,11 @@ export class OrganizationStore {
     return this.live.get(id);
   }
 
+  /** Live or deleted: an id that cannot be given to a new organisation. */
+  used(id: string): boolean {
+    return this.live.has(id);
+  }
+
   domain(id: string): OrganizationDomainRecord | undefined {
     return this.domains.get(id);
   }
