@@ -1,17 +1,23 @@
 /**
  * Organisations and organisation domains in the emulator's model, without HTTP: what each change
- * emits and stamps, silent changes, List Organizations, and the rule that a connection of a known
- * organisation lists its organisation's domains while its `updated_at` stays put.
+ * emits and stamps, silent changes, List Organizations, the rule that a connection of a known
+ * organisation lists its organisation's domains while its `updated_at` stays put, and the seeded
+ * organisation scenario.
  */
 import { describe, expect, it } from 'vitest';
 import {
   type EventBody,
+  generateOrganizationScenario,
+  generateScenario,
   InvalidParameterError,
   NotFoundError,
+  type OrganizationScenarioOptions,
+  type OrganizationStep,
   UnknownCursorError,
   UnknownOrganizationDomainError,
   WorkosModel,
 } from '../src/emulator/index.ts';
+import { ORGANIZATION_EVENT_TYPES } from '../src/workos/wire.ts';
 
 const NOW = new Date('2026-02-01T12:00:00.000Z');
 const MINUTE = 60_000;
@@ -346,5 +352,121 @@ describe('List Events and organisations', () => {
       'organization_domain.verification_failed',
       'connection.activated',
     ]);
+  });
+});
+
+describe('organisation scenario generator', () => {
+  const start = new Date('2026-01-01T00:00:00.000Z');
+  const end = new Date('2026-01-20T00:00:00.000Z');
+  const run = (seed: number, domainEvents = 120, extra: Partial<OrganizationScenarioOptions> = {}) => {
+    const model = new WorkosModel({ seed: 1, clock: () => NOW });
+    const summary = generateOrganizationScenario(model, {
+      seed,
+      organizations: 12,
+      domainEvents,
+      start,
+      end,
+      ...extra,
+    });
+    return { model, summary };
+  };
+  const TIMELINE_TYPES = [
+    'organization.updated',
+    ...ORGANIZATION_EVENT_TYPES.filter((t) => t.startsWith('organization_domain.')),
+  ];
+
+  it('is deterministic for a seed and differs across seeds', () => {
+    const a = run(5);
+    const b = run(5);
+    expect(JSON.stringify(a.model.events())).toBe(JSON.stringify(b.model.events()));
+    expect(a.model.liveOrganizations()).toEqual(b.model.liveOrganizations());
+    expect(a.model.liveConnections()).toEqual(b.model.liveConnections());
+    expect(a.summary).toEqual(b.summary);
+    expect(JSON.stringify(run(6).model.events())).not.toBe(JSON.stringify(a.model.events()));
+  });
+
+  it('emits one event per domainEvents step, after one organization.created per organisation, in order inside [start, end]', () => {
+    const { model, summary } = run(9, 300);
+    const events = model.events();
+    const types = events.map((e) => String(e.event));
+    expect(types.filter((t) => TIMELINE_TYPES.includes(t))).toHaveLength(300);
+    expect(types.filter((t) => t === 'organization.created')).toHaveLength(12);
+    expect(summary).toMatchObject({ organizations: 12, domainEvents: 300, events: events.length });
+    expect(summary.byType['connection.activated']).toBe(
+      types.filter((t) => t === 'connection.activated').length,
+    );
+    expect(Object.values(summary.byType).reduce((x, y) => x + y, 0)).toBe(events.length);
+    // Every step but a domain update (which no step makes) happens.
+    for (const type of TIMELINE_TYPES.filter((t) => t !== 'organization_domain.updated'))
+      expect(summary.byType[type] ?? 0, type).toBeGreaterThan(0);
+    // Every organisation is set up before the first step.
+    expect(types.lastIndexOf('organization.created')).toBeLessThan(
+      types.findIndex((t) => TIMELINE_TYPES.includes(t)),
+    );
+    const times = events.map((e) => Date.parse(String(e.created_at)));
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1] as number);
+    expect(times[0]).toBeGreaterThanOrEqual(start.getTime());
+    expect(times.at(-1)).toBeLessThanOrEqual(end.getTime());
+  });
+
+  it('starts each organisation with 1–3 domains, one pending, and 1–2 connections that list its domains', () => {
+    const { model, summary } = run(11, 0);
+    const created = model.events().filter((e) => e.event === 'organization.created');
+    for (const event of created) {
+      const { domains } = (event as { data: { domains: Array<{ state: string }> } }).data;
+      expect(domains.length).toBeGreaterThanOrEqual(1);
+      expect(domains.length).toBeLessThanOrEqual(3);
+      expect(domains.some((d) => d.state === 'pending')).toBe(true);
+    }
+    const organizations = new Map(model.liveOrganizations().map((o) => [o.id, o]));
+    const connections = model.liveConnections();
+    expect(connections).toHaveLength(summary.connections);
+    for (const connection of connections) {
+      const organization = organizations.get(connection.organization_id ?? '');
+      expect(connection.domains).toEqual(
+        organization?.domains.map((d) => ({ id: d.id, object: 'connection_domain', domain: d.domain })),
+      );
+    }
+    const perOrganization = [...organizations.keys()].map(
+      (id) => connections.filter((c) => c.organization_id === id).length,
+    );
+    expect(Math.min(...perOrganization)).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...perOrganization)).toBeLessThanOrEqual(2);
+    expect(run(11, 0, { connectionsPerOrganization: 3 }).summary.connections).toBe(36);
+  });
+
+  it('draws only from the steps given, and refuses what cannot happen', () => {
+    const { model } = run(3, 40, { steps: ['verify-domain', 'rename-organization'] });
+    const types = new Set(model.events().map((e) => String(e.event)));
+    expect([...types].filter((t) => TIMELINE_TYPES.includes(t)).sort()).toEqual([
+      'organization.updated',
+      'organization_domain.verified',
+    ]);
+    expect(() => run(3, 100, { steps: ['verify-domain'] })).toThrow(
+      /none of the steps verify-domain can happen/,
+    );
+    expect(() => run(3, 1, { steps: ['promote-domain' as OrganizationStep] })).toThrow(
+      /steps must be some of/,
+    );
+    expect(() => run(3, 1, { organizations: 0 })).toThrow(/at least one organization/);
+  });
+
+  it('after generateScenario on the same model, places its history after the newest event and leaves that one as it was', () => {
+    const withConnections = () => {
+      const model = new WorkosModel({ seed: 2, clock: () => NOW });
+      generateScenario(model, { seed: 8, events: 200 });
+      return model;
+    };
+    const alone = withConnections();
+    const both = withConnections();
+    const newest = Date.parse(String(both.events().at(-1)?.created_at));
+    generateOrganizationScenario(both, { seed: 8, organizations: 4, domainEvents: 10 });
+    expect(JSON.stringify(both.events().slice(0, alone.eventCount))).toBe(JSON.stringify(alone.events()));
+    const added = both.events().slice(alone.eventCount);
+    expect(added.length).toBeGreaterThan(10);
+    for (const event of added) expect(Date.parse(String(event.created_at))).toBeGreaterThan(newest);
+    expect(() =>
+      generateOrganizationScenario(withConnections(), { seed: 8, organizations: 1, domainEvents: 0, start }),
+    ).toThrow(/start is before the newest event/);
   });
 });

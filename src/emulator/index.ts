@@ -26,6 +26,12 @@ export type {
   OrganizationDomainInput,
   OrganizationDomainOptions,
 } from './organization-factory.ts';
+export type {
+  OrganizationScenarioOptions,
+  OrganizationScenarioSummary,
+  OrganizationStep,
+} from './organization-scenario.ts';
+export { generateOrganizationScenario, ORGANIZATION_STEPS } from './organization-scenario.ts';
 export type { DeletedOrganization, ListOrganizationsParams } from './organization-store.ts';
 export type { ConnectionType } from './payloads.ts';
 export { daysUntilExpiry, isSamlType } from './payloads.ts';
