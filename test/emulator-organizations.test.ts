@@ -17,6 +17,7 @@ import {
   UnknownOrganizationDomainError,
   WorkosModel,
 } from '../src/emulator/index.ts';
+import { loadScenario } from '../src/emulator/scenarios.ts';
 import { ORGANIZATION_EVENT_TYPES } from '../src/workos/wire.ts';
 
 const NOW = new Date('2026-02-01T12:00:00.000Z');
@@ -468,5 +469,26 @@ describe('organisation scenario generator', () => {
     expect(() =>
       generateOrganizationScenario(withConnections(), { seed: 8, organizations: 1, domainEvents: 0, start }),
     ).toThrow(/start is before the newest event/);
+  });
+});
+
+describe('the demo scenario', () => {
+  it('ends with three known organisations, a pending domain among them, and no domain added or removed', () => {
+    for (const seed of [1, 2, 7, 42]) {
+      const model = new WorkosModel({ seed, clock: () => NOW });
+      const summary = loadScenario(model, 'demo', { seed });
+      const organizations = model.liveOrganizations();
+      expect(organizations).toHaveLength(3);
+      expect(organizations.flatMap((o) => o.domains).some((d) => d.state === 'pending')).toBe(true);
+      const types = model.events().map((e) => String(e.event));
+      expect(types).not.toContain('organization_domain.created');
+      expect(types).not.toContain('organization_domain.deleted');
+      const known = new Set(organizations.map((o) => o.id));
+      const following = model.liveConnections().filter((c) => known.has(c.organization_id ?? ''));
+      expect(following.length).toBeGreaterThanOrEqual(3);
+      expect(summary.organizations).toBe(
+        new Set([...model.liveConnections().flatMap((c) => c.organization_id ?? []), ...known]).size,
+      );
+    }
   });
 });
