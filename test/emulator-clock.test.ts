@@ -127,7 +127,7 @@ describe.each([
       ['GET /events', get('/events')],
       ['GET /connections', get('/connections')],
       ['GET /connections/:id (404)', get('/connections/conn_missing')],
-      ['unknown path (404)', get('/organizations')],
+      ['unknown path (404)', get('/directories')],
       ['wrong key (401)', get('/events', 'sk_live_nope')],
       ['control API', get('/_emulator/state')],
       ['control API error (405)', get('/_emulator/events')],

@@ -20,7 +20,12 @@ import { WorkosModel } from '../src/emulator/model.ts';
 import { loadScenario } from '../src/emulator/scenarios.ts';
 import { type Emulator, startEmulator } from '../src/emulator/server.ts';
 import { ConfigError } from '../src/errors.ts';
-import { CONNECTION_EVENT_TYPES, type WireConnection, type WireConnectionList } from '../src/workos/wire.ts';
+import {
+  CONNECTION_EVENT_TYPES,
+  ORGANIZATION_EVENT_TYPES,
+  type WireConnection,
+  type WireConnectionList,
+} from '../src/workos/wire.ts';
 import { type CliResult, finished, spawnCli } from './support/cli.ts';
 
 const KEY = 'sk_test_control_api';
@@ -61,13 +66,14 @@ async function newestEvent(workos: WorkOS): Promise<EventBody | undefined> {
   return data.data[0];
 }
 
-/** Every event, oldest first, paged with `after` as the sync engine does. */
+/** Every connection and organisation event, oldest first, paged with `after` as the sync engine does. */
 async function drainEvents(workos: WorkOS): Promise<EventBody[]> {
   const out: EventBody[] = [];
   let after: string | undefined;
+  const events = [...CONNECTION_EVENT_TYPES, ...ORGANIZATION_EVENT_TYPES].join(',');
   for (;;) {
     const { data } = await workos.get<EventListBody>('/events', {
-      query: { events: CONNECTION_EVENT_TYPES.join(','), order: 'asc', limit: 100, after },
+      query: { events, order: 'asc', limit: 100, after },
     });
     out.push(...data.data);
     if (data.data.length < 100 || !data.list_metadata.after) return out;
@@ -530,7 +536,10 @@ describe('workos-sync emulator (child process)', () => {
     const byType: Record<string, number> = {};
     for (const event of events) byType[String(event.event)] = (byType[String(event.event)] ?? 0) + 1;
     expect(byType).toEqual(expected.byType);
-    expect(Object.keys(byType).sort()).toEqual([...CONNECTION_EVENT_TYPES].sort());
+    const connectionTypes = Object.keys(byType).filter((type) => type.startsWith('connection.'));
+    expect(connectionTypes.sort()).toEqual([...CONNECTION_EVENT_TYPES].sort());
+    // The organisations the demo adds after its connection history.
+    expect(byType['organization.created']).toBe(3);
 
     const connections = await listAllConnections(workos);
     expect(connections).toHaveLength(expected.liveConnections);

@@ -11,7 +11,7 @@ import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
-import { CONNECTION_EVENT_TYPES } from '../src/workos/wire.ts';
+import { CONNECTION_EVENT_TYPES, ORGANIZATION_EVENT_TYPES } from '../src/workos/wire.ts';
 
 const API_KEY = 'sk_test_emulator_spec';
 const SPEC_ID = 'https://workos.test/open-api-spec.yaml';
@@ -35,6 +35,10 @@ function loadValidators() {
       required: ['object', 'data', 'list_metadata'],
     }),
     connection: at(`${schemas}/Connection`),
+    organizationList: at(`${schemas}/OrganizationList`),
+    organization: at(`${schemas}/Organization`),
+    organization404: at(`/paths/~1organizations~1{id}/get/responses/404/${json}`),
+    organizations422: at(`/paths/~1organizations/get/responses/422/${json}`),
     events400: at(`/paths/~1events/get/responses/400/${json}`),
     events422: at(`/paths/~1events/get/responses/422/${json}`),
     connection404: at(`/paths/~1connections~1{id}/get/responses/404/${json}`),
@@ -63,8 +67,38 @@ beforeAll(async () => {
   const summary = generateScenario(model, { seed: 42, events: 400 });
   for (const type of CONNECTION_EVENT_TYPES) expect(summary.byType[type]).toBeGreaterThan(0);
   expect(model.deletedConnections().length).toBeGreaterThan(0);
+  addOrganizations(model);
   emulator = await startEmulator({ model, apiKey: API_KEY });
 });
+
+/**
+ * After the connection history: organisations whose domains take every state and strategy, with
+ * connections that list them, and each of the eight organisation events at least once.
+ */
+function addOrganizations(model: WorkosModel): void {
+  const { data: acme } = model.createOrganization({
+    name: 'Acme',
+    externalId: 'ext-acme',
+    domains: [
+      'acme.com',
+      { domain: 'acme.io', state: 'verified', verificationStrategy: 'manual' },
+      { domain: 'acme.dev', state: 'legacy_verified' },
+      { domain: 'acme.net', state: 'unverified' },
+    ],
+  });
+  const connection = model.createConnection({ organizationId: acme.id, connectionType: 'GoogleOAuth' });
+  model.activate(connection.id);
+  const added = model.addDomain(acme.id, 'acme.org').data;
+  model.verifyDomain(acme.domains[0]?.id ?? '');
+  model.failDomainVerification(added.id, 'domain_verified_by_other_organization');
+  model.updateDomain(acme.domains[3]?.id ?? '', { verificationStrategy: 'manual' });
+  model.updateOrganization(acme.id, { name: 'Acme Inc.', externalId: null });
+  model.removeDomain(acme.domains[2]?.id ?? '');
+  const { data: gone } = model.createOrganization({ name: 'Gone', domains: ['gone.com'] });
+  model.createConnection({ organizationId: gone.id });
+  model.deleteOrganization(gone.id);
+  for (let i = 0; i < 12; i++) model.createOrganization({ name: `Org ${i}`, domains: [`org-${i}.com`] });
+}
 
 afterAll(() => emulator?.close());
 
@@ -88,7 +122,8 @@ describe('emulator responses match WorkOS OpenAPI spec', () => {
       total += page.data.length;
       after = page.data.length === 100 ? page.list_metadata.after : null;
     } while (after);
-    expect(total).toBe(400);
+    const types: readonly string[] = CONNECTION_EVENT_TYPES;
+    expect(total).toBe(emulator.model.events().filter((e) => types.includes(String(e.event))).length);
     expect([...seen].sort()).toEqual([...CONNECTION_EVENT_TYPES].sort());
 
     for (const path of ['/events', '/events?limit=7', '/events?events=connection.deleted&limit=100']) {
@@ -96,6 +131,61 @@ describe('emulator responses match WorkOS OpenAPI spec', () => {
       expect(status).toBe(200);
       expectValid(v.eventList, body);
     }
+  });
+
+  it('each of the eight organisation events, as List Events serves it, matches its payload schema', async () => {
+    const seen = new Set<string>();
+    let after: string | null = null;
+    do {
+      const query = new URLSearchParams({
+        events: ORGANIZATION_EVENT_TYPES.join(','),
+        limit: '10',
+        order: 'asc',
+      });
+      if (after) query.set('after', after);
+      const { status, body } = await get(`/events?${query}`);
+      expect(status).toBe(200);
+      expectValid(v.eventList, body);
+      const page = body as { data: Array<{ event: string }>; list_metadata: { after: string | null } };
+      for (const e of page.data) seen.add(e.event);
+      after = page.data.length === 10 ? page.list_metadata.after : null;
+    } while (after);
+    expect([...seen].sort()).toEqual([...ORGANIZATION_EVENT_TYPES].sort());
+    // The unfiltered listing mixes both kinds on one page.
+    expectValid(v.eventList, (await get('/events?limit=100')).body);
+  });
+
+  it('every page of List Organizations is an OrganizationList, and Get Organization an Organization', async () => {
+    const ids: string[] = [];
+    let after: string | null = null;
+    do {
+      const { status, body } = await get(`/organizations?limit=5&order=asc${after ? `&after=${after}` : ''}`);
+      expect(status).toBe(200);
+      expectValid(v.organizationList, body);
+      const page = body as { data: Array<{ id: string }>; list_metadata: { after: string | null } };
+      ids.push(...page.data.map((o) => o.id));
+      after = page.list_metadata.after;
+    } while (after);
+    expect(ids).toEqual(emulator.model.liveOrganizations().map((o) => o.id));
+    for (const path of [
+      `/organizations?order=desc&before=${ids[3]}`,
+      '/organizations?domains=acme.com,org-3.com',
+      '/organizations?domains=nobody.example',
+    ])
+      expectValid(v.organizationList, (await get(path)).body);
+    for (const id of ids.slice(0, 3)) {
+      const one = await get(`/organizations/${id}`);
+      expect(one.status).toBe(200);
+      expectValid(v.organization, one.body);
+    }
+
+    const gone = emulator.model.deletedOrganizations()[0]?.organization.id;
+    const missing = await get(`/organizations/${gone}`);
+    expect(missing.status).toBe(404);
+    expectValid(v.organization404, missing.body);
+    const badLimit = await get('/organizations?limit=0');
+    expect(badLimit.status).toBe(422);
+    expectValid(v.organizations422, badLimit.body);
   });
 
   it('every page of List Connections is a ConnectionList, and Get Connection a Connection', async () => {
@@ -190,5 +280,23 @@ describe('emulator responses match WorkOS OpenAPI spec', () => {
     expect(v.connectionList(noObject)).toBe(false);
     const connection = (connections.data as Array<Record<string, unknown>>)[0];
     expect(v.connection({ ...connection, state: 'linked' })).toBe(false);
+
+    // Organisation payloads are checked too: the failed verification's reason, a domain's state.
+    const failed = emulator.model
+      .events()
+      .find((e) => e.event === 'organization_domain.verification_failed') as {
+      data: { reason: string; organization_domain: Record<string, unknown> };
+    };
+    expect(v.eventList(list([failed]))).toBe(true);
+    const { reason: _reason, ...withoutReason } = failed.data;
+    expect(v.eventList(list([{ ...failed, data: withoutReason }]))).toBe(false);
+    expect(v.eventList(list([{ ...failed, data: failed.data.organization_domain }]))).toBe(false);
+    const organization = (await get('/organizations?limit=1')).body as {
+      data: Array<Record<string, unknown>>;
+    };
+    const first = organization.data[0] as { domains: Array<Record<string, unknown>>; external_id: unknown };
+    expect(v.organization({ ...first, domains: [{ ...first.domains[0], state: 'done' }] })).toBe(false);
+    const { external_id: _external, ...withoutExternalId } = first;
+    expect(v.organization(withoutExternalId)).toBe(false);
   });
 });

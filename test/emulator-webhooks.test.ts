@@ -152,6 +152,60 @@ describe('webhook deliveries', () => {
     );
   });
 
+  it('delivers the organisation and domain events too, silent changes excepted', async () => {
+    const endpoint = await sink();
+    const emulator = await emulatorWith({ webhook: { url: endpoint.url, secret: SECRET } });
+    const post = (method: string, path: string, body?: unknown) =>
+      call(emulator.url, method, `/_emulator${path}`, body).then((answer) => answer.body);
+    const created = await post('POST', '/organizations', { name: 'Hooked', domains: ['hooked.com'] });
+    const id = created.organization.id as string;
+    const domainId = created.organization.domains[0].id as string;
+    const connection = (await post('POST', '/connections', { organization_id: id })).connection;
+    const added = await post('POST', `/organizations/${id}/domains`, { domain: 'hooked.io' });
+    const events = [
+      created.event,
+      added.event,
+      (await post('POST', `/organization_domains/${domainId}/verify`)).event,
+      (await post('POST', `/organization_domains/${added.organization_domain.id}/fail`)).event,
+      (await post('PATCH', `/organization_domains/${domainId}`, { verification_strategy: 'manual' })).event,
+      (await post('PATCH', `/organizations/${id}`, { name: 'Hooked Inc.' })).event,
+      (await post('DELETE', `/organization_domains/${added.organization_domain.id}`)).event,
+    ];
+    await post('PATCH', `/organizations/${id}`, { name: 'Quietly renamed', silent: true });
+    const deleted = await post('DELETE', `/organizations/${id}`);
+    const connectionDeleted = emulator.model.events().find((e) => e.event === 'connection.deleted');
+    events.push(connectionDeleted, deleted.event);
+    await emulator.webhooks.settled();
+
+    expect(connectionDeleted?.data).toMatchObject({ id: connection.id });
+    expect(events.map((e) => e.event)).toEqual([
+      'organization.created',
+      'organization_domain.created',
+      'organization_domain.verified',
+      'organization_domain.verification_failed',
+      'organization_domain.updated',
+      'organization.updated',
+      'organization_domain.deleted',
+      'connection.deleted',
+      'organization.deleted',
+    ]);
+    const byId = new Map(
+      endpoint.received.map((request) => [JSON.parse(request.body).id as string, request]),
+    );
+    expect([...byId.keys()].sort()).toEqual(events.map((e) => e.id as string).sort());
+    for (const event of events) {
+      const request = byId.get(event.id as string);
+      if (!request) throw new Error(`no webhook for ${event.event}`);
+      expect(JSON.parse(request.body)).toStrictEqual({
+        event: event.event,
+        id: event.id,
+        data: event.data,
+        created_at: event.created_at,
+      });
+      expect(await verify(request)).toMatchObject({ id: event.id, event: event.event });
+    }
+  });
+
   it('retries a non-2xx answer with growing delays, each attempt signed anew, until a 2xx', async () => {
     const endpoint = await sink((_request, index) => [500, 503, 200][index] ?? 200);
     const emulator = await emulatorWith({

@@ -11,7 +11,8 @@
  * connection that is not live is 404.
  *
  * This module is the route table and the dispatch; the endpoints live in `control-connections.ts`,
- * `control-faults.ts`, `control-state.ts`, `control-clock.ts` and `control-webhooks.ts`.
+ * `control-organizations.ts`, `control-faults.ts`, `control-state.ts`, `control-clock.ts` and
+ * `control-webhooks.ts`.
  */
 import type { IncomingMessage } from 'node:http';
 import { readClock, setClock } from './control-clock.ts';
@@ -24,6 +25,16 @@ import {
 } from './control-connections.ts';
 import { addFault, clearFaults, listFaults } from './control-faults.ts';
 import {
+  addDomain,
+  createOrganization,
+  deleteOrganization,
+  editDomain,
+  editOrganization,
+  failDomain,
+  removeDomain,
+  verifyDomain,
+} from './control-organizations.ts';
+import {
   type ControlHandler,
   ControlRequestError,
   type ControlTarget,
@@ -34,6 +45,7 @@ import { appendEvent, describeState, readVisibility, setVisibility } from './con
 import { readWebhooks, removeWebhooks, setWebhooks } from './control-webhooks.ts';
 import { EmulatorRequestError } from './errors.ts';
 import { UnknownConnectionError } from './model.ts';
+import { UnknownOrganizationDomainError, UnknownOrganizationError } from './organization-book.ts';
 import type { RouteResult } from './routes.ts';
 
 export { ControlRequestError, type ControlTarget } from './control-request.ts';
@@ -57,6 +69,18 @@ const ROUTES: ReadonlyArray<{ pattern: RegExp; methods: Readonly<Record<string, 
     pattern: /^\/connections\/([^/]+)\/certificates\/([^/]+)\/require-renewal$/,
     methods: { POST: certificateEvent('require-renewal') },
   },
+  { pattern: /^\/organizations$/, methods: { POST: createOrganization } },
+  {
+    pattern: /^\/organizations\/([^/]+)$/,
+    methods: { PATCH: editOrganization, DELETE: deleteOrganization },
+  },
+  { pattern: /^\/organizations\/([^/]+)\/domains$/, methods: { POST: addDomain } },
+  {
+    pattern: /^\/organization_domains\/([^/]+)$/,
+    methods: { PATCH: editDomain, DELETE: removeDomain },
+  },
+  { pattern: /^\/organization_domains\/([^/]+)\/verify$/, methods: { POST: verifyDomain } },
+  { pattern: /^\/organization_domains\/([^/]+)\/fail$/, methods: { POST: failDomain } },
   { pattern: /^\/events$/, methods: { POST: appendEvent } },
   { pattern: /^\/faults$/, methods: { GET: listFaults, POST: addFault, DELETE: clearFaults } },
   { pattern: /^\/state$/, methods: { GET: describeState } },
@@ -89,7 +113,12 @@ export async function handleControlRequest(
   } catch (error) {
     if (error instanceof ControlRequestError)
       return { status: error.status, body: { message: error.message } };
-    if (error instanceof UnknownConnectionError) return { status: 404, body: { message: error.message } };
+    if (
+      error instanceof UnknownConnectionError ||
+      error instanceof UnknownOrganizationError ||
+      error instanceof UnknownOrganizationDomainError
+    )
+      return { status: 404, body: { message: error.message } };
     if (error instanceof EmulatorRequestError) return { status: error.status, body: error.body() };
     throw error;
   }

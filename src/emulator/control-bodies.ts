@@ -26,8 +26,13 @@ const isoDate = z
 const DOMAIN =
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i;
 
+const DOMAIN_RULE = 'must be a domain name such as "foo-corp.com"';
+
+/** One domain name, required (organisation domains). */
+export const domainName = z.string({ error: DOMAIN_RULE }).regex(DOMAIN, { error: DOMAIN_RULE });
+
 const domainsField = z
-  .array(z.string().regex(DOMAIN, { error: 'must be a domain name such as "foo-corp.com"' }), {
+  .array(z.string().regex(DOMAIN, { error: DOMAIN_RULE }), {
     error: 'must be an array of domain names',
   })
   .max(100)
@@ -35,7 +40,7 @@ const domainsField = z
     error: 'must not list a domain twice',
   });
 
-const nameField = z
+export const nameField = z
   .string({ error: 'must be a string' })
   .trim()
   .min(1, { error: 'must not be empty' })

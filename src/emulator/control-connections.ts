@@ -2,7 +2,8 @@
  * The control API's connection endpoints (`/_emulator/connections/…`): create, edit, activate,
  * deactivate, delete, and the two certificate events. A connection that is not live is 404; every
  * answer carries the connection with its SAML signing certificate rendered, and the event the
- * mutation appended when WorkOS would emit one.
+ * mutation appended when WorkOS would emit one. A connection of an organisation the model knows
+ * lists that organisation's domains, so giving it `domains` is a 400.
  */
 import type { CertificateType, WireConnection } from '../workos/wire.ts';
 import { certificateBody, createBody, editBody, noBody, parse } from './control-bodies.ts';
@@ -71,8 +72,18 @@ function signingCertificateInput(notAfter: Date | null): SigningCertificateInput
   return notAfter === null ? null : { notAfter };
 }
 
+/** Refuses `domains` for a connection of a known organisation: it lists the organisation's. */
+function refuseOwnDomains(model: WorkosModel, organizationId: string | null | undefined): void {
+  if (typeof organizationId !== 'string' || !model.hasOrganization(organizationId)) return;
+  throw new ControlRequestError(
+    400,
+    `Invalid request body: domains: the connections of organization ${organizationId} list its domains; change them with POST /_emulator/organizations/${organizationId}/domains and DELETE /_emulator/organization_domains/:id`,
+  );
+}
+
 export const createConnection: ControlHandler = async ({ target: { model }, body }) => {
   const input = parse(createBody, body);
+  if (input.domains !== undefined) refuseOwnDomains(model, input.organization_id);
   const type = (input.connection_type ?? 'OktaSAML') as ConnectionType;
   const notAfter = input.signing_certificate_not_after;
   if (notAfter != null && !isSamlType(type))
@@ -100,6 +111,7 @@ export const editConnection: ControlHandler = async ({ target: { model }, params
     );
   const current = liveConnection(model, id);
   if (input.signing_certificate_not_after !== undefined) requireSaml(current, 'a signing certificate');
+  if (input.domains !== undefined) refuseOwnDomains(model, current.organization_id);
   // Everything is validated: apply every change at one instant (one updated_at), synchronously.
   const at = model.clock();
   let connection = current;

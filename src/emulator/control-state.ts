@@ -1,8 +1,8 @@
 /**
  * The control endpoints over the emulator as a whole rather than one connection: appending a raw
- * event to the log (`POST /_emulator/events`), summarising the model and fault queue
- * (`GET /_emulator/state`), and how long a new event stays out of List Events
- * (`GET`/`PUT /_emulator/visibility`).
+ * event to the log (`POST /_emulator/events`), summarising the model (connections, organisations
+ * and their domains, events) and the fault queue (`GET /_emulator/state`), and how long a new
+ * event stays out of List Events (`GET`/`PUT /_emulator/visibility`).
  */
 import { z } from 'zod';
 import { parse, rawEventBody } from './control-bodies.ts';
@@ -38,6 +38,22 @@ export const appendEvent: ControlHandler = ({ target: { model }, body }) => {
   return { status: 201, body: { event } };
 };
 
+function organizationCounts(model: WorkosModel): Record<string, unknown> {
+  const live = model.liveOrganizations();
+  const byState: Record<string, number> = {};
+  let domains = 0;
+  for (const domain of live.flatMap((o) => o.domains)) {
+    domains += 1;
+    const state = domain.state ?? '(none)';
+    byState[state] = (byState[state] ?? 0) + 1;
+  }
+  return {
+    live: live.length,
+    deleted: model.deletedOrganizations().length,
+    domains: { live: domains, by_state: byState },
+  };
+}
+
 export const describeState: ControlHandler = ({ target: { model, faults } }) => {
   const live = model.liveConnections();
   const byState: Record<string, number> = {};
@@ -52,6 +68,7 @@ export const describeState: ControlHandler = ({ target: { model, faults } }) => 
     body: {
       object: 'emulator_state',
       connections: { live: live.length, deleted: model.deletedConnections().length, by_state: byState },
+      organizations: organizationCounts(model),
       events: { total: model.eventCount, by_type: byType },
       faults: faults.pending().map(faultJson),
       now: model.clock().toISOString(),

@@ -5,14 +5,18 @@
  * strictly after the previous one (a clock that stalls or goes back is bumped by 1 ms). Log
  * position is therefore also time order, which lets range and retention bounds be binary searches.
  */
-import type { ConnectionEventType, WireConnectionEvent } from '../workos/wire.ts';
+import type { ConnectionEventType, OrganizationEventType, WireEvent } from '../workos/wire.ts';
 import { InvalidParameterError, UnknownCursorError } from './errors.ts';
 import type { IdGenerator } from './ids.ts';
 import { collect, parseLimit, parseOrder, partitionPoint } from './pagination.ts';
 
+/** The event types the model emits itself (everything else arrives through `appendRaw`). */
+export type EmittedEventType = ConnectionEventType | OrganizationEventType;
+export type EmittedEvent<T extends EmittedEventType = EmittedEventType> = Extract<WireEvent, { event: T }>;
+
 /** An event body as the API serves it: one of ours, or anything a test appended verbatim. */
 export type RawEvent = Record<string, unknown>;
-export type EventBody = WireConnectionEvent | RawEvent;
+export type EventBody = EmittedEvent | RawEvent;
 
 export interface EventListBody {
   object: 'list';
@@ -62,10 +66,20 @@ interface LogEntry {
   raw: boolean;
 }
 
+/** The organisation an event is about, for List Events' `organization_id` filter. */
 function organizationOf(data: unknown): string | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
-  const d = data as { organization_id?: unknown; connection?: { organization_id?: unknown } };
-  const org = d.organization_id ?? d.connection?.organization_id;
+  const d = data as {
+    object?: unknown;
+    id?: unknown;
+    organization_id?: unknown;
+    connection?: { organization_id?: unknown };
+    organization_domain?: { organization_id?: unknown };
+  };
+  const org =
+    d.object === 'organization'
+      ? d.id
+      : (d.organization_id ?? d.connection?.organization_id ?? d.organization_domain?.organization_id);
   return typeof org === 'string' ? org : undefined;
 }
 
@@ -109,15 +123,20 @@ export class EventLog {
   }
 
   /**
-   * Appends a connection event. `build` receives the final event time, because payloads depend on
-   * it (`updated_at`, `days_until_expiry`).
+   * Appends one of the model's events. `build` receives the final event time, because payloads
+   * depend on it (`updated_at`, `days_until_expiry`). `silent`: the body is built at the time it
+   * would have had, but neither appended nor passed to listeners (a change WorkOS made without an
+   * event reaching anyone); it does not hold back the times of later events either.
    */
-  emit<T extends ConnectionEventType>(
+  emit<T extends EmittedEventType>(
     type: T,
     at: Date | undefined,
-    build: (createdAt: Date) => WireConnectionEvent<T>['data'],
-  ): WireConnectionEvent<T> {
-    const createdAt = new Date(this.nextTime(at));
+    build: (createdAt: Date) => EmittedEvent<T>['data'],
+    options: { silent?: boolean } = {},
+  ): EmittedEvent<T> {
+    const time = this.timeAfterLast(at);
+    if (!options.silent) this.lastTime = time;
+    const createdAt = new Date(time);
     const data = build(createdAt);
     const body = {
       object: 'event',
@@ -126,8 +145,8 @@ export class EventLog {
       data,
       created_at: createdAt.toISOString(),
       context: {},
-    } as WireConnectionEvent<T>;
-    this.push(body, createdAt.getTime(), false);
+    } as EmittedEvent<T>;
+    if (!options.silent) this.push(body, time, false);
     return body;
   }
 
@@ -201,10 +220,15 @@ export class EventLog {
   }
 
   private nextTime(at: Date | undefined): number {
-    const wanted = (at ?? this.options.clock()).getTime();
-    const time = wanted > this.lastTime ? wanted : this.lastTime + 1;
+    const time = this.timeAfterLast(at);
     this.lastTime = time;
     return time;
+  }
+
+  /** `at` (default: now), or 1 ms after the last event if that is later. */
+  private timeAfterLast(at: Date | undefined): number {
+    const wanted = (at ?? this.options.clock()).getTime();
+    return wanted > this.lastTime ? wanted : this.lastTime + 1;
   }
 
   private push(body: EventBody, time: number, raw: boolean): void {

@@ -5,13 +5,34 @@ export { MAX_CLOCK_OFFSET_MS } from './clock.ts';
 export type { CreateConnectionInput } from './connection-factory.ts';
 export type { DeletedConnection, ListConnectionsParams } from './connection-store.ts';
 export { EmulatorRequestError, InvalidParameterError, NotFoundError, UnknownCursorError } from './errors.ts';
-export type { EventBody, EventListBody, ListEventsParams, RawEvent } from './event-log.ts';
+export type {
+  EmittedEvent,
+  EmittedEventType,
+  EventBody,
+  EventListBody,
+  ListEventsParams,
+  RawEvent,
+} from './event-log.ts';
 export { MAX_VISIBILITY_DELAY_MS } from './event-log.ts';
 export type { Fault, FaultKind, FaultPath, FaultRule } from './faults.ts';
 export { FaultInjector } from './faults.ts';
 export { IdGenerator } from './ids.ts';
 export type { WorkosModelOptions } from './model.ts';
 export { UnknownConnectionError, WorkosModel } from './model.ts';
+export type { EventOptions, When } from './organization-book.ts';
+export { UnknownOrganizationDomainError, UnknownOrganizationError } from './organization-book.ts';
+export type {
+  CreateOrganizationInput,
+  OrganizationDomainInput,
+  OrganizationDomainOptions,
+} from './organization-factory.ts';
+export type {
+  OrganizationScenarioOptions,
+  OrganizationScenarioSummary,
+  OrganizationStep,
+} from './organization-scenario.ts';
+export { generateOrganizationScenario, ORGANIZATION_STEPS } from './organization-scenario.ts';
+export type { DeletedOrganization, ListOrganizationsParams } from './organization-store.ts';
 export type { ConnectionType } from './payloads.ts';
 export { daysUntilExpiry, isSamlType } from './payloads.ts';
 export { Random } from './random.ts';

@@ -13,18 +13,30 @@
  * renewals and renewal notices alike — set its expiry to the event's `expiry_date`, keeping its
  * subject, so the listing and the newest ResponseSigning event always agree; like the other
  * certificate events they leave `updated_at` alone. Other certificate types never touch it.
+ *
+ * Organisations and their domains (`organization-book.ts`) emit an event for every change. A
+ * connection of an organisation the model knows lists that organisation's live domains instead of
+ * its own (`domain-followers.ts`), and its `updated_at` does not move when they change.
  */
 import type {
   CertificateType,
   ConnectionState,
+  DomainVerificationFailure,
+  OrganizationDomainState,
+  OrganizationDomainStrategy,
   WireConnection,
   WireConnectionEvent,
   WireConnectionList,
+  WireOrganization,
+  WireOrganizationDomain,
+  WireOrganizationEvent,
+  WireOrganizationList,
 } from '../workos/wire.ts';
 import { CertificateBook, type ExpectedCertificate } from './certificates.ts';
 import { type ClockReading, ModelClock } from './clock.ts';
 import { ConnectionFactory, type CreateConnectionInput } from './connection-factory.ts';
 import { ConnectionStore, type DeletedConnection, type ListConnectionsParams } from './connection-store.ts';
+import { DomainFollowers } from './domain-followers.ts';
 import { NotFoundError } from './errors.ts';
 import {
   type EventBody,
@@ -34,6 +46,18 @@ import {
   type RawEvent,
 } from './event-log.ts';
 import { IdGenerator } from './ids.ts';
+import { OrganizationBook, optionsOf, type When } from './organization-book.ts';
+import {
+  type CreateOrganizationInput,
+  type OrganizationDomainOptions,
+  OrganizationFactory,
+} from './organization-factory.ts';
+import { toWireOrganizationDomain } from './organization-payloads.ts';
+import {
+  type DeletedOrganization,
+  type ListOrganizationsParams,
+  OrganizationStore,
+} from './organization-store.ts';
 import {
   type ConnectionRecord,
   isSamlType,
@@ -88,6 +112,9 @@ export class WorkosModel {
   private readonly log: EventLog;
   private readonly store = new ConnectionStore();
   private readonly certs = new CertificateBook();
+  private readonly organizationStore = new OrganizationStore();
+  private readonly followers = new DomainFollowers();
+  private readonly organizations: OrganizationBook;
 
   constructor(options: WorkosModelOptions = {}) {
     const seed = options.seed ?? 0x5eed;
@@ -101,6 +128,12 @@ export class WorkosModel {
       retentionMs: options.retentionMs,
       visibilityDelayMs: options.visibilityDelayMs,
     });
+    this.organizations = new OrganizationBook(
+      this.organizationStore,
+      new OrganizationFactory(this.ids, new Random(seed ^ 0x0d0a)),
+      this.log,
+      this.followers,
+    );
   }
 
   get clockOffsetMs(): number {
@@ -148,9 +181,20 @@ export class WorkosModel {
 
   // ── mutations that emit no event (each returns the connection) ─────────────
 
+  /**
+   * A connection of an organisation the model knows (`createOrganization`) lists that
+   * organisation's domains: giving it `domains` throws.
+   */
   createConnection(input: CreateConnectionInput = {}): WireConnection {
+    const organization =
+      typeof input.organizationId === 'string' ? this.organizationStore.get(input.organizationId) : undefined;
+    if (organization && input.domains !== undefined)
+      throw new Error(
+        `createConnection: organization ${organization.id} has its own domains, which its connections list: change them with addDomain/removeDomain instead of giving domains`,
+      );
     const record = this.factory.create(input, input.at ?? this.clock());
     this.store.insert(record);
+    if (organization) this.followers.follow(record, this.organizationStore.domainsOf(organization));
     return toWireConnection(record);
   }
 
@@ -160,9 +204,15 @@ export class WorkosModel {
     });
   }
 
+  /** Throws for a connection that lists its organisation's domains. */
   setDomains(id: string, domains: string[], at?: Date): WireConnection {
-    return this.edit(id, at, (record, when) => {
-      record.domains = this.factory.domains(record, domains, when);
+    const record = this.require(id);
+    if (this.followers.follows(record))
+      throw new Error(
+        `setDomains: connection ${id} lists the domains of its organization ${record.organizationId}: change them with addDomain/removeDomain`,
+      );
+    return this.edit(id, at, (r, when) => {
+      r.domains = this.factory.domains(r, domains, when);
     });
   }
 
@@ -206,17 +256,24 @@ export class WorkosModel {
     });
   }
 
-  /** Emits the connection as it was (state before deletion); `withDomains: false` drops `domains`. */
+  /**
+   * Emits the connection as it was (state before deletion); `withDomains: false` drops `domains`;
+   * `silent: true` deletes it without appending the event (as `EventOptions.silent`).
+   */
   deleteConnection(
     id: string,
     at?: Date,
-    options: { withDomains?: boolean } = {},
+    options: { withDomains?: boolean; silent?: boolean } = {},
   ): WireConnectionEvent<'connection.deleted'> {
     const record = this.require(id);
-    const event = this.log.emit('connection.deleted', at, () =>
-      toDeletionPayload(record, options.withDomains ?? true),
+    const event = this.log.emit(
+      'connection.deleted',
+      at,
+      () => toDeletionPayload(record, options.withDomains ?? true),
+      { silent: options.silent },
     );
     this.store.remove(id, event.created_at);
+    this.followers.unfollow(record);
     return event;
   }
 
@@ -249,6 +306,75 @@ export class WorkosModel {
     this.certs.apply(event);
     this.followCertificateEvent(record, certificateType, expiryDate);
     return event;
+  }
+
+  // ── organisations and their domains (each emits its event; `when`: see EventOptions) ──
+
+  /**
+   * The event's `data` is the new organisation, domains included. Live connections that already
+   * name its id list its domains from now on.
+   */
+  createOrganization(input: CreateOrganizationInput = {}): WireOrganizationEvent<'organization.created'> {
+    const event = this.organizations.create(input);
+    const organization = this.organizations.requireOrganization(event.data.id);
+    const domains = this.organizationStore.domainsOf(organization);
+    for (const record of this.store.liveRecords())
+      if (record.organizationId === organization.id) this.followers.follow(record, domains);
+    return event;
+  }
+
+  /** Bumps the organisation's `updated_at`. */
+  updateOrganization(
+    id: string,
+    changes: { name?: string; externalId?: string | null },
+    when?: When,
+  ): WireOrganizationEvent<'organization.updated'> {
+    return this.organizations.update(id, changes, when);
+  }
+
+  /** Deletes each of its live connections first (`connection.deleted` each, oldest first). */
+  deleteOrganization(id: string, when?: When): WireOrganizationEvent<'organization.deleted'> {
+    this.organizations.requireOrganization(id);
+    const { at, silent } = optionsOf(when);
+    for (const record of this.followers.followers(id)) this.deleteConnection(record.id, at, { silent });
+    return this.organizations.delete(id, { at, silent });
+  }
+
+  /** Default `pending`, verified by `dns` (which gets a verification prefix and token). */
+  addDomain(
+    organizationId: string,
+    domain: string,
+    options: OrganizationDomainOptions = {},
+    when?: When,
+  ): WireOrganizationEvent<'organization_domain.created'> {
+    return this.organizations.addDomain(organizationId, domain, options, when);
+  }
+
+  verifyDomain(domainId: string, when?: When): WireOrganizationEvent<'organization_domain.verified'> {
+    return this.organizations.verifyDomain(domainId, when);
+  }
+
+  /** State `failed`; the payload is `{ reason, organization_domain }`. */
+  failDomainVerification(
+    domainId: string,
+    reason: DomainVerificationFailure = 'domain_verification_period_expired',
+    when?: When,
+  ): WireOrganizationEvent<'organization_domain.verification_failed'> {
+    return this.organizations.failDomainVerification(domainId, reason, when);
+  }
+
+  /** A strategy switched to `dns` gets a new verification prefix and token; `manual` has none. */
+  updateDomain(
+    domainId: string,
+    changes: { state?: OrganizationDomainState; verificationStrategy?: OrganizationDomainStrategy },
+    when?: When,
+  ): WireOrganizationEvent<'organization_domain.updated'> {
+    return this.organizations.updateDomain(domainId, changes, when);
+  }
+
+  /** The event holds the domain as it was. */
+  removeDomain(domainId: string, when?: When): WireOrganizationEvent<'organization_domain.deleted'> {
+    return this.organizations.removeDomain(domainId, when);
   }
 
   /**
@@ -306,6 +432,42 @@ export class WorkosModel {
     const record = this.store.get(id);
     if (!record) throw new NotFoundError(`Connection not found: '${id}'.`);
     return toWireConnection(record);
+  }
+
+  /** Live organisations, oldest first, each with its live domains. */
+  liveOrganizations(): WireOrganization[] {
+    return this.organizationStore.liveOrganizations();
+  }
+
+  deletedOrganizations(): DeletedOrganization[] {
+    return this.organizationStore.deletedOrganizations();
+  }
+
+  /** Whether `id` is a live organisation (whose connections list its domains). */
+  hasOrganization(id: string): boolean {
+    return this.organizationStore.get(id) !== undefined;
+  }
+
+  /** Whether `id` names an organisation, live or deleted: `createOrganization` refuses it. */
+  organizationIdUsed(id: string): boolean {
+    return this.organizationStore.used(id);
+  }
+
+  getOrganization(id: string): WireOrganization {
+    const record = this.organizationStore.get(id);
+    if (!record) throw new NotFoundError(`Organization not found: '${id}'.`);
+    return this.organizationStore.wire(record);
+  }
+
+  organizationDomain(id: string): WireOrganizationDomain {
+    const record = this.organizationStore.domain(id);
+    if (!record) throw new NotFoundError(`Organization domain not found: '${id}'.`);
+    return toWireOrganizationDomain(record);
+  }
+
+  /** List Organizations. Throws InvalidParameterError (422) or UnknownCursorError (400). */
+  listOrganizations(params: ListOrganizationsParams = {}): WireOrganizationList {
+    return this.organizationStore.list(params);
   }
 
   /** List Events. Throws InvalidParameterError (422) or UnknownCursorError (400). */

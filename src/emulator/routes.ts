@@ -24,9 +24,12 @@ function limitOf(query: URLSearchParams): number | undefined {
   return /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN;
 }
 
-/** The SDK sends `events=a,b` (one comma-joined value); repeated `events` params are accepted too. */
-function eventTypesOf(query: URLSearchParams): string[] | undefined {
-  const values = query.getAll('events');
+/**
+ * A list parameter: the SDK sends `events=a,b` and `domains=a,b` (one comma-joined value); repeated
+ * params are accepted too.
+ */
+function listOf(query: URLSearchParams, name: string): string[] | undefined {
+  const values = query.getAll(name);
   if (values.length === 0) return undefined;
   return values
     .flatMap((v) => v.split(','))
@@ -48,7 +51,7 @@ async function serve(
 ): Promise<RouteResult | undefined> {
   if (path === '/events') {
     const body = model.listEvents({
-      events: eventTypesOf(query),
+      events: listOf(query, 'events'),
       after: optional(query, 'after'),
       rangeStart: optional(query, 'range_start'),
       rangeEnd: optional(query, 'range_end'),
@@ -75,10 +78,24 @@ async function serve(
     const connection = model.getConnection(decodeURIComponent(single[1]));
     return { status: 200, body: await withCertificates(model, connection, [connection]) };
   }
+  if (path === '/organizations') {
+    const body = model.listOrganizations({
+      domains: listOf(query, 'domains'),
+      limit: limitOf(query),
+      before: optional(query, 'before'),
+      after: optional(query, 'after'),
+      order: optional(query, 'order'),
+    });
+    return { status: 200, body };
+  }
+  const organization = /^\/organizations\/([^/]+)$/.exec(path);
+  if (organization?.[1] !== undefined) {
+    return { status: 200, body: model.getOrganization(decodeURIComponent(organization[1])) };
+  }
   return undefined;
 }
 
-const KNOWN_PATH = /^\/(events|connections(\/[^/]+)?)$/;
+const KNOWN_PATH = /^\/(events|connections(\/[^/]+)?|organizations(\/[^/]+)?)$/;
 
 export async function route(
   model: WorkosModel,

@@ -6,10 +6,14 @@
  * dozens of organisations, every connection state, a dozen connection types, domains, certificate
  * renewals, renewal notices and expiries, deletions, and drafts no event mentions (only a
  * reconciliation finds them). The generator's mix depends on the seed, so after it runs, any state
- * short of its minimum is topped up with extra connections created silently, as WorkOS does.
+ * short of its minimum is topped up with extra connections created silently, as WorkOS does. Then,
+ * after all of that (which stays exactly as it was), come a few organisations the emulator knows
+ * (`generateOrganizationScenario`), whose connections list their domains, one domain at least
+ * still pending: there for the demo to verify live.
  */
 import type { ConnectionState } from '../workos/wire.ts';
 import type { WorkosModel } from './model.ts';
+import { generateOrganizationScenario, type OrganizationStep } from './organization-scenario.ts';
 import type { ConnectionType } from './payloads.ts';
 import { Random } from './random.ts';
 import { generateScenario } from './scenario.ts';
@@ -50,6 +54,19 @@ const DEMO_MINIMUM_BY_STATE: Readonly<Record<ConnectionState, number>> = {
   deleting: 1,
 };
 
+/**
+ * The demo's known organisations: each starts with a pending domain, and two steps can settle at
+ * most two of them. No step adds or removes a domain: a connection's domain list would then differ
+ * from the one in its latest event while its `updated_at` stays the same, and the demo's closing
+ * reconciliation would report those connections as changed besides the one rename it shows.
+ */
+const DEMO_ORGANIZATIONS = 3;
+const DEMO_ORGANIZATION_STEPS: readonly OrganizationStep[] = [
+  'verify-domain',
+  'fail-domain',
+  'rename-organization',
+];
+
 const TOP_UP_COMPANIES = ['Northwind Traders', 'Contoso', 'Fabrikam', 'Wingtip Toys', 'Tailspin', 'Litware'];
 const TOP_UP_TYPES: readonly ConnectionType[] = ['OktaSAML', 'AzureSAML', 'GoogleOAuth', 'GenericOIDC'];
 
@@ -77,6 +94,12 @@ export function loadScenario(
         organizations: Math.max(1, Math.ceil(events / 9)),
       });
       topUpStates(model, options.seed);
+      generateOrganizationScenario(model, {
+        seed: options.seed,
+        organizations: DEMO_ORGANIZATIONS,
+        domainEvents: DEMO_ORGANIZATIONS - 1,
+        steps: DEMO_ORGANIZATION_STEPS,
+      });
     } else {
       generateScenario(model, { seed: options.seed, events });
     }
@@ -119,7 +142,9 @@ function summarize(model: WorkosModel, name: ScenarioName, seed: number): NamedS
     byType[type] = (byType[type] ?? 0) + 1;
   }
   const live = model.liveConnections();
+  // The organisations connections name, and the ones the emulator knows (with or without one).
   const organizations = new Set(live.map((c) => c.organization_id).filter((id) => id !== undefined));
+  for (const organization of model.liveOrganizations()) organizations.add(organization.id);
   return {
     name,
     seed,
