@@ -422,34 +422,28 @@ describe('the SQL guards, for organizations and their domains', () => {
 
   it.each(deletionCases)('domains: rule $rule', async ({ stored: version, takes }) => {
     await storeDomain(version);
-    const refused = await t.db
-      .transaction()
-      .execute((trx) =>
-        writeVersions(
-          trx,
-          pagePlan({
-            domainDeletions: [
-              { id: 'org_domain_v', deleted_at: T3, last_event_id: 'event_v', absent: false },
-            ],
-          }),
-        ),
-      );
+    const refused = await t.db.transaction().execute((trx) =>
+      writeVersions(
+        trx,
+        pagePlan({
+          domainDeletions: [{ id: 'org_domain_v', deleted_at: T3, last_event_id: 'event_v', absent: false }],
+        }),
+      ),
+    );
     expect(refused.domains.includes('org_domain_v')).toBe(!takes);
     expect((await domain())?.deleted_at).toEqual(takes ? T3 : version.deleted_at);
   });
 
   it.each(absentDomainCases)('domains: rule $rule', async ({ stored: version, takes }) => {
     await storeDomain(version);
-    const refused = await t.db
-      .transaction()
-      .execute((trx) =>
-        writeVersions(
-          trx,
-          pagePlan({
-            domainDeletions: [{ id: 'org_domain_v', deleted_at: T2, last_event_id: 'event_v', absent: true }],
-          }),
-        ),
-      );
+    const refused = await t.db.transaction().execute((trx) =>
+      writeVersions(
+        trx,
+        pagePlan({
+          domainDeletions: [{ id: 'org_domain_v', deleted_at: T2, last_event_id: 'event_v', absent: true }],
+        }),
+      ),
+    );
     expect(refused.domains.includes('org_domain_v')).toBe(!takes);
     expect((await domain())?.deleted_at).toEqual(takes ? T2 : version.deleted_at);
   });

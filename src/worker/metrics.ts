@@ -189,7 +189,8 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
   for (const kind of ERROR_KINDS) apiErrors.inc({ kind }, 0);
   for (const kind of DRIFT_KINDS) drift.inc({ kind }, 0);
   for (const entity of ORGANIZATION_ENTITIES)
-    for (const kind of ORGANIZATION_DRIFT_KINDS) organizationDrift.inc({ entity: entityLabel(entity), kind }, 0);
+    for (const kind of ORGANIZATION_DRIFT_KINDS)
+      organizationDrift.inc({ entity: entityLabel(entity), kind }, 0);
   for (const lease of LEASES) leaseHeld.set({ lease }, 0);
   for (const result of WEBHOOK_RESULTS) webhooks.inc({ result }, 0);
   const nudgedPolls = new Counter({
