@@ -27,6 +27,7 @@ export default defineConfig({
             'test/clock-skew.test.ts',
             'test/backfill.test.ts',
             'test/hooks.test.ts',
+            'test/organizations.test.ts',
           ],
           env: { WORKOS_SYNC_TEST_DATABASE: 'embedded' },
         },
