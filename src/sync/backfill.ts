@@ -26,7 +26,10 @@ export interface BackfillDeps {
   readonly reporting?: ChangeReporting | undefined;
 }
 
-export type BackfillOptions = Pick<CatchUpOptions, 'since' | 'signal' | 'onPage' | 'backoff' | 'maxPages'>;
+export type BackfillOptions = Pick<
+  CatchUpOptions,
+  'since' | 'signal' | 'onPage' | 'backoff' | 'maxPages' | 'hookAttempts'
+>;
 
 export interface BackfillResult {
   /** The reconciliation a new mirror started from; null when the mirror was not new. */
@@ -57,6 +60,7 @@ export async function backfill(deps: BackfillDeps, options: BackfillOptions = {}
     ? await retrying({ log: deps.log }, 'reconciliation', () => reconcileWith(deps), {
         backoff: options.backoff,
         signal: options.signal,
+        hookAttempts: options.hookAttempts,
       })
     : null;
   return { reconciliation, totals: await poll(deps, options) };
