@@ -237,4 +237,28 @@ export const mutants: readonly Mutant[] = [
           throw error;`,
     tests: ['test/database-sessions.test.ts', 'test/worker.test.ts'],
   },
+  {
+    id: 26,
+    rule: 'a one-shot run waits forever for an onChange hook that keeps throwing',
+    file: 'src/sync/transient-failures.ts',
+    find: "if (error.kind === 'hook' && hookFailures >= hookAttempts) {",
+    replace: "if (error.kind === 'hook' && hookFailures >= hookAttempts && hookAttempts < 0) {",
+    tests: ['test/hooks.test.ts'],
+  },
+  {
+    id: 27,
+    rule: "a hook's tries are counted over the whole run, not per batch",
+    file: 'src/sync/catch-up.ts',
+    find: 'if (totals.pages > pagesBefore) failures.progressed();',
+    replace: '',
+    tests: ['test/hooks.test.ts'],
+  },
+  {
+    id: 28,
+    rule: 'the worker gives up on a hook that keeps throwing, as a one-shot run does',
+    file: 'src/worker/worker.ts',
+    find: 'hookAttempts: Number.POSITIVE_INFINITY,',
+    replace: 'hookAttempts: undefined,',
+    tests: ['test/hooks.test.ts'],
+  },
 ];
