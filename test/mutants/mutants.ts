@@ -261,4 +261,20 @@ export const mutants: readonly Mutant[] = [
     replace: 'hookAttempts: undefined,',
     tests: ['test/hooks.test.ts'],
   },
+  {
+    id: 29,
+    rule: 'a sender that sent Expect: 100-continue is told to send a body the receiver will refuse',
+    file: 'src/worker/http-listener.ts',
+    find: 'if (options.deferContinue)',
+    replace: 'if (options.deferContinue && false)',
+    tests: ['test/webhook-receiver.test.ts'],
+  },
+  {
+    id: 30,
+    rule: 'a refusal made before the body is read closes the socket at once (a reset for a sender still sending)',
+    file: 'src/worker/http-listener.ts',
+    find: 'socket.destroySoon = () => lingeringClose(socket);',
+    replace: '',
+    tests: ['test/webhook-receiver.test.ts'],
+  },
 ];
