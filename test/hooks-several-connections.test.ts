@@ -1,7 +1,9 @@
 /**
  * What takes several connections or processes: the NOTIFY a committed batch sends (heard by a
- * real `LISTEN`ing client; none for a batch that changed nothing or rolled back), and a process
- * killed inside its hook, which loses and doubles nothing (the hook's own writes included).
+ * real `LISTEN`ing client; none for a batch that changed nothing or rolled back), a process
+ * killed inside its hook, which loses and doubles nothing (the hook's own writes included), and
+ * a one-shot script whose hook always throws, which ends (exit 1, the hook's error on stderr)
+ * with nothing of the failing batch committed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +15,7 @@ import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../
 import { createWorkosSync, type WorkosSync } from '../src/index.ts';
 import { cliEnv, finished } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { mirrorOf } from './support/mirror.ts';
 import { API_KEY, FAST_BACKOFF } from './support/sync.ts';
 import { until } from './support/worker-process.ts';
 
@@ -166,6 +169,75 @@ describe('a process killed inside its hook', () => {
         .execute();
       expect(succeeded).toHaveLength(1);
       expect(inserted[0]!.n).toBe(succeeded[0]!.inserted);
+    },
+  );
+});
+
+describe('a one-shot script whose hook always throws', () => {
+  const app = fileURLToPath(new URL('./support/failing-hook-app.ts', import.meta.url));
+  const run = (command: 'poll' | 'backfill') =>
+    finished(
+      spawn(process.execPath, ['--import', 'tsx', app, command], {
+        env: cliEnv({ DATABASE_URL: t.url, WORKOS_API_KEY: API_KEY, WORKOS_API_URL: emulator.url }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+  const cursor = async () =>
+    (
+      await t.db
+        .selectFrom('sync_state')
+        .select('cursor')
+        .where('stream', '=', 'events')
+        .executeTakeFirstOrThrow()
+    ).cursor;
+  /** What the script must leave as it was. */
+  const everything = async () => ({
+    mirror: await mirrorOf(t.db),
+    events: (await t.db.selectFrom('events').select('id').execute()).length,
+    cursor: await cursor(),
+  });
+  /** Node's report of the uncaught rejection: the hook's error, and the application's as its cause. */
+  const expectHookErrorReported = (stderr: string) => {
+    expect(stderr).toMatch(/^RetryableError: an onChange hook failed: the audit service is down$/m);
+    expect(stderr).toMatch(/\[cause\]: Error: the audit service is down$/m);
+  };
+
+  it(
+    'poll: exits 1 after 5 tries of the batch, the cursor and the mirror where they were',
+    { timeout: 60_000 },
+    async () => {
+      const sync = createWorkosSync({
+        apiKey: API_KEY,
+        apiUrl: emulator.url,
+        database: { url: t.url },
+        logger: pino({ level: 'silent' }),
+      });
+      await sync.backfill({ backoff: FAST_BACKOFF });
+      await sync.close();
+      model.deactivate(String(model.liveConnections().find((x) => x.state === 'active')!.id));
+      const before = await everything();
+
+      const result = await run('poll');
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stdout).toBe('hook 1\nhook 2\nhook 3\nhook 4\nhook 5\n');
+      expectHookErrorReported(result.stderr);
+      expect(await everything()).toEqual(before);
+    },
+  );
+
+  it(
+    'backfill of a new mirror: exits 1 after 5 tries of the listing, the mirror empty',
+    { timeout: 60_000 },
+    async () => {
+      const result = await run('backfill');
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stdout).toBe('hook 1\nhook 2\nhook 3\nhook 4\nhook 5\n');
+      expectHookErrorReported(result.stderr);
+      expect(await everything()).toEqual({
+        mirror: { connections: [], domains: [], certificates: [] },
+        events: 0,
+        cursor: null,
+      });
     },
   );
 });

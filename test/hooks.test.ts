@@ -2,15 +2,31 @@
  * `onChange` hooks, through the library against the emulator: called inside the batch's
  * transaction with its typed net changes (from events and from reconciliations alike), what they
  * write with `trx` commits with the mirror or not at all, and a hook that throws holds the stream
- * (mirror, cursor and the application's table untouched, the error in `status`) until it stops.
+ * (mirror, cursor and the application's table untouched, the error in `status`): a one-shot
+ * `poll()` or `backfill()` tries the batch 5 times (`hookAttempts`) and rejects with the hook's
+ * error; the worker, and a one-shot run told `hookAttempts: Infinity`, wait until it stops.
  * Runs on the server and on the embedded database (through the application's Kysely there).
  */
 import { sql } from 'kysely';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator, WorkosModel } from '../src/emulator/index.ts';
-import { createWorkosSync, type MirrorChange, type WorkosSync } from '../src/index.ts';
+import {
+  type ChangeHook,
+  ConfigError,
+  createWorkosSync,
+  type MirrorChange,
+  RetryableError,
+  type WorkosSync,
+} from '../src/index.ts';
+import { createMetrics } from '../src/worker/metrics.ts';
+import { startWorker, type Worker } from '../src/worker/worker.ts';
+import { createWorkosClient } from '../src/workos/client.ts';
+import { workosConnectionsSource } from '../src/workos/connections-source.ts';
+import { workosEventsSource } from '../src/workos/events-source.ts';
 import { createTestDatabase, EMBEDDED, type TestDatabase } from './support/database.ts';
+import { type CapturedLogs, capturingLogger, noSecrets } from './support/logs.ts';
+import { mirrorOf } from './support/mirror.ts';
 import { API_KEY, FAST_BACKOFF } from './support/sync.ts';
 import { until } from './support/worker-process.ts';
 
@@ -18,6 +34,7 @@ let t: TestDatabase;
 let emulator: Emulator;
 let model: WorkosModel;
 let sync: WorkosSync;
+let worker: Worker | undefined;
 
 beforeEach(async () => {
   t = await createTestDatabase({ migrate: false });
@@ -35,6 +52,8 @@ beforeEach(async () => {
   );
 });
 afterEach(async () => {
+  await worker?.stop();
+  worker = undefined;
   await sync.close();
   await emulator.close();
   await t.close();
@@ -170,7 +189,7 @@ describe('onChange', () => {
     expect((await audit()).map((r) => r.kind)).toEqual(['connection.inserted']);
   });
 
-  it('a hook that throws holds the stream, changes nothing, and lets the batch apply once it stops', async () => {
+  it('with hookAttempts: Infinity, a hook that throws holds the stream, changes nothing, and lets the batch apply once it stops', async () => {
     model.activate(model.createConnection({ name: 'Held' }).id);
     await sync.reconcile();
     const before = await cursor();
@@ -180,7 +199,7 @@ describe('onChange', () => {
     sync.onChange(() => {
       if (failing) throw new Error('the audit service is down');
     });
-    const polling = sync.poll({ backoff: FAST_BACKOFF });
+    const polling = sync.poll({ backoff: FAST_BACKOFF, hookAttempts: Number.POSITIVE_INFINITY });
     await until(async () => (await sync.status()).lastPollError !== null, 10_000);
     const status = await sync.status();
     expect(status.lastPollError).toMatch(/^an onChange hook failed: the audit service is down/);
@@ -210,5 +229,206 @@ describe('onChange', () => {
     model.createConnection({ name: 'Two' });
     await sync.reconcile();
     expect(seen.map((c) => (c.type === 'connection' ? c.after.name : ''))).toEqual(['One']);
+  });
+});
+
+/** A connection listed into the mirror, then deactivated at WorkOS: one event with a change to apply. */
+async function oneChangePending(): Promise<string> {
+  const id = model.createConnection({ name: 'Held' }).id;
+  model.activate(id);
+  await sync.reconcile();
+  await sync.poll({ backoff: FAST_BACKOFF });
+  model.deactivate(id);
+  return id;
+}
+/** What a failed run must leave as it was: the mirror, the events applied, the cursor, the application's table. */
+const everything = async () => ({
+  mirror: await mirrorOf(t.db),
+  events: await t.db.selectFrom('events').select(['id', 'outcome']).orderBy('id').execute(),
+  cursor: await cursor(),
+  audit: await audit(),
+});
+/** A hook that throws `error` on every call, counting them. */
+function alwaysThrowing(error: Error): { hook: ChangeHook; calls: () => number } {
+  let calls = 0;
+  return {
+    hook: () => {
+      calls++;
+      throw error;
+    },
+    calls: () => calls,
+  };
+}
+const rejectionOf = (run: Promise<unknown>): Promise<unknown> =>
+  run.then(
+    () => {
+      throw new Error('expected the run to reject');
+    },
+    (error: unknown) => error,
+  );
+
+describe('a one-shot run whose hook keeps throwing', () => {
+  it('poll() tries the batch 5 times, then rejects with the hook`s error; nothing of the batch committed', async () => {
+    await oneChangePending();
+    auditing();
+    const before = await everything();
+    const down = new Error('the audit service is down');
+    const failing = alwaysThrowing(down);
+    sync.onChange(failing.hook);
+
+    const error = await rejectionOf(sync.poll({ backoff: FAST_BACKOFF }));
+    expect(error).toBeInstanceOf(RetryableError);
+    expect(error).toMatchObject({
+      kind: 'hook',
+      message: 'an onChange hook failed: the audit service is down',
+    });
+    expect((error as Error).cause).toBe(down);
+    expect(failing.calls()).toBe(5);
+    expect(await everything()).toEqual(before);
+    expect((await t.db.selectFrom('live_connections').select('state').execute())[0]?.state).toBe('active');
+    expect((await sync.status()).lastPollError).toBe('an onChange hook failed: the audit service is down');
+  });
+
+  it('backfill() of a new mirror: the listing it starts from is tried hookAttempts times, then it rejects; the mirror stays empty', async () => {
+    model.activate(model.createConnection({ name: 'Never' }).id);
+    const down = new TypeError('cannot read the audit table');
+    const failing = alwaysThrowing(down);
+    sync.onChange(failing.hook);
+
+    const error = await rejectionOf(sync.backfill({ backoff: FAST_BACKOFF, hookAttempts: 3 }));
+    expect(error).toMatchObject({ kind: 'hook', cause: down });
+    expect(failing.calls()).toBe(3);
+    expect(await mirrorOf(t.db)).toEqual({ connections: [], domains: [], certificates: [] });
+    expect(await cursor()).toBeNull();
+    const runs = await t.db.selectFrom('reconciliation_runs').select('status').execute();
+    expect(runs.map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
+  });
+
+  it('backfill() of a mirror with a cursor: its catch-up rejects the same way', async () => {
+    await oneChangePending();
+    const before = await everything();
+    const down = new Error('not now');
+    const failing = alwaysThrowing(down);
+    sync.onChange(failing.hook);
+
+    const error = await rejectionOf(sync.backfill({ backoff: FAST_BACKOFF }));
+    expect(error).toMatchObject({ kind: 'hook', cause: down });
+    expect(failing.calls()).toBe(5);
+    expect(await everything()).toEqual(before);
+  });
+
+  it('a hook that throws twice, then not, applies the batch once', async () => {
+    const id = await oneChangePending();
+    const seen = auditing();
+    let failures = 2;
+    sync.onChange(() => {
+      if (failures-- > 0) throw new Error('not yet');
+    });
+    const totals = await sync.poll({ backoff: FAST_BACKOFF });
+    expect(totals).toMatchObject({ caughtUp: true, applied: 1 });
+    expect(failures).toBe(-1);
+    expect(seen.filter((c) => c.kind === 'deactivated')).toHaveLength(3);
+    expect(await audit()).toEqual([
+      expect.objectContaining({ connection_id: id, kind: 'connection.deactivated' }),
+    ]);
+    expect(await cursor()).toBe(model.events().at(-1)!.id);
+    expect((await sync.status()).lastPollError).toBeNull();
+  });
+
+  it('the bound is per batch: batches that committed in between start it afresh', async () => {
+    await sync.reconcile();
+    // Five pages of events, applied in several batches: each rolled-back try reads the stream again.
+    for (let i = 0; i < 120; i++) {
+      const id = model.createConnection({ name: `Many ${i}` }).id;
+      for (let j = 0; j < 4; j++) j % 2 === 0 ? model.activate(id) : model.deactivate(id);
+    }
+    // Each batch (known by the event of its first change) fails four times, then applies.
+    const failuresOf = new Map<string, number>();
+    sync.onChange((_trx, changes) => {
+      const first = changes[0]!.source;
+      const key = first.kind === 'listing' ? first.runId : first.eventId;
+      const failed = failuresOf.get(key) ?? 0;
+      if (failed < 4) {
+        failuresOf.set(key, failed + 1);
+        throw new Error(`batch from ${key} not yet`);
+      }
+    });
+    const totals = await sync.poll({ backoff: FAST_BACKOFF });
+    expect(totals).toMatchObject({ caughtUp: true, events: model.events().length });
+    expect(failuresOf.size).toBeGreaterThan(1);
+    expect([...failuresOf.values()].every((n) => n === 4)).toBe(true);
+  });
+
+  it('hookAttempts must be a whole number of tries >= 1', async () => {
+    await expect(sync.poll({ hookAttempts: 0 })).rejects.toThrow(ConfigError);
+    await expect(sync.poll({ hookAttempts: 2.5 })).rejects.toThrow(
+      /hookAttempts must be a whole number >= 1/,
+    );
+  });
+});
+
+describe('the worker, whose hook keeps throwing', () => {
+  let logs: CapturedLogs;
+  function startWorkerWith(hook: ChangeHook): void {
+    logs = capturingLogger();
+    const workos = createWorkosClient({
+      apiKey: API_KEY,
+      apiUrl: emulator.url,
+      maxRetries: 0,
+      timeoutMs: 10_000,
+    });
+    worker = startWorker(
+      {
+        db: t.db,
+        events: workosEventsSource(workos),
+        connections: workosConnectionsSource(workos),
+        log: logs.log,
+        scrub: noSecrets,
+        metrics: createMetrics({ db: t.db, log: logs.log }),
+        reporting: { hooks: () => [hook], channel: null },
+      },
+      {
+        // Only the tick at start: a poll that gave up would not be tried again during the test.
+        pollCron: '0 0 1 1 *',
+        reconcileCron: '0 0 1 1 *',
+        holder: 'this-replica',
+        leaseTtlMs: 10_000,
+        backoff: FAST_BACKOFF,
+        onFatal: (error) => {
+          throw error;
+        },
+      },
+    );
+  }
+
+  it('waits past any bound, holding the stream, and applies the batch once the hook stops throwing', async () => {
+    await oneChangePending();
+    const before = await cursor();
+    let calls = 0;
+    let applied = 0;
+    startWorkerWith(async (trx, changes) => {
+      calls++;
+      // Twice the one-shot bound, and then some.
+      if (calls <= 12) throw new Error('the audit service is down');
+      applied++;
+      for (const c of changes)
+        if (c.type === 'connection' || c.type === 'certificate')
+          await sql`insert into public.sso_audit values (${c.connectionId}, ${`${c.type}.${c.kind}`}, 'worker', null)`.execute(
+            trx,
+          );
+    });
+    await until(
+      async () => (await cursor()) !== before,
+      10_000,
+      () => logs.text(),
+    );
+    expect(await cursor()).toBe(model.events().at(-1)!.id);
+    expect(calls).toBe(13);
+    expect(applied).toBe(1);
+    expect((await audit()).map((r) => r.kind)).toEqual(['connection.deactivated']);
+    const said = (text: string) => logs.lines().filter((l) => String(l.msg).includes(text)).length;
+    expect(said('waiting out a transient failure')).toBe(1);
+    expect(said('giving up')).toBe(0);
+    expect(said('poll failed')).toBe(0);
   });
 });

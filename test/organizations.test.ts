@@ -315,7 +315,9 @@ it('no verification token is stored anywhere, though WorkOS sent one with every 
   for (const table of tables) {
     const { rows } = await sql<{
       text: string;
-    }>`select coalesce(string_agg(t::text, ''), '') as text from ${sql.table(`workos.${table}`)} t`.execute(db());
+    }>`select coalesce(string_agg(t::text, ''), '') as text from ${sql.table(`workos.${table}`)} t`.execute(
+      db(),
+    );
     expect(rows[0]!.text).not.toContain('verification_token');
     for (const token of sent) expect(rows[0]!.text).not.toContain(token.split(':')[1]!.replaceAll('"', ''));
   }

@@ -30,7 +30,10 @@ export interface BackfillDeps {
   readonly reporting?: ChangeReporting | undefined;
 }
 
-export type BackfillOptions = Pick<CatchUpOptions, 'since' | 'signal' | 'onPage' | 'backoff' | 'maxPages'>;
+export type BackfillOptions = Pick<
+  CatchUpOptions,
+  'since' | 'signal' | 'onPage' | 'backoff' | 'maxPages' | 'hookAttempts'
+>;
 
 export interface BackfillResult {
   /** The reconciliation the backfill started with (`reconciledFor` says why); null when none was needed. */
@@ -71,6 +74,7 @@ export async function backfill(deps: BackfillDeps, options: BackfillOptions = {}
     ? await retrying({ log: deps.log }, 'reconciliation', () => reconcileWith(deps), {
         backoff: options.backoff,
         signal: options.signal,
+        hookAttempts: options.hookAttempts,
       })
     : null;
   return { reconciliation, reconciledFor, totals: await poll(deps, options) };

@@ -2,8 +2,10 @@
  * `drainEvents` until the stream is drained, waiting out what is transient: WorkOS 429/5xx and
  * network failures, the database going away, another writer moving the cursor. Each wait is
  * logged once per change of error kind, never per attempt. A cursor the API refuses is handed
- * to `recover` when given. Errors that waiting cannot fix (a rejected API key) are thrown. An
- * abort (shutdown, a lost lease) ends it cleanly, whether it comes between pages or in a wait.
+ * to `recover` when given. Errors that waiting cannot fix (a rejected API key) are thrown, and so
+ * is a hook's once one batch has failed `hookAttempts` times (the bound, and why only hooks have
+ * one: transient-failures.ts). An abort (shutdown, a lost lease) ends it cleanly, whether it
+ * comes between pages or in a wait.
  */
 import { asError, CursorMovedError, CursorRejectedError, RetryableError } from '../errors.ts';
 import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
@@ -23,13 +25,23 @@ export interface CatchUpOptions extends DrainOptions {
    * stopped past its lease): a lost one aborts `signal`, and the loop stops instead of retrying.
    */
   readonly confirmLease?: ((cause: RetryableError) => Promise<void>) | undefined;
+  /**
+   * How many times one batch whose `onChange` hook throws is tried, in all, before the run
+   * rejects with the hook's error (the batch rolled back, the cursor after the last batch that
+   * committed). Default `DEFAULT_HOOK_ATTEMPTS` (5), for one-shot runs; Infinity waits for the
+   * hook as for an outage (the worker).
+   */
+  readonly hookAttempts?: number | undefined;
 }
 
 export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Promise<DrainTotals> {
   const totals = emptyTotals();
-  const failures = transientFailures(deps.log, options.backoff ?? DEFAULT_BACKOFF);
+  const failures = transientFailures(deps.log, options.backoff ?? DEFAULT_BACKOFF, {
+    hookAttempts: options.hookAttempts,
+  });
 
   while (true) {
+    const pagesBefore = totals.pages;
     let error: Error;
     try {
       await drainEvents(deps, options, totals);
@@ -40,6 +52,8 @@ export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Pr
     } catch (thrown) {
       error = asError(thrown);
     }
+    // Batches committed before this failure: the one failing now is tried afresh.
+    if (totals.pages > pagesBefore) failures.progressed();
 
     if (error instanceof CursorRejectedError && options.recover) {
       try {
@@ -67,8 +81,9 @@ export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Pr
       deps.log.debug({ err: error }, 'stopping; the failed attempt is left to the next run');
       return totals;
     }
-    failures.note(error);
+    const waiting = failures.note(error);
     await recordPoll(deps.db, { caughtUp: false, error: deps.scrub(error.message) }).catch(() => undefined);
+    if (!waiting) throw error;
     await failures.pause(error, options.signal);
     if (options.signal?.aborted) return totals;
   }

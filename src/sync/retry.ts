@@ -1,6 +1,7 @@
 /**
  * Runs an operation until it succeeds, waiting out transient failures (see RetryableError) with
- * capped, jittered backoff and logging once per change of error kind. Anything else is thrown.
+ * capped, jittered backoff and logging once per change of error kind. Anything else is thrown,
+ * and so is a hook's failure after `hookAttempts` tries (transient-failures.ts).
  */
 import { asError, RetryableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -11,9 +12,16 @@ export async function retrying<T>(
   deps: { readonly log: Logger },
   what: string,
   operation: () => Promise<T>,
-  options: { readonly backoff?: BackoffPolicy | undefined; readonly signal?: AbortSignal | undefined } = {},
+  options: {
+    readonly backoff?: BackoffPolicy | undefined;
+    readonly signal?: AbortSignal | undefined;
+    readonly hookAttempts?: number | undefined;
+  } = {},
 ): Promise<T> {
-  const failures = transientFailures(deps.log, options.backoff ?? DEFAULT_BACKOFF, { what });
+  const failures = transientFailures(deps.log, options.backoff ?? DEFAULT_BACKOFF, {
+    context: { what },
+    hookAttempts: options.hookAttempts,
+  });
   while (true) {
     try {
       const result = await operation();
@@ -22,7 +30,7 @@ export async function retrying<T>(
     } catch (thrown) {
       const error = asError(thrown);
       if (!(error instanceof RetryableError) || options.signal?.aborted) throw error;
-      failures.note(error);
+      if (!failures.note(error)) throw error;
       await failures.pause(error, options.signal);
     }
   }

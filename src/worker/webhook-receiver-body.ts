@@ -1,9 +1,12 @@
 /**
- * Reads a webhook request's body as raw bytes, up to a limit. Past the limit it stops reading at
- * once — the rest is neither buffered nor drained — so a sender cannot make the receiver hold or
- * even read more than the limit: the caller answers 413 and the connection is closed.
+ * Reads a webhook request's body as raw bytes, up to a limit. A body declared larger
+ * (`Content-Length`) is refused before a byte of it is read, and before a sender that asked first
+ * (`Expect: 100-continue`) is told to send it; past the limit it stops reading at once — the rest
+ * is not buffered — so a sender cannot make the receiver hold more than the limit: the caller
+ * answers 413 and closes the connection (`sendJsonAndClose`).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { continueIfAsked } from './http-listener.ts';
 
 export type BodyReading =
   | { readonly kind: 'read'; readonly bytes: Buffer }
@@ -11,9 +14,14 @@ export type BodyReading =
   /** The sender went away before the body was complete: there is no one to answer. */
   | { readonly kind: 'aborted' };
 
-export function readLimitedBody(req: IncomingMessage, maxBytes: number): Promise<BodyReading> {
+export function readLimitedBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBytes: number,
+): Promise<BodyReading> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve({ kind: 'too_large' });
+  continueIfAsked(req, res);
 
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];

@@ -10,14 +10,17 @@
  * - 200 `accepted`: the SDK verified the signature over the exact bytes received
  *   (`webhook-receiver-verify.ts`) and the body names an event id and type;
  * - 401 `missing_signature`, `bad_signature` or `stale` (signed over 180 s ago: a replay);
- * - 400 `bad_body` (not UTF-8 JSON with an `id` and an `event`), 413 `too_large` (answered as soon
- *   as the limit is passed, the rest left unread), 405 `wrong_method`, 404 `not_found`.
+ * - 400 `bad_body` (not UTF-8 JSON with an `id` and an `event`), 413 `too_large` (from
+ *   `Content-Length` before a byte is read — and before a sender that sent `Expect: 100-continue`
+ *   is told to send the body — or as soon as a body without one passes the limit), 405
+ *   `wrong_method`, 404 `not_found`. These four answer before the body is read: they close the
+ *   connection, without resetting it (`sendJsonAndClose`), so the sender reads the answer.
  *
  * The secret only ever reaches the SDK's verification: never a log line, an answer or an error.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
-import { listenHttp, sendJson } from './http-listener.ts';
+import { listenHttp, sendJson, sendJsonAndClose } from './http-listener.ts';
 import type { SyncMetrics, WebhookResult } from './metrics.ts';
 import { readLimitedBody } from './webhook-receiver-body.ts';
 import { type Verdict, verifyWebhook, type WebhookVerifier } from './webhook-receiver-verify.ts';
@@ -77,8 +80,12 @@ export async function startWebhookReceiver(
   options: WebhookReceiverOptions,
 ): Promise<WebhookReceiver> {
   const log = deps.log.child({ component: 'webhooks' });
-  const listener = await listenHttp(log, 'webhook', options, (request, response) =>
-    receive(deps, options, log, request, response),
+  const listener = await listenHttp(
+    log,
+    'webhook',
+    options,
+    (request, response) => receive(deps, options, log, request, response),
+    { deferContinue: true },
   );
   const url = `${listener.url}${WEBHOOK_PATH}`;
   log.info({ url }, 'webhook receiver listening');
@@ -92,20 +99,23 @@ async function receive(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const refuse = (result: Exclude<WebhookResult, 'accepted'>, headers: Record<string, string> = {}) => {
+  const refused = (result: Exclude<WebhookResult, 'accepted'>) => {
     deps.metrics.recordWebhook(result);
     log.debug({ result }, 'webhook refused');
-    sendJson(response, STATUS[result][0], { status: STATUS[result][1] }, headers);
+    return [STATUS[result][0], { status: STATUS[result][1] }] as const;
   };
+  const refuse = (result: Exclude<WebhookResult, 'accepted'>) => sendJson(response, ...refused(result));
+  // Before the body is read: the rest of it is never asked for nor read, so the connection closes.
+  const refuseUnread = (result: 'not_found' | 'wrong_method' | 'too_large', headers = {}) =>
+    sendJsonAndClose(request, response, ...refused(result), headers);
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-  if (path !== WEBHOOK_PATH) return refuse('not_found');
-  if (request.method !== 'POST') return refuse('wrong_method', { allow: 'POST' });
+  if (path !== WEBHOOK_PATH) return refuseUnread('not_found');
+  if (request.method !== 'POST') return refuseUnread('wrong_method', { allow: 'POST' });
 
-  const body = await readLimitedBody(request, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  const body = await readLimitedBody(request, response, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   const receivedAt = deps.now?.() ?? new Date();
   if (body.kind === 'aborted') return;
-  // The rest of the body stays unread: close the connection rather than drain it.
-  if (body.kind === 'too_large') return refuse('too_large', { connection: 'close' });
+  if (body.kind === 'too_large') return refuseUnread('too_large');
 
   const header = request.headers['workos-signature'];
   const sigHeader = Array.isArray(header) ? header.join(', ') : header;

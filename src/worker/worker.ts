@@ -200,6 +200,8 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           onPage: (_totals, page) => deps.metrics.recordEvents(page.outcomes),
           onRetry: (error: RetryableError) => deps.metrics.recordApiError(error.kind),
           confirmLease: (cause) => eventsLease.recheck(cause),
+          // Running for good, the worker waits for a failing hook as for an outage.
+          hookAttempts: Number.POSITIVE_INFINITY,
         });
         if (totals.caughtUp) lastOk = new Date();
         if (totals.events > 0)
