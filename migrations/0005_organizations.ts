@@ -20,6 +20,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('source', 'text', (c) => c.notNull())
     .addColumn('last_event_id', 'text')
     .addColumn('synced_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
+    .addColumn('observed_at', 'timestamptz')
     .execute();
   await db.schema
     .createIndex('organizations_external_id_idx')
@@ -41,6 +42,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('source', 'text', (c) => c.notNull())
     .addColumn('last_event_id', 'text')
     .addColumn('synced_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
+    .addColumn('observed_at', 'timestamptz')
     .execute();
   await db.schema
     .createIndex('organization_domains_organization_id_idx')
@@ -53,6 +55,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .expression(sql`lower(domain)`)
     .execute();
 
+  // When WorkOS was seen in the state a row holds (WorkOS's clock): what breaks a tie of versions.
+  // Null for rows written before it existed, or by the previous release during a rolling upgrade.
+  await db.schema.alterTable('connections').addColumn('observed_at', 'timestamptz').execute();
+
   await db.schema
     .alterTable('reconciliation_runs')
     .addColumn('organizations_listed', 'boolean', (c) => c.notNull().defaultTo(false))
@@ -64,6 +70,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('domains_inserted', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('domains_updated', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('domains_deleted', 'integer', (c) => c.notNull().defaultTo(0))
+    // WorkOS's clock as it served the first page, for a run that listed every connection itself.
+    .addColumn('listed_at', 'timestamptz')
     .execute();
 
   await db.schema
@@ -136,7 +144,9 @@ export async function down(db: Kysely<any>): Promise<void> {
     .dropColumn('domains_inserted')
     .dropColumn('domains_updated')
     .dropColumn('domains_deleted')
+    .dropColumn('listed_at')
     .execute();
+  await db.schema.alterTable('connections').dropColumn('observed_at').execute();
   await db.schema.dropTable('organization_domains').ifExists().execute();
   await db.schema.dropTable('organizations').ifExists().execute();
 }

@@ -267,6 +267,119 @@ const rejectionOf = (run: Promise<unknown>): Promise<unknown> =>
     (error: unknown) => error,
   );
 
+describe('onChange, for organizations and their domains', () => {
+  it('types their changes, and names the domain event that caused a refresh of its organization`s connections', async () => {
+    const { data: organization } = model.createOrganization({ name: 'Acme', domains: ['acme.example'] });
+    const connection = model.createConnection({ organizationId: organization.id, name: 'Acme SSO' });
+    model.activate(connection.id);
+    const seen: MirrorChange[] = [];
+    sync.onChange((_trx, changes) => {
+      seen.push(...changes);
+    });
+    await sync.backfill({ backoff: FAST_BACKOFF });
+    expect(seen.map((c) => `${c.type}.${c.kind} ${c.source.kind}`)).toEqual([
+      'organization.inserted listing',
+      'domain.added listing',
+      'connection.inserted listing',
+      // the activation the listing already showed changes nothing
+    ]);
+
+    seen.length = 0;
+    const renamed = model.updateOrganization(organization.id, { name: 'Acme Inc' });
+    const added = model.addDomain(organization.id, 'acme.io');
+    const verified = model.verifyDomain(added.data.id);
+    const failed = model.failDomainVerification(organization.domains[0]!.id);
+    await sync.poll({ backoff: FAST_BACKOFF });
+    // One net change per row, named after the last event to write it, in the order of those
+    // events; the connection's new domain list came from the refresh, named after the last event
+    // of its organization. (The rename's payload listed acme.example too: a later event wrote it.)
+    expect(seen).toEqual([
+      expect.objectContaining({
+        type: 'organization',
+        kind: 'updated',
+        fields: ['name'],
+        source: { kind: 'event', eventId: renamed.id, event: 'organization.updated' },
+      }),
+      expect.objectContaining({
+        type: 'domain',
+        kind: 'added',
+        domain: 'acme.io',
+        organizationId: organization.id,
+        after: expect.objectContaining({ state: 'verified' }),
+        source: { kind: 'event', eventId: verified.id, event: 'organization_domain.verified' },
+      }),
+      expect.objectContaining({
+        type: 'domain',
+        kind: 'verification_failed',
+        domain: 'acme.example',
+        fields: ['state'],
+        source: { kind: 'event', eventId: failed.id, event: 'organization_domain.verification_failed' },
+      }),
+      expect.objectContaining({
+        type: 'connection',
+        kind: 'updated',
+        connectionId: connection.id,
+        fields: ['domains'],
+        after: expect.objectContaining({ domains: ['acme.example', 'acme.io'] }),
+        source: {
+          kind: 'organization_listing',
+          organizationId: organization.id,
+          eventId: failed.id,
+          event: 'organization_domain.verification_failed',
+        },
+      }),
+    ]);
+
+    seen.length = 0;
+    const removed = model.removeDomain(added.data.id);
+    model.deleteOrganization(organization.id);
+    await sync.poll({ backoff: FAST_BACKOFF });
+    expect(seen.map((c) => `${c.type}.${c.kind}`)).toEqual([
+      'domain.removed',
+      'connection.deleted',
+      'organization.deleted',
+      'domain.removed',
+    ]);
+    expect(seen[0]!.source).toEqual({
+      kind: 'event',
+      eventId: removed.id,
+      event: 'organization_domain.deleted',
+    });
+  });
+
+  it('a certificate change made by an older notice on the certificate a listing stored names that notice, in event order', async () => {
+    const expiry = new Date('2027-06-01T00:00:00Z');
+    const ago = (minutes: number) => new Date(model.clock().getTime() - minutes * 60_000);
+    const acme = model.createConnection({
+      name: 'Acme',
+      connectionType: 'OktaSAML',
+      signingCertificate: { notAfter: expiry },
+      at: ago(3),
+    });
+    const activated = model.activate(acme.id, ago(2));
+    // The notice is older than the listing the backfill starts from, and about the same
+    // certificate: it adds its notice to the listed row, which keeps the listing's other fields.
+    const notice = model.requireCertificateRenewal(acme.id, 'ResponseSigning', expiry, ago(1));
+    const seen: MirrorChange[] = [];
+    sync.onChange((_trx, changes) => {
+      seen.push(...changes);
+    });
+    await sync.backfill({ backoff: FAST_BACKOFF });
+    const fromEvents = seen.filter((c) => c.source.kind !== 'listing');
+    expect(fromEvents).toEqual([
+      expect.objectContaining({
+        type: 'certificate',
+        kind: 'renewal_required',
+        fields: ['renewal_required_at'],
+        source: { kind: 'event', eventId: notice.id, event: 'connection.saml_certificate_renewal_required' },
+      }),
+    ]);
+    expect(activated.id).not.toBe(notice.id);
+    const row = await t.db.selectFrom('connection_certificates').selectAll().executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ source: 'listing', last_event_id: null });
+  });
+});
+
 describe('a one-shot run whose hook keeps throwing', () => {
   it('poll() tries the batch 5 times, then rejects with the hook`s error; nothing of the batch committed', async () => {
     await oneChangePending();

@@ -125,6 +125,36 @@ describe('a new mirror', () => {
   });
 });
 
+describe('what a domain event costs', () => {
+  it('none for the history a new mirror replays after its listing, nor for an event recorded before', async () => {
+    // A history of a few minutes ago: older than the listing to the second (its Date header).
+    const ago = (seconds: number) => new Date(model.clock().getTime() - seconds * 1000);
+    const { data: organization } = model.createOrganization({
+      name: 'Globex',
+      domains: ['globex.example'],
+      at: ago(300),
+    });
+    const organizationId = organization.id;
+    const connection = model.createConnection({ organizationId, name: 'Globex SSO', at: ago(290) });
+    model.activate(String(connection.id), ago(280));
+    for (let i = 0; i < 5; i++) model.addDomain(organizationId, `globex-${i}.example`, {}, ago(270 - i));
+    await backfill(backfillDeps());
+    // every domain event is older than the listing the backfill started from, which shows its effect
+    expect(refreshes()).toEqual([]);
+    expect(await domainsOf(model.liveConnections()[0]!.id)).toHaveLength(6);
+
+    model.addDomain(organizationId, 'globex.io');
+    // the stream read again from before the new event (as after a cursor recovery)
+    await db().updateTable('sync_state').set({ cursor: null }).where('stream', '=', 'events').execute();
+    const totals = await poll();
+    expect(totals).toMatchObject({ applied: 1, refreshes: 1 });
+    expect(refreshes()).toHaveLength(1);
+    await db().updateTable('sync_state').set({ cursor: null }).where('stream', '=', 'events').execute();
+    expect(await poll()).toMatchObject({ applied: 0, refreshes: 0 });
+    expect(refreshes()).toHaveLength(1);
+  });
+});
+
 describe('domain events, with reconciliation switched off', () => {
   it('the routing query is right right after a domain is added, verified and removed', async () => {
     const { organizationId, connectionId } = organizationWithConnection('Initech', ['initech.example']);

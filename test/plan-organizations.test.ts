@@ -50,6 +50,8 @@ function storedOrganization(fields: Partial<StoredOrganization> & { updated: num
     external_id: null,
     updated_at: T(fields.updated),
     deleted_at: null,
+    observed_at: null,
+    source: 'event',
     writtenSinceListingBegan: false,
     ...fields,
   };
@@ -64,6 +66,8 @@ function storedDomain(id: string, fields: Partial<StoredDomain> & { updated: num
     verification_strategy: 'dns',
     updated_at: T(fields.updated),
     deleted_at: null,
+    observed_at: null,
+    source: 'event',
     writtenSinceListingBegan: false,
     ...fields,
   };
@@ -77,6 +81,7 @@ function plan(
     { organizations, invalidIds: new Set(stored.invalid ?? []), invalid: stored.invalid?.length ?? 0 },
     new Map((stored.organizations ?? []).map((o) => [o.id, o])),
     new Map((stored.domains ?? []).map((d) => [d.id, d])),
+    T(9),
   );
 }
 

@@ -19,10 +19,17 @@ import {
 
 const T = (day: number) => `2024-01-${String(day).padStart(2, '0')}T00:00:00.000Z`;
 const at = (day: number) => new Date(T(day));
-const live = (day: number): RowVersion => ({ updated_at: at(day), deleted_at: null });
+const live = (day: number): RowVersion => ({
+  updated_at: at(day),
+  deleted_at: null,
+  observed_at: null,
+  source: 'event',
+});
 const deletedOn = (updatedDay: number, deletedDay: number): RowVersion => ({
   updated_at: at(updatedDay),
   deleted_at: at(deletedDay),
+  observed_at: null,
+  source: 'event',
 });
 const domain = (id: string, version: RowVersion, organization_id = 'org_1'): DomainVersion => ({
   id,

@@ -33,10 +33,17 @@ function plan(events: unknown[], mirror = snapshot(), seen = new Map<string, Sto
   return planPage(events.map(parseEvent), mirror, seen);
 }
 
-const live = (day: number): RowVersion => ({ updated_at: at(day), deleted_at: null });
+const live = (day: number): RowVersion => ({
+  updated_at: at(day),
+  deleted_at: null,
+  observed_at: null,
+  source: 'event',
+});
 const deletedOn = (updatedDay: number, deletedDay: number): RowVersion => ({
   updated_at: at(updatedDay),
   deleted_at: at(deletedDay),
+  observed_at: null,
+  source: 'event',
 });
 
 describe('connection events against the stored row (rules 1, 2, 4)', () => {

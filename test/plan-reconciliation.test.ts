@@ -74,6 +74,8 @@ function stored(
       state: 'active',
       updated_at: at(fields.updated),
       deleted_at: fields.deleted === undefined ? null : at(fields.deleted),
+      observed_at: null,
+      source: 'event',
       writtenSinceListingBegan: fields.writtenSince ?? false,
       domains: (fields.domains ?? ['acme.com']).map((d) => `dom_${d}=${d}`).sort(),
     },

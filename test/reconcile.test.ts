@@ -292,6 +292,9 @@ describe('races and rules', () => {
     );
     const before = await row(c.id);
 
+    // The listing sees WorkOS two seconds on (its time is known to the second): surely after
+    // both events.
+    model.setClockOffset(2_000);
     const report = await reconcileFrom();
     expect(report.counts).toMatchObject({ touched: 1, updated: 0, unchanged: 0 });
     expect(report.drift).toEqual([]);
@@ -300,9 +303,10 @@ describe('races and rules', () => {
     expect(touched!.updated_at.getTime()).toBeGreaterThan(before!.updated_at.getTime());
     expect((await runRow()).touched).toBe(1);
 
-    // The deactivation is older than the version the listing stored: it never flips the row back.
+    // The deactivation is older than the version the listing stored: it never flips the row back;
+    // the re-activation is that version, which the listing saw after it: nothing new either.
     const totals = await sync();
-    expect(totals).toMatchObject({ stale: 1, applied: 1 });
+    expect(totals).toMatchObject({ stale: 2, applied: 0 });
     const outcomes = await h.database.db
       .selectFrom('events')
       .select(['event', 'outcome'])
@@ -311,8 +315,8 @@ describe('races and rules', () => {
     expect(outcomes).toEqual([
       { event: 'connection.activated', outcome: 'applied' },
       { event: 'connection.deactivated', outcome: 'stale' },
-      // the listing's own version (ties go to the later write)
-      { event: 'connection.activated', outcome: 'applied' },
+      // the listing's own version, which it saw after this event (rule 1's tie)
+      { event: 'connection.activated', outcome: 'stale' },
     ]);
     expect((await row(c.id))?.state).toBe('active');
   });

@@ -63,11 +63,22 @@ describe('through the library', () => {
       // A new mirror's backfill starts with a reconciliation: its listing says so.
       expect(await agentsDuring(() => sync.backfill())).toEqual({
         '/connections': [agent('reconcile')],
+        '/organizations': [agent('reconcile')],
         '/events': [agent('backfill')],
       });
       newEvent();
       expect(await agentsDuring(() => sync.poll())).toEqual({ '/events': [agent('poll')] });
-      expect(await agentsDuring(() => sync.reconcile())).toEqual({ '/connections': [agent('reconcile')] });
+      expect(await agentsDuring(() => sync.reconcile())).toEqual({
+        '/connections': [agent('reconcile')],
+        '/organizations': [agent('reconcile')],
+      });
+      // A domain event lists its organization's connections again: a refresh.
+      const { data: organization } = model.createOrganization({ name: 'UA Corp' });
+      model.addDomain(organization.id, 'ua.example');
+      expect(await agentsDuring(() => sync.poll())).toEqual({
+        '/events': [agent('poll')],
+        '/connections': [agent('refresh')],
+      });
 
       // The stored cursor refused: confirmed, then recovered by a reconciliation and a restart.
       emulator.faults.add({ kind: 'status', status: 400, path: '/events' });
@@ -75,6 +86,7 @@ describe('through the library', () => {
       expect(await agentsDuring(() => sync.poll())).toEqual({
         '/events': [agent('poll')],
         '/connections': [agent('reconcile')],
+        '/organizations': [agent('reconcile')],
       });
       expect((await sync.status()).lastRecovery).not.toBeNull();
 
@@ -87,7 +99,8 @@ describe('through the library', () => {
       });
       expect(agents['/events']).toEqual([agent('poll')]);
       // (a scheduled reconciliation, should the hour's tick fall inside this test)
-      for (const listing of agents['/connections'] ?? []) expect(listing).toBe(agent('reconcile'));
+      for (const listing of [...(agents['/connections'] ?? []), ...(agents['/organizations'] ?? [])])
+        expect(listing).toBe(agent('reconcile'));
     } finally {
       await sync.close();
     }
@@ -120,10 +133,14 @@ describe('through the built CLI', () => {
     const cli = (...args: string[]) => run(process.execPath, [join(out, 'cli.js'), ...args], { env });
     expect(await agentsDuring(() => cli('backfill'))).toEqual({
       '/connections': [agent('reconcile')],
+      '/organizations': [agent('reconcile')],
       '/events': [agent('backfill')],
     });
     newEvent();
     expect(await agentsDuring(() => cli('poll'))).toEqual({ '/events': [agent('poll')] });
-    expect(await agentsDuring(() => cli('reconcile'))).toEqual({ '/connections': [agent('reconcile')] });
+    expect(await agentsDuring(() => cli('reconcile'))).toEqual({
+      '/connections': [agent('reconcile')],
+      '/organizations': [agent('reconcile')],
+    });
   });
 });

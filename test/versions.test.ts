@@ -11,6 +11,7 @@ import { databaseNow } from '../src/db/clock.ts';
 import type {
   CertificateState,
   ConnectionWrite,
+  IncomingVersion,
   OrganizationDomainWrite,
   OrganizationWrite,
   RowVersion,
@@ -35,13 +36,28 @@ import { insertConnectionRow } from './support/rows.ts';
 const T1 = new Date('2024-01-01T00:00:00.000Z');
 const T2 = new Date('2024-01-02T00:00:00.000Z');
 const T3 = new Date('2024-01-03T00:00:00.000Z');
-const live = (updated_at: Date): RowVersion => ({ updated_at, deleted_at: null });
-const tombstone = (updated_at: Date, deleted_at: Date): RowVersion => ({ updated_at, deleted_at });
+/** A live row at version `updated_at`, WorkOS seen so at `observed_at` (null: not known, as for rows older than it). */
+const live = (
+  updated_at: Date,
+  observed_at: Date | null = null,
+  source: RowVersion['source'] = 'event',
+): RowVersion => ({ updated_at, deleted_at: null, observed_at, source });
+const tombstone = (updated_at: Date, deleted_at: Date): RowVersion => ({
+  updated_at,
+  deleted_at,
+  observed_at: null,
+  source: 'event',
+});
+/** An incoming version, WorkOS seen so at `observed_at` (an event's time, a listing's). */
+const seen = (updated_at: Date, observed_at: Date = updated_at): IncomingVersion => ({
+  updated_at,
+  observed_at,
+});
 
 interface ConnectionCase {
   readonly rule: string;
   readonly stored: RowVersion | undefined;
-  readonly incoming: Date;
+  readonly incoming: IncomingVersion;
   readonly writer: Writer;
   readonly takes: boolean;
 }
@@ -51,79 +67,128 @@ const connectionCases: ConnectionCase[] = [
   {
     rule: '1: nothing stored: the incoming row is inserted',
     stored: undefined,
-    incoming: T1,
+    incoming: seen(T1),
     writer: 'event',
     takes: true,
   },
   {
     rule: '1: an event newer than the live row wins',
     stored: live(T1),
-    incoming: T2,
+    incoming: seen(T2),
     writer: 'event',
     takes: true,
   },
   {
     rule: '1: an event tied with the live row wins (ties go to the later write)',
     stored: live(T2),
-    incoming: T2,
+    incoming: seen(T2),
     writer: 'event',
     takes: true,
   },
   {
     rule: '1: an event older than the live row loses',
     stored: live(T2),
-    incoming: T1,
+    incoming: seen(T1),
     writer: 'event',
     takes: false,
   },
   {
     rule: '1: a listing newer than the live row wins',
     stored: live(T1),
-    incoming: T2,
+    incoming: seen(T2),
     writer: 'listing',
     takes: true,
   },
   {
     rule: '1: a listing tied with the live row wins',
     stored: live(T2),
-    incoming: T2,
+    incoming: seen(T2),
     writer: 'listing',
     takes: true,
   },
   {
     rule: '1: a listing older than the live row loses',
     stored: live(T2),
-    incoming: T1,
+    incoming: seen(T1),
     writer: 'listing',
     takes: false,
   },
   {
     rule: '2: no event changes a tombstone, however new',
     stored: tombstone(T1, T2),
-    incoming: T3,
+    incoming: seen(T3),
     writer: 'event',
     takes: false,
   },
   {
     rule: '3: a listing newer than the deletion brings the tombstone back',
     stored: tombstone(T1, T2),
-    incoming: T3,
+    incoming: seen(T3),
     writer: 'listing',
     takes: true,
   },
   {
     rule: '3: a listing as old as the deletion does not',
     stored: tombstone(T1, T2),
-    incoming: T2,
+    incoming: seen(T2),
     writer: 'listing',
     takes: false,
   },
   {
     rule: '3: a listing newer than the row but older than its deletion does not',
     stored: tombstone(T1, T3),
-    incoming: T2,
+    incoming: seen(T2),
     writer: 'listing',
     takes: false,
+  },
+  {
+    rule: '1: a tie, a listing that saw WorkOS after the event wins',
+    stored: live(T2, T2, 'event'),
+    incoming: seen(T2, T3),
+    writer: 'listing',
+    takes: true,
+  },
+  {
+    rule: '1: a tie, a listing that may not have seen the event loses',
+    stored: live(T2, T3, 'event'),
+    incoming: seen(T2, T2),
+    writer: 'listing',
+    takes: false,
+  },
+  {
+    rule: '1: a tie, an event replayed after a listing that saw WorkOS since loses',
+    stored: live(T2, T3, 'listing'),
+    incoming: seen(T2, T2),
+    writer: 'event',
+    takes: false,
+  },
+  {
+    rule: '1: a tie, an event and a listing that saw WorkOS at the same instant: the later write',
+    stored: live(T2, T3, 'listing'),
+    incoming: seen(T2, T3),
+    writer: 'event',
+    takes: true,
+  },
+  {
+    rule: '1: a tie between two events goes to the later write, whatever their times',
+    stored: live(T2, T3, 'event'),
+    incoming: seen(T2, T1),
+    writer: 'event',
+    takes: true,
+  },
+  {
+    rule: '1: a tie between two listings goes to the later write',
+    stored: live(T2, T3, 'listing'),
+    incoming: seen(T2, T2),
+    writer: 'listing',
+    takes: true,
+  },
+  {
+    rule: '1: a newer version wins whenever it was observed',
+    stored: live(T1, T3, 'listing'),
+    incoming: seen(T2, T2),
+    writer: 'event',
+    takes: true,
   },
 ];
 
@@ -217,9 +282,11 @@ describe('the SQL guards the writers carry', () => {
         name: 'Stored',
         updated_at: version.updated_at,
         deleted_at: version.deleted_at,
+        observed_at: version.observed_at,
+        source: version.source,
       });
     }
-    const row = connectionWrite({ updated_at: incoming });
+    const row = connectionWrite(incoming);
     const taken = await t.db.transaction().execute(async (trx) => {
       if (writer === 'event') {
         const refused = await writeVersions(trx, pagePlan({ connections: [row] }));
@@ -234,7 +301,7 @@ describe('the SQL guards the writers carry', () => {
     });
     expect(taken).toBe(takes);
     const after = await stored();
-    if (takes) expect(after).toMatchObject({ name: 'Incoming', deleted_at: null, updated_at: incoming });
+    if (takes) expect(after).toMatchObject({ name: 'Incoming', deleted_at: null, ...incoming });
     else expect(after).toMatchObject({ name: 'Stored', deleted_at: version?.deleted_at ?? null });
   });
 
@@ -326,21 +393,23 @@ describe('the SQL guards, for organizations and their domains', () => {
     t.db
       .insertInto('organizations')
       .values({
-        ...organizationWrite(version.updated_at),
+        ...organizationWrite(seen(version.updated_at)),
         name: 'Stored',
         deleted_at: version.deleted_at,
+        observed_at: version.observed_at,
         raw: '{}',
-        source: 'event',
+        source: version.source,
       })
       .execute();
   const storeDomain = (version: RowVersion, fields: Partial<OrganizationDomainWrite> = {}) =>
     t.db
       .insertInto('organization_domains')
       .values({
-        ...domainWrite(version.updated_at),
+        ...domainWrite(seen(version.updated_at)),
         state: 'stored',
         deleted_at: version.deleted_at,
-        source: 'event',
+        observed_at: version.observed_at,
+        source: version.source,
         ...fields,
       })
       .execute();
@@ -371,7 +440,7 @@ describe('the SQL guards, for organizations and their domains', () => {
       expect(taken).toBe(takes);
       expect(await organization()).toMatchObject(
         takes
-          ? { name: 'Incoming', deleted_at: null, updated_at: incoming }
+          ? { name: 'Incoming', deleted_at: null, ...incoming }
           : { name: 'Stored', deleted_at: version?.deleted_at ?? null },
       );
     },
@@ -400,7 +469,7 @@ describe('the SQL guards, for organizations and their domains', () => {
       expect(taken).toBe(takes);
       expect(await domain()).toMatchObject(
         takes
-          ? { state: 'verified', deleted_at: null, updated_at: incoming }
+          ? { state: 'verified', deleted_at: null, ...incoming }
           : { state: 'stored', deleted_at: version?.deleted_at ?? null },
       );
     },
@@ -452,8 +521,18 @@ describe('the SQL guards, for organizations and their domains', () => {
     'organizations and domains: rule $rule',
     async ({ synced, deleted, takes }) => {
       const began = await databaseNow(t.db);
-      await storeOrganization({ updated_at: T1, deleted_at: deleted ? T1 : null });
-      await storeDomain({ updated_at: T1, deleted_at: deleted ? T1 : null });
+      await storeOrganization({
+        updated_at: T1,
+        deleted_at: deleted ? T1 : null,
+        observed_at: null,
+        source: 'event',
+      });
+      await storeDomain({
+        updated_at: T1,
+        deleted_at: deleted ? T1 : null,
+        observed_at: null,
+        source: 'event',
+      });
       for (const table of ['organizations', 'organization_domains'] as const)
         await t.db
           .updateTable(table)
@@ -508,20 +587,20 @@ describe('the SQL guards, for organizations and their domains', () => {
   });
 });
 
-function organizationWrite(updated_at: Date): OrganizationWrite {
+function organizationWrite(version: IncomingVersion): OrganizationWrite {
   return {
     id: 'org_v',
     name: 'Incoming',
     external_id: null,
     created_at: T1,
-    updated_at,
     deleted_at: null,
     raw: {},
     last_event_id: null,
+    ...version,
   };
 }
 
-function domainWrite(updated_at: Date): OrganizationDomainWrite {
+function domainWrite(version: IncomingVersion): OrganizationDomainWrite {
   return {
     id: 'org_domain_v',
     organization_id: 'org_v',
@@ -529,9 +608,9 @@ function domainWrite(updated_at: Date): OrganizationDomainWrite {
     state: 'verified',
     verification_strategy: 'dns',
     created_at: T1,
-    updated_at,
     deleted_at: null,
     last_event_id: null,
+    ...version,
   };
 }
 
@@ -548,7 +627,7 @@ function organizationPlan(writes: Partial<OrganizationPlan>): OrganizationPlan {
   };
 }
 
-function connectionWrite(fields: Pick<ConnectionWrite, 'updated_at'>): ConnectionWrite {
+function connectionWrite(fields: IncomingVersion): ConnectionWrite {
   return {
     id: 'conn_v',
     organization_id: 'org_v',

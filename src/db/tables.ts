@@ -20,6 +20,8 @@ export interface ConnectionsTable {
   source: WriteSource;
   last_event_id: string | null;
   synced_at: Generated<Date>;
+  /** When WorkOS was seen in this state (an event's time, a listing's): breaks ties of `updated_at`. */
+  observed_at: Timestamp | null;
 }
 
 export interface ConnectionDomainsTable {
@@ -40,6 +42,7 @@ export interface OrganizationsTable {
   source: WriteSource;
   last_event_id: string | null;
   synced_at: Generated<Date>;
+  observed_at: Timestamp | null;
 }
 
 export interface OrganizationDomainsTable {
@@ -55,6 +58,7 @@ export interface OrganizationDomainsTable {
   source: WriteSource;
   last_event_id: string | null;
   synced_at: Generated<Date>;
+  observed_at: Timestamp | null;
 }
 
 export interface ConnectionCertificatesTable {
@@ -118,6 +122,11 @@ export interface ReconciliationRunsTable {
   domains_inserted: Generated<number>;
   domains_updated: Generated<number>;
   domains_deleted: Generated<number>;
+  /**
+   * The listing's time (WorkOS's clock) of a run that listed every connection itself, from its
+   * first page to its end; null for a dry run, a failed one, or a part of a bounded pass.
+   */
+  listed_at: Timestamp | null;
 }
 
 export interface SyncStateTable {

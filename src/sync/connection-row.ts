@@ -14,7 +14,12 @@ import { writtenNow } from './versions.ts';
 export function connectionRow(
   payload: ParsedConnection,
   raw: unknown,
-  version: { readonly deleted_at: Date | null; readonly last_event_id: string | null },
+  version: {
+    readonly deleted_at: Date | null;
+    readonly last_event_id: string | null;
+    /** An event's time, or a listing's. */
+    readonly observed_at: Date;
+  },
 ): ConnectionWrite {
   return {
     id: payload.id,
@@ -48,6 +53,7 @@ export function takeIncomingConnection() {
     raw: incoming('raw'),
     source: incoming('source'),
     last_event_id: incoming('last_event_id'),
+    observed_at: incoming('observed_at'),
     synced_at: writtenNow(),
   };
 }

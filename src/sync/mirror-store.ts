@@ -82,13 +82,12 @@ export async function loadSnapshot(trx: Transaction<Database>, rows: RowKeys): P
   if (rows.connections.length > 0) {
     const stored = await trx
       .selectFrom('connections')
-      .select(['id', 'updated_at', 'deleted_at'])
+      .select(['id', 'updated_at', 'deleted_at', 'observed_at', 'source'])
       .where('id', '=', (eb) => eb.fn.any(eb.val(rows.connections)))
       .orderBy('id')
       .forUpdate()
       .execute();
-    for (const row of stored)
-      connections.set(row.id, { updated_at: row.updated_at, deleted_at: row.deleted_at });
+    for (const { id, ...version } of stored) connections.set(id, version);
   }
 
   const certificates = new Map<string, CertificateState>();
@@ -110,20 +109,19 @@ export async function loadSnapshot(trx: Transaction<Database>, rows: RowKeys): P
   if (rows.organizations.length > 0) {
     const stored = await trx
       .selectFrom('organizations')
-      .select(['id', 'updated_at', 'deleted_at'])
+      .select(['id', 'updated_at', 'deleted_at', 'observed_at', 'source'])
       .where('id', '=', (eb) => eb.fn.any(eb.val(rows.organizations)))
       .orderBy('id')
       .forUpdate()
       .execute();
-    for (const row of stored)
-      organizations.set(row.id, { updated_at: row.updated_at, deleted_at: row.deleted_at });
+    for (const { id, ...version } of stored) organizations.set(id, version);
   }
 
   const domains = new Map<string, DomainVersion>();
   if (rows.domains.length > 0 || rows.domainSets.length > 0) {
     const stored = await trx
       .selectFrom('organization_domains')
-      .select(['id', 'organization_id', 'updated_at', 'deleted_at'])
+      .select(['id', 'organization_id', 'updated_at', 'deleted_at', 'observed_at', 'source'])
       .where((eb) =>
         eb.or([
           eb('id', '=', eb.fn.any(eb.val([...rows.domains]))),

@@ -7,6 +7,16 @@
 export interface RowVersion {
   readonly updated_at: Date;
   readonly deleted_at: Date | null;
+  /** When WorkOS was seen in this state: an event's time, or a listing's (null: not known). */
+  readonly observed_at: Date | null;
+  /** Who wrote it. */
+  readonly source: 'event' | 'listing';
+}
+
+/** What an incoming version brings: its `updated_at`, and when WorkOS was seen so. */
+export interface IncomingVersion {
+  readonly updated_at: Date;
+  readonly observed_at: Date;
 }
 
 /** A stored organization domain: its version and its organization (rule 7 reads them together). */
@@ -44,6 +54,7 @@ export interface ConnectionWrite {
   readonly raw: unknown;
   /** The event that wrote this version; null when it came from a listing. */
   readonly last_event_id: string | null;
+  readonly observed_at: Date;
 }
 
 /** One of the domains a connection lists. */
@@ -61,6 +72,7 @@ export interface OrganizationWrite {
   readonly deleted_at: Date | null;
   readonly raw: unknown;
   readonly last_event_id: string | null;
+  readonly observed_at: Date;
 }
 
 export interface OrganizationDomainWrite {
@@ -73,6 +85,7 @@ export interface OrganizationDomainWrite {
   readonly updated_at: Date;
   readonly deleted_at: Date | null;
   readonly last_event_id: string | null;
+  readonly observed_at: Date;
 }
 
 /** A tombstone-only write: keeps the stored (newer) columns and sets `deleted_at`. */

@@ -11,6 +11,12 @@
  * The listings are read before the batch's transaction opens (no WorkOS request inside one: the
  * session bounds derived from the lease must hold), as the pages themselves are; a listing that
  * fails fails the batch like a page read, and the batch is read and tried again.
+ *
+ * An event needs none when its refresh has been done or made moot already: one recorded before
+ * (a page read again: its batch refreshed), or one older than the last listing of every
+ * connection (a reconciliation read WorkOS after it; what changed since comes with events of its
+ * own). So a backfill, which lists first, and a cursor recovery replay history without one
+ * request per old domain event.
  */
 import type { Kysely, Transaction } from 'kysely';
 import { type DatabaseInstant, databaseNow } from '../db/clock.ts';
@@ -19,6 +25,7 @@ import type { ConnectionsSource } from '../workos/connections-source.ts';
 import type { ParsedItem } from './parse-event.ts';
 import { type FetchedListing, fetchListing } from './reconcile/listing.ts';
 import { planReconciliation } from './reconcile/plan.ts';
+import { lastWholeListingAt } from './reconcile/runs.ts';
 import {
   loadStoredConnections,
   loadStoredSigningCertificates,
@@ -35,11 +42,17 @@ export interface OrganizationRefresh {
   readonly cause: { readonly eventId: string; readonly event: string };
 }
 
-/** The organizations a batch refreshes, each with its last event that names it, in first-named order. */
-export function refreshesOf(items: readonly ParsedItem[]): Map<string, { eventId: string; event: string }> {
+/**
+ * The organizations a batch refreshes, each with its last event that names it, in first-named
+ * order; none for events `done` says need none.
+ */
+export function refreshesOf(
+  items: readonly ParsedItem[],
+  done: (item: { readonly id: string; readonly created_at: Date }) => boolean = () => false,
+): Map<string, { eventId: string; event: string }> {
   const causes = new Map<string, { eventId: string; event: string }>();
   for (const item of items)
-    if (item.status === 'valid' && item.refreshes !== null)
+    if (item.status === 'valid' && item.refreshes !== null && !done(item))
       causes.set(item.refreshes, { eventId: item.id, event: item.event });
   return causes;
 }
@@ -48,7 +61,13 @@ export async function fetchRefreshes(
   deps: { readonly db: Kysely<Database>; readonly connections: ConnectionsSource },
   items: readonly ParsedItem[],
 ): Promise<OrganizationRefresh[]> {
-  const causes = refreshesOf(items);
+  if (refreshesOf(items).size === 0) return [];
+  const recorded = await recordedAmong(deps.db, items);
+  const listedAt = await lastWholeListingAt(deps.db);
+  const causes = refreshesOf(
+    items,
+    (item) => recorded.has(item.id) || (listedAt !== null && item.created_at <= listedAt),
+  );
   if (causes.size === 0) return [];
   const began = await databaseNow(deps.db);
   const refreshes: OrganizationRefresh[] = [];
@@ -57,6 +76,16 @@ export async function fetchRefreshes(
     refreshes.push({ organizationId, listing, began, cause });
   }
   return refreshes;
+}
+
+async function recordedAmong(db: Kysely<Database>, items: readonly ParsedItem[]): Promise<Set<string>> {
+  const ids = items.filter((i) => i.status === 'valid' && i.refreshes !== null).map((i) => i.id);
+  const rows = await db
+    .selectFrom('events')
+    .select('id')
+    .where('id', '=', (eb) => eb.fn.any(eb.val(ids)))
+    .execute();
+  return new Set(rows.map((r) => r.id));
 }
 
 /** Applies one refresh inside the batch's transaction; returns the connections it really wrote. */

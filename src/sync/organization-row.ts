@@ -12,6 +12,8 @@ import { writtenNow } from './versions.ts';
 interface Version {
   readonly deleted_at: Date | null;
   readonly last_event_id: string | null;
+  /** An event's time, or a listing's. */
+  readonly observed_at: Date;
 }
 
 export function organizationRow(
@@ -62,6 +64,7 @@ export function takeIncomingOrganization() {
     raw: incoming('raw'),
     source: incoming('source'),
     last_event_id: incoming('last_event_id'),
+    observed_at: incoming('observed_at'),
     synced_at: writtenNow(),
   };
 }
@@ -78,6 +81,7 @@ export function takeIncomingOrganizationDomain() {
     deleted_at: incoming('deleted_at'),
     source: incoming('source'),
     last_event_id: incoming('last_event_id'),
+    observed_at: incoming('observed_at'),
     synced_at: writtenNow(),
   };
 }

@@ -307,8 +307,14 @@ class Overlay implements MirrorView {
   }
 }
 
-function version(row: RowVersion): RowVersion {
-  return { updated_at: row.updated_at, deleted_at: row.deleted_at };
+/** What a write the events path planned leaves as the row's version. */
+function version(row: Omit<RowVersion, 'source'>): RowVersion {
+  return {
+    updated_at: row.updated_at,
+    deleted_at: row.deleted_at,
+    observed_at: row.observed_at,
+    source: 'event',
+  };
 }
 
 function tombstoneIn<V extends RowVersion>(rows: Map<string, V>, tombstone: Tombstone): void {

@@ -8,8 +8,14 @@
  * Versioned rows: connections, organizations and organization domains, each by its own
  * `updated_at` (a connection's domain set and an organization's name go with their row's version).
  *  1. A live row is replaced by an incoming version (an event's payload or a listed object)
- *     whose `updated_at` is at least the stored one. Ties go to the later write: the event later
- *     in the stream, or the listing read after the event was applied.
+ *     whose `updated_at` is at least the stored one. A tie between two writes of one kind goes
+ *     to the later write: the event later in the stream, the listing read later. A tie between
+ *     an event and a listing goes to the one that saw WorkOS later (`observed_at`: the event's
+ *     time, the listing's), and at the same instant to the later write: so an event replayed
+ *     after a listing that saw WorkOS since (a backfill's, a recovery's) loses it, and cannot
+ *     bring back what the listing knew and the version does not say — a connection's domains
+ *     change with its organization's without a new `updated_at`. A stored row with no
+ *     `observed_at` (written before it existed) loses every tie, as all rows did.
  *  2. Deletion is terminal for events: no event changes a tombstone, not even another deletion.
  *  3. A listing brings a tombstone back only when it shows an `updated_at` newer than the
  *     deletion (`deleted_at`): WorkOS changed the object after we saw it gone.
@@ -47,7 +53,7 @@
  */
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { DatabaseInstant } from '../db/clock.ts';
-import type { CertificateState, RowVersion } from './mirror.ts';
+import type { CertificateState, IncomingVersion, RowVersion } from './mirror.ts';
 
 /** Who brings an incoming version: the event stream or a listing. */
 export type Writer = 'event' | 'listing';
@@ -58,22 +64,26 @@ export type VersionedTable = 'connections' | 'organizations' | 'organization_dom
 /** Rules 1–3: whether an incoming version replaces the stored row (none: it inserts). */
 export function versionTakes(
   stored: RowVersion | undefined,
-  incomingUpdatedAt: Date,
+  incoming: IncomingVersion,
   writer: Writer,
 ): boolean {
   if (!stored) return true;
-  if (stored.deleted_at) return writer === 'listing' && incomingUpdatedAt > stored.deleted_at;
-  return incomingUpdatedAt >= stored.updated_at;
+  if (stored.deleted_at) return writer === 'listing' && incoming.updated_at > stored.deleted_at;
+  if (incoming.updated_at > stored.updated_at) return true;
+  return (
+    incoming.updated_at.getTime() === stored.updated_at.getTime() &&
+    (stored.source === writer || stored.observed_at === null || incoming.observed_at >= stored.observed_at)
+  );
 }
 
 /** Rules 1–3 for `insert into <table> … on conflict (id) do update set … where <this>`. */
 export function versionGuard(table: VersionedTable, writer: Writer): RawBuilder<SqlBool> {
   // A closed set of names, never input: safe as raw text (and left unqualified, as the statement's target is).
   const row = sql.raw(table);
-  return writer === 'event'
-    ? sql<SqlBool>`${row}.deleted_at is null and ${row}.updated_at <= excluded.updated_at`
-    : sql<SqlBool>`(${row}.deleted_at is null and ${row}.updated_at <= excluded.updated_at)
-        or ${row}.deleted_at < excluded.updated_at`;
+  const live = sql<SqlBool>`${row}.deleted_at is null and (${row}.updated_at < excluded.updated_at
+      or (${row}.updated_at = excluded.updated_at and (${row}.source = excluded.source
+        or ${row}.observed_at is null or ${row}.observed_at <= excluded.observed_at)))`;
+  return writer === 'event' ? live : sql<SqlBool>`(${live}) or ${row}.deleted_at < excluded.updated_at`;
 }
 
 /**

@@ -13,17 +13,18 @@ export const connectionUpsert = defineHandler<ParsedConnection>({
   touches: (c) => ({ ...NO_ROWS, connections: [c.id] }),
   decide(event, mirror): Decision {
     const stored = mirror.connection(event.data.id);
-    if (!versionTakes(stored, event.data.updated_at, 'event')) {
+    const row = connectionRow(event.data, event.rawData, {
+      deleted_at: null,
+      last_event_id: event.id,
+      observed_at: event.created_at,
+    });
+    if (!versionTakes(stored, row, 'event')) {
       return {
         outcome: 'stale',
         reason: stored?.deleted_at ? 'the connection is deleted' : 'the stored connection is newer',
       };
     }
-    const write: PlannedWrite = {
-      kind: 'connection',
-      row: connectionRow(event.data, event.rawData, { deleted_at: null, last_event_id: event.id }),
-      domains: domainsOf(event.data),
-    };
+    const write: PlannedWrite = { kind: 'connection', row, domains: domainsOf(event.data) };
     return { outcome: 'applied', writes: [write] };
   },
 });
@@ -35,15 +36,13 @@ export const connectionDeleted = defineHandler<ParsedConnection>({
     const stored = mirror.connection(event.data.id);
     if (!deletionTakes(stored)) return { outcome: 'stale', reason: 'the connection is already deleted' };
     // The payload carries the state before deletion: it replaces the stored columns unless those are newer.
-    const write: PlannedWrite = versionTakes(stored, event.data.updated_at, 'event')
-      ? {
-          kind: 'connection',
-          row: connectionRow(event.data, event.rawData, {
-            deleted_at: event.created_at,
-            last_event_id: event.id,
-          }),
-          domains: domainsOf(event.data),
-        }
+    const row = connectionRow(event.data, event.rawData, {
+      deleted_at: event.created_at,
+      last_event_id: event.id,
+      observed_at: event.created_at,
+    });
+    const write: PlannedWrite = versionTakes(stored, row, 'event')
+      ? { kind: 'connection', row, domains: domainsOf(event.data) }
       : {
           kind: 'connection_deleted',
           id: event.data.id,

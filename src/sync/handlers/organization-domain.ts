@@ -25,16 +25,17 @@ function upsert(
   mirror: MirrorView,
 ): Decision {
   const stored = mirror.domain(domain.id);
-  if (!versionTakes(stored, domain.updated_at, 'event')) {
+  const row = organizationDomainRow(domain, domain.organization_id, {
+    deleted_at: null,
+    last_event_id: event.id,
+    observed_at: event.created_at,
+  });
+  if (!versionTakes(stored, row, 'event')) {
     return {
       outcome: 'stale',
       reason: stored?.deleted_at ? 'the domain is deleted' : 'the stored domain is newer',
     };
   }
-  const row = organizationDomainRow(domain, domain.organization_id, {
-    deleted_at: null,
-    last_event_id: event.id,
-  });
   return { outcome: 'applied', writes: [{ kind: 'domain', row }] };
 }
 
@@ -60,14 +61,13 @@ export const organizationDomainDeleted = defineHandler<ParsedOrganizationDomain>
     const domain = event.data;
     const stored = mirror.domain(domain.id);
     if (!deletionTakes(stored)) return { outcome: 'stale', reason: 'the domain is already deleted' };
-    const write: PlannedWrite = versionTakes(stored, domain.updated_at, 'event')
-      ? {
-          kind: 'domain',
-          row: organizationDomainRow(domain, domain.organization_id, {
-            deleted_at: event.created_at,
-            last_event_id: event.id,
-          }),
-        }
+    const row = organizationDomainRow(domain, domain.organization_id, {
+      deleted_at: event.created_at,
+      last_event_id: event.id,
+      observed_at: event.created_at,
+    });
+    const write: PlannedWrite = versionTakes(stored, row, 'event')
+      ? { kind: 'domain', row }
       : {
           kind: 'domain_deleted',
           absent: false,

@@ -28,7 +28,12 @@ export const organizationUpsert = defineHandler<ParsedOrganization>({
   touches,
   decide(event, mirror): Decision {
     const stored = mirror.organization(event.data.id);
-    if (!versionTakes(stored, event.data.updated_at, 'event')) {
+    const row = organizationRow(event.data, event.rawData, {
+      deleted_at: null,
+      last_event_id: event.id,
+      observed_at: event.created_at,
+    });
+    if (!versionTakes(stored, row, 'event')) {
       return {
         outcome: 'stale',
         reason: stored?.deleted_at ? 'the organization is deleted' : 'the stored organization is newer',
@@ -36,13 +41,7 @@ export const organizationUpsert = defineHandler<ParsedOrganization>({
     }
     return {
       outcome: 'applied',
-      writes: [
-        {
-          kind: 'organization',
-          row: organizationRow(event.data, event.rawData, { deleted_at: null, last_event_id: event.id }),
-        },
-        ...domainWrites(event, mirror, null),
-      ],
+      writes: [{ kind: 'organization', row }, ...domainWrites(event, mirror, null)],
     };
   },
 });
@@ -60,11 +59,13 @@ export const organizationDeleted = defineHandler<ParsedOrganization>({
     const stored = mirror.organization(event.data.id);
     if (!deletionTakes(stored)) return { outcome: 'stale', reason: 'the organization is already deleted' };
     const deletedAt = event.created_at;
-    const write: PlannedWrite = versionTakes(stored, event.data.updated_at, 'event')
-      ? {
-          kind: 'organization',
-          row: organizationRow(event.data, event.rawData, { deleted_at: deletedAt, last_event_id: event.id }),
-        }
+    const row = organizationRow(event.data, event.rawData, {
+      deleted_at: deletedAt,
+      last_event_id: event.id,
+      observed_at: event.created_at,
+    });
+    const write: PlannedWrite = versionTakes(stored, row, 'event')
+      ? { kind: 'organization', row }
       : { kind: 'organization_deleted', id: event.data.id, deleted_at: deletedAt, last_event_id: event.id };
     return { outcome: 'applied', writes: [write, ...domainWrites(event, mirror, deletedAt)] };
   },
@@ -84,11 +85,12 @@ function domainWrites(
   for (const domain of event.data.domains ?? []) {
     listed.add(domain.id);
     const stored = mirror.domain(domain.id);
-    if (versionTakes(stored, domain.updated_at, 'event')) {
-      const row = organizationDomainRow(domain, event.data.id, {
-        deleted_at: deletedAt,
-        last_event_id: event.id,
-      });
+    const row = organizationDomainRow(domain, event.data.id, {
+      deleted_at: deletedAt,
+      last_event_id: event.id,
+      observed_at: event.created_at,
+    });
+    if (versionTakes(stored, row, 'event')) {
       writes.push({ kind: 'domain', row });
     } else if (deletedAt && deletionTakes(stored)) {
       writes.push({

@@ -38,6 +38,8 @@ export async function loadStoredOrganizations(
       'external_id',
       'updated_at',
       'deleted_at',
+      'observed_at',
+      'source',
       writtenSince(listingBegan).as('writtenSinceListingBegan'),
     ])
     .execute();
@@ -58,6 +60,8 @@ export async function loadStoredDomains(
       'verification_strategy',
       'updated_at',
       'deleted_at',
+      'observed_at',
+      'source',
       writtenSince(listingBegan).as('writtenSinceListingBegan'),
     ])
     .execute();

@@ -30,6 +30,8 @@ interface Stored {
   readonly id: string;
   readonly updated_at: Date;
   readonly deleted_at: Date | null;
+  readonly observed_at: Date | null;
+  readonly source: 'event' | 'listing';
   /** Last written after the listing began (decided by the database: `versions.ts`, rule 5). */
   readonly writtenSinceListingBegan: boolean;
 }
@@ -66,6 +68,8 @@ export function planOrganizations(
   listing: OrganizationListing,
   storedOrganizations: ReadonlyMap<string, StoredOrganization>,
   storedDomains: ReadonlyMap<string, StoredDomain>,
+  /** The listing's time: when WorkOS was seen so. */
+  listedAt: Date,
 ): OrganizationPlan {
   const organizations: OrganizationPlan['organizations'][number][] = [];
   const domains: OrganizationPlan['domains'][number][] = [];
@@ -84,7 +88,7 @@ export function planOrganizations(
 
   for (const { organization: o, raw } of listing.organizations) {
     listedOrganizations.add(o.id);
-    const row = organizationRow(o, raw, { deleted_at: null, last_event_id: null });
+    const row = organizationRow(o, raw, { deleted_at: null, last_event_id: null, observed_at: listedAt });
     const kind = upsertKind(storedOrganizations.get(o.id), row, organizationDifferences);
     if (kind) {
       organizations.push({ row, kind: kind.kind });
@@ -102,7 +106,11 @@ export function planOrganizations(
     for (const d of o.domains ?? []) {
       counts.domains.seen++;
       listedDomains.add(d.id);
-      const domain = organizationDomainRow(d, o.id, { deleted_at: null, last_event_id: null });
+      const domain = organizationDomainRow(d, o.id, {
+        deleted_at: null,
+        last_event_id: null,
+        observed_at: listedAt,
+      });
       const domainKind = upsertKind(storedDomains.get(d.id), domain, domainDifferences);
       if (!domainKind) continue;
       domains.push({ row: domain, kind: domainKind.kind });
@@ -137,13 +145,13 @@ export function planOrganizations(
 }
 
 /** Rules 1 and 3, then what kind of write a winning listed version is; none when it loses or changes nothing. */
-function upsertKind<S extends Stored, R extends { readonly updated_at: Date }>(
+function upsertKind<S extends Stored, R extends { readonly updated_at: Date; readonly observed_at: Date }>(
   stored: S | undefined,
   row: R,
   differences: (stored: S, row: R) => string[],
 ): { readonly kind: UpsertKind; readonly changes: string[] } | null {
   if (!stored) return { kind: 'inserted', changes: [] };
-  if (!versionTakes(stored, row.updated_at, 'listing')) return null;
+  if (!versionTakes(stored, row, 'listing')) return null;
   const changes = differences(stored, row);
   if (stored.deleted_at) changes.unshift('restored: listed again after its deletion');
   if (changes.length > 0) return { kind: 'updated', changes };

@@ -42,6 +42,8 @@ export interface StoredConnection {
   readonly state: string;
   readonly updated_at: Date;
   readonly deleted_at: Date | null;
+  readonly observed_at: Date | null;
+  readonly source: 'event' | 'listing';
   /** Last written after the listing began (decided by the database: `versions.ts`, rule 5). */
   readonly writtenSinceListingBegan: boolean;
   /** `id=domain` pairs, sorted. */
@@ -126,13 +128,13 @@ export function planReconciliation(
     listed.add(c.id);
     const current = stored.get(c.id);
     const domains = domainsOf(c) ?? [];
-    const row = connectionRow(c, item.raw, { deleted_at: null, last_event_id: null });
+    const row = connectionRow(c, item.raw, { deleted_at: null, last_event_id: null, observed_at: listedAt });
 
     if (!current) {
       upserts.push({ row, domains, kind: 'inserted' });
       drift.push({ entity: 'connection', kind: 'inserted', id: c.id, name: c.name, changes: [] });
       counts.inserted++;
-    } else if (versionTakes(current, c.updated_at, 'listing')) {
+    } else if (versionTakes(current, row, 'listing')) {
       const changes = differences(current, row, domains);
       if (changes.length > 0) {
         upserts.push({ row, domains, kind: 'updated' });

@@ -184,6 +184,7 @@ export async function reconcile(
           await finishRun(trx, runId!, {
             counts,
             listingComplete: reachedEnd,
+            listedWholeAt: reachedEnd && !continuing ? listedAt : null,
             organizations: organizationCounts,
           });
           const kept = (d: Drift) =>
@@ -234,6 +235,7 @@ async function planOrganizationListing(
     listing,
     await loadStoredOrganizations(deps.db, began),
     await loadStoredDomains(deps.db, began),
+    listedAt,
   );
   return { plan, listedAt };
 }

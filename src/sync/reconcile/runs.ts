@@ -22,6 +22,8 @@ export async function finishRun(
   run: {
     readonly counts: ReconciliationCounts;
     readonly listingComplete: boolean;
+    /** The listing's time, when this run listed every connection itself. */
+    readonly listedWholeAt: Date | null;
     readonly organizations: { readonly organizations: EntityCounts; readonly domains: EntityCounts } | null;
   },
 ): Promise<void> {
@@ -41,6 +43,7 @@ export async function finishRun(
       certificates_updated: counts.certificatesUpdated,
       certificates_unparsable: counts.certificatesUnparsable,
       listing_complete: run.listingComplete,
+      listed_at: run.listedWholeAt,
       ...(organizations && {
         organizations_listed: true,
         organizations_seen: organizations.organizations.seen,
@@ -85,6 +88,19 @@ export async function organizationsEverListed(db: Kysely<Database>): Promise<boo
     .limit(1)
     .executeTakeFirst();
   return run !== undefined;
+}
+
+/**
+ * The latest time (WorkOS's clock) at which a listing of every connection began: whatever WorkOS
+ * changed before it, a reconciliation has read since. Null before any.
+ */
+export async function lastWholeListingAt(db: Kysely<Database>): Promise<Date | null> {
+  const row = await db
+    .selectFrom('reconciliation_runs')
+    .select((eb) => eb.fn.max('listed_at').as('at'))
+    .where('status', '=', 'succeeded')
+    .executeTakeFirst();
+  return (row?.at as Date | null | undefined) ?? null;
 }
 
 /** Whether the mirror has a real reconciliation that succeeded. */

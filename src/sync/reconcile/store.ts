@@ -43,6 +43,8 @@ export async function loadStoredConnections(
       'state',
       'updated_at',
       'deleted_at',
+      'observed_at',
+      'source',
       writtenSince(listingBegan).as('writtenSinceListingBegan'),
     ])
     .$if(scope !== undefined, (q) =>
