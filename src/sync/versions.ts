@@ -76,6 +76,14 @@ export function versionTakes(
   );
 }
 
+/** Why `versionTakes` refused an event's version, as its recorded outcome says (`events.error`). */
+export function staleReason(stored: RowVersion | undefined, incoming: IncomingVersion, what: string): string {
+  if (stored?.deleted_at) return `the ${what} is deleted`;
+  return stored && stored.updated_at.getTime() === incoming.updated_at.getTime()
+    ? `a listing that saw WorkOS after this event holds the same ${what} version`
+    : `the stored ${what} is newer`;
+}
+
 /** Rules 1–3 for `insert into <table> … on conflict (id) do update set … where <this>`. */
 export function versionGuard(table: VersionedTable, writer: Writer): RawBuilder<SqlBool> {
   // A closed set of names, never input: safe as raw text (and left unqualified, as the statement's target is).

@@ -5,7 +5,7 @@
 import { connection, type ParsedConnection } from '../../workos/schemas.ts';
 import { connectionRow, domainsOf } from '../connection-row.ts';
 import { NO_ROWS, type PlannedWrite } from '../mirror.ts';
-import { deletionTakes, versionTakes } from '../versions.ts';
+import { deletionTakes, staleReason, versionTakes } from '../versions.ts';
 import { type Decision, defineHandler } from './types.ts';
 
 export const connectionUpsert = defineHandler<ParsedConnection>({
@@ -19,10 +19,7 @@ export const connectionUpsert = defineHandler<ParsedConnection>({
       observed_at: event.created_at,
     });
     if (!versionTakes(stored, row, 'event')) {
-      return {
-        outcome: 'stale',
-        reason: stored?.deleted_at ? 'the connection is deleted' : 'the stored connection is newer',
-      };
+      return { outcome: 'stale', reason: staleReason(stored, row, 'connection') };
     }
     const write: PlannedWrite = { kind: 'connection', row, domains: domainsOf(event.data) };
     return { outcome: 'applied', writes: [write] };

@@ -12,7 +12,7 @@ import {
 } from '../../workos/schemas.ts';
 import { type MirrorView, NO_ROWS, type PlannedWrite } from '../mirror.ts';
 import { organizationDomainRow } from '../organization-row.ts';
-import { deletionTakes, versionTakes } from '../versions.ts';
+import { deletionTakes, staleReason, versionTakes } from '../versions.ts';
 import { type Decision, defineHandler, type HandledEvent } from './types.ts';
 
 function touches(d: ParsedOrganizationDomain) {
@@ -31,10 +31,7 @@ function upsert(
     observed_at: event.created_at,
   });
   if (!versionTakes(stored, row, 'event')) {
-    return {
-      outcome: 'stale',
-      reason: stored?.deleted_at ? 'the domain is deleted' : 'the stored domain is newer',
-    };
+    return { outcome: 'stale', reason: staleReason(stored, row, 'domain') };
   }
   return { outcome: 'applied', writes: [{ kind: 'domain', row }] };
 }

@@ -11,7 +11,7 @@
 import { organization, type ParsedOrganization } from '../../workos/schemas.ts';
 import { type MirrorView, NO_ROWS, type PlannedWrite } from '../mirror.ts';
 import { organizationDomainRow, organizationRow } from '../organization-row.ts';
-import { absentDomainRemoved, deletionTakes, versionTakes } from '../versions.ts';
+import { absentDomainRemoved, deletionTakes, staleReason, versionTakes } from '../versions.ts';
 import { type Decision, defineHandler, type HandledEvent } from './types.ts';
 
 function touches(o: ParsedOrganization) {
@@ -34,10 +34,7 @@ export const organizationUpsert = defineHandler<ParsedOrganization>({
       observed_at: event.created_at,
     });
     if (!versionTakes(stored, row, 'event')) {
-      return {
-        outcome: 'stale',
-        reason: stored?.deleted_at ? 'the organization is deleted' : 'the stored organization is newer',
-      };
+      return { outcome: 'stale', reason: staleReason(stored, row, 'organization') };
     }
     return {
       outcome: 'applied',
