@@ -15,6 +15,7 @@ it('prints the tour and leaves nothing behind', { timeout: 120_000 }, async () =
     'Reconciliation: what events could not say',
     'Status',
     'Connections by state',
+    'Which connection serves a domain (the domain_routes view',
     'SAML certificates expiring within 30 days',
     'To mirror your own WorkOS environment',
   ]) {
@@ -22,6 +23,10 @@ it('prints the tour and leaves nothing behind', { timeout: 120_000 }, async () =
   }
   // the live changes reached the mirror through the worker
   expect(out).toMatch(/is deactivated\n\s+webhook → in Postgres \d+ ms later/);
+  // a domain verified: the routing query answers it, with no reconciliation in between
+  expect(out).toMatch(
+    /verifies (\S+) \(an organization_domain\.verified event, no connection event\)\n\s+webhook → the routing query \(domain_routes\) answers "verified" for \1, no reconciliation, \d+ ms later/,
+  );
   expect(out).toMatch(/updated\s+1\n/);
   expect(out).toMatch(/^\s+lag\s+\d+\.\d s$/m);
   const dir = /embedded Postgres \(PGlite\) in (\S+)/.exec(out)?.[1];

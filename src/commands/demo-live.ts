@@ -11,6 +11,8 @@ interface Change {
   readonly label: string;
   /** Applies the change in WorkOS; returns a check that the mirror shows it, or null if events cannot. */
   apply(): (() => Promise<boolean>) | null;
+  /** What showed it, for the line that says how soon (default: the mirror). */
+  readonly shownBy?: string;
 }
 
 export function startLiveChanges(deps: {
@@ -59,6 +61,28 @@ export function startLiveChanges(deps: {
       },
     });
   }
+  const pending = model
+    .liveOrganizations()
+    .flatMap((o) => o.domains.map((d) => ({ organization: o, domain: d })))
+    .find(({ domain }) => domain.state === 'pending');
+  if (pending) {
+    changes.push({
+      label: `${pending.organization.name} verifies ${pending.domain.domain} (an organization_domain.verified event, no connection event)`,
+      shownBy: `the routing query (domain_routes) answers "verified" for ${pending.domain.domain}, no reconciliation,`,
+      apply() {
+        model.verifyDomain(pending.domain.id);
+        // What "which connection serves this domain" answers, from the mirror.
+        return async () =>
+          (
+            await db
+              .selectFrom('domain_routes')
+              .select('domain_state')
+              .where('domain_id', '=', pending.domain.id)
+              .executeTakeFirst()
+          )?.domain_state === 'verified';
+      },
+    });
+  }
   changes.push({
     label: 'a new connection for Initech is created and activated',
     apply() {
@@ -97,7 +121,10 @@ export function startLiveChanges(deps: {
       say(`  ${new Date().toISOString().slice(11, 19)} WorkOS: ${change.label}`);
       if (!visible) continue;
       while (!stopped && !(await visible())) await sleep(50);
-      if (!stopped) say(`           webhook → in Postgres ${Math.round(performance.now() - at)} ms later`);
+      if (!stopped)
+        say(
+          `           webhook → ${change.shownBy ?? 'in Postgres'} ${Math.round(performance.now() - at)} ms later`,
+        );
     }
   })();
   return {

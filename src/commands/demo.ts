@@ -116,10 +116,12 @@ export async function demoCommand(config: Config, options: DemoOptions): Promise
       .execute();
     say(formatRows(byState).replace(/^/gm, '  ').trimEnd());
 
-    step('Domains served (a sample)');
+    step(
+      'Which connection serves a domain (the domain_routes view: domain → organization → its connections)',
+    );
     const domains = await db
-      .selectFrom('live_connection_domains')
-      .select(['domain', 'connection_id', 'state'])
+      .selectFrom('domain_routes')
+      .select(['domain', 'domain_state', 'organization_name', 'connection_id', 'connection_state'])
       .orderBy('domain')
       .limit(5)
       .execute();
