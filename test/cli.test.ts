@@ -19,6 +19,9 @@ let emulator: Emulator;
 beforeAll(async () => {
   const model = new WorkosModel({ seed: 11 });
   generateScenario(model, { seed: 11, events: 1_500 });
+  // Organizations WorkOS made before the events retained: only a listing brings them.
+  model.createOrganization({ name: 'Acme', domains: ['acme.example'], silent: true });
+  model.createOrganization({ name: 'Globex', domains: ['globex.example', 'globex.io'], silent: true });
   emulator = await startEmulator({ apiKey: API_KEY, model });
 });
 afterAll(() => emulator.close());
@@ -198,7 +201,9 @@ describe('backfill, poll, status', () => {
     const env = { DATABASE_URL: url, WORKOS_API_KEY: API_KEY, WORKOS_API_URL: emulator.url };
     const backfill = await runCli(['backfill'], env);
     // stderr carries progress only: a new database is reconciled first
-    expect(backfill.stderr).toMatch(/^backfill: reconciled \d+ listed connections first\n/);
+    expect(backfill.stderr).toMatch(
+      /^backfill: reconciled \d+ listed connections, \d+ organizations and \d+ domains first\n/,
+    );
     expect(backfill.stderr).not.toMatch(/error|warn/i);
     expect(backfill.code).toBe(0);
     expect(backfill.stdout).toMatch(/^backfill caught up in /);
@@ -226,6 +231,31 @@ describe('backfill, poll, status', () => {
     const human = await runCli(['status'], env);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^cursor\s+event_/m);
+  });
+
+  it('backfill on a mirror that predates organizations says so, reconciles them in, and backfills nothing again', async () => {
+    const url = await createDatabaseUrl();
+    const env = { DATABASE_URL: url, WORKOS_API_KEY: API_KEY, WORKOS_API_URL: emulator.url };
+    expect((await runCli(['backfill'], env)).code).toBe(0);
+    // As the previous release leaves it: no organizations, no run that listed them.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query('delete from workos.organization_domains; delete from workos.organizations');
+      await client.query('update workos.reconciliation_runs set organizations_listed = false');
+      const upgraded = await runCli(['backfill'], env);
+      expect(upgraded.code).toBe(0);
+      expect(upgraded.stderr).toMatch(
+        /^backfill: this mirror had never listed organizations \(it predates them\): reconciled first, [\d,]+ connections, \d+ organizations and \d+ domains; no new backfill needed\n/,
+      );
+      expect(upgraded.stdout).toMatch(/events\s+0 \(/);
+      const { rows } = await client.query('select count(*)::int as n from workos.organizations');
+      expect(rows[0].n).toBe(emulator.model.liveOrganizations().length);
+      const again = await runCli(['backfill'], env);
+      expect(again.stderr).not.toMatch(/reconciled/);
+    } finally {
+      await client.end();
+    }
   });
 
   it('--since starts a new database at that time', async () => {

@@ -50,9 +50,17 @@ export async function pollOrBackfillCommand(
     let totals: DrainTotals;
     if (name === 'backfill') {
       const result = await sync.backfill({ since, signal: stop.signal, onPage, maxPages: options.maxPages });
-      if (result.reconciliation)
+      const first = result.reconciliation;
+      const listed = first?.organizations
+        ? `, ${count(first.organizations.organizations.seen)} organizations and ${count(first.organizations.domains.seen)} domains`
+        : '';
+      if (first && result.reconciledFor === 'organizations')
         process.stderr.write(
-          `backfill: reconciled ${count(result.reconciliation.counts.seen)} listed connections first\n`,
+          `backfill: this mirror had never listed organizations (it predates them): reconciled first, ${count(first.counts.seen)} connections${listed}; no new backfill needed\n`,
+        );
+      else if (first)
+        process.stderr.write(
+          `backfill: reconciled ${count(first.counts.seen)} listed connections${listed} first\n`,
         );
       totals = result.totals;
     } else {
