@@ -16,6 +16,16 @@ const summary = generateScenario(model, {
   connections: spec.connections,
 });
 const generatedMs = performance.now() - started;
+// Organizations made silently, after the history (WorkOS's past, before the bench watches).
+const organizations = Array.from({ length: spec.organizations ?? 0 }, (_, i) => {
+  const { data } = model.createOrganization({
+    name: `Bench Org ${i}`,
+    domains: [{ domain: `org-${i}.bench.example`, state: 'verified' }],
+    silent: true,
+  });
+  model.createConnection({ organizationId: data.id, name: `Bench Org ${i} SSO`, state: 'active' });
+  return data.id;
+});
 const emulator = await startEmulator({ apiKey: spec.apiKey, model });
 await emulator.certificatesWarm;
 
@@ -23,23 +33,44 @@ function send(reply: ChildReply): void {
   process.send?.(reply);
 }
 
-/** A steady stream of connection events, on an absolute schedule so the rate never drifts. */
+/** A steady stream of connection events: activations and deactivations, round the connections. */
 async function stream(rate: number, seconds: number): Promise<number> {
   const ids = model
     .liveConnections()
     .filter((c) => c.state === 'active' || c.state === 'inactive')
     .map((c) => c.id);
   if (ids.length === 0) throw new Error('the scenario has no activated connection to flap');
+  return paced(rate, seconds, (i) => {
+    const id = ids[i % ids.length]!;
+    if (model.getConnection(id).state === 'active') model.deactivate(id);
+    else model.activate(id);
+  });
+}
+
+/**
+ * A steady stream of domain events round the organizations: each gets a new domain (pending),
+ * then has it verified, then removed, so every event changes what `domain_routes` answers.
+ */
+async function domainStream(rate: number, seconds: number): Promise<number> {
+  if (organizations.length === 0) throw new Error('the scenario has no organizations (spec.organizations)');
+  const added: string[] = [];
+  return paced(rate, seconds, (i) => {
+    const slot = i % organizations.length;
+    const phase = Math.floor(i / organizations.length) % 3;
+    if (phase === 0) added[slot] = model.addDomain(organizations[slot]!, `d${i}.bench.example`).data.id;
+    else if (phase === 1) model.verifyDomain(added[slot]!);
+    else model.removeDomain(added[slot]!);
+  });
+}
+
+/** Calls `emit(i)` `rate` times a second for `seconds`, on an absolute schedule so the rate never drifts. */
+async function paced(rate: number, seconds: number, emit: (i: number) => void): Promise<number> {
   const total = Math.round(rate * seconds);
   const start = performance.now();
   let emitted = 0;
   while (emitted < total) {
     const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
-    for (; emitted < due; emitted++) {
-      const id = ids[emitted % ids.length]!;
-      if (model.getConnection(id).state === 'active') model.deactivate(id);
-      else model.activate(id);
-    }
+    for (; emitted < due; emitted++) emit(emitted);
     const next = start + (emitted / rate) * 1000;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
   }
@@ -80,6 +111,8 @@ process.on('message', (raw) => {
         return { type: 'ok', id: command.id };
       case 'stream':
         return { type: 'ok', id: command.id, value: await stream(command.rate, command.seconds) };
+      case 'domains':
+        return { type: 'ok', id: command.id, value: await domainStream(command.rate, command.seconds) };
       case 'drift':
         return { type: 'ok', id: command.id, value: drift(command.fraction) };
       case 'requests':

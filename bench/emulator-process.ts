@@ -12,14 +12,17 @@ export interface ScenarioSpec {
   readonly seed: number;
   readonly events: number;
   readonly connections?: number | undefined;
+  /** Organizations WorkOS knows, each with a verified domain and an active connection that lists it. */
+  readonly organizations?: number | undefined;
   readonly apiKey: string;
 }
 
 export type ChildCommand = { readonly id: number } & (
   | { readonly cmd: 'latency'; readonly ms: number }
   | { readonly cmd: 'stream'; readonly rate: number; readonly seconds: number }
+  | { readonly cmd: 'domains'; readonly rate: number; readonly seconds: number }
   | { readonly cmd: 'drift'; readonly fraction: number }
-  | { readonly cmd: 'requests'; readonly path: '/events' | '/connections' }
+  | { readonly cmd: 'requests'; readonly path: '/events' | '/connections' | '/organizations' }
   | { readonly cmd: 'webhooks'; readonly url: string; readonly secret: string }
   | { readonly cmd: 'visibility'; readonly ms: number }
   | { readonly cmd: 'close' }
@@ -45,8 +48,10 @@ export interface EmulatorProcess extends Omit<Ready, 'type'> {
   setLatency(ms: number): Promise<void>;
   /** Emits `rate` events a second for `seconds`; resolves with how many when done. */
   stream(rate: number, seconds: number): Promise<number>;
+  /** The same with domain events: added, verified, removed, round the organizations (`organizations`). */
+  domainStream(rate: number, seconds: number): Promise<number>;
   drift(fraction: number): Promise<{ renamed: number; created: number; deleted: number }>;
-  requestCount(path: '/events' | '/connections'): Promise<number>;
+  requestCount(path: '/events' | '/connections' | '/organizations'): Promise<number>;
   /** Sends every event emitted from now on to `url`, signed with `secret` as WorkOS signs. */
   sendWebhooks(url: string, secret: string): Promise<void>;
   /** Lists new events on `GET /events` only `ms` after their creation, as WorkOS does. */
@@ -95,6 +100,7 @@ export async function startEmulatorProcess(
     pid: child.pid!,
     setLatency: (ms) => call({ cmd: 'latency', ms }),
     stream: (rate, seconds) => call({ cmd: 'stream', rate, seconds }),
+    domainStream: (rate, seconds) => call({ cmd: 'domains', rate, seconds }),
     drift: (fraction) => call({ cmd: 'drift', fraction }),
     requestCount: (path) => call({ cmd: 'requests', path }),
     sendWebhooks: (url, secret) => call({ cmd: 'webhooks', url, secret }),

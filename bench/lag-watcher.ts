@@ -26,9 +26,16 @@ export async function waitForEvents(
   }
 }
 
+export interface Lag {
+  readonly eventId: string;
+  readonly ms: number;
+}
+
 /**
  * The lag of each event after `afterSeq` while `streaming` runs, and for up to `graceMs` after it
  * ends (and the newest `seq` seen); throws when fewer became visible than the stream emitted.
+ * With `check`, each event's row is handed to it as it becomes visible (it throws if what the
+ * mirror answers then is wrong), and the lag is the time until that answer was right.
  */
 export async function collectLags(
   watcher: pg.Client,
@@ -36,8 +43,15 @@ export async function collectLags(
   streaming: Promise<number>,
   graceMs: number,
   failed: () => Error | undefined,
-): Promise<{ readonly lags: number[]; readonly emitted: number; readonly lastSeq: number }> {
+  check?: (event: { readonly id: string; readonly event: string; readonly data: unknown }) => Promise<void>,
+): Promise<{
+  readonly lags: number[];
+  readonly byEvent: Lag[];
+  readonly emitted: number;
+  readonly lastSeq: number;
+}> {
   const lags: number[] = [];
+  const byEvent: Lag[] = [];
   let emitted: number | undefined;
   void streaming.then((n) => {
     emitted = n;
@@ -47,13 +61,21 @@ export async function collectLags(
   while (emitted === undefined || (lags.length < emitted && performance.now() < deadline)) {
     const error = failed();
     if (error) throw error;
-    const { rows } = await watcher.query<{ seq: string; created_at: Date }>(
-      `select seq, created_at from ${SCHEMA}.events where seq > $1 order by seq`,
-      [lastSeq],
-    );
+    const { rows } = await watcher.query<{
+      seq: string;
+      id: string;
+      event: string;
+      data: unknown;
+      created_at: Date;
+    }>(`select seq, id, event, data, created_at from ${SCHEMA}.events where seq > $1 order by seq`, [
+      lastSeq,
+    ]);
     const seenAt = Date.now();
     for (const r of rows) {
-      lags.push(seenAt - r.created_at.getTime());
+      await check?.(r);
+      const ms = seenAt - r.created_at.getTime();
+      lags.push(ms);
+      byEvent.push({ eventId: r.id, ms });
       lastSeq = Number(r.seq);
     }
     if (emitted !== undefined && deadline === Number.POSITIVE_INFINITY)
@@ -62,7 +84,7 @@ export async function collectLags(
   }
   const total = await streaming;
   if (lags.length < total) throw new Error(`only ${lags.length} of ${total} events became visible`);
-  return { lags, emitted: total, lastSeq };
+  return { lags, byEvent, emitted: total, lastSeq };
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

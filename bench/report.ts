@@ -50,6 +50,11 @@ export const FIGURES = {
   nudgeLateP50: 'live lag p50, webhook nudge, listed 1 s late',
   nudgeLateP99: 'live lag p99, webhook nudge, listed 1 s late',
   nudgeLateRequests: 'WorkOS requests/min, webhook nudge, listed 1 s late',
+  domainPolledP50: 'domain changed → routing query right, p50, 1 s polling',
+  domainPolledP99: 'domain changed → routing query right, p99, 1 s polling',
+  domainNudgedP50: 'domain changed → routing query right, p50, webhook nudge',
+  domainNudgedP99: 'domain changed → routing query right, p99, webhook nudge',
+  domainRequests: 'WorkOS requests per domain event, webhook nudge',
   rssSmall: 'peak RSS, smaller history',
   rssLarge: 'peak RSS, larger history',
 } as const;

@@ -14,9 +14,18 @@ export interface Sizes {
   /** Figure 4. */
   readonly liveRate: number;
   readonly liveSeconds: number;
-  /** Figure 4 with webhooks: one event every so many seconds, so many events (each listing delay). */
+  /**
+   * Figure 4 with webhooks, each listing delay: the lag over `nudgeLagEvents` events one every
+   * `nudgeLagEverySeconds`; the requests a minute over `nudgeEvents` one every `nudgeEverySeconds`.
+   */
+  readonly nudgeLagEverySeconds: number;
+  readonly nudgeLagEvents: number;
   readonly nudgeEverySeconds: number;
   readonly nudgeEvents: number;
+  /** Figure 4 for domains: domain events a second with 1 s polling, and one every so many seconds nudged. */
+  readonly domainRate: number;
+  readonly domainEvents: number;
+  readonly domainNudgeEverySeconds: number;
   /** Figure 5: the two history sizes compared, over the same connections. */
   readonly memoryEvents: readonly [number, number];
   readonly memoryConnections: number;
@@ -33,8 +42,13 @@ export const FULL: Sizes = {
   driftFraction: 0.01,
   liveRate: 50,
   liveSeconds: 60,
+  nudgeLagEverySeconds: 1.5,
+  nudgeLagEvents: 120,
   nudgeEverySeconds: 25,
   nudgeEvents: 12,
+  domainRate: 2,
+  domainEvents: 120,
+  domainNudgeEverySeconds: 1.5,
   memoryEvents: [100_000, 1_000_000],
   memoryConnections: 5_000,
   memoryV8DefaultRun: true,
@@ -49,8 +63,13 @@ export const QUICK: Sizes = {
   driftFraction: 0.01,
   liveRate: 50,
   liveSeconds: 5,
+  nudgeLagEverySeconds: 1.5,
+  nudgeLagEvents: 4,
   nudgeEverySeconds: 2,
   nudgeEvents: 3,
+  domainRate: 2,
+  domainEvents: 6,
+  domainNudgeEverySeconds: 1.5,
   memoryEvents: [2_000, 10_000],
   memoryConnections: 125,
   memoryV8DefaultRun: false,

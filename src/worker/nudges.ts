@@ -92,6 +92,15 @@ export class Nudges {
       const look = this.#pending.get(id)!;
       this.deps.metrics.recordWebhookToApplied((Date.now() - look.receivedAt) / 1000);
       found.push({ foundAfterMs: startedAt - look.arrivedAt, misses: look.misses });
+      this.deps.log.debug(
+        {
+          eventId: id,
+          misses: look.misses,
+          foundAfterMs: startedAt - look.arrivedAt,
+          delayMs: this.#delayMs,
+        },
+        'a webhook`s event is in the mirror',
+      );
       this.#pending.delete(id);
       this.#known.add(id);
       if (this.#known.size > KNOWN_IDS) this.#known.delete(this.#known.values().next().value!);
