@@ -50,6 +50,8 @@ it('runs every figure at quick size and reports each one with numbers', { timeou
     FIGURES.nudgeNowRequests,
     FIGURES.nudgeLateP99,
     FIGURES.nudgeLateRequests,
+    FIGURES.domainPolledP99,
+    FIGURES.domainNudgedP99,
     FIGURES.rssSmall,
     FIGURES.rssLarge,
   ]);

@@ -1,140 +1,25 @@
 /**
- * The events path's reads and writes. It reads the mirror rows a page touches (locking them for
- * the rest of the transaction) and writes a page's plan, one batched statement per table. Every
- * versioned write carries its guard from `versions.ts` and reports which rows it really took, so
- * the database's verdict, not the plan, decides what the page did (see `apply-page.ts`).
- *
- * Id lists go as one array parameter (`= any($1)`), not one parameter per id: a statement whose
- * text does not grow with the batch is cheaper to build here and to parse in Postgres. Tables are
- * locked in one order (connections, certificates, organizations, domains), rows by key, so two
- * transactions never wait on each other in a circle.
+ * The events path's writes: a page's plan, one batched statement per table (what it reads first
+ * is `mirror-snapshot.ts`). Every versioned write carries its guard from `versions.ts` and
+ * reports which rows it really took, so the database's verdict, not the plan, decides what the
+ * page did (see `apply-page.ts`).
  */
 import { sql, type Transaction } from 'kysely';
 import { toJsonb } from '../db/json.ts';
 import type { Database } from '../db/tables.ts';
 import { takeIncomingCertificate } from './certificate-row.ts';
 import { takeIncomingConnection } from './connection-row.ts';
-import {
-  type CertificateState,
-  certificateKey,
-  type DomainVersion,
-  NO_ROWS,
-  type RowKeys,
-  type RowVersion,
-} from './mirror.ts';
+import { certificateKey, NO_ROWS, type RowKeys, type Tombstone } from './mirror.ts';
 import { takeIncomingOrganization, takeIncomingOrganizationDomain } from './organization-row.ts';
-import type { ParsedItem } from './parse-event.ts';
-import type { EventRecord, MirrorSnapshot, PagePlan, StoredEvent } from './plan-page.ts';
+import type { EventRecord, PagePlan } from './plan-page.ts';
 import {
   absentDomainGuard,
   CERTIFICATE_GUARD,
   DELETION_GUARD,
+  type VersionedTable,
   versionGuard,
   writtenNow,
 } from './versions.ts';
-
-export async function loadSeenEvents(
-  trx: Transaction<Database>,
-  ids: readonly string[],
-): Promise<Map<string, StoredEvent>> {
-  if (ids.length === 0) return new Map();
-  const rows = await trx
-    .selectFrom('events')
-    .select(['id', 'event', 'data'])
-    .where('id', '=', (eb) => eb.fn.any(eb.val(ids)))
-    .execute();
-  return new Map(rows.map((r) => [r.id, { event: r.event, data: r.data }]));
-}
-
-/** Every row the valid events of a page read. */
-export function rowsTouched(items: readonly ParsedItem[]): RowKeys {
-  const sets = {
-    connections: new Set<string>(),
-    organizations: new Set<string>(),
-    domains: new Set<string>(),
-    domainSets: new Set<string>(),
-  };
-  const certificates = new Map<string, readonly [string, string]>();
-  for (const item of items) {
-    if (item.status !== 'valid') continue;
-    for (const id of item.touches.connections) sets.connections.add(id);
-    for (const key of item.touches.certificates) certificates.set(certificateKey(...key), key);
-    for (const id of item.touches.organizations) sets.organizations.add(id);
-    for (const id of item.touches.domains) sets.domains.add(id);
-    for (const id of item.touches.domainSets) sets.domainSets.add(id);
-  }
-  return {
-    connections: [...sets.connections],
-    certificates: [...certificates.values()],
-    organizations: [...sets.organizations],
-    domains: [...sets.domains],
-    domainSets: [...sets.domainSets],
-  };
-}
-
-/**
- * The stored versions of `rows`, locked until the transaction ends. A row that does not exist
- * cannot be locked: another transaction may insert it before this one writes (the verdict of
- * `writeVersions` catches that).
- */
-export async function loadSnapshot(trx: Transaction<Database>, rows: RowKeys): Promise<MirrorSnapshot> {
-  const connections = new Map<string, RowVersion>();
-  if (rows.connections.length > 0) {
-    const stored = await trx
-      .selectFrom('connections')
-      .select(['id', 'updated_at', 'deleted_at', 'observed_at', 'source'])
-      .where('id', '=', (eb) => eb.fn.any(eb.val(rows.connections)))
-      .orderBy('id')
-      .forUpdate()
-      .execute();
-    for (const { id, ...version } of stored) connections.set(id, version);
-  }
-
-  const certificates = new Map<string, CertificateState>();
-  if (rows.certificates.length > 0) {
-    const stored = await trx
-      .selectFrom('connection_certificates')
-      .selectAll()
-      .where('connection_id', '=', (eb) =>
-        eb.fn.any(eb.val([...new Set(rows.certificates.map(([id]) => id))])),
-      )
-      .orderBy('connection_id')
-      .orderBy('certificate_type')
-      .forUpdate()
-      .execute();
-    for (const row of stored) certificates.set(certificateKey(row.connection_id, row.certificate_type), row);
-  }
-
-  const organizations = new Map<string, RowVersion>();
-  if (rows.organizations.length > 0) {
-    const stored = await trx
-      .selectFrom('organizations')
-      .select(['id', 'updated_at', 'deleted_at', 'observed_at', 'source'])
-      .where('id', '=', (eb) => eb.fn.any(eb.val(rows.organizations)))
-      .orderBy('id')
-      .forUpdate()
-      .execute();
-    for (const { id, ...version } of stored) organizations.set(id, version);
-  }
-
-  const domains = new Map<string, DomainVersion>();
-  if (rows.domains.length > 0 || rows.domainSets.length > 0) {
-    const stored = await trx
-      .selectFrom('organization_domains')
-      .select(['id', 'organization_id', 'updated_at', 'deleted_at', 'observed_at', 'source'])
-      .where((eb) =>
-        eb.or([
-          eb('id', '=', eb.fn.any(eb.val([...rows.domains]))),
-          eb('organization_id', '=', eb.fn.any(eb.val([...rows.domainSets]))),
-        ]),
-      )
-      .orderBy('id')
-      .forUpdate()
-      .execute();
-    for (const row of stored) domains.set(row.id, row);
-  }
-  return { connections, certificates, organizations, domains };
-}
 
 /**
  * Writes the plan's versioned rows (connections, organizations and their domains, tombstones,
@@ -161,22 +46,7 @@ export async function writeVersions(trx: Transaction<Database>, plan: PagePlan):
     addRefused(refused.connections, plan.connections, taken);
   }
 
-  // Deletions of rows newer than their deletion payload are rare: one statement each is fine.
-  for (const deletion of plan.deletions) {
-    const taken = await trx
-      .updateTable('connections')
-      .set({
-        deleted_at: deletion.deleted_at,
-        last_event_id: deletion.last_event_id,
-        source: 'event',
-        synced_at: writtenNow(),
-      })
-      .where('id', '=', deletion.id)
-      .where(DELETION_GUARD)
-      .returning('id')
-      .executeTakeFirst();
-    if (!taken) refused.connections.add(deletion.id);
-  }
+  await writeTombstones(trx, 'connections', plan.deletions, refused.connections);
 
   const refusedCertificates: (readonly [string, string])[] = [];
   if (plan.certificates.length > 0) {
@@ -209,21 +79,7 @@ export async function writeVersions(trx: Transaction<Database>, plan: PagePlan):
       .execute();
     addRefused(refused.organizations, plan.organizations, taken);
   }
-  for (const deletion of plan.organizationDeletions) {
-    const taken = await trx
-      .updateTable('organizations')
-      .set({
-        deleted_at: deletion.deleted_at,
-        last_event_id: deletion.last_event_id,
-        source: 'event',
-        synced_at: writtenNow(),
-      })
-      .where('id', '=', deletion.id)
-      .where(DELETION_GUARD)
-      .returning('id')
-      .executeTakeFirst();
-    if (!taken) refused.organizations.add(deletion.id);
-  }
+  await writeTombstones(trx, 'organizations', plan.organizationDeletions, refused.organizations);
 
   if (plan.organizationDomains.length > 0) {
     const taken = await trx
@@ -239,21 +95,7 @@ export async function writeVersions(trx: Transaction<Database>, plan: PagePlan):
       .execute();
     addRefused(refused.domains, plan.organizationDomains, taken);
   }
-  for (const deletion of plan.domainDeletions) {
-    const taken = await trx
-      .updateTable('organization_domains')
-      .set({
-        deleted_at: deletion.deleted_at,
-        last_event_id: deletion.last_event_id,
-        source: 'event',
-        synced_at: writtenNow(),
-      })
-      .where('id', '=', deletion.id)
-      .where(deletion.absent ? absentDomainGuard(deletion.deleted_at) : DELETION_GUARD)
-      .returning('id')
-      .executeTakeFirst();
-    if (!taken) refused.domains.add(deletion.id);
-  }
+  await writeTombstones(trx, 'organization_domains', plan.domainDeletions, refused.domains);
 
   return {
     ...NO_ROWS,
@@ -262,6 +104,35 @@ export async function writeVersions(trx: Transaction<Database>, plan: PagePlan):
     organizations: [...refused.organizations],
     domains: [...refused.domains],
   };
+}
+
+/**
+ * Tombstone-only writes, guarded by rule 4 (a deletion: any live row) or, for a domain an
+ * organization's payload lacks, rule 7. They are rare (a row newer than its deletion's payload,
+ * a domain removed without its event): one statement each.
+ */
+async function writeTombstones(
+  trx: Transaction<Database>,
+  table: VersionedTable,
+  tombstones: readonly (Tombstone & { readonly absent?: boolean })[],
+  refused: Set<string>,
+): Promise<void> {
+  for (const tombstone of tombstones) {
+    // The versioned tables share these columns; Kysely types a statement by one table's name.
+    const taken = await trx
+      .updateTable(table as 'connections')
+      .set({
+        deleted_at: tombstone.deleted_at,
+        last_event_id: tombstone.last_event_id,
+        source: 'event',
+        synced_at: writtenNow(),
+      })
+      .where('id', '=', tombstone.id)
+      .where(tombstone.absent ? absentDomainGuard(tombstone.deleted_at) : DELETION_GUARD)
+      .returning('id')
+      .executeTakeFirst();
+    if (!taken) refused.add(tombstone.id);
+  }
 }
 
 function addRefused(
