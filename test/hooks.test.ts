@@ -347,6 +347,36 @@ describe('onChange, for organizations and their domains', () => {
     });
   });
 
+  it('a new signing certificate a refresh lists is named after the domain event that caused it', async () => {
+    const { data: organization } = model.createOrganization({ name: 'Acme', domains: ['acme.example'] });
+    const saml = model.createConnection({
+      organizationId: organization.id,
+      connectionType: 'OktaSAML',
+      name: 'Acme SAML',
+      signingCertificate: { notAfter: new Date('2027-01-01T00:00:00Z') },
+    });
+    model.activate(saml.id);
+    await sync.backfill({ backoff: FAST_BACKOFF });
+    const seen: MirrorChange[] = [];
+    sync.onChange((_trx, changes) => {
+      seen.push(...changes);
+    });
+    // WorkOS replaces the certificate without an event; a domain event brings a refresh that lists it.
+    model.setSigningCertificate(saml.id, { notAfter: new Date('2028-01-01T00:00:00Z') });
+    const added = model.addDomain(organization.id, 'acme.io');
+    await sync.poll({ backoff: FAST_BACKOFF });
+    const refresh = { kind: 'organization_listing', organizationId: organization.id, eventId: added.id };
+    expect(seen.filter((c) => c.type === 'certificate')).toEqual([
+      expect.objectContaining({
+        kind: 'changed',
+        connectionId: saml.id,
+        after: expect.objectContaining({ expiry_date: new Date('2028-01-01T00:00:00Z') }),
+        source: expect.objectContaining(refresh),
+      }),
+    ]);
+    expect(seen.find((c) => c.type === 'connection')?.source).toEqual(expect.objectContaining(refresh));
+  });
+
   it('a certificate change made by an older notice on the certificate a listing stored names that notice, in event order', async () => {
     const expiry = new Date('2027-06-01T00:00:00Z');
     const ago = (minutes: number) => new Date(model.clock().getTime() - minutes * 60_000);

@@ -32,12 +32,13 @@ import {
 import type { ChangeSource } from './changes.ts';
 import { replaceDomains } from './connection-row.ts';
 import { advanceCursor, lockCursor } from './cursor.ts';
-import { type RowKeys, rowKey } from './mirror.ts';
+import { certificateKey, type RowKeys, rowKey } from './mirror.ts';
 import { loadSeenEvents, loadSnapshot, rowsTouched } from './mirror-snapshot.ts';
 import { recordEvents, writeVersions } from './mirror-store.ts';
 import { applyRefresh, type OrganizationRefresh } from './organization-refresh.ts';
 import { type ParsedItem, parseEvent } from './parse-event.ts';
 import { type EventFate, type MirrorSnapshot, type PagePlan, planFor, planPage } from './plan-page.ts';
+import { LISTED_CERTIFICATE } from './reconcile/signing-cert.ts';
 
 export interface PagesToApply {
   /** The cursor the first page was fetched after; the commit is refused if it has moved since. */
@@ -113,21 +114,28 @@ async function inTransaction(
     const capture = hooks.length > 0 ? captureKeys(items, refreshes) : null;
     const before = capture ? await captureRows(trx, capture.keys, capture.connectionsOf) : null;
     const plans = await body(trx, before);
+    // What each refresh wrote is named after it (`eventSourceOf`), and announced with the batch.
     const refreshed = new Map<string, ChangeSource>();
+    const refreshedIds = new Set<string>();
     for (const refresh of refreshes) {
       const source: ChangeSource = {
         kind: 'organization_listing',
         organizationId: refresh.organizationId,
         ...refresh.cause,
       };
-      for (const id of await applyRefresh(trx, refresh)) refreshed.set(rowKey('connection', id), source);
+      const written = await applyRefresh(trx, refresh);
+      for (const id of written.connections) {
+        refreshed.set(rowKey('connection', id), source);
+        refreshedIds.add(id);
+      }
+      for (const id of written.certificates)
+        refreshed.set(rowKey('certificate', certificateKey(id, LISTED_CERTIFICATE)), source);
     }
     if (before && capture) {
       const after = await captureRows(trx, capture.keys, capture.connectionsOf);
       const changes = changesBetween(before, after, eventSourceOf(plans, refreshed));
       await runHooks(trx, hooks, inEventOrder(plans, changes));
     }
-    const refreshedIds = [...refreshed.keys()].map((key) => key.slice(key.indexOf(':') + 1));
     await notifyChanges(
       trx,
       deps.reporting?.channel ?? null,
@@ -143,7 +151,11 @@ function captureKeys(items: readonly ParsedItem[], refreshes: readonly Organizat
   const touched = rowsTouched(items);
   const listed = refreshes.flatMap((r) => r.listing.connections.map((c) => c.connection.id));
   return {
-    keys: { ...touched, connections: [...new Set([...touched.connections, ...listed])] },
+    keys: {
+      ...touched,
+      connections: [...new Set([...touched.connections, ...listed])],
+      certificates: [...touched.certificates, ...listed.map((id) => [id, LISTED_CERTIFICATE] as const)],
+    },
     connectionsOf: refreshes.map((r) => r.organizationId),
   };
 }

@@ -3,7 +3,7 @@
  * domains (its organization's) with `organization_domain.*` and `organization.updated` events,
  * never with a `connection.*` one, so for every organization such events of a batch name, the
  * batch lists that organization's connections (`GET /connections?organization_id=`, every page)
- * and applies the listing in its own transaction, after its events, by the listing rules of
+ * and applies the listing in the batch's own transaction, after its events, by the listing rules of
  * `versions.ts`: listed connections by rules 1 and 3, the organization's stored ones it lacks by
  * rule 5, which reaches no row of another organization. One listing per organization per batch,
  * however many of its events the batch holds.
@@ -88,11 +88,14 @@ async function recordedAmong(db: Kysely<Database>, items: readonly ParsedItem[])
   return new Set(rows.map((r) => r.id));
 }
 
-/** Applies one refresh inside the batch's transaction; returns the connections it really wrote. */
+/**
+ * Applies one refresh inside the batch's transaction; returns the connections it really wrote,
+ * and those whose listed (`ResponseSigning`) certificate it wrote.
+ */
 export async function applyRefresh(
   trx: Transaction<Database>,
   refresh: OrganizationRefresh,
-): Promise<ReadonlySet<string>> {
+): Promise<{ readonly connections: ReadonlySet<string>; readonly certificates: ReadonlySet<string> }> {
   const { organizationId, listing, began } = refresh;
   const listed = [...listing.connections.map((c) => c.connection.id), ...listing.invalidIds];
   // The organization's rows and the listed ones: only the first can be missing from the listing.
@@ -101,6 +104,10 @@ export async function applyRefresh(
   // Without WorkOS's `Date` header (a proxy stripped it), the database's clock, as reconciliation does.
   const listedAt = listing.listedAt ?? new Date(began);
   const plan = planReconciliation(listing, stored, certificates, listedAt);
-  const { written } = await writeReconciliation(trx, plan, { began, at: listedAt, organizationId });
-  return written;
+  const { written, certificates: certified } = await writeReconciliation(trx, plan, {
+    began,
+    at: listedAt,
+    organizationId,
+  });
+  return { connections: written, certificates: certified };
 }

@@ -16,7 +16,7 @@ import type { ParsedConnection } from '../../workos/schemas.ts';
 import { connectionRow, domainsOf } from '../connection-row.ts';
 import { type CertificateState, type ConnectionWrite, type DomainWrite, sameExpiry } from '../mirror.ts';
 import { certificateTakes, reconciliationDeletes, versionTakes } from '../versions.ts';
-import { readSigningCertificate, type SigningCertificateResult } from './signing-cert.ts';
+import { LISTED_CERTIFICATE, readSigningCertificate, type SigningCertificateResult } from './signing-cert.ts';
 
 export interface ListedConnection {
   readonly connection: ParsedConnection;
@@ -216,7 +216,7 @@ function certificateFrom(
   const sameCertificate = stored && sameExpiry(stored.expiry_date, cert.expiry_date);
   return {
     connection_id: item.connection.id,
-    certificate_type: 'ResponseSigning',
+    certificate_type: LISTED_CERTIFICATE,
     organization_id: item.connection.organization_id ?? stored?.organization_id ?? null,
     // An event's milliseconds are more precise than X.509's whole seconds for the same certificate.
     expiry_date: sameCertificate ? stored.expiry_date : cert.expiry_date,

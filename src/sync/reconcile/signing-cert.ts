@@ -8,6 +8,9 @@
  */
 import { hash, X509Certificate } from 'node:crypto';
 
+/** The certificate a listing shows (`options.signing_cert`): the identity provider's response-signing one. */
+export const LISTED_CERTIFICATE = 'ResponseSigning';
+
 export interface SigningCertificate {
   readonly expiry_date: Date;
   readonly fingerprint: string;

@@ -20,6 +20,7 @@ import {
   writtenSince,
 } from '../versions.ts';
 import type { ReconciliationPlan, StoredConnection, UpsertKind } from './plan.ts';
+import { LISTED_CERTIFICATE } from './signing-cert.ts';
 
 /** Rows per statement: bounds one statement's size and time (well under the parameter limit). */
 const CHUNK = 1000;
@@ -78,7 +79,7 @@ export async function loadStoredSigningCertificates(
   const rows = await db
     .selectFrom('connection_certificates')
     .selectAll()
-    .where('certificate_type', '=', 'ResponseSigning')
+    .where('certificate_type', '=', LISTED_CERTIFICATE)
     .$if(connectionIds !== undefined, (q) =>
       q.where('connection_id', '=', (eb) => eb.fn.any(eb.val([...connectionIds!]))),
     )
@@ -89,8 +90,8 @@ export async function loadStoredSigningCertificates(
 export type WrittenCounts = Record<UpsertKind | 'deleted' | 'certificatesUpdated', number>;
 
 /**
- * Applies the plan; returns how many rows each kind of write really changed, and the ids of the
- * connections it really upserted or deleted.
+ * Applies the plan; returns how many rows each kind of write really changed, the ids of the
+ * connections it really upserted or deleted, and of those whose listed certificate it wrote.
  */
 export async function writeReconciliation(
   trx: Transaction<Database>,
@@ -101,9 +102,14 @@ export async function writeReconciliation(
     /** A listing of this organization's connections only: its deletions reach no other (rule 5). */
     readonly organizationId?: string | undefined;
   },
-): Promise<{ readonly counts: WrittenCounts; readonly written: ReadonlySet<string> }> {
+): Promise<{
+  readonly counts: WrittenCounts;
+  readonly written: ReadonlySet<string>;
+  readonly certificates: ReadonlySet<string>;
+}> {
   const counts: WrittenCounts = { inserted: 0, updated: 0, touched: 0, deleted: 0, certificatesUpdated: 0 };
   const written = new Set<string>();
+  const certificates = new Set<string>();
   const upserted = new Map<string, { readonly kind: UpsertKind; readonly domains: readonly DomainWrite[] }>();
   for (const chunk of statementChunks(plan.upserts, 11, CHUNK)) {
     const taken = await trx
@@ -152,6 +158,7 @@ export async function writeReconciliation(
       .returning('connection_id')
       .execute();
     counts.certificatesUpdated += taken.length;
+    for (const { connection_id } of taken) certificates.add(connection_id);
   }
-  return { counts, written };
+  return { counts, written, certificates };
 }
