@@ -1,19 +1,73 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
-const shared = {
-  globalSetup: ['test/support/global-setup.ts'],
-  testTimeout: 30_000,
-  hookTimeout: 60_000,
-  pool: 'forks' as const,
-};
+/**
+ * Three tiers, by what a test needs (`npm test` runs them all, as CI does):
+ * - `pure`: no database and no child process — the planners, predicates, the hooks' changes,
+ *   configuration, schedules, the emulator in process. Seconds: `npm run test:pure`.
+ * - `postgres` and `embedded`: the behaviour files on a real Postgres server, and those that can
+ *   run on one connection again on the embedded database (PGlite).
+ * - `e2e`: the command line, the worker and other programs in child processes (crash, package,
+ *   build, demo, cookbook, bench, TLS, promtool), on the server.
+ */
+const PURE = [
+  'test/changes.test.ts',
+  'test/config.test.ts',
+  'test/emulator-certs.test.ts',
+  'test/emulator-clock.test.ts',
+  'test/emulator-model.test.ts',
+  'test/emulator-organizations-http.test.ts',
+  'test/emulator-organizations.test.ts',
+  'test/emulator-spec.test.ts',
+  'test/emulator.test.ts',
+  'test/look-schedule.test.ts',
+  'test/mutants-apply.test.ts',
+  'test/plan-organizations.test.ts',
+  'test/plan-page-organizations.test.ts',
+  'test/plan-page.test.ts',
+  'test/plan-reconciliation.test.ts',
+];
+
+const E2E = [
+  'test/alerts.test.ts',
+  'test/bench.test.ts',
+  'test/build.test.ts',
+  'test/cli.test.ts',
+  'test/cookbook.test.ts',
+  'test/crash.test.ts',
+  'test/database-sessions.test.ts',
+  'test/demo.test.ts',
+  'test/deploy-files.test.ts',
+  'test/embed.test.ts',
+  'test/emulator-command.test.ts',
+  'test/emulator-webhooks.test.ts',
+  'test/hooks-several-connections.test.ts',
+  'test/logger.test.ts',
+  'test/organization-refresh-races.test.ts',
+  'test/package.test.ts',
+  'test/postgres-tls.test.ts',
+  'test/user-agent.test.ts',
+  'test/webhook-receiver.test.ts',
+  'test/worker.test.ts',
+];
+
+const timeouts = { testTimeout: 30_000, hookTimeout: 60_000, pool: 'forks' as const };
+const withPostgres = { ...timeouts, globalSetup: ['test/support/global-setup.ts'] };
 
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...shared, name: 'postgres', include: ['test/**/*.test.ts'] } },
+      { test: { ...timeouts, name: 'pure', include: PURE } },
       {
         test: {
-          ...shared,
+          ...withPostgres,
+          name: 'postgres',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...PURE, ...E2E],
+        },
+      },
+      {
+        test: {
+          ...withPostgres,
           name: 'embedded',
           // The behaviour tests, on the embedded database. PGlite has one connection and one
           // process: CLI, worker, crash and *-several-connections tests stay on the server.
@@ -32,6 +86,7 @@ export default defineConfig({
           env: { WORKOS_SYNC_TEST_DATABASE: 'embedded' },
         },
       },
+      { test: { ...withPostgres, name: 'e2e', include: E2E } },
     ],
   },
 });

@@ -57,7 +57,8 @@ function runTests(mutant: Mutant): Outcome {
   const out = mkdtempSync(join(tmpdir(), 'workos-sync-mutant-'));
   const report = join(out, 'report.json');
   try {
-    const projects = all ? [] : ['--project', 'postgres'];
+    // A mutant's own tests, in whichever tier each is (the embedded re-runs add nothing here).
+    const projects = all ? [] : ['--project', 'pure', '--project', 'postgres', '--project', 'e2e'];
     const files = all ? [] : mutant.tests;
     spawnSync(
       process.execPath,
