@@ -1,6 +1,6 @@
 import { type Config, secretsOf } from '../config.ts';
 import { secretScrubber } from '../logger.ts';
-import type { StatusReport } from '../sync/status.ts';
+import type { DriftCounts, StatusReport } from '../sync/status.ts';
 import { ago, count, table } from './format.ts';
 import { openSync } from './open.ts';
 
@@ -37,7 +37,11 @@ export function formatStatus(s: StatusReport, database: string): string {
       s.lease ? `${s.lease.holder}${s.lease.expired ? ' (expired)' : ` until ${s.lease.expiresAt}`}` : 'none',
     ],
     ['connections', `${count(s.counts.liveConnections)} live, ${count(s.counts.deletedConnections)} deleted`],
-    ['domains', count(s.counts.domains)],
+    ['domains', `${count(s.counts.domains)} listed by connections`],
+    [
+      'organizations',
+      `${count(s.counts.liveOrganizations)} live, ${count(s.counts.deletedOrganizations)} deleted; domains ${byState(s.counts.organizationDomains)}`,
+    ],
     [
       'certificates',
       `${count(s.counts.certificates)} (${count(s.expiringCertificates.within14Days)} expiring within 14 days, ${count(s.expiringCertificates.within30Days)} within 30, ${count(s.expiringCertificates.expired)} expired)`,
@@ -49,10 +53,24 @@ export function formatStatus(s: StatusReport, database: string): string {
     [
       'last reconciliation',
       run
-        ? `#${run.id} ${run.status} at ${run.startedAt}: ${run.seen} seen, ${run.inserted} inserted, ${run.updated} updated, ${run.touched} touched, ${run.deleted} deleted, ${run.unchanged} unchanged`
+        ? `#${run.id} ${run.status} at ${run.startedAt}: ${run.seen} seen, ${run.inserted} inserted, ${run.updated} updated, ${run.touched} touched, ${run.deleted} deleted, ${run.unchanged} unchanged${drift('organizations', run.organizations)}${drift('domains', run.domains)}`
         : 'never',
     ],
   ]);
+}
+
+/** `3 verified, 1 pending`; `none` when there are none. */
+function byState(counts: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(counts)
+    .sort(([, a], [, b]) => b - a)
+    .map(([state, n]) => `${count(n)} ${state}`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
+function drift(what: string, counts: DriftCounts | null): string {
+  return counts
+    ? `; ${what} ${counts.inserted} inserted, ${counts.updated} updated, ${counts.deleted} deleted`
+    : '';
 }
 
 function secondsSince(iso: string): number {
