@@ -1,12 +1,19 @@
 /**
- * The stored position in the event stream. The cursor is only ever an id the Events API
- * returned, and it only moves inside the transaction that applied the events before it.
+ * The stored position in the event stream (`sync_state`, stream `events`: this module is the one
+ * that reads and writes it). The cursor is only ever an id the Events API returned, and it only
+ * moves inside the transaction that applied the events before it, or back to the start when a
+ * refused cursor is recovered.
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import { CursorMovedError } from '../errors.ts';
 
 export const EVENTS_STREAM = 'events';
+
+/** The whole row, for `status`. */
+export function readEventsState(db: Kysely<Database>) {
+  return db.selectFrom('sync_state').selectAll().where('stream', '=', EVENTS_STREAM).executeTakeFirst();
+}
 
 export async function readCursor(db: Kysely<Database>): Promise<string | null> {
   const row = await db
@@ -43,6 +50,28 @@ export async function advanceCursor(
       cursor_updated_at: new Date(),
       // greatest() ignores nulls in Postgres: the first event sets it, later ones only raise it.
       last_event_created_at: sql<Date>`greatest(last_event_created_at, ${lastEventCreatedAt})`,
+    })
+    .where('stream', '=', EVENTS_STREAM)
+    .execute();
+}
+
+/**
+ * After a recovery: back to the start of the stream (the oldest retained events), and why.
+ * Fenced like a page: only the cursor that was refused is reset, not one another writer moved on.
+ */
+export async function restartCursor(
+  trx: Transaction<Database>,
+  refused: string,
+  reason: string,
+): Promise<void> {
+  await lockCursor(trx, refused);
+  await trx
+    .updateTable('sync_state')
+    .set({
+      cursor: null,
+      cursor_updated_at: new Date(),
+      last_recovery_at: new Date(),
+      last_recovery_reason: reason,
     })
     .where('stream', '=', EVENTS_STREAM)
     .execute();

@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { CursorRejectedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { EVENTS_STREAM, lockCursor } from './cursor.ts';
+import { restartCursor } from './cursor.ts';
 
 export interface RecoverDeps {
   readonly db: Kysely<Database>;
@@ -24,19 +24,10 @@ export async function recoverRejectedCursor(deps: RecoverDeps, rejected: CursorR
     'the Events API rejected the stored cursor (and answered the same request without it); recovering with a reconciliation and a restart from the oldest retained events',
   );
   await deps.reconcile();
-  await deps.db.transaction().execute(async (trx) => {
-    // Fenced like a page: only reset the cursor that was refused, not one another writer moved on.
-    await lockCursor(trx, rejected.cursor);
-    await trx
-      .updateTable('sync_state')
-      .set({
-        cursor: null,
-        cursor_updated_at: new Date(),
-        last_recovery_at: new Date(),
-        last_recovery_reason: `cursor ${rejected.cursor} rejected by the Events API`,
-      })
-      .where('stream', '=', EVENTS_STREAM)
-      .execute();
-  });
+  await deps.db
+    .transaction()
+    .execute((trx) =>
+      restartCursor(trx, rejected.cursor, `cursor ${rejected.cursor} rejected by the Events API`),
+    );
   deps.log.info({ cursor: rejected.cursor }, 'cursor recovered; restarting from the oldest retained events');
 }

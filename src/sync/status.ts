@@ -1,7 +1,8 @@
 /** The operator's view of the mirror: where the cursor is, how fresh it is, what is wrong. */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/tables.ts';
-import { EVENTS_STREAM } from './cursor.ts';
+import { EVENTS_STREAM, readEventsState } from './cursor.ts';
+import { lastRun } from './reconcile/runs.ts';
 
 export interface StatusReport {
   readonly cursor: string | null;
@@ -65,11 +66,7 @@ export interface DriftCounts {
 }
 
 export async function readStatus(db: Kysely<Database>, now = new Date()): Promise<StatusReport> {
-  const state = await db
-    .selectFrom('sync_state')
-    .selectAll()
-    .where('stream', '=', EVENTS_STREAM)
-    .executeTakeFirst();
+  const state = await readEventsState(db);
   const lease = await db
     .selectFrom('leases')
     .selectAll()
@@ -119,12 +116,7 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
       sql<number>`(count(*) filter (where expiry_date <= now()))::int`.as('expired'),
     ])
     .executeTakeFirstOrThrow();
-  const run = await db
-    .selectFrom('reconciliation_runs')
-    .selectAll()
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const run = await lastRun(db);
 
   const events = { applied: 0, stale: 0, ignored: 0, quarantined: 0 };
   for (const row of outcomes) events[row.outcome] = row.n;

@@ -1,4 +1,7 @@
-/** `reconciliation_runs`: every run, real or failed, with what it found (a dry run writes none). */
+/**
+ * `reconciliation_runs`: every run, real or failed, with what it found (a dry run writes none).
+ * The one module that reads and writes the table.
+ */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { DatabaseInstant } from '../../db/clock.ts';
 import type { Database } from '../../db/tables.ts';
@@ -76,6 +79,11 @@ export async function failRun(
     // The database itself may be what failed; the run stays 'running' and the caller still sees the cause.
     deps.log.warn({ err: recordError, runId }, 'could not record the failed reconciliation');
   }
+}
+
+/** The newest run, whatever its outcome (`status`). */
+export function lastRun(db: Kysely<Database>) {
+  return db.selectFrom('reconciliation_runs').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
 }
 
 /** Whether a mirror has ever listed organizations (one upgraded from a release that did not, has not). */
