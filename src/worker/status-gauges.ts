@@ -135,51 +135,42 @@ export function registerStatusGauges(
     (s) => s.expiringCertificates.expired,
   );
 
-  new Gauge({
-    name: `${prefix}connections`,
-    help: 'Connections in the mirror, by state (live, deleted).',
-    labelNames: ['state'] as const,
-    registers,
-    async collect() {
-      const read = await currentStatus();
-      if (!read) {
+  /**
+   * A gauge by `state`, every value from the status read: each scrape sets only the states it
+   * reads (one no longer held would otherwise keep its last value), none when the read failed.
+   */
+  const byStateGauge = (
+    name: string,
+    help: string,
+    pick: (status: StatusReport) => Readonly<Record<string, number>>,
+  ): void => {
+    new Gauge({
+      name: `${prefix}${name}`,
+      help,
+      labelNames: ['state'] as const,
+      registers,
+      async collect() {
+        const read = await currentStatus();
         this.reset();
-        return;
-      }
-      this.set({ state: 'live' }, read.status.counts.liveConnections);
-      this.set({ state: 'deleted' }, read.status.counts.deletedConnections);
-    },
-  });
+        if (!read) return;
+        for (const [state, n] of Object.entries(pick(read.status))) this.set({ state }, n);
+      },
+    });
+  };
 
-  new Gauge({
-    name: `${prefix}organizations`,
-    help: 'Organizations in the mirror, by state (live, deleted).',
-    labelNames: ['state'] as const,
-    registers,
-    async collect() {
-      const read = await currentStatus();
-      if (!read) {
-        this.reset();
-        return;
-      }
-      this.set({ state: 'live' }, read.status.counts.liveOrganizations);
-      this.set({ state: 'deleted' }, read.status.counts.deletedOrganizations);
-    },
-  });
-
-  new Gauge({
-    name: `${prefix}organization_domains`,
-    help: 'Live organization domains in the mirror, by verification state (pending, verified, failed, …; unknown when WorkOS sent none).',
-    labelNames: ['state'] as const,
-    registers,
-    async collect() {
-      const read = await currentStatus();
-      // A state no longer held would otherwise keep its last value.
-      this.reset();
-      if (!read) return;
-      for (const [state, n] of Object.entries(read.status.counts.organizationDomains)) this.set({ state }, n);
-    },
-  });
+  byStateGauge('connections', 'Connections in the mirror, by state (live, deleted).', (s) => ({
+    live: s.counts.liveConnections,
+    deleted: s.counts.deletedConnections,
+  }));
+  byStateGauge('organizations', 'Organizations in the mirror, by state (live, deleted).', (s) => ({
+    live: s.counts.liveOrganizations,
+    deleted: s.counts.deletedOrganizations,
+  }));
+  byStateGauge(
+    'organization_domains',
+    'Live organization domains in the mirror, by verification state (pending, verified, failed, …; unknown when WorkOS sent none).',
+    (s) => s.counts.organizationDomains,
+  );
 }
 
 function secondsSince(iso: string | null, at: Date): number | null {
