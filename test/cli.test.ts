@@ -144,6 +144,10 @@ describe('reconcile', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/^dry run: reconciliation would change the following \(nothing was written\)/);
     expect(dry.stdout).toMatch(new RegExp(`inserted\\s+${live}\\n`));
+    // the two organizations WorkOS made silently, and their three domains
+    expect(dry.stdout).toMatch(/^organizations\s+2 seen: 2 inserted, 0 updated, 0 deleted$/m);
+    expect(dry.stdout).toMatch(/^domains\s+3 seen: 3 inserted, 0 updated, 0 deleted$/m);
+    expect(dry.stdout).toMatch(/^ {2}inserted org_\S+ "Globex"$/m);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     expect((await client.query('select count(*)::int as n from workos.connections')).rows[0].n).toBe(0);

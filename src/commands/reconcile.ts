@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import type { EntityCounts } from '../sync/reconcile/plan-organizations.ts';
 import type { ReconcileReport } from '../sync/reconcile/reconcile.ts';
 import { count, duration, table } from './format.ts';
 import { openSync } from './open.ts';
@@ -21,6 +22,13 @@ export async function reconcileCommand(
   } finally {
     await sync.close();
   }
+}
+
+/** One line of an organization listing's counts; a run short of the listing's end lists none. */
+function entityLine(counts: EntityCounts | undefined): string {
+  return counts
+    ? `${count(counts.seen)} seen: ${count(counts.inserted)} inserted, ${count(counts.updated)} updated, ${count(counts.deleted)} deleted`
+    : 'not listed by this run (a bounded pass lists them in the run that reaches the end)';
 }
 
 export function formatReport(r: ReconcileReport): string {
@@ -50,5 +58,7 @@ export function formatReport(r: ReconcileReport): string {
       'certificates',
       `${count(c.certificatesUpdated)} learned from the listing, ${count(c.certificatesUnparsable)} unparsable`,
     ],
+    ['organizations', entityLine(r.organizations?.organizations)],
+    ['domains', entityLine(r.organizations?.domains)],
   ])}${lines.length ? `drift:\n${lines.join('\n')}\n` : ''}`;
 }

@@ -51,10 +51,16 @@ export function refreshesOf(
   done: (item: { readonly id: string; readonly created_at: Date }) => boolean = () => false,
 ): Map<string, { eventId: string; event: string }> {
   const causes = new Map<string, { eventId: string; event: string }>();
-  for (const item of items)
-    if (item.status === 'valid' && item.refreshes !== null && !done(item))
-      causes.set(item.refreshes, { eventId: item.id, event: item.event });
+  for (const item of refreshing(items))
+    if (!done(item)) causes.set(item.refreshes, { eventId: item.id, event: item.event });
   return causes;
+}
+
+/** The valid events of a batch that name an organization to refresh. */
+function refreshing(items: readonly ParsedItem[]) {
+  return items.flatMap((item) =>
+    item.status === 'valid' && item.refreshes !== null ? [{ ...item, refreshes: item.refreshes }] : [],
+  );
 }
 
 export async function fetchRefreshes(
@@ -79,7 +85,7 @@ export async function fetchRefreshes(
 }
 
 async function recordedAmong(db: Kysely<Database>, items: readonly ParsedItem[]): Promise<Set<string>> {
-  const ids = items.filter((i) => i.status === 'valid' && i.refreshes !== null).map((i) => i.id);
+  const ids = refreshing(items).map((i) => i.id);
   const rows = await db
     .selectFrom('events')
     .select('id')
