@@ -4,7 +4,7 @@
  *
  * Started by `emulator-process.ts` with the scenario as JSON in argv; answers commands over IPC.
  */
-import { generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
+import { generateScenario, startEmulator, WorkosModel } from '../emulator/index.ts';
 import type { ChildCommand, ChildReply, ScenarioSpec } from './emulator-process.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ScenarioSpec;

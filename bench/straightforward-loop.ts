@@ -12,12 +12,12 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/tables.ts';
-import { replaceDomains } from '../src/sync/connection-row.ts';
-import { advanceCursor, readCursor } from '../src/sync/cursor.ts';
-import { loadSnapshot, rowsTouched } from '../src/sync/mirror-snapshot.ts';
-import { recordEvents, writeVersions } from '../src/sync/mirror-store.ts';
-import { parseEvent } from '../src/sync/parse-event.ts';
-import { planPage } from '../src/sync/plan-page.ts';
+import { advanceCursor, readCursor } from '../src/sync/events/cursor.ts';
+import { parseEvent } from '../src/sync/events/parse-event.ts';
+import { planPage } from '../src/sync/events/plan-page.ts';
+import { loadSnapshot, rowsTouched } from '../src/sync/events/snapshot.ts';
+import { recordEvents, writeVersions } from '../src/sync/events/store.ts';
+import { replaceDomains } from '../src/sync/mirror/connection-row.ts';
 import type { EventsSource } from '../src/workos/events-source.ts';
 
 export interface LoopResult {

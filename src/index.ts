@@ -27,8 +27,8 @@ export type {
   ConnectionChangeKind,
   ConnectionSnapshot,
   MirrorChange,
-} from './sync/changes.ts';
-export type { DrainTotals } from './sync/drain.ts';
+} from './sync/changes/changes.ts';
+export type { DrainTotals } from './sync/events/poll-once.ts';
 export type { Drift, ReconciliationCounts } from './sync/reconcile/plan.ts';
 export type { ReconcileOptions, ReconcileReport } from './sync/reconcile/reconcile.ts';
 export type { StatusReport } from './sync/status.ts';

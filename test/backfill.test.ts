@@ -4,7 +4,7 @@
  * stopped between its reconciliation and its first page does not reconcile again.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { WorkosModel } from '../src/emulator/index.ts';
+import { WorkosModel } from '../emulator/index.ts';
 import { backfill, isNewMirror } from '../src/sync/backfill.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';

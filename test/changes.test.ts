@@ -15,7 +15,7 @@ import {
   type OrganizationSnapshot,
   organizationChanges,
   type SourceOf,
-} from '../src/sync/changes.ts';
+} from '../src/sync/changes/changes.ts';
 
 const T1 = new Date('2024-01-01T00:00:00.000Z');
 const T2 = new Date('2024-01-02T00:00:00.000Z');

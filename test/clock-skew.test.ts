@@ -8,8 +8,8 @@
  *   connection after the deletion, not when it merely lists it again).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { WorkosModel } from '../src/emulator/index.ts';
-import { catchUp } from '../src/sync/catch-up.ts';
+import { WorkosModel } from '../emulator/index.ts';
+import { catchUp } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { type ConnectionsSource, workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';

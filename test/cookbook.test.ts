@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateScenario, WorkosModel } from '../src/emulator/index.ts';
-import { catchUp } from '../src/sync/catch-up.ts';
+import { generateScenario, WorkosModel } from '../emulator/index.ts';
+import { catchUp } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { workosOrganizationsSource } from '../src/workos/organizations-source.ts';

@@ -6,8 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
-import { readCursor } from '../src/sync/cursor.ts';
+import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../emulator/index.ts';
+import { readCursor } from '../src/sync/events/cursor.ts';
 import { finished, spawnCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { mirrorOf } from './support/mirror.ts';

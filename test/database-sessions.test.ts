@@ -15,7 +15,7 @@ import { migrateToLatest } from '../src/db/migrate.ts';
 import { sessionLimitsFor } from '../src/db/session-limits.ts';
 import type { Database } from '../src/db/tables.ts';
 import { RetryableError } from '../src/errors.ts';
-import { lockCursor, recordPoll } from '../src/sync/cursor.ts';
+import { lockCursor, recordPoll } from '../src/sync/events/cursor.ts';
 import { runCli } from './support/cli.ts';
 import { createDatabaseUrl } from './support/database.ts';
 import { silentLogger } from './support/logs.ts';

@@ -2,7 +2,7 @@
  * The five example payloads of WorkOS's "Connection events" page apply exactly as documented.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { applyPage } from '../src/sync/apply-page.ts';
+import { applyPage } from '../src/sync/events/apply-page.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { documentedEvents } from './support/fixtures.ts';
 import { silentLogger } from './support/logs.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, expect, it } from 'vitest';
-import { generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
+import { generateScenario, startEmulator, WorkosModel } from '../emulator/index.ts';
 import { cliEnv, finished } from './support/cli.ts';
 import { createTestDatabase } from './support/database.ts';
 import { API_KEY } from './support/sync.ts';

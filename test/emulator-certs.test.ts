@@ -11,8 +11,8 @@ import {
   type SigningCertificate,
   startEmulator,
   WorkosModel,
-} from '../src/emulator/index.ts';
-import { signingCertCacheSize } from '../src/emulator/signing-cert-pems.ts';
+} from '../emulator/index.ts';
+import { signingCertCacheSize } from '../emulator/signing-cert-pems.ts';
 import type { WireConnection, WireConnectionList } from '../src/workos/wire.ts';
 
 const API_KEY = 'sk_test_emulator_certs';

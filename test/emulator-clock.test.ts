@@ -14,7 +14,7 @@ import {
   generateScenario,
   startEmulator,
   WorkosModel,
-} from '../src/emulator/index.ts';
+} from '../emulator/index.ts';
 import { CONNECTION_EVENT_TYPES, type WireConnection, type WireConnectionList } from '../src/workos/wire.ts';
 
 const KEY = 'sk_test_clock';

@@ -8,6 +8,10 @@ import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { RateLimitExceededException, WorkOS } from '@workos-inc/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { EventBody, EventListBody } from '../emulator/event-log.ts';
+import { WorkosModel } from '../emulator/model.ts';
+import { loadScenario } from '../emulator/scenarios.ts';
+import { type Emulator, startEmulator } from '../emulator/server.ts';
 import {
   durationFlag,
   type EmulatorCommandOptions,
@@ -15,10 +19,6 @@ import {
   integerFlag,
   isTestApiKey,
 } from '../src/commands/emulator.ts';
-import type { EventBody, EventListBody } from '../src/emulator/event-log.ts';
-import { WorkosModel } from '../src/emulator/model.ts';
-import { loadScenario } from '../src/emulator/scenarios.ts';
-import { type Emulator, startEmulator } from '../src/emulator/server.ts';
 import { ConfigError } from '../src/errors.ts';
 import {
   CONNECTION_EVENT_TYPES,

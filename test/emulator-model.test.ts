@@ -4,7 +4,7 @@
  * determinism and shape.
  */
 import { describe, expect, it } from 'vitest';
-import { generateScenario, UnknownCursorError, WorkosModel } from '../src/emulator/index.ts';
+import { generateScenario, UnknownCursorError, WorkosModel } from '../emulator/index.ts';
 import { CONNECTION_EVENT_TYPES } from '../src/workos/wire.ts';
 
 const NOW = new Date('2026-02-01T12:00:00.000Z');

@@ -11,7 +11,7 @@ import {
   WorkOS,
 } from '@workos-inc/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulator, type EventListBody, startEmulator } from '../src/emulator/index.ts';
+import { type Emulator, type EventListBody, startEmulator } from '../emulator/index.ts';
 import type { WireConnection, WireOrganization } from '../src/workos/wire.ts';
 
 const KEY = 'sk_test_organizations';

@@ -16,8 +16,8 @@ import {
   UnknownCursorError,
   UnknownOrganizationDomainError,
   WorkosModel,
-} from '../src/emulator/index.ts';
-import { loadScenario } from '../src/emulator/scenarios.ts';
+} from '../emulator/index.ts';
+import { loadScenario } from '../emulator/scenarios.ts';
 import { ORGANIZATION_EVENT_TYPES } from '../src/workos/wire.ts';
 
 const NOW = new Date('2026-02-01T12:00:00.000Z');

@@ -10,7 +10,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
+import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../emulator/index.ts';
 import { CONNECTION_EVENT_TYPES, ORGANIZATION_EVENT_TYPES } from '../src/workos/wire.ts';
 
 const API_KEY = 'sk_test_emulator_spec';

@@ -8,15 +8,15 @@
  */
 import { SignatureVerificationException, WorkOS } from '@workos-inc/node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { durationFlag, type EmulatorCommandOptions, emulatorCommand } from '../src/commands/emulator.ts';
 import {
   type Emulator,
   type EventListBody,
   startEmulator,
   WEBHOOK_SIGNATURE_HEADER,
   WorkosModel,
-} from '../src/emulator/index.ts';
-import { WebhookDispatcher } from '../src/emulator/webhook-dispatcher.ts';
+} from '../emulator/index.ts';
+import { WebhookDispatcher } from '../emulator/webhook-dispatcher.ts';
+import { durationFlag, type EmulatorCommandOptions, emulatorCommand } from '../src/commands/emulator.ts';
 import { ConfigError } from '../src/errors.ts';
 import { CONNECTION_EVENT_TYPES } from '../src/workos/wire.ts';
 import { spawnCli } from './support/cli.ts';

@@ -17,7 +17,7 @@ import {
   startEmulator,
   UnknownCursorError,
   WorkosModel,
-} from '../src/emulator/index.ts';
+} from '../emulator/index.ts';
 import { CONNECTION_EVENT_TYPES, type WireConnectionList } from '../src/workos/wire.ts';
 
 const API_KEY = 'sk_test_emulator';

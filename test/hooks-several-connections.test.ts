@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
+import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../emulator/index.ts';
 import { createWorkosSync, type WorkosSync } from '../src/index.ts';
 import { cliEnv, finished } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';

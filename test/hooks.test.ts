@@ -10,7 +10,7 @@
 import { sql } from 'kysely';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, startEmulator, WorkosModel } from '../src/emulator/index.ts';
+import { type Emulator, startEmulator, WorkosModel } from '../emulator/index.ts';
 import {
   type ChangeHook,
   ConfigError,

@@ -6,9 +6,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CursorMovedError } from '../src/errors.ts';
-import { applyPage, applyPages } from '../src/sync/apply-page.ts';
-import { readCursor } from '../src/sync/cursor.ts';
-import { parseEvent } from '../src/sync/parse-event.ts';
+import { applyPage, applyPages } from '../src/sync/events/apply-page.ts';
+import { readCursor } from '../src/sync/events/cursor.ts';
+import { parseEvent } from '../src/sync/events/parse-event.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import {
   certificateRenewalRequired,

@@ -9,7 +9,7 @@ import { CamelCasePlugin, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
+import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../emulator/index.ts';
 import { ConfigError, createWorkosSync, type WorkosSyncOptions } from '../src/index.ts';
 import { createDatabaseUrl } from './support/database.ts';
 import { API_KEY } from './support/sync.ts';

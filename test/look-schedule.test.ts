@@ -9,7 +9,7 @@ import {
   learnedDelayMs,
   MISS_WAIT_MS,
   waitAfterMisses,
-} from '../src/worker/look-schedule.ts';
+} from '../src/worker/webhooks/look-schedule.ts';
 
 describe('waitAfterMisses', () => {
   it.each([

@@ -13,10 +13,10 @@
  */
 import pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { WorkosModel } from '../src/emulator/index.ts';
+import { WorkosModel } from '../emulator/index.ts';
 import { type BackfillDeps, backfill } from '../src/sync/backfill.ts';
-import { catchUp } from '../src/sync/catch-up.ts';
-import { readCursor } from '../src/sync/cursor.ts';
+import { readCursor } from '../src/sync/events/cursor.ts';
+import { catchUp } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import {
   type ConnectionPage,

@@ -8,10 +8,10 @@
  */
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WorkosModel } from '../src/emulator/index.ts';
+import { WorkosModel } from '../emulator/index.ts';
 import { type BackfillDeps, backfill } from '../src/sync/backfill.ts';
-import { catchUp } from '../src/sync/catch-up.ts';
-import { readCursor } from '../src/sync/cursor.ts';
+import { readCursor } from '../src/sync/events/cursor.ts';
+import { catchUp } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { workosOrganizationsSource } from '../src/workos/organizations-source.ts';

@@ -85,8 +85,8 @@ describe('npm pack', () => {
     ]) {
       expect(files).toContain(file);
     }
-    // Every module of src/ and migrations/, compiled with its declarations, and nothing else in dist/.
-    const compiled = ['src', 'migrations']
+    // Every module of src/, emulator/ and migrations/, compiled with its declarations, and nothing else in dist/.
+    const compiled = ['src', 'emulator', 'migrations']
       .flatMap((dir) =>
         readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' }).map((f) => `${dir}/${f}`),
       )
@@ -97,7 +97,9 @@ describe('npm pack', () => {
     );
     const outside = files.filter((file) => !file.startsWith('dist/'));
     expect(outside.sort()).toEqual(['.env.example', 'LICENSE', 'README.md', 'package.json']);
-    expect(files.filter((file) => /^(test|bench|\.ci|src|scripts|migrations)\//.test(file))).toEqual([]);
+    expect(files.filter((file) => /^(test|bench|\.ci|src|emulator|scripts|migrations)\//.test(file))).toEqual(
+      [],
+    );
     expect(files.filter((file) => file.endsWith('.map') || /(?<!\.d)\.ts$/.test(file))).toEqual([]);
   });
 

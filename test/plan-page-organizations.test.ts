@@ -5,11 +5,11 @@
  * what it records of a payload, and which event each write is named after.
  */
 import { describe, expect, it } from 'vitest';
-import type { CertificateState, DomainVersion, RowVersion } from '../src/sync/mirror.ts';
-import { rowKey } from '../src/sync/mirror.ts';
-import { refreshesOf } from '../src/sync/organization-refresh.ts';
-import { parseEvent } from '../src/sync/parse-event.ts';
-import { type MirrorSnapshot, type PagePlan, planPage } from '../src/sync/plan-page.ts';
+import { parseEvent } from '../src/sync/events/parse-event.ts';
+import { type MirrorSnapshot, type PagePlan, planPage } from '../src/sync/events/plan-page.ts';
+import type { CertificateState, DomainVersion, RowVersion } from '../src/sync/mirror/rows.ts';
+import { rowKey } from '../src/sync/mirror/rows.ts';
+import { refreshesOf } from '../src/sync/reconcile/organization-refresh.ts';
 import {
   certificateRenewalRequired,
   connectionEvent,

@@ -4,9 +4,14 @@
  * included), then the page fold: order, collapsing, duplicates, and what is recorded.
  */
 import { describe, expect, it } from 'vitest';
-import type { CertificateState, RowVersion } from '../src/sync/mirror.ts';
-import { parseEvent } from '../src/sync/parse-event.ts';
-import { type MirrorSnapshot, type PagePlan, planPage, type StoredEvent } from '../src/sync/plan-page.ts';
+import { parseEvent } from '../src/sync/events/parse-event.ts';
+import {
+  type MirrorSnapshot,
+  type PagePlan,
+  planPage,
+  type StoredEvent,
+} from '../src/sync/events/plan-page.ts';
+import type { CertificateState, RowVersion } from '../src/sync/mirror/rows.ts';
 import {
   certificateRenewalRequired,
   certificateRenewed,

@@ -5,15 +5,15 @@
  * invalid listed items, and the listing's certificate.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { renderSigningCert } from '../src/emulator/signing-cert-pems.ts';
-import type { CertificateState } from '../src/sync/mirror.ts';
+import { renderSigningCert } from '../emulator/signing-cert-pems.ts';
+import type { CertificateState } from '../src/sync/mirror/rows.ts';
+import { parseSigningCertificate } from '../src/sync/mirror/signing-cert.ts';
 import {
   type Listing,
   planReconciliation,
   type ReconciliationPlan,
   type StoredConnection,
 } from '../src/sync/reconcile/plan.ts';
-import { parseSigningCertificate } from '../src/sync/reconcile/signing-cert.ts';
 import { connection } from '../src/workos/schemas.ts';
 
 const T = (day: number) => `2024-01-${String(day).padStart(2, '0')}T00:00:00.000Z`;

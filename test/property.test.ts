@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { applyPage } from '../src/sync/apply-page.ts';
-import { readCursor } from '../src/sync/cursor.ts';
+import { applyPage } from '../src/sync/events/apply-page.ts';
+import { readCursor } from '../src/sync/events/cursor.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { certificateEvent, connectionEvent } from './support/events.ts';
 import { silentLogger } from './support/logs.ts';

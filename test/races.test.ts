@@ -9,10 +9,10 @@
  */
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { WorkosModel } from '../src/emulator/index.ts';
+import { WorkosModel } from '../emulator/index.ts';
 import { CursorMovedError } from '../src/errors.ts';
-import { applyPage } from '../src/sync/apply-page.ts';
-import { readCursor } from '../src/sync/cursor.ts';
+import { applyPage } from '../src/sync/events/apply-page.ts';
+import { readCursor } from '../src/sync/events/cursor.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { lockingReadOf, pauseAfter } from './support/barrier.ts';

@@ -3,9 +3,9 @@
  * exact. Needs several connections, so it runs on a Postgres server only (not the embedded one).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { WorkosModel } from '../src/emulator/index.ts';
-import { applyPage } from '../src/sync/apply-page.ts';
-import { readCursor } from '../src/sync/cursor.ts';
+import { WorkosModel } from '../emulator/index.ts';
+import { applyPage } from '../src/sync/events/apply-page.ts';
+import { readCursor } from '../src/sync/events/cursor.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { noSecrets, silentLogger } from './support/logs.ts';

@@ -4,10 +4,10 @@
  */
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type CreateConnectionInput, WorkosModel } from '../src/emulator/index.ts';
-import { applyPage } from '../src/sync/apply-page.ts';
-import { catchUp } from '../src/sync/catch-up.ts';
-import { readCursor } from '../src/sync/cursor.ts';
+import { type CreateConnectionInput, WorkosModel } from '../emulator/index.ts';
+import { applyPage } from '../src/sync/events/apply-page.ts';
+import { readCursor } from '../src/sync/events/cursor.ts';
+import { catchUp } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import {
   type ConnectionPage,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { RetryableError } from '../src/errors.ts';
 import { secretScrubber } from '../src/logger.ts';
-import { catchUp } from '../src/sync/catch-up.ts';
+import { catchUp } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { silentLogger } from './support/logs.ts';

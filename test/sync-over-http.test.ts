@@ -4,10 +4,10 @@
  * events; a rejected key stops at once.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { generateScenario, WorkosModel } from '../src/emulator/index.ts';
+import { generateScenario, WorkosModel } from '../emulator/index.ts';
 import { CursorRejectedError, FatalError } from '../src/errors.ts';
-import { catchUp } from '../src/sync/catch-up.ts';
-import { readCursor } from '../src/sync/cursor.ts';
+import { readCursor } from '../src/sync/events/cursor.ts';
+import { catchUp } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { recoverRejectedCursor } from '../src/sync/recover-cursor.ts';
 import { createWorkosClient } from '../src/workos/client.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
+import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../emulator/index.ts';
 import { createWorkosSync } from '../src/index.ts';
 import { cliEnv } from './support/cli.ts';
 import { createDatabaseUrl } from './support/database.ts';

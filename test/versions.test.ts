@@ -8,6 +8,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { databaseNow } from '../src/db/clock.ts';
+import type { PagePlan } from '../src/sync/events/plan-page.ts';
+import { writeVersions } from '../src/sync/events/store.ts';
 import type {
   CertificateState,
   ConnectionWrite,
@@ -15,13 +17,7 @@ import type {
   OrganizationDomainWrite,
   OrganizationWrite,
   RowVersion,
-} from '../src/sync/mirror.ts';
-import { writeVersions } from '../src/sync/mirror-store.ts';
-import type { PagePlan } from '../src/sync/plan-page.ts';
-import { writeOrganizations } from '../src/sync/reconcile/organization-store.ts';
-import type { ReconciliationPlan } from '../src/sync/reconcile/plan.ts';
-import type { OrganizationPlan } from '../src/sync/reconcile/plan-organizations.ts';
-import { loadStoredConnections, writeReconciliation } from '../src/sync/reconcile/store.ts';
+} from '../src/sync/mirror/rows.ts';
 import {
   absentDomainRemoved,
   certificateTakes,
@@ -29,7 +25,11 @@ import {
   reconciliationDeletes,
   versionTakes,
   type Writer,
-} from '../src/sync/versions.ts';
+} from '../src/sync/mirror/versions.ts';
+import { writeOrganizations } from '../src/sync/reconcile/organization-store.ts';
+import type { ReconciliationPlan } from '../src/sync/reconcile/plan.ts';
+import type { OrganizationPlan } from '../src/sync/reconcile/plan-organizations.ts';
+import { loadStoredConnections, writeReconciliation } from '../src/sync/reconcile/store.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { insertConnectionRow } from './support/rows.ts';
 

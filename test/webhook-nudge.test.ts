@@ -15,9 +15,9 @@ import {
   startEmulator,
   WorkosModel,
   webhookSignature,
-} from '../src/emulator/index.ts';
+} from '../emulator/index.ts';
 import { createWorkosSync, type RunningSync, type WorkosSync } from '../src/index.ts';
-import { MISS_WAIT_MS } from '../src/worker/look-schedule.ts';
+import { MISS_WAIT_MS } from '../src/worker/webhooks/look-schedule.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { startFromBinaries } from './support/postgres-server.ts';
 import { API_KEY } from './support/sync.ts';

@@ -15,14 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkOS } from '@workos-inc/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, WorkosModel, webhookBody, webhookSignature } from '../src/emulator/index.ts';
+import { startEmulator, WorkosModel, webhookBody, webhookSignature } from '../emulator/index.ts';
 import { createMetrics, type SyncMetrics, WEBHOOK_RESULTS } from '../src/worker/metrics.ts';
 import {
   startWebhookReceiver,
   type WebhookDelivery,
   type WebhookReceiverDeps,
   type WebhookReceiverOptions,
-} from '../src/worker/webhook-receiver.ts';
+} from '../src/worker/webhooks/receiver.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { type CapturedLogs, capturingLogger } from './support/logs.ts';
 import { until } from './support/worker-process.ts';

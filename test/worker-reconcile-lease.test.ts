@@ -6,8 +6,8 @@
  * emulator over HTTP.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateScenario, WorkosModel } from '../src/emulator/index.ts';
-import { readCursor } from '../src/sync/cursor.ts';
+import { generateScenario, WorkosModel } from '../emulator/index.ts';
+import { readCursor } from '../src/sync/events/cursor.ts';
 import { createMetrics } from '../src/worker/metrics.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
 import { type ConnectionsSource, workosConnectionsSource } from '../src/workos/connections-source.ts';

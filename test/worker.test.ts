@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../src/emulator/index.ts';
+import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../emulator/index.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { mirrorOf } from './support/mirror.ts';

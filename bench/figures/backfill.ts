@@ -2,7 +2,7 @@
  * Figure 1 — a local backfill beside fetch-only and write-only (COPY) — and figure 6's local half:
  * the straightforward loop on the same stream.
  */
-import { catchUp } from '../../src/sync/catch-up.ts';
+import { catchUp } from '../../src/sync/poll.ts';
 import { createWorkosClient } from '../../src/workos/client.ts';
 import { workosConnectionsSource } from '../../src/workos/connections-source.ts';
 import { workosEventsSource } from '../../src/workos/events-source.ts';

@@ -2,7 +2,7 @@
  * Figure 2 — a backfill with a modelled WorkOS round trip beside requests × round trip — and
  * figure 6's other half: the straightforward loop on the same stream with the same round trip.
  */
-import { catchUp } from '../../src/sync/catch-up.ts';
+import { catchUp } from '../../src/sync/poll.ts';
 import { createWorkosClient } from '../../src/workos/client.ts';
 import { workosConnectionsSource } from '../../src/workos/connections-source.ts';
 import { workosEventsSource } from '../../src/workos/events-source.ts';

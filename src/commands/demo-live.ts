@@ -3,8 +3,8 @@
  * shown with how long it took to appear in the mirror (its webhook nudged the poller).
  */
 import type { Kysely } from 'kysely';
+import type { WorkosModel } from '../../emulator/index.ts';
 import type { Database } from '../db/tables.ts';
-import type { WorkosModel } from '../emulator/index.ts';
 import { sleep } from '../time.ts';
 
 interface Change {

@@ -8,18 +8,18 @@
  * delivery that failed for good (never the secret).
  */
 
-import { clockOffsetProblem, MAX_CLOCK_OFFSET_MS } from '../emulator/clock.ts';
-import { CONTROL_PREFIX } from '../emulator/control-api.ts';
-import { MAX_VISIBILITY_DELAY_MS, visibilityDelayProblem } from '../emulator/event-log.ts';
-import { WorkosModel } from '../emulator/model.ts';
-import { isScenarioName, loadScenario, SCENARIO_NAMES } from '../emulator/scenarios.ts';
-import { startEmulator } from '../emulator/server.ts';
-import { describeLostDelivery } from '../emulator/webhook-delivery-log.ts';
+import { clockOffsetProblem, MAX_CLOCK_OFFSET_MS } from '../../emulator/clock.ts';
+import { CONTROL_PREFIX } from '../../emulator/control-api.ts';
+import { MAX_VISIBILITY_DELAY_MS, visibilityDelayProblem } from '../../emulator/event-log.ts';
+import { WorkosModel } from '../../emulator/model.ts';
+import { isScenarioName, loadScenario, SCENARIO_NAMES } from '../../emulator/scenarios.ts';
+import { startEmulator } from '../../emulator/server.ts';
+import { describeLostDelivery } from '../../emulator/webhook-delivery-log.ts';
 import {
   resolveWebhookEndpoint,
   WebhookEndpointError,
   type WebhookEndpointOptions,
-} from '../emulator/webhook-endpoint.ts';
+} from '../../emulator/webhook-endpoint.ts';
 import { ConfigError, FatalError } from '../errors.ts';
 import { count } from './format.ts';
 

@@ -1,8 +1,8 @@
 /** `poll` and `backfill`: catch up with the Events API, with progress and a summary. */
 import type { Config } from '../config.ts';
 import { ConfigError, FatalError } from '../errors.ts';
-import { readCursor } from '../sync/cursor.ts';
-import type { DrainTotals } from '../sync/drain.ts';
+import { readCursor } from '../sync/events/cursor.ts';
+import type { DrainTotals } from '../sync/events/poll-once.ts';
 import { parseWorkosTimestamp } from '../time.ts';
 import { count, duration, table } from './format.ts';
 import { openSync } from './open.ts';

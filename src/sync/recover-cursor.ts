@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { CursorRejectedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { restartCursor } from './cursor.ts';
+import { restartCursor } from './events/cursor.ts';
 
 export interface RecoverDeps {
   readonly db: Kysely<Database>;

@@ -1,7 +1,7 @@
 /** The operator's view of the mirror: where the cursor is, how fresh it is, what is wrong. */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/tables.ts';
-import { EVENTS_STREAM, readEventsState } from './cursor.ts';
+import { EVENTS_STREAM, readEventsState } from './events/cursor.ts';
 import { lastRun } from './reconcile/runs.ts';
 
 export interface StatusReport {

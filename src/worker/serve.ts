@@ -10,10 +10,10 @@ import type { FatalError } from '../errors.ts';
 import type { Scrub } from '../logger.ts';
 import { databaseCheck, type HttpServer, startHttpServer } from './http-server.ts';
 import { createMetrics } from './metrics.ts';
-import { type NudgeBus, startNudgeBus } from './nudge-bus.ts';
 import { schedulePeriodMs } from './poll-period.ts';
-import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
-import type { WebhookVerifier } from './webhook-receiver-verify.ts';
+import { type NudgeBus, startNudgeBus } from './webhooks/nudge-bus.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './webhooks/receiver.ts';
+import type { WebhookVerifier } from './webhooks/verify.ts';
 import { startWorker, type Worker, type WorkerDeps } from './worker.ts';
 
 export interface ServeOptions {

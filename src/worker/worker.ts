@@ -2,14 +2,14 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { type CursorRejectedError, FatalError, type RetryableError } from '../errors.ts';
 import { type BackfillDeps, eventsDeps, isNewMirror, listingDeps } from '../sync/backfill.ts';
 import type { BackoffPolicy } from '../sync/backoff.ts';
-import { catchUp } from '../sync/catch-up.ts';
+import { catchUp } from '../sync/poll.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
 import { organizationsEverListed } from '../sync/reconcile/runs.ts';
 import { recoverRejectedCursor } from '../sync/recover-cursor.ts';
 import { sleep } from '../time.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import type { SyncMetrics } from './metrics.ts';
-import { type Nudge, Nudges } from './nudges.ts';
+import { type Nudge, Nudges } from './webhooks/nudges.ts';
 
 export interface WorkerDeps extends BackfillDeps {
   readonly metrics: SyncMetrics;

@@ -14,7 +14,7 @@ export interface Mutant {
   readonly tests: readonly string[];
 }
 
-const VERSIONS = 'src/sync/versions.ts';
+const VERSIONS = 'src/sync/mirror/versions.ts';
 
 export const mutants: readonly Mutant[] = [
   {
@@ -28,7 +28,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 2,
     rule: "the cursor advances in a second transaction, after the page's writes",
-    file: 'src/sync/apply-page.ts',
+    file: 'src/sync/events/apply-page.ts',
     find: `    await advanceCursor(trx, batch.nextCursor, newestCreatedAt(items));
     return plans;
   });`,
@@ -106,7 +106,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 11,
     rule: "the events path ignores the database's verdict on its writes",
-    file: 'src/sync/apply-page.ts',
+    file: 'src/sync/events/apply-page.ts',
     find: 'if (!isEmpty(refused)) {',
     replace: 'if (refused === undefined) {',
     tests: ['test/races.test.ts'],
@@ -114,7 +114,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 12,
     rule: 'the cursor fence lets a writer commit after another moved the cursor',
-    file: 'src/sync/cursor.ts',
+    file: 'src/sync/events/cursor.ts',
     find: 'if (row.cursor !== expected) throw new CursorMovedError(expected, row.cursor);',
     replace: 'if (row.cursor === Symbol.for("never")) throw new CursorMovedError(expected, row.cursor);',
     tests: ['test/invariants.test.ts', 'test/races.test.ts'],
@@ -146,7 +146,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 16,
     rule: "a batch's domains go in one statement, whatever Postgres's parameter limit",
-    file: 'src/sync/connection-row.ts',
+    file: 'src/sync/mirror/connection-row.ts',
     find: 'for (const chunk of statementChunks([...rows.values()], 3, maxRows)) {',
     replace: 'for (const chunk of [[...rows.values()]]) {',
     tests: ['test/invariants.test.ts'],
@@ -162,7 +162,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 18,
     rule: 'an event id already recorded is applied again',
-    file: 'src/sync/plan-page.ts',
+    file: 'src/sync/events/plan-page.ts',
     find: 'const previous = seen.get(item.id) ?? inPage.get(item.id);',
     replace: 'const previous = inPage.get(item.id);',
     tests: ['test/plan-page.test.ts', 'test/invariants.test.ts'],
@@ -193,7 +193,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 21,
     rule: 'a stop during an outage ends as a failure, not a clean stop',
-    file: 'src/sync/catch-up.ts',
+    file: 'src/sync/poll.ts',
     find: `      deps.log.debug({ err: error }, 'stopping; the failed attempt is left to the next run');
       return totals;`,
     replace: '      throw error;',
@@ -218,7 +218,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 24,
     rule: 'a poll error is stored with the secrets it carries',
-    file: 'src/sync/catch-up.ts',
+    file: 'src/sync/poll.ts',
     find: 'error: deps.scrub(error.message) }',
     replace: 'error: error.message }',
     tests: ['test/stored-secrets.test.ts'],
@@ -246,7 +246,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 27,
     rule: "a hook's tries are counted over the whole run, not per batch",
-    file: 'src/sync/catch-up.ts',
+    file: 'src/sync/poll.ts',
     find: 'if (totals.pages > pagesBefore) failures.progressed();',
     replace: '',
     tests: ['test/hooks.test.ts'],
@@ -320,7 +320,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 36,
     rule: "a domain event no longer refreshes its organization's connections",
-    file: 'src/sync/drain.ts',
+    file: 'src/sync/events/poll-once.ts',
     find: 'const refreshes = await fetchRefreshes(deps, batch.flat());',
     replace: 'const refreshes: Awaited<ReturnType<typeof fetchRefreshes>> = [];',
     tests: ['test/organizations.test.ts', 'test/hooks.test.ts'],
@@ -328,7 +328,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 37,
     rule: 'a batch refreshes for events recorded before, and for events older than the last whole listing',
-    file: 'src/sync/organization-refresh.ts',
+    file: 'src/sync/reconcile/organization-refresh.ts',
     find: '(item) => recorded.has(item.id) || (listedAt !== null && item.created_at <= listedAt),',
     replace: '() => false,',
     tests: ['test/organizations.test.ts'],
@@ -336,7 +336,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 38,
     rule: "a domain's verification_token is stored with its event",
-    file: 'src/sync/parse-event.ts',
+    file: 'src/sync/events/parse-event.ts',
     find: 'return mayCarryVerificationToken(event) ? withoutVerificationTokens(data) : data;',
     replace: 'return data;',
     tests: ['test/organizations.test.ts', 'test/plan-page-organizations.test.ts'],
@@ -344,7 +344,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 39,
     rule: 'a change is named after the row`s last_event_id, not the event whose write the batch kept (an older notice on a listed certificate)',
-    file: 'src/sync/change-report.ts',
+    file: 'src/sync/changes/report.ts',
     find: "const eventId = writers.get(rowKey(table, key)) ?? row.last_event_id ?? '';",
     replace: "const eventId = row.last_event_id ?? '';",
     tests: ['test/hooks.test.ts'],
@@ -352,7 +352,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 40,
     rule: "an organization's deletion leaves its domains live (rule 4)",
-    file: 'src/sync/handlers/organization.ts',
+    file: 'src/sync/events/handlers/organization.ts',
     find: 'if (deletedAt || absentDomainRemoved(stored, event.created_at)) {',
     replace: 'if (absentDomainRemoved(stored, event.created_at)) {',
     tests: ['test/plan-page-organizations.test.ts', 'test/hooks.test.ts'],

@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.ts';
 import { type DatabaseHandle, openDatabase } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Database } from '../../src/db/tables.ts';
-import { EVENTS_STREAM } from '../../src/sync/cursor.ts';
+import { EVENTS_STREAM } from '../../src/sync/events/cursor.ts';
 import { RECONCILIATION_STREAM } from '../../src/sync/reconcile/pass.ts';
 import { silentLogger } from './logs.ts';
 

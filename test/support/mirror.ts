@@ -5,8 +5,8 @@
  */
 import type { Kysely } from 'kysely';
 import { expect } from 'vitest';
+import type { WorkosModel } from '../../emulator/index.ts';
 import type { Database } from '../../src/db/tables.ts';
-import type { WorkosModel } from '../../src/emulator/index.ts';
 
 export interface MirrorContents {
   connections: {

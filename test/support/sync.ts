@@ -3,9 +3,9 @@
  * pointed at it, and a test database.
  */
 import type { WorkOS } from '@workos-inc/node';
-import { type Emulator, startEmulator, WorkosModel } from '../../src/emulator/index.ts';
+import { type Emulator, startEmulator, WorkosModel } from '../../emulator/index.ts';
 import type { Logger } from '../../src/logger.ts';
-import type { DrainDeps } from '../../src/sync/drain.ts';
+import type { DrainDeps } from '../../src/sync/events/poll-once.ts';
 import { createWorkosClient } from '../../src/workos/client.ts';
 import { workosConnectionsSource } from '../../src/workos/connections-source.ts';
 import { workosEventsSource } from '../../src/workos/events-source.ts';

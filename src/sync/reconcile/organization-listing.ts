@@ -1,7 +1,7 @@
 /** The whole of List Organizations, each with its domains, validated item by item (`read-listing.ts`). */
 import type { OrganizationsSource } from '../../workos/organizations-source.ts';
 import { organization } from '../../workos/schemas.ts';
-import { withoutVerificationTokens } from '../redact.ts';
+import { withoutVerificationTokens } from '../mirror/redact.ts';
 import type { ListedOrganization, OrganizationListing } from './plan-organizations.ts';
 import { readListing } from './read-listing.ts';
 

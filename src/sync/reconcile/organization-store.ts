@@ -8,14 +8,14 @@ import type { DatabaseInstant } from '../../db/clock.ts';
 import { toJsonb } from '../../db/json.ts';
 import { statementChunks } from '../../db/statement-chunks.ts';
 import type { Database } from '../../db/tables.ts';
-import { takeIncomingOrganization, takeIncomingOrganizationDomain } from '../organization-row.ts';
+import { takeIncomingOrganization, takeIncomingOrganizationDomain } from '../mirror/organization-row.ts';
 import {
   reconciliationDeletionGuard,
   tombstoneTime,
   versionGuard,
   writtenNow,
   writtenSince,
-} from '../versions.ts';
+} from '../mirror/versions.ts';
 import type {
   EntityCounts,
   OrganizationPlan,

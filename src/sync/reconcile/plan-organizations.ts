@@ -9,9 +9,9 @@
  * say which it has).
  */
 import type { ParsedOrganization } from '../../workos/schemas.ts';
-import type { OrganizationDomainWrite, OrganizationWrite } from '../mirror.ts';
-import { organizationDomainRow, organizationRow } from '../organization-row.ts';
-import { reconciliationDeletes, versionTakes } from '../versions.ts';
+import { organizationDomainRow, organizationRow } from '../mirror/organization-row.ts';
+import type { OrganizationDomainWrite, OrganizationWrite } from '../mirror/rows.ts';
+import { reconciliationDeletes, versionTakes } from '../mirror/versions.ts';
 import type { Drift, UpsertKind } from './plan.ts';
 
 export interface ListedOrganization {

@@ -13,10 +13,14 @@
  * - the listed `ResponseSigning` certificate is versioned at the listing's time (rule 6).
  */
 import type { ParsedConnection } from '../../workos/schemas.ts';
-import { connectionRow, domainsOf } from '../connection-row.ts';
-import { type CertificateState, type ConnectionWrite, type DomainWrite, sameExpiry } from '../mirror.ts';
-import { certificateTakes, reconciliationDeletes, versionTakes } from '../versions.ts';
-import { LISTED_CERTIFICATE, readSigningCertificate, type SigningCertificateResult } from './signing-cert.ts';
+import { connectionRow, domainsOf } from '../mirror/connection-row.ts';
+import { type CertificateState, type ConnectionWrite, type DomainWrite, sameExpiry } from '../mirror/rows.ts';
+import {
+  LISTED_CERTIFICATE,
+  readSigningCertificate,
+  type SigningCertificateResult,
+} from '../mirror/signing-cert.ts';
+import { certificateTakes, reconciliationDeletes, versionTakes } from '../mirror/versions.ts';
 
 export interface ListedConnection {
   readonly connection: ParsedConnection;

@@ -21,8 +21,8 @@ import {
   changesBetween,
   notifyChanges,
   runHooks,
-} from '../change-report.ts';
-import { NO_ROWS, type RowKeys } from '../mirror.ts';
+} from '../changes/report.ts';
+import { NO_ROWS, type RowKeys } from '../mirror/rows.ts';
 import { fetchListing } from './listing.ts';
 import { fetchOrganizationListing } from './organization-listing.ts';
 import { loadStoredDomains, loadStoredOrganizations, writeOrganizations } from './organization-store.ts';

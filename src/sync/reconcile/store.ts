@@ -8,9 +8,10 @@ import type { DatabaseInstant } from '../../db/clock.ts';
 import { toJsonb } from '../../db/json.ts';
 import { statementChunks } from '../../db/statement-chunks.ts';
 import type { Database } from '../../db/tables.ts';
-import { takeIncomingCertificate } from '../certificate-row.ts';
-import { replaceDomains, takeIncomingConnection } from '../connection-row.ts';
-import type { CertificateState, DomainWrite } from '../mirror.ts';
+import { takeIncomingCertificate } from '../mirror/certificate-row.ts';
+import { replaceDomains, takeIncomingConnection } from '../mirror/connection-row.ts';
+import type { CertificateState, DomainWrite } from '../mirror/rows.ts';
+import { LISTED_CERTIFICATE } from '../mirror/signing-cert.ts';
 import {
   CERTIFICATE_GUARD,
   reconciliationDeletionGuard,
@@ -18,9 +19,8 @@ import {
   versionGuard,
   writtenNow,
   writtenSince,
-} from '../versions.ts';
+} from '../mirror/versions.ts';
 import type { ReconciliationPlan, StoredConnection, UpsertKind } from './plan.ts';
-import { LISTED_CERTIFICATE } from './signing-cert.ts';
 
 /** Rows per statement: bounds one statement's size and time (well under the parameter limit). */
 const CHUNK = 1000;

@@ -1,0 +1,318 @@
+/**
+ * What a batch changed in the mirror, for the application's `onChange` hooks: rows as they were
+ * before the batch's writes and after them → typed net changes. Pure.
+ *
+ * One change per row and batch, whatever number of events wrote it, and only when something a
+ * user sees differs (a version that only advanced is no change). A connection's kind is the most
+ * significant of what happened to it: deleted, resurrected, inserted, activated, deactivated,
+ * updated; `fields` lists everything that differs. A certificate "started needing renewal" when it
+ * carries a renewal notice it did not carry before; otherwise it "changed" (a new expiry or
+ * certificate).
+ */
+import type { Transaction } from 'kysely';
+import type { Database } from '../../db/tables.ts';
+
+/**
+ * What wrote a change: an event (the last of the batch to write the row); a reconciliation; or
+ * the listing of one organization's connections that an event of the batch caused (a domain
+ * change: `organization-refresh.ts`), which names that event.
+ */
+export type ChangeSource =
+  | { readonly kind: 'event'; readonly eventId: string; readonly event: string }
+  | { readonly kind: 'listing'; readonly runId: string }
+  | {
+      readonly kind: 'organization_listing';
+      readonly organizationId: string;
+      readonly eventId: string;
+      readonly event: string;
+    };
+
+/** A connection as the mirror holds it. */
+export interface ConnectionSnapshot {
+  readonly id: string;
+  readonly organization_id: string | null;
+  readonly connection_type: string;
+  readonly name: string;
+  readonly state: string;
+  /** Sorted. */
+  readonly domains: readonly string[];
+  readonly deleted: boolean;
+  readonly updated_at: Date;
+  readonly last_event_id: string | null;
+}
+
+/** A certificate as the mirror holds it. */
+export interface CertificateSnapshot {
+  readonly connection_id: string;
+  readonly certificate_type: string;
+  readonly organization_id: string | null;
+  readonly expiry_date: Date;
+  readonly is_expired: boolean | null;
+  readonly days_until_expiry: number | null;
+  readonly renewed_at: Date | null;
+  readonly renewal_required_at: Date | null;
+  readonly fingerprint: string | null;
+  readonly last_event_id: string | null;
+}
+
+export type ConnectionChangeKind =
+  | 'inserted'
+  | 'updated'
+  | 'activated'
+  | 'deactivated'
+  | 'deleted'
+  | 'resurrected';
+
+export interface ConnectionChange {
+  readonly type: 'connection';
+  readonly kind: ConnectionChangeKind;
+  readonly connectionId: string;
+  readonly organizationId: string | null;
+  /** Null when the row is new to the mirror. */
+  readonly before: ConnectionSnapshot | null;
+  readonly after: ConnectionSnapshot;
+  /** What differs: `name`, `state`, `organization_id`, `connection_type`, `domains`, `deleted`. */
+  readonly fields: readonly string[];
+  readonly source: ChangeSource;
+}
+
+export type CertificateChangeKind = 'changed' | 'renewal_required';
+
+export interface CertificateChange {
+  readonly type: 'certificate';
+  readonly kind: CertificateChangeKind;
+  readonly connectionId: string;
+  readonly organizationId: string | null;
+  readonly certificateType: string;
+  readonly before: CertificateSnapshot | null;
+  readonly after: CertificateSnapshot;
+  /** What differs: `expiry_date`, `fingerprint`, `renewed_at`, `renewal_required_at`, `is_expired`. */
+  readonly fields: readonly string[];
+  readonly source: ChangeSource;
+}
+
+/** An organization as the mirror holds it. */
+export interface OrganizationSnapshot {
+  readonly id: string;
+  readonly name: string;
+  readonly external_id: string | null;
+  readonly deleted: boolean;
+  readonly updated_at: Date;
+  readonly last_event_id: string | null;
+}
+
+/** An organization domain as the mirror holds it. */
+export interface DomainSnapshot {
+  readonly id: string;
+  readonly organization_id: string;
+  readonly domain: string;
+  readonly state: string | null;
+  readonly verification_strategy: string | null;
+  readonly deleted: boolean;
+  readonly updated_at: Date;
+  readonly last_event_id: string | null;
+}
+
+export type OrganizationChangeKind = 'inserted' | 'updated' | 'deleted' | 'resurrected';
+
+export interface OrganizationChange {
+  readonly type: 'organization';
+  readonly kind: OrganizationChangeKind;
+  readonly organizationId: string;
+  readonly before: OrganizationSnapshot | null;
+  readonly after: OrganizationSnapshot;
+  /** What differs: `name`, `external_id`, `deleted`. */
+  readonly fields: readonly string[];
+  readonly source: ChangeSource;
+}
+
+/**
+ * `added` (new to the mirror, or back), `removed`, `verified` and `verification_failed` (its
+ * state became `verified` or `legacy_verified`, or `failed`), else `updated`.
+ */
+export type DomainChangeKind = 'added' | 'verified' | 'verification_failed' | 'removed' | 'updated';
+
+export interface DomainChange {
+  readonly type: 'domain';
+  readonly kind: DomainChangeKind;
+  readonly domainId: string;
+  readonly domain: string;
+  readonly organizationId: string;
+  readonly before: DomainSnapshot | null;
+  readonly after: DomainSnapshot;
+  /** What differs: `domain`, `state`, `verification_strategy`, `organization_id`, `deleted`. */
+  readonly fields: readonly string[];
+  readonly source: ChangeSource;
+}
+
+export type MirrorChange = ConnectionChange | CertificateChange | OrganizationChange | DomainChange;
+
+/** Which table a changed row is in, and its key there: what a change's source is looked up by. */
+export type SourceOf = (
+  table: 'connection' | 'certificate' | 'organization' | 'domain',
+  key: string,
+  row: { readonly last_event_id: string | null },
+) => ChangeSource;
+
+/**
+ * Called inside the transaction that applies a batch of events or a reconciliation, with its net
+ * changes, while the batch's row locks are held: what it writes through `trx` commits with the
+ * mirror, or not at all. Throwing rolls the batch back; it is retried with the usual backoff.
+ */
+export type ChangeHook = (
+  trx: Transaction<Database>,
+  changes: readonly MirrorChange[],
+) => Promise<void> | void;
+
+const CONNECTION_FIELDS = ['name', 'state', 'organization_id', 'connection_type'] as const;
+const CERTIFICATE_FIELDS = [
+  'expiry_date',
+  'fingerprint',
+  'renewed_at',
+  'renewal_required_at',
+  'is_expired',
+] as const;
+
+export function connectionChanges(
+  before: ReadonlyMap<string, ConnectionSnapshot>,
+  after: ReadonlyMap<string, ConnectionSnapshot>,
+  sourceOf: SourceOf,
+): ConnectionChange[] {
+  const changes: ConnectionChange[] = [];
+  for (const [id, now] of after) {
+    const was = before.get(id) ?? null;
+    const fields: string[] = was
+      ? CONNECTION_FIELDS.filter((f) => was[f] !== now[f])
+      : [...CONNECTION_FIELDS];
+    if (!was || was.domains.join('\n') !== now.domains.join('\n')) fields.push('domains');
+    if ((was?.deleted ?? false) !== now.deleted) fields.push('deleted');
+    if (was && fields.length === 0) continue;
+    changes.push({
+      type: 'connection',
+      kind: connectionKind(was, now),
+      connectionId: id,
+      organizationId: now.organization_id,
+      before: was,
+      after: now,
+      fields,
+      source: sourceOf('connection', id, now),
+    });
+  }
+  return changes;
+}
+
+function connectionKind(was: ConnectionSnapshot | null, now: ConnectionSnapshot): ConnectionChangeKind {
+  if (now.deleted) return 'deleted';
+  if (was?.deleted) return 'resurrected';
+  if (!was) return 'inserted';
+  if (now.state === 'active' && was.state !== 'active') return 'activated';
+  if (was.state === 'active' && now.state !== 'active') return 'deactivated';
+  return 'updated';
+}
+
+export function certificateChanges(
+  before: ReadonlyMap<string, CertificateSnapshot>,
+  after: ReadonlyMap<string, CertificateSnapshot>,
+  sourceOf: SourceOf,
+): CertificateChange[] {
+  const changes: CertificateChange[] = [];
+  for (const [key, now] of after) {
+    const was = before.get(key) ?? null;
+    // A certificate new to the mirror: the fields it has.
+    const fields: string[] = CERTIFICATE_FIELDS.filter((f) =>
+      was ? !same(was[f], now[f]) : now[f] !== null,
+    );
+    if (fields.length === 0) continue;
+    const notice =
+      now.renewal_required_at !== null &&
+      (was?.renewal_required_at == null ||
+        was.renewal_required_at.getTime() !== now.renewal_required_at.getTime());
+    changes.push({
+      type: 'certificate',
+      kind: notice ? 'renewal_required' : 'changed',
+      connectionId: now.connection_id,
+      organizationId: now.organization_id,
+      certificateType: now.certificate_type,
+      before: was,
+      after: now,
+      fields,
+      source: sourceOf('certificate', key, now),
+    });
+  }
+  return changes;
+}
+
+const ORGANIZATION_FIELDS = ['name', 'external_id'] as const;
+
+export function organizationChanges(
+  before: ReadonlyMap<string, OrganizationSnapshot>,
+  after: ReadonlyMap<string, OrganizationSnapshot>,
+  sourceOf: SourceOf,
+): OrganizationChange[] {
+  const changes: OrganizationChange[] = [];
+  for (const [id, now] of after) {
+    const was = before.get(id) ?? null;
+    const fields: string[] = ORGANIZATION_FIELDS.filter((f) => !was || was[f] !== now[f]);
+    if ((was?.deleted ?? false) !== now.deleted) fields.push('deleted');
+    if (was && fields.length === 0) continue;
+    const kind: OrganizationChangeKind = now.deleted
+      ? 'deleted'
+      : was?.deleted
+        ? 'resurrected'
+        : was
+          ? 'updated'
+          : 'inserted';
+    changes.push({
+      type: 'organization',
+      kind,
+      organizationId: id,
+      before: was,
+      after: now,
+      fields,
+      source: sourceOf('organization', id, now),
+    });
+  }
+  return changes;
+}
+
+const DOMAIN_FIELDS = ['domain', 'state', 'verification_strategy', 'organization_id'] as const;
+const VERIFIED_STATES: readonly (string | null)[] = ['verified', 'legacy_verified'];
+
+export function domainChanges(
+  before: ReadonlyMap<string, DomainSnapshot>,
+  after: ReadonlyMap<string, DomainSnapshot>,
+  sourceOf: SourceOf,
+): DomainChange[] {
+  const changes: DomainChange[] = [];
+  for (const [id, now] of after) {
+    const was = before.get(id) ?? null;
+    const fields: string[] = DOMAIN_FIELDS.filter((f) => !was || was[f] !== now[f]);
+    if ((was?.deleted ?? false) !== now.deleted) fields.push('deleted');
+    if (was && fields.length === 0) continue;
+    changes.push({
+      type: 'domain',
+      kind: domainKind(was, now),
+      domainId: id,
+      domain: now.domain,
+      organizationId: now.organization_id,
+      before: was,
+      after: now,
+      fields,
+      source: sourceOf('domain', id, now),
+    });
+  }
+  return changes;
+}
+
+function domainKind(was: DomainSnapshot | null, now: DomainSnapshot): DomainChangeKind {
+  if (now.deleted) return 'removed';
+  if (!was || was.deleted) return 'added';
+  if (VERIFIED_STATES.includes(now.state) && !VERIFIED_STATES.includes(was.state)) return 'verified';
+  if (now.state === 'failed' && was.state !== 'failed') return 'verification_failed';
+  return 'updated';
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  return a === b;
+}

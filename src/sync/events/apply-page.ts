@@ -1,0 +1,293 @@
+/**
+ * Pages of events → one transaction: lock the cursor (fencing), load and lock the touched rows,
+ * plan (pure), write, record every event with its outcome, advance the cursor. All of it commits
+ * or none of it does, so a crash at any instant loses nothing and repeats nothing. The drain loop
+ * hands over every consecutive page it already holds (a few at most): one transaction and one
+ * statement per table for all of them costs a fraction of one per page, and folding them as one
+ * sequence decides exactly what applying them page by page would.
+ *
+ * The batch's domain events bring listings of their organizations' connections, read before
+ * the transaction (`organization-refresh.ts`); they apply after the events, in the same
+ * transaction, so a domain change and the connection domains it implies commit together.
+ *
+ * If Postgres refuses the page's data (a value it cannot store), the page is applied again event
+ * by event inside one transaction, each behind a savepoint: the event it refuses is recorded as
+ * quarantined with the database's error, and the stream goes on instead of wedging on it.
+ */
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database } from '../../db/tables.ts';
+import type { Logger } from '../../logger.ts';
+import type { ChangeSource } from '../changes/changes.ts';
+import {
+  type ChangeReporting,
+  captureRows,
+  changesBetween,
+  eventNotice,
+  eventSourceOf,
+  inEventOrder,
+  mergeCaptured,
+  notifyChanges,
+  type RowsCaptured,
+  runHooks,
+} from '../changes/report.ts';
+import { replaceDomains } from '../mirror/connection-row.ts';
+import { certificateKey, type RowKeys, rowKey } from '../mirror/rows.ts';
+import { LISTED_CERTIFICATE } from '../mirror/signing-cert.ts';
+import { applyRefresh, type OrganizationRefresh } from '../reconcile/organization-refresh.ts';
+import { advanceCursor, lockCursor } from './cursor.ts';
+import { type ParsedItem, parseEvent } from './parse-event.ts';
+import { type EventFate, type MirrorSnapshot, type PagePlan, planFor, planPage } from './plan-page.ts';
+import { loadSeenEvents, loadSnapshot, rowsTouched } from './snapshot.ts';
+import { recordEvents, writeVersions } from './store.ts';
+
+export interface PagesToApply {
+  /** The cursor the first page was fetched after; the commit is refused if it has moved since. */
+  readonly expectedCursor: string | null;
+  /** Where the cursor goes once the pages are applied: the last page's. */
+  readonly nextCursor: string;
+  /** Consecutive pages, oldest first, parsed (`parseEvent`). */
+  readonly pages: readonly (readonly ParsedItem[])[];
+  /** The listings of the organizations the batch's domain events name (`fetchRefreshes`). */
+  readonly refreshes?: readonly OrganizationRefresh[] | undefined;
+}
+
+export interface PageToApply {
+  /** The cursor the page was fetched after; the commit is refused if it has moved since. */
+  readonly expectedCursor: string | null;
+  /** Where the cursor goes once the page is applied. */
+  readonly nextCursor: string;
+  readonly events: readonly unknown[];
+}
+
+export type PageSummary = Readonly<Record<EventFate, number>> & {
+  readonly events: number;
+  /** Every recorded event's type and outcome (duplicates are not recorded again). */
+  readonly outcomes: readonly { readonly event: string; readonly outcome: string }[];
+};
+
+interface Deps {
+  readonly db: Kysely<Database>;
+  readonly log: Logger;
+  /** The application's hooks and the NOTIFY channel (change-report.ts); none when absent. */
+  readonly reporting?: ChangeReporting | undefined;
+}
+
+/** Applies consecutive pages in one transaction; returns one summary per page. */
+export async function applyPages(deps: Deps, batch: PagesToApply): Promise<PageSummary[]> {
+  const items: ParsedItem[] = batch.pages.flat();
+  let plans: PagePlan[];
+  try {
+    plans = await inTransaction(deps, batch, items, async (trx, before) => [
+      await planAndWrite(trx, items, before),
+    ]);
+  } catch (error) {
+    if (!isRefusedData(error)) throw error;
+    deps.log.warn({ err: error }, 'the database refused part of a page; applying it event by event');
+    plans = await inTransaction(deps, batch, items, (trx, before) => applyOneByOne(trx, items, before));
+  }
+  report(deps.log, plans);
+  return summarise(batch.pages, items, plans);
+}
+
+export async function applyPage(deps: Deps, page: PageToApply): Promise<PageSummary> {
+  const [summary] = await applyPages(deps, { ...page, pages: [page.events.map(parseEvent)] });
+  return summary!;
+}
+
+/**
+ * The cursor is fenced first and moves last, in the same transaction as everything between: the
+ * writes, the refreshes, the application's hooks (given the batch's net changes, with the rows
+ * captured before and after when there are hooks) and the NOTIFY that announces the batch once
+ * it commits.
+ */
+async function inTransaction(
+  deps: Deps,
+  batch: Pick<PagesToApply, 'expectedCursor' | 'nextCursor' | 'refreshes'>,
+  items: readonly ParsedItem[],
+  body: (trx: Transaction<Database>, before: RowsCaptured | null) => Promise<PagePlan[]>,
+): Promise<PagePlan[]> {
+  const refreshes = batch.refreshes ?? [];
+  return deps.db.transaction().execute(async (trx) => {
+    await lockCursor(trx, batch.expectedCursor);
+    const hooks = deps.reporting?.hooks() ?? [];
+    // With no hook, nothing is read for one.
+    const capture = hooks.length > 0 ? captureKeys(items, refreshes) : null;
+    const before = capture ? await captureRows(trx, capture.keys, capture.connectionsOf) : null;
+    const plans = await body(trx, before);
+    // What each refresh wrote is named after it (`eventSourceOf`), and announced with the batch.
+    const refreshed = new Map<string, ChangeSource>();
+    const refreshedIds = new Set<string>();
+    for (const refresh of refreshes) {
+      const source: ChangeSource = {
+        kind: 'organization_listing',
+        organizationId: refresh.organizationId,
+        ...refresh.cause,
+      };
+      const written = await applyRefresh(trx, refresh);
+      for (const id of written.connections) {
+        refreshed.set(rowKey('connection', id), source);
+        refreshedIds.add(id);
+      }
+      for (const id of written.certificates)
+        refreshed.set(rowKey('certificate', certificateKey(id, LISTED_CERTIFICATE)), source);
+    }
+    if (before && capture) {
+      const after = await captureRows(trx, capture.keys, capture.connectionsOf);
+      const changes = changesBetween(before, after, eventSourceOf(plans, refreshed));
+      await runHooks(trx, hooks, inEventOrder(plans, changes));
+    }
+    await notifyChanges(
+      trx,
+      deps.reporting?.channel ?? null,
+      eventNotice(plans, batch.nextCursor, refreshedIds),
+    );
+    await advanceCursor(trx, batch.nextCursor, newestCreatedAt(items));
+    return plans;
+  });
+}
+
+/** What a hook's capture reads: the rows the events touch, and what the refreshes may change. */
+function captureKeys(items: readonly ParsedItem[], refreshes: readonly OrganizationRefresh[]) {
+  const touched = rowsTouched(items);
+  const listed = refreshes.flatMap((r) => r.listing.connections.map((c) => c.connection.id));
+  return {
+    keys: {
+      ...touched,
+      connections: [...new Set([...touched.connections, ...listed])],
+      certificates: [...touched.certificates, ...listed.map((id) => [id, LISTED_CERTIFICATE] as const)],
+    },
+    connectionsOf: refreshes.map((r) => r.organizationId),
+  };
+}
+
+/**
+ * Plan against the locked rows, write, and obey the database's verdict. The rows a page touches
+ * are locked as they are read, but one that did not exist yet cannot be: a reconciliation may
+ * insert it, with a newer version, before this transaction writes. The guarded upsert then
+ * refuses the older payload (and locks the row), and the page is folded again against that row,
+ * so the events it outdates are recorded `stale` and their domains are not written. Only then
+ * are the domains and the events' outcomes written: they follow the versions that won.
+ */
+async function planAndWrite(
+  trx: Transaction<Database>,
+  items: readonly ParsedItem[],
+  before: RowsCaptured | null,
+): Promise<PagePlan> {
+  const seen = await loadSeenEvents(trx, [...new Set(items.map((i) => i.id))]);
+  const snapshot = await loadSnapshot(trx, rowsTouched(items));
+  let plan = planPage(items, snapshot, seen);
+  const refused = await writeVersions(trx, plan);
+  if (!isEmpty(refused)) {
+    // The refused rows were written by another transaction since the capture: to the hooks, what
+    // this batch changed starts from the rows as that transaction left them.
+    if (before) mergeCaptured(before, await captureRows(trx, refused));
+    // Each row's decisions depend on that row alone: the writes already taken stay as planned.
+    plan = planPage(items, withRows(snapshot, await loadSnapshot(trx, refused)), seen);
+    const again = await writeVersions(trx, planFor(plan, refused));
+    if (!isEmpty(again))
+      throw new Error(
+        `writes planned against rows this transaction holds locked were refused: ${JSON.stringify(again)}`,
+      );
+  }
+  await replaceDomains(trx, plan.domains);
+  await recordEvents(trx, plan.records);
+  return plan;
+}
+
+function isEmpty(rows: RowKeys): boolean {
+  return Object.values(rows).every((keys: readonly unknown[]) => keys.length === 0);
+}
+
+function withRows(snapshot: MirrorSnapshot, rows: MirrorSnapshot): MirrorSnapshot {
+  return {
+    connections: new Map([...snapshot.connections, ...rows.connections]),
+    certificates: new Map([...snapshot.certificates, ...rows.certificates]),
+    organizations: new Map([...snapshot.organizations, ...rows.organizations]),
+    domains: new Map([...snapshot.domains, ...rows.domains]),
+  };
+}
+
+function newestCreatedAt(items: readonly ParsedItem[]): Date | null {
+  let newest: Date | null = null;
+  for (const item of items)
+    if (item.created_at && (!newest || item.created_at > newest)) newest = item.created_at;
+  return newest;
+}
+
+async function applyOneByOne(
+  trx: Transaction<Database>,
+  items: readonly ParsedItem[],
+  before: RowsCaptured | null,
+): Promise<PagePlan[]> {
+  const plans: PagePlan[] = [];
+  for (const item of items) {
+    await sql`savepoint workos_sync_event`.execute(trx);
+    try {
+      plans.push(await planAndWrite(trx, [item], before));
+      await sql`release savepoint workos_sync_event`.execute(trx);
+    } catch (error) {
+      if (!isRefusedData(error)) throw error;
+      await sql`rollback to savepoint workos_sync_event`.execute(trx);
+      const message = error instanceof Error ? error.message : String(error);
+      const refused: ParsedItem = {
+        ...item,
+        status: 'invalid',
+        error: `the database refused this event: ${message}`,
+      };
+      plans.push(await planAndWrite(trx, [refused], before));
+    }
+  }
+  return plans;
+}
+
+/** SQLSTATE classes 22 (data exception), 23 (constraint) and 54 (limits): the data, not the server. */
+function isRefusedData(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+function report(log: Logger, plans: readonly PagePlan[]): void {
+  for (const plan of plans) {
+    for (const duplicate of plan.duplicates) {
+      if (duplicate.differs) {
+        log.warn(
+          { eventId: duplicate.id },
+          'an event id arrived again with a different payload; the first one recorded was kept',
+        );
+      }
+    }
+    for (const record of plan.records) {
+      if (record.outcome === 'quarantined') {
+        log.warn({ eventId: record.id, event: record.event, error: record.error }, 'event quarantined');
+      }
+    }
+  }
+}
+
+/** Every item's fate is in its plan, in order: cut them back into the pages they came in. */
+function summarise(
+  pages: readonly (readonly ParsedItem[])[],
+  items: readonly ParsedItem[],
+  plans: readonly PagePlan[],
+): PageSummary[] {
+  const fates = plans.flatMap((p) => p.fates);
+  const summaries: PageSummary[] = [];
+  let at = 0;
+  for (const page of pages) {
+    const counts: Record<EventFate, number> = {
+      applied: 0,
+      stale: 0,
+      ignored: 0,
+      quarantined: 0,
+      duplicate: 0,
+    };
+    const outcomes: { event: string; outcome: string }[] = [];
+    for (const end = at + page.length; at < end; at++) {
+      const fate = fates[at]!;
+      counts[fate]++;
+      if (fate !== 'duplicate') outcomes.push({ event: items[at]!.event, outcome: fate });
+    }
+    summaries.push({ ...counts, events: page.length, outcomes });
+  }
+  return summaries;
+}

@@ -1,0 +1,323 @@
+/**
+ * A page of parsed events + the mirror rows they touch → every write of the page. Pure.
+ *
+ * Events are folded in the order the API returned them; each decision sees the mirror as the
+ * events before it left it, so the page's final writes equal applying the events one by one.
+ * Writes are collapsed to one per row (the last), which is what lets the apply step send each
+ * table one batched statement.
+ */
+import type { EventOutcome } from '../../db/tables.ts';
+import {
+  type CertificateState,
+  type ConnectionWrite,
+  certificateKey,
+  type DomainVersion,
+  type DomainWrite,
+  type MirrorView,
+  type OrganizationDomainWrite,
+  type OrganizationWrite,
+  type PlannedWrite,
+  type RowKeys,
+  type RowVersion,
+  rowKey,
+  type Tombstone,
+} from '../mirror/rows.ts';
+import { canonicalJson, type ParsedItem } from './parse-event.ts';
+
+export interface StoredEvent {
+  readonly event: string;
+  readonly data: unknown;
+}
+
+export interface MirrorSnapshot {
+  readonly connections: ReadonlyMap<string, RowVersion>;
+  readonly certificates: ReadonlyMap<string, CertificateState>;
+  readonly organizations: ReadonlyMap<string, RowVersion>;
+  /** By id: the domains named, and every domain of the organizations whose domain sets were read. */
+  readonly domains: ReadonlyMap<string, DomainVersion>;
+}
+
+export interface EventRecord {
+  readonly id: string;
+  readonly event: string;
+  readonly created_at: Date | null;
+  readonly data: unknown;
+  readonly context: unknown;
+  readonly outcome: EventOutcome;
+  readonly error: string | null;
+}
+
+export type DomainTombstone = Tombstone & { readonly absent: boolean };
+
+export interface PagePlan {
+  readonly records: readonly EventRecord[];
+  readonly connections: readonly ConnectionWrite[];
+  readonly deletions: readonly Tombstone[];
+  /** Connection id → its complete new domain set. */
+  readonly domains: ReadonlyMap<string, readonly DomainWrite[]>;
+  readonly certificates: readonly CertificateState[];
+  readonly organizations: readonly OrganizationWrite[];
+  readonly organizationDeletions: readonly Tombstone[];
+  readonly organizationDomains: readonly OrganizationDomainWrite[];
+  readonly domainDeletions: readonly DomainTombstone[];
+  /** The event that made each row's last write, by `rowKey` (what the hooks name as the change's source). */
+  readonly writers: ReadonlyMap<string, string>;
+  /** Ids already recorded (in an earlier page or earlier in this one); `differs` when the payload does. */
+  readonly duplicates: readonly { readonly id: string; readonly differs: boolean }[];
+  /** Each input item's fate, in input order (so a batch of pages can be reported page by page). */
+  readonly fates: readonly EventFate[];
+}
+
+export type EventFate = EventOutcome | 'duplicate';
+
+export function planPage(
+  items: readonly ParsedItem[],
+  snapshot: MirrorSnapshot,
+  seen: ReadonlyMap<string, StoredEvent>,
+): PagePlan {
+  const mirror = new Overlay(snapshot);
+  const connections = new Writes<ConnectionWrite, Tombstone>();
+  const organizations = new Writes<OrganizationWrite, Tombstone>();
+  const organizationDomains = new Writes<OrganizationDomainWrite, DomainTombstone>();
+  const domains = new Map<string, readonly DomainWrite[]>();
+  const certificates = new Map<string, CertificateState>();
+  const writers = new Map<string, string>();
+  const records: EventRecord[] = [];
+  const duplicates: { id: string; differs: boolean }[] = [];
+  const fates: EventFate[] = [];
+  const inPage = new Map<string, StoredEvent>();
+
+  for (const item of items) {
+    const incoming: StoredEvent = { event: item.event, data: item.rawData };
+    const previous = seen.get(item.id) ?? inPage.get(item.id);
+    if (previous) {
+      duplicates.push({ id: item.id, differs: canonicalJson(previous) !== canonicalJson(incoming) });
+      fates.push('duplicate');
+      continue;
+    }
+    inPage.set(item.id, incoming);
+
+    let outcome: EventOutcome;
+    let error: string | null = null;
+    if (item.status === 'invalid') {
+      outcome = 'quarantined';
+      error = item.error;
+    } else if (item.status === 'ignored') {
+      outcome = 'ignored';
+    } else {
+      const decision = item.handler.decide(
+        {
+          id: item.id,
+          event: item.event,
+          created_at: item.created_at,
+          data: item.data,
+          rawData: item.rawData,
+        },
+        mirror,
+      );
+      outcome = decision.outcome;
+      if (decision.outcome === 'stale') error = decision.reason;
+      else for (const write of decision.writes) collect(write, item.id);
+    }
+    fates.push(outcome);
+    records.push({
+      id: item.id,
+      event: item.event,
+      created_at: item.created_at,
+      data: item.rawData,
+      context: item.context,
+      outcome,
+      error,
+    });
+  }
+
+  function collect(write: PlannedWrite, eventId: string): void {
+    mirror.apply(write);
+    switch (write.kind) {
+      case 'connection':
+        connections.upsert(write.row);
+        if (write.domains) domains.set(write.row.id, write.domains);
+        writers.set(rowKey('connection', write.row.id), eventId);
+        return;
+      case 'connection_deleted':
+        connections.tombstone(write);
+        writers.set(rowKey('connection', write.id), eventId);
+        return;
+      case 'certificate': {
+        const key = certificateKey(write.row.connection_id, write.row.certificate_type);
+        certificates.set(key, write.row);
+        writers.set(rowKey('certificate', key), eventId);
+        return;
+      }
+      case 'organization':
+        organizations.upsert(write.row);
+        writers.set(rowKey('organization', write.row.id), eventId);
+        return;
+      case 'organization_deleted':
+        organizations.tombstone(write);
+        writers.set(rowKey('organization', write.id), eventId);
+        return;
+      case 'domain':
+        organizationDomains.upsert(write.row);
+        writers.set(rowKey('domain', write.row.id), eventId);
+        return;
+      case 'domain_deleted':
+        organizationDomains.tombstone(write);
+        writers.set(rowKey('domain', write.id), eventId);
+        return;
+    }
+  }
+
+  return {
+    records,
+    connections: connections.rows(),
+    deletions: connections.tombstones(),
+    domains,
+    certificates: [...certificates.values()],
+    organizations: organizations.rows(),
+    organizationDeletions: organizations.tombstones(),
+    organizationDomains: organizationDomains.rows(),
+    domainDeletions: organizationDomains.tombstones(),
+    writers,
+    duplicates,
+    fates,
+  };
+}
+
+/**
+ * One table's writes of a page, one per row: the last. A tombstone after an upsert planned in
+ * the same page folds into it; an upsert after a tombstone replaces it.
+ */
+class Writes<Row extends { readonly id: string; readonly deleted_at: Date | null }, T extends Tombstone> {
+  readonly #rows = new Map<string, Row>();
+  readonly #tombstones = new Map<string, T>();
+
+  upsert(row: Row): void {
+    this.#rows.set(row.id, row);
+    this.#tombstones.delete(row.id);
+  }
+
+  tombstone(tombstone: T): void {
+    const planned = this.#rows.get(tombstone.id);
+    if (planned)
+      this.#rows.set(tombstone.id, {
+        ...planned,
+        deleted_at: tombstone.deleted_at,
+        last_event_id: tombstone.last_event_id,
+      });
+    else this.#tombstones.set(tombstone.id, tombstone);
+  }
+
+  rows(): Row[] {
+    return [...this.#rows.values()];
+  }
+
+  tombstones(): T[] {
+    return [...this.#tombstones.values()];
+  }
+}
+
+/** Only the writes of these rows (whose first write the database refused: see `apply-page.ts`). */
+export function planFor(plan: PagePlan, rows: RowKeys): PagePlan {
+  const connections = new Set(rows.connections);
+  const certificates = new Set(rows.certificates.map((key) => certificateKey(...key)));
+  const organizations = new Set(rows.organizations);
+  const domains = new Set(rows.domains);
+  return {
+    ...plan,
+    connections: plan.connections.filter((c) => connections.has(c.id)),
+    deletions: plan.deletions.filter((d) => connections.has(d.id)),
+    certificates: plan.certificates.filter((c) =>
+      certificates.has(certificateKey(c.connection_id, c.certificate_type)),
+    ),
+    organizations: plan.organizations.filter((o) => organizations.has(o.id)),
+    organizationDeletions: plan.organizationDeletions.filter((o) => organizations.has(o.id)),
+    organizationDomains: plan.organizationDomains.filter((d) => domains.has(d.id)),
+    domainDeletions: plan.domainDeletions.filter((d) => domains.has(d.id)),
+  };
+}
+
+/** The mirror as of the events folded so far: the loaded snapshot under this page's writes. */
+class Overlay implements MirrorView {
+  readonly #connections: Map<string, RowVersion>;
+  readonly #certificates: Map<string, CertificateState>;
+  readonly #organizations: Map<string, RowVersion>;
+  readonly #domains: Map<string, DomainVersion>;
+
+  constructor(snapshot: MirrorSnapshot) {
+    this.#connections = new Map(snapshot.connections);
+    this.#certificates = new Map(snapshot.certificates);
+    this.#organizations = new Map(snapshot.organizations);
+    this.#domains = new Map(snapshot.domains);
+  }
+
+  connection(id: string): RowVersion | undefined {
+    return this.#connections.get(id);
+  }
+
+  certificate(connectionId: string, certificateType: string): CertificateState | undefined {
+    return this.#certificates.get(certificateKey(connectionId, certificateType));
+  }
+
+  organization(id: string): RowVersion | undefined {
+    return this.#organizations.get(id);
+  }
+
+  domain(id: string): DomainVersion | undefined {
+    return this.#domains.get(id);
+  }
+
+  liveDomainsOf(organizationId: string): DomainVersion[] {
+    return [...this.#domains.values()].filter(
+      (d) => d.organization_id === organizationId && d.deleted_at === null,
+    );
+  }
+
+  apply(write: PlannedWrite): void {
+    switch (write.kind) {
+      case 'connection':
+        this.#connections.set(write.row.id, version(write.row));
+        return;
+      case 'connection_deleted':
+        tombstoneIn(this.#connections, write);
+        return;
+      case 'certificate':
+        this.#certificates.set(
+          certificateKey(write.row.connection_id, write.row.certificate_type),
+          write.row,
+        );
+        return;
+      case 'organization':
+        this.#organizations.set(write.row.id, version(write.row));
+        return;
+      case 'organization_deleted':
+        tombstoneIn(this.#organizations, write);
+        return;
+      case 'domain':
+        this.#domains.set(write.row.id, {
+          ...version(write.row),
+          id: write.row.id,
+          organization_id: write.row.organization_id,
+        });
+        return;
+      case 'domain_deleted':
+        tombstoneIn(this.#domains, write);
+        return;
+    }
+  }
+}
+
+/** What a write the events path planned leaves as the row's version. */
+function version(row: Omit<RowVersion, 'source'>): RowVersion {
+  return {
+    updated_at: row.updated_at,
+    deleted_at: row.deleted_at,
+    observed_at: row.observed_at,
+    source: 'event',
+  };
+}
+
+function tombstoneIn<V extends RowVersion>(rows: Map<string, V>, tombstone: Tombstone): void {
+  const stored = rows.get(tombstone.id);
+  if (stored) rows.set(tombstone.id, { ...stored, deleted_at: tombstone.deleted_at });
+}

@@ -1,0 +1,145 @@
+/**
+ * The WorkOS webhook receiver: `POST /webhooks/workos` on a listener of its own (not the health and
+ * metrics server's: that one may be reachable only from inside the cluster, this one from WorkOS).
+ *
+ * A verified delivery is only a nudge — "WorkOS has a new event, `eventId`" — handed to
+ * `onDelivery`; the Events API stays the only source of writes, so the body is never stored,
+ * forwarded or logged (only the event's id and type, at debug level), and nothing here touches the
+ * database. Every request is answered at once and counted in `workos_sync_webhooks_total{result}`:
+ *
+ * - 200 `accepted`: the SDK verified the signature over the exact bytes received
+ *   (`webhook-receiver-verify.ts`) and the body names an event id and type;
+ * - 401 `missing_signature`, `bad_signature` or `stale` (signed over 180 s ago: a replay);
+ * - 400 `bad_body` (not UTF-8 JSON with an `id` and an `event`), 413 `too_large` (from
+ *   `Content-Length` before a byte is read — and before a sender that sent `Expect: 100-continue`
+ *   is told to send the body — or as soon as a body without one passes the limit), 405
+ *   `wrong_method`, 404 `not_found`. These four answer before the body is read: they close the
+ *   connection, without resetting it (`sendJsonAndClose`), so the sender reads the answer.
+ *
+ * The secret only ever reaches the SDK's verification: never a log line, an answer or an error.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../logger.ts';
+import { listenHttp, sendJson, sendJsonAndClose } from '../http-listener.ts';
+import type { SyncMetrics, WebhookResult } from '../metrics.ts';
+import { readLimitedBody } from './receiver-body.ts';
+import { type Verdict, verifyWebhook, type WebhookVerifier } from './verify.ts';
+
+const WEBHOOK_PATH = '/webhooks/workos';
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+/** What a verified delivery tells the worker. */
+export interface WebhookDelivery {
+  /** The event's id: the poller keeps looking until the Events API has served it. */
+  readonly eventId: string;
+  /** The event's type (`event`), e.g. `connection.activated`. */
+  readonly event: string;
+  readonly receivedAt: Date;
+}
+
+export interface WebhookReceiverDeps {
+  /** The SDK's webhook verification, e.g. `createWorkosClient(…).webhooks`. */
+  readonly webhooks: WebhookVerifier;
+  readonly metrics: Pick<SyncMetrics, 'recordWebhook'>;
+  readonly log: Logger;
+  /** Called once per verified delivery, after its 200 is sent; its errors are logged, never thrown. */
+  readonly onDelivery: (delivery: WebhookDelivery) => void;
+  readonly now?: () => Date;
+}
+
+export interface WebhookReceiverOptions {
+  readonly host: string;
+  /** `0` picks a free port (read it back from `port` or `url`). */
+  readonly port: number;
+  /** The endpoint's webhook secret (WorkOS dashboard). */
+  readonly secret: string;
+  /** Larger bodies are refused with 413 (default 64 KiB; WorkOS's connection events are a few KiB). */
+  readonly maxBodyBytes?: number;
+}
+
+export interface WebhookReceiver {
+  /** The endpoint to register with WorkOS: `http://host:port/webhooks/workos`. */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const STATUS: Readonly<Record<WebhookResult, readonly [number, string]>> = {
+  accepted: [200, 'accepted'],
+  missing_signature: [401, 'missing signature'],
+  bad_signature: [401, 'bad signature'],
+  stale: [401, 'stale signature'],
+  bad_body: [400, 'bad body'],
+  too_large: [413, 'body too large'],
+  wrong_method: [405, 'method not allowed'],
+  not_found: [404, 'not found'],
+};
+
+export async function startWebhookReceiver(
+  deps: WebhookReceiverDeps,
+  options: WebhookReceiverOptions,
+): Promise<WebhookReceiver> {
+  const log = deps.log.child({ component: 'webhooks' });
+  const listener = await listenHttp(
+    log,
+    'webhook',
+    options,
+    (request, response) => receive(deps, options, log, request, response),
+    { deferContinue: true },
+  );
+  const url = `${listener.url}${WEBHOOK_PATH}`;
+  log.info({ url }, 'webhook receiver listening');
+  return { ...listener, url };
+}
+
+async function receive(
+  deps: WebhookReceiverDeps,
+  options: WebhookReceiverOptions,
+  log: Logger,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const refused = (result: Exclude<WebhookResult, 'accepted'>) => {
+    deps.metrics.recordWebhook(result);
+    log.debug({ result }, 'webhook refused');
+    return [STATUS[result][0], { status: STATUS[result][1] }] as const;
+  };
+  const refuse = (result: Exclude<WebhookResult, 'accepted'>) => sendJson(response, ...refused(result));
+  // Before the body is read: the rest of it is never asked for nor read, so the connection closes.
+  const refuseUnread = (result: 'not_found' | 'wrong_method' | 'too_large', headers = {}) =>
+    sendJsonAndClose(request, response, ...refused(result), headers);
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  if (path !== WEBHOOK_PATH) return refuseUnread('not_found');
+  if (request.method !== 'POST') return refuseUnread('wrong_method', { allow: 'POST' });
+
+  const body = await readLimitedBody(request, response, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  const receivedAt = deps.now?.() ?? new Date();
+  if (body.kind === 'aborted') return;
+  if (body.kind === 'too_large') return refuseUnread('too_large');
+
+  const header = request.headers['workos-signature'];
+  const sigHeader = Array.isArray(header) ? header.join(', ') : header;
+  const verdict = await verifyWebhook(deps.webhooks, options.secret, body.bytes, sigHeader);
+  if (verdict.result !== 'accepted') return refuse(verdict.result);
+  deps.metrics.recordWebhook('accepted');
+  sendJson(response, 200, { status: 'accepted' });
+  deliver(deps, log, verdict, receivedAt);
+}
+
+/** Hands the nudge on without letting the worker's handler fail the request or the server. */
+function deliver(
+  deps: WebhookReceiverDeps,
+  log: Logger,
+  verdict: Extract<Verdict, { result: 'accepted' }>,
+  receivedAt: Date,
+): void {
+  const { eventId, event } = verdict;
+  log.debug({ eventId, eventType: event.slice(0, 100) }, 'webhook accepted');
+  const failed = (error: unknown) => log.warn({ err: error, eventId }, 'webhook delivery handler failed');
+  try {
+    const result: unknown = deps.onDelivery({ eventId, event, receivedAt });
+    if (result instanceof Promise) result.catch(failed);
+  } catch (error) {
+    failed(error);
+  }
+}
