@@ -15,7 +15,7 @@ export {
   SyncError,
 } from './errors.ts';
 export type { Logger } from './logger.ts';
-export type { BackfillOptions, BackfillResult } from './sync/backfill.ts';
+export type { BackfillResult } from './sync/backfill.ts';
 export type { CertificateReportRow } from './sync/certificates.ts';
 export type {
   CertificateChange,
@@ -28,7 +28,8 @@ export type {
   ConnectionSnapshot,
   MirrorChange,
 } from './sync/changes/changes.ts';
-export type { DrainTotals } from './sync/events/poll-once.ts';
+export type { PollTotals } from './sync/events/poll-once.ts';
+export type { PollOptions } from './sync/poll.ts';
 export type { Drift, ReconciliationCounts } from './sync/reconcile/plan.ts';
 export type { ReconcileOptions, ReconcileReport } from './sync/reconcile/reconcile.ts';
 export type { StatusReport } from './sync/status.ts';

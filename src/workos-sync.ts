@@ -16,12 +16,14 @@ import { type MigrationResult, migrateToLatest } from './db/migrate.ts';
 import type { Database } from './db/tables.ts';
 import { ConfigError, type FatalError } from './errors.ts';
 import { createLogger, type Logger, type Scrub, scrubbingLogger, secretScrubber } from './logger.ts';
-import { type BackfillOptions, type BackfillResult, backfill, poll } from './sync/backfill.ts';
+import { type BackfillResult, backfill } from './sync/backfill.ts';
 import { type CertificateReportRow, listCertificates, parseDays } from './sync/certificates.ts';
 import type { ChangeHook } from './sync/changes/changes.ts';
 import { type ChangeReporting, changesChannel } from './sync/changes/report.ts';
-import type { DrainTotals } from './sync/events/poll-once.ts';
+import type { PollTotals } from './sync/events/poll-once.ts';
+import { type PollOptions, poll } from './sync/poll.ts';
 import { type ReconcileOptions, type ReconcileReport, reconcile } from './sync/reconcile/reconcile.ts';
+import { cursorRecovery } from './sync/recover-cursor.ts';
 import { readStatus, type StatusReport } from './sync/status.ts';
 import { type RunningSync, serveWorker } from './worker/serve.ts';
 import { nudgeChannel } from './worker/webhooks/nudge-bus.ts';
@@ -65,9 +67,9 @@ export interface WorkosSync {
   /** Applies pending migrations; safe when several processes start at once. */
   migrate(): Promise<MigrationResult>;
   /** A new mirror starts from the listing, then applies every retained event; an existing one catches up. */
-  backfill(options?: BackfillOptions): Promise<BackfillResult>;
+  backfill(options?: PollOptions): Promise<BackfillResult>;
   /** One catch-up pass from the stored cursor. */
-  poll(options?: BackfillOptions): Promise<DrainTotals>;
+  poll(options?: PollOptions): Promise<PollTotals>;
   /**
    * One reconciliation against List Connections; `dryRun` computes the drift and writes nothing;
    * `maxPages` bounds the run (the next one resumes the pass; deletions wait for its end).
@@ -156,7 +158,8 @@ export function workosSyncFrom(
       return backfill(await syncDeps('backfill'), backfillOptions);
     },
     async poll(pollOptions) {
-      return poll(await syncDeps('poll'), pollOptions);
+      const deps = await syncDeps('poll');
+      return poll(deps, { ...pollOptions, recover: cursorRecovery(deps) });
     },
     async reconcile(reconcileOptions = {}) {
       const { db } = await database();
@@ -164,7 +167,7 @@ export function workosSyncFrom(
       return reconcile(
         {
           db,
-          source: workosConnectionsSource(workos),
+          connections: workosConnectionsSource(workos),
           organizations: workosOrganizationsSource(workos),
           log,
           scrub,

@@ -61,7 +61,12 @@ describe('backfill', () => {
 
   it('a mirror already reconciled but with no cursor yet (a backfill stopped before its first page) is not new', async () => {
     model.activate(model.createConnection().id);
-    await reconcile({ db: database.db, source: workosConnectionsSource(h.workos), log, scrub: noSecrets });
+    await reconcile({
+      db: database.db,
+      connections: workosConnectionsSource(h.workos),
+      log,
+      scrub: noSecrets,
+    });
     expect(await isNewMirror(database.db)).toBe(false);
     const result = await backfill(deps(), { backoff: FAST_BACKOFF });
     expect(result.reconciliation).toBeNull();
@@ -94,7 +99,7 @@ describe('backfill', () => {
   it('a dry run does not make a mirror old', async () => {
     model.createConnection();
     await reconcile(
-      { db: database.db, source: workosConnectionsSource(h.workos), log, scrub: noSecrets },
+      { db: database.db, connections: workosConnectionsSource(h.workos), log, scrub: noSecrets },
       { dryRun: true },
     );
     expect(await isNewMirror(database.db)).toBe(true);

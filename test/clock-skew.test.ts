@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WorkosModel } from '../emulator/index.ts';
-import { catchUp } from '../src/sync/poll.ts';
+import { poll } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { type ConnectionsSource, workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -78,8 +78,8 @@ async function syncHistory(offsetMs: number): Promise<Record<string, Mirror>> {
     },
   });
   const reconcileWith = (source: ConnectionsSource = listing) =>
-    reconcile({ db: database.db, source, log, scrub: noSecrets });
-  const poll = () => catchUp(h.deps(), { backoff: FAST_BACKOFF });
+    reconcile({ db: database.db, connections: source, log, scrub: noSecrets });
+  const pollEvents = () => poll(h.deps(), { backoff: FAST_BACKOFF });
   try {
     // The history before the backfill, a minute ago in WorkOS's clock, a second between changes.
     const start = model.clock().getTime() - MINUTES;
@@ -106,7 +106,7 @@ async function syncHistory(offsetMs: number): Promise<Record<string, Mirror>> {
 
     // A backfill: the listing first, then the events, all older than the listing.
     await reconcileWith();
-    await poll();
+    await pollEvents();
     steps['backfill'] = await normalisedMirror(database.db);
 
     // A listing that lacks two connections tombstones them at the listing's time …
@@ -132,7 +132,7 @@ async function syncHistory(offsetMs: number): Promise<Record<string, Mirror>> {
       new Date('2033-01-01T00:00:00Z'),
       new Date(Math.max(model.clock().getTime(), again.listedAt.getTime() + 1)),
     );
-    await poll();
+    await pollEvents();
     steps['renewed live'] = await normalisedMirror(database.db);
     // The next listing's time is known to the second only (the Date header), so in the renewal's
     // own second it would be older than the renewal. WorkOS's clock moves on two seconds first:

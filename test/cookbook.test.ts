@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateScenario, WorkosModel } from '../emulator/index.ts';
-import { catchUp } from '../src/sync/poll.ts';
+import { poll } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { workosOrganizationsSource } from '../src/workos/organizations-source.ts';
@@ -81,13 +81,13 @@ beforeAll(async () => {
   const reconcileNow = () =>
     reconcile({
       db: h.database.db,
-      source: workosConnectionsSource(h.workos),
+      connections: workosConnectionsSource(h.workos),
       organizations: workosOrganizationsSource(h.workos),
       log,
       scrub: noSecrets,
     });
   await reconcileNow();
-  await catchUp(h.deps(), { backoff: FAST_BACKOFF });
+  await poll(h.deps(), { backoff: FAST_BACKOFF });
   model.rename(String(a!.id), 'Renamed without an event');
   await reconcileNow();
   domain = 'acme-corp.example';

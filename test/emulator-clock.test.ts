@@ -46,7 +46,7 @@ function sdk(emulator: Emulator): WorkOS {
 }
 
 /** Every event as `GET /events` pages it, oldest first. */
-async function drainEvents(workos: WorkOS): Promise<EventBody[]> {
+async function pollOnce(workos: WorkOS): Promise<EventBody[]> {
   const out: EventBody[] = [];
   let after: string | undefined;
   for (;;) {
@@ -102,7 +102,7 @@ describe.each([
     expect(Date.parse(created.created_at)).toBeLessThanOrEqual(to);
     expect(idTime(created.id)).toBe(Date.parse(created.created_at));
 
-    const events = await drainEvents(workos);
+    const events = await pollOnce(workos);
     expect(events.at(-1)).toEqual(event);
     const eventTime = Date.parse(event.created_at);
     expect(eventTime).toBeGreaterThanOrEqual(from);
@@ -274,7 +274,7 @@ describe('changing the offset while running (PUT /_emulator/clock)', () => {
     const third = (await control('POST', `/connections/${id}/activate`)).body.event;
     expect(third.created_at).toBe(iso(T0 + 11 * MINUTE));
 
-    const times = (await drainEvents(workos)).map((e) => Date.parse(String(e.created_at)));
+    const times = (await pollOnce(workos)).map((e) => Date.parse(String(e.created_at)));
     expect(times).toHaveLength(3);
     expect(times.every((t, i) => i === 0 || t > (times[i - 1] as number))).toBe(true);
   });

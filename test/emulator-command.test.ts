@@ -67,7 +67,7 @@ async function newestEvent(workos: WorkOS): Promise<EventBody | undefined> {
 }
 
 /** Every connection and organisation event, oldest first, paged with `after` as the sync engine does. */
-async function drainEvents(workos: WorkOS): Promise<EventBody[]> {
+async function pollOnce(workos: WorkOS): Promise<EventBody[]> {
   const out: EventBody[] = [];
   let after: string | undefined;
   const events = [...CONNECTION_EVENT_TYPES, ...ORGANIZATION_EVENT_TYPES].join(',');
@@ -531,7 +531,7 @@ describe('workos-sync emulator (child process)', () => {
     // The same scenario built in-process: the child must serve exactly it.
     const expected = loadScenario(new WorkosModel({ seed: 7 }), 'demo', { seed: 7 });
     const workos = sdkFor(emulator.url, emulator.key);
-    const events = await drainEvents(workos);
+    const events = await pollOnce(workos);
     expect(events).toHaveLength(expected.events);
     const byType: Record<string, number> = {};
     for (const event of events) byType[String(event.event)] = (byType[String(event.event)] ?? 0) + 1;

@@ -14,9 +14,10 @@
 import pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { WorkosModel } from '../emulator/index.ts';
-import { type BackfillDeps, backfill } from '../src/sync/backfill.ts';
+import { backfill } from '../src/sync/backfill.ts';
 import { readCursor } from '../src/sync/events/cursor.ts';
-import { catchUp } from '../src/sync/poll.ts';
+import type { SyncDeps } from '../src/sync/poll.ts';
+import { poll } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import {
   type ConnectionPage,
@@ -52,10 +53,10 @@ afterEach(() => h.close());
 
 const db = () => h.database.db;
 const listings = () => workosConnectionsSource(h.workos);
-function backfillDeps(): BackfillDeps {
+function backfillDeps(): SyncDeps {
   return {
     db: db(),
-    events: h.deps().source,
+    events: h.deps().events,
     connections: listings(),
     organizations: workosOrganizationsSource(h.workos),
     log,
@@ -65,7 +66,7 @@ function backfillDeps(): BackfillDeps {
 const reconcileNow = () =>
   reconcile({
     db: db(),
-    source: listings(),
+    connections: listings(),
     organizations: workosOrganizationsSource(h.workos),
     log,
     scrub: noSecrets,
@@ -95,7 +96,7 @@ function pollWithRefreshes(around: (page: () => Promise<ConnectionPage>) => Prom
         ? real.listConnections(after, scope)
         : around(() => real.listConnections(after, scope)),
   };
-  return catchUp({ ...h.deps(), connections: refreshing }, { backoff: FAST_BACKOFF });
+  return poll({ ...h.deps(), connections: refreshing }, { backoff: FAST_BACKOFF });
 }
 
 it('a reconciliation that commits a newer version while the listing is held: the newest wins, nothing goes back', async () => {
@@ -130,7 +131,7 @@ it('a reconciliation that commits a newer version while the listing is held: the
   release();
   await poller;
   expect(await stored()).toEqual(newest);
-  await catchUp(h.deps(), { backoff: FAST_BACKOFF });
+  await poll(h.deps(), { backoff: FAST_BACKOFF });
 
   // The held listing was refused, and so was the older deactivation the next batch brought.
   expect(await stored()).toEqual(newest);

@@ -9,9 +9,10 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WorkosModel } from '../emulator/index.ts';
-import { type BackfillDeps, backfill } from '../src/sync/backfill.ts';
+import { backfill } from '../src/sync/backfill.ts';
 import { readCursor } from '../src/sync/events/cursor.ts';
-import { catchUp } from '../src/sync/poll.ts';
+import type { SyncDeps } from '../src/sync/poll.ts';
+import { poll } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { workosOrganizationsSource } from '../src/workos/organizations-source.ts';
@@ -30,19 +31,19 @@ beforeEach(async () => {
 afterEach(() => h.close());
 
 const db = () => h.database.db;
-const backfillDeps = (): BackfillDeps => ({
+const backfillDeps = (): SyncDeps => ({
   db: db(),
-  events: h.deps().source,
+  events: h.deps().events,
   connections: workosConnectionsSource(h.workos),
   organizations: workosOrganizationsSource(h.workos),
   log,
   scrub: noSecrets,
 });
-const poll = () => catchUp(h.deps(), { backoff: FAST_BACKOFF });
+const pollEvents = () => poll(h.deps(), { backoff: FAST_BACKOFF });
 const reconcileNow = () =>
   reconcile({
     db: db(),
-    source: workosConnectionsSource(h.workos),
+    connections: workosConnectionsSource(h.workos),
     organizations: workosOrganizationsSource(h.workos),
     log,
     scrub: noSecrets,
@@ -146,11 +147,11 @@ describe('what a domain event costs', () => {
     model.addDomain(organizationId, 'globex.io');
     // the stream read again from before the new event (as after a cursor recovery)
     await db().updateTable('sync_state').set({ cursor: null }).where('stream', '=', 'events').execute();
-    const totals = await poll();
+    const totals = await pollEvents();
     expect(totals).toMatchObject({ applied: 1, refreshes: 1 });
     expect(refreshes()).toHaveLength(1);
     await db().updateTable('sync_state').set({ cursor: null }).where('stream', '=', 'events').execute();
-    expect(await poll()).toMatchObject({ applied: 0, refreshes: 0 });
+    expect(await pollEvents()).toMatchObject({ applied: 0, refreshes: 0 });
     expect(refreshes()).toHaveLength(1);
   });
 });
@@ -163,7 +164,7 @@ describe('domain events, with reconciliation switched off', () => {
     const reconciled = await runs();
 
     const { data: added } = model.addDomain(organizationId, 'initech.io');
-    await poll();
+    await pollEvents();
     expect(await route('initech.io')).toEqual([
       expect.objectContaining({
         domain_state: 'pending',
@@ -174,11 +175,11 @@ describe('domain events, with reconciliation switched off', () => {
     expect(await domainsOf(connectionId)).toEqual(['initech.example', 'initech.io']);
 
     model.verifyDomain(added.id);
-    await poll();
+    await pollEvents();
     expect(await route('initech.io')).toEqual([expect.objectContaining({ domain_state: 'verified' })]);
 
     model.removeDomain(added.id);
-    await poll();
+    await pollEvents();
     expect(await route('initech.io')).toEqual([]);
     expect(await domainsOf(connectionId)).toEqual(['initech.example']);
     // no reconciliation did any of it; each batch listed the organization's connections once
@@ -196,7 +197,7 @@ describe('domain events, with reconciliation switched off', () => {
     for (let i = 0; i < 5; i++) model.addDomain(a.organizationId, `hooli-${i}.example`);
     model.addDomain(b.organizationId, 'stark.io');
     model.updateOrganization(a.organizationId, { name: 'Hooli XYZ' });
-    const totals = await poll();
+    const totals = await pollEvents();
     expect(totals).toMatchObject({ applied: 7, refreshes: 2 });
     expect(
       refreshes()
@@ -217,7 +218,7 @@ describe('domain events, with reconciliation switched off', () => {
     model.addDomain(organizationId, 'umbrella.io');
     h.emulator.faults.add({ kind: 'status', status: 503, path: '/connections', times: 2 });
     const seenWhileFailing: unknown[] = [];
-    await catchUp(h.deps(), {
+    await poll(h.deps(), {
       backoff: FAST_BACKOFF,
       onRetry: () => {
         seenWhileFailing.push(readCursor(db()));
@@ -249,7 +250,7 @@ describe('domain events, with reconciliation switched off', () => {
       synced_at: longAgo,
     });
     model.addDomain(organizationId, 'wayne.io');
-    await poll();
+    await pollEvents();
     const rows = await db()
       .selectFrom('connections')
       .select(['id', 'deleted_at'])
@@ -338,7 +339,7 @@ it('no verification token is stored anywhere, though WorkOS sent one with every 
   model.addDomain(organizationId, 'cyberdyne.io');
   await backfill(backfillDeps());
   model.verifyDomain(model.getOrganization(organizationId).domains[1]!.id);
-  await poll();
+  await pollEvents();
   const sent = model.events().flatMap((e) => JSON.stringify(e).match(/"verification_token":"[^"]+"/g) ?? []);
   expect(sent.length).toBeGreaterThan(0);
   const tables = ['events', 'organizations', 'organization_domains', 'connections', 'connection_domains'];

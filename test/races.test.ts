@@ -49,7 +49,7 @@ function applyThrough(handle: { readonly db: Db }, events: Record<string, unknow
 }
 
 const reconcileNow = () =>
-  reconcile({ db: database.db, source: workosConnectionsSource(h.workos), log, scrub: noSecrets });
+  reconcile({ db: database.db, connections: workosConnectionsSource(h.workos), log, scrub: noSecrets });
 const connection = (id: string) =>
   database.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const domainsOf = async (id: string) =>

@@ -36,7 +36,7 @@ it('applies pages on the same rows concurrently with a reconciliation without de
   for (const c of model.liveConnections().slice(100, 250)) model.deactivate(String(c.id));
   const events = model.events();
   const [report] = await Promise.all([
-    reconcile({ db: h.database.db, source: source(), log, scrub: noSecrets }),
+    reconcile({ db: h.database.db, connections: source(), log, scrub: noSecrets }),
     (async () => {
       for (let i = 0; i < events.length; i += 100) {
         const page = events.slice(i, i + 100);
@@ -64,7 +64,7 @@ it('applies pages on the same rows concurrently with a reconciliation without de
   // Whatever the interleaving, states are exact (events carry them); names are exact where the
   // listing won, and otherwise the next reconciliation brings them.
   expect(live.map((r) => r.state)).toEqual(want.map((c) => c.state));
-  await reconcile({ db: h.database.db, source: source(), log, scrub: noSecrets });
+  await reconcile({ db: h.database.db, connections: source(), log, scrub: noSecrets });
   expect(
     await h.database.db.selectFrom('connections').select(['id', 'name', 'state']).orderBy('id').execute(),
   ).toEqual(want);

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type CreateConnectionInput, WorkosModel } from '../emulator/index.ts';
 import { applyPage } from '../src/sync/events/apply-page.ts';
 import { readCursor } from '../src/sync/events/cursor.ts';
-import { catchUp } from '../src/sync/poll.ts';
+import { poll } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import {
   type ConnectionPage,
@@ -46,11 +46,11 @@ beforeEach(async () => {
 afterEach(() => h.close());
 
 const source = (): ConnectionsSource => workosConnectionsSource(h.workos);
-const sync = () => catchUp(h.deps(), { backoff: FAST_BACKOFF });
+const sync = () => poll(h.deps(), { backoff: FAST_BACKOFF });
 const reconcileWith = (options: { maxPages?: number } = {}) =>
-  reconcile({ db: h.database.db, source: source(), log, scrub: noSecrets }, options);
+  reconcile({ db: h.database.db, connections: source(), log, scrub: noSecrets }, options);
 const reconcileFrom = (from: ConnectionsSource = source(), options?: { dryRun?: boolean }) =>
-  reconcile({ db: h.database.db, source: from, log, scrub: noSecrets }, options);
+  reconcile({ db: h.database.db, connections: from, log, scrub: noSecrets }, options);
 /** The emulator's listing, with `race` run after each page is fetched and before it is returned. */
 const racingListing = (race: (page: ConnectionPage) => Promise<void>): ConnectionsSource => ({
   async listConnections(after) {

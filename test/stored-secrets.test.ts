@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { RetryableError } from '../src/errors.ts';
 import { secretScrubber } from '../src/logger.ts';
-import { catchUp } from '../src/sync/poll.ts';
+import { poll } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { silentLogger } from './support/logs.ts';
@@ -28,12 +28,12 @@ beforeEach(() => t.reset());
 it('a poll failure is stored scrubbed', async () => {
   let calls = 0;
   const stop = new AbortController();
-  await catchUp(
+  await poll(
     {
       db: t.db,
       log: silentLogger(),
       scrub,
-      source: {
+      events: {
         async listEvents() {
           calls++;
           // Fails once, and stops the loop from its second wait on.
@@ -61,7 +61,7 @@ it('a failed reconciliation is stored scrubbed', async () => {
       db: t.db,
       log: silentLogger(),
       scrub,
-      source: {
+      connections: {
         async listConnections() {
           throw failure();
         },

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateScenario, WorkosModel } from '../emulator/index.ts';
 import { CursorRejectedError, FatalError } from '../src/errors.ts';
 import { readCursor } from '../src/sync/events/cursor.ts';
-import { catchUp } from '../src/sync/poll.ts';
+import { poll } from '../src/sync/poll.ts';
 import { reconcile } from '../src/sync/reconcile/reconcile.ts';
 import { recoverRejectedCursor } from '../src/sync/recover-cursor.ts';
 import { createWorkosClient } from '../src/workos/client.ts';
@@ -28,7 +28,7 @@ describe('backfill of a 10,000-event scenario', () => {
   afterAll(() => h.close());
 
   it('ends with tables that match the emulator', { timeout: 120_000 }, async () => {
-    const totals = await catchUp(h.deps(), { backoff: FAST_BACKOFF });
+    const totals = await poll(h.deps(), { backoff: FAST_BACKOFF });
     expect(totals).toMatchObject({
       events: 10_000,
       quarantined: 0,
@@ -57,7 +57,7 @@ describe('backfill of a 10,000-event scenario', () => {
 
   it('a second pass finds nothing new and changes nothing', async () => {
     const before = await mirrorOf(h.database.db);
-    const totals = await catchUp(h.deps(), { backoff: FAST_BACKOFF });
+    const totals = await poll(h.deps(), { backoff: FAST_BACKOFF });
     expect(totals).toMatchObject({ events: 0, caughtUp: true });
     expect(await mirrorOf(h.database.db)).toEqual(before);
   });
@@ -74,7 +74,7 @@ describe('a cursor past retention', () => {
     const local = await startHarness({ model });
     try {
       const { db } = local.database;
-      await catchUp(local.deps(), { backoff: FAST_BACKOFF });
+      await poll(local.deps(), { backoff: FAST_BACKOFF });
       const stale = await readCursor(db);
 
       now += 100 * DAY;
@@ -83,7 +83,7 @@ describe('a cursor past retention', () => {
       model.activate(model.createConnection({ name: 'Born after the gap', domains: ['gap.example'] }).id);
       local.emulator.requests.length = 0;
       const log = capturingLogger().log;
-      const totals = await catchUp(local.deps(log), {
+      const totals = await poll(local.deps(log), {
         backoff: FAST_BACKOFF,
         recover: (rejected) =>
           recoverRejectedCursor(
@@ -91,7 +91,7 @@ describe('a cursor past retention', () => {
               db,
               log,
               reconcile: () =>
-                reconcile({ db, source: workosConnectionsSource(local.workos), log, scrub: noSecrets }),
+                reconcile({ db, connections: workosConnectionsSource(local.workos), log, scrub: noSecrets }),
             },
             rejected,
           ),
@@ -147,7 +147,7 @@ describe('faults', () => {
 
   it('429 with Retry-After and 500s mid-stream are waited out; nothing skipped or repeated', async () => {
     h.emulator.faults.add({ kind: 'status', status: 429, retryAfter: 0, path: '/events', times: 3 });
-    await catchUp(h.deps(), {
+    await poll(h.deps(), {
       backoff: FAST_BACKOFF,
       onPage: (t) =>
         t.pages === 3 && h.emulator.faults.add({ kind: 'status', status: 500, path: '/events', times: 2 }),
@@ -166,7 +166,7 @@ describe('faults', () => {
     });
     h.emulator.faults.add({ kind: 'status', status: 429, retryAfter: 0, path: '/events', times: 2 });
     const logs = capturingLogger();
-    await catchUp({ ...h.deps(logs.log), source: workosEventsSource(sdk) }, { backoff: FAST_BACKOFF });
+    await poll({ ...h.deps(logs.log), events: workosEventsSource(sdk) }, { backoff: FAST_BACKOFF });
     // the SDK retried on its own: our loop never saw a failure
     expect(logs.lines().some((l) => l.msg === 'waiting out a transient failure')).toBe(false);
     await assertExact();
@@ -177,7 +177,7 @@ describe('faults', () => {
     h.emulator.faults.add({ kind: 'truncate', path: '/events' });
     h.emulator.faults.add({ kind: 'delay', ms: 300, path: '/events' });
     const logs = capturingLogger();
-    await catchUp(h.deps(logs.log), { backoff: FAST_BACKOFF });
+    await poll(h.deps(logs.log), { backoff: FAST_BACKOFF });
     await assertExact();
     const waits = logs.lines().filter((l) => l.msg === 'waiting out a transient failure');
     expect(waits.length).toBeGreaterThanOrEqual(1);
@@ -186,7 +186,7 @@ describe('faults', () => {
   it('a transient failure is logged once per kind, not per attempt', async () => {
     h.emulator.faults.add({ kind: 'status', status: 503, path: '/events', times: 6 });
     const logs = capturingLogger();
-    await catchUp(h.deps(logs.log), { backoff: FAST_BACKOFF });
+    await poll(h.deps(logs.log), { backoff: FAST_BACKOFF });
     expect(logs.lines().filter((l) => l.msg === 'waiting out a transient failure')).toHaveLength(1);
     expect(logs.lines().filter((l) => l.msg === 'recovered; caught up again')).toHaveLength(1);
     await assertExact();
@@ -198,8 +198,8 @@ describe('faults', () => {
       apiUrl: h.emulator.url,
       maxRetries: 3,
     });
-    const error = await catchUp(
-      { ...h.deps(capturingLogger().log), source: workosEventsSource(bad) },
+    const error = await poll(
+      { ...h.deps(capturingLogger().log), events: workosEventsSource(bad) },
       { backoff: FAST_BACKOFF },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FatalError);
@@ -214,7 +214,7 @@ describe('faults', () => {
       .set({ cursor: 'event_not_known_here' })
       .where('stream', '=', 'events')
       .execute();
-    const error = await catchUp(h.deps(), { backoff: FAST_BACKOFF }).catch((e: unknown) => e);
+    const error = await poll(h.deps(), { backoff: FAST_BACKOFF }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CursorRejectedError);
     const [refused, probe, ...more] = h.emulator.requests;
     expect(more).toEqual([]);
@@ -230,14 +230,14 @@ describe('faults', () => {
   ])(
     'a %i that is not about the cursor is reported as itself, and nothing is recovered',
     async (status, message) => {
-      await catchUp(h.deps(), { backoff: FAST_BACKOFF });
+      await poll(h.deps(), { backoff: FAST_BACKOFF });
       const cursor = await readCursor(h.database.db);
       h.emulator.model.activate(h.emulator.model.createConnection({ domains: ['refused.example'] }).id);
       h.emulator.requests.length = 0;
       // WorkOS refuses every /events request, with or without a cursor.
       h.emulator.faults.add({ kind: 'status', status, body: { message }, path: '/events', times: 1_000 });
       const recovered: unknown[] = [];
-      const error = await catchUp(h.deps(), {
+      const error = await poll(h.deps(), {
         backoff: FAST_BACKOFF,
         recover: async (rejected) => void recovered.push(rejected),
       }).catch((e: unknown) => e);
@@ -271,7 +271,7 @@ describe('faults', () => {
     h.emulator.faults.add({ kind: 'status', status: 400, path: '/events' });
     h.emulator.faults.add({ kind: 'status', status: 503, path: '/events' });
     const logs = capturingLogger();
-    const error = await catchUp(h.deps(logs.log), { backoff: FAST_BACKOFF }).catch((e: unknown) => e);
+    const error = await poll(h.deps(logs.log), { backoff: FAST_BACKOFF }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CursorRejectedError);
     expect(h.emulator.requests.map((r) => [r.status, r.query.after])).toEqual([
       [400, 'event_not_known_here'],
@@ -293,7 +293,7 @@ describe('faults', () => {
     model.deactivate(c.id);
     const local = await startHarness({ model });
     try {
-      const totals = await catchUp(local.deps(), { backoff: FAST_BACKOFF });
+      const totals = await poll(local.deps(), { backoff: FAST_BACKOFF });
       expect(totals).toMatchObject({ applied: 2, ignored: 1, quarantined: 1 });
       const rows = await local.database.db
         .selectFrom('events')

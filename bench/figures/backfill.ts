@@ -2,7 +2,7 @@
  * Figure 1 — a local backfill beside fetch-only and write-only (COPY) — and figure 6's local half:
  * the straightforward loop on the same stream.
  */
-import { catchUp } from '../../src/sync/poll.ts';
+import { poll } from '../../src/sync/poll.ts';
 import { createWorkosClient } from '../../src/workos/client.ts';
 import { workosConnectionsSource } from '../../src/workos/connections-source.ts';
 import { workosEventsSource } from '../../src/workos/events-source.ts';
@@ -39,9 +39,9 @@ export async function backfillFigures(ctx: BenchContext): Promise<FigureOutput> 
     databases.push(db);
     const meter = cpuMeter({ postgresPid: ctx.postgresPid, emulatorPid: emulator.pid });
     const started = performance.now();
-    const totals = await catchUp({
+    const totals = await poll({
       db: db.db,
-      source,
+      events: source,
       connections: listings,
       log: silentLog,
       scrub: noSecrets,

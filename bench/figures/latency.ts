@@ -2,7 +2,7 @@
  * Figure 2 — a backfill with a modelled WorkOS round trip beside requests × round trip — and
  * figure 6's other half: the straightforward loop on the same stream with the same round trip.
  */
-import { catchUp } from '../../src/sync/poll.ts';
+import { poll } from '../../src/sync/poll.ts';
 import { createWorkosClient } from '../../src/workos/client.ts';
 import { workosConnectionsSource } from '../../src/workos/connections-source.ts';
 import { workosEventsSource } from '../../src/workos/events-source.ts';
@@ -32,7 +32,7 @@ export async function latencyFigures(ctx: BenchContext): Promise<FigureOutput> {
     const before = await emulator.requestCount('/events');
     const meter = cpuMeter({ postgresPid: ctx.postgresPid, emulatorPid: emulator.pid });
     const started = performance.now();
-    const totals = await catchUp({ db: db.db, source, connections, log: silentLog, scrub: noSecrets });
+    const totals = await poll({ db: db.db, events: source, connections, log: silentLog, scrub: noSecrets });
     const ms = performance.now() - started;
     const cpu = meter.stop();
     const requests = (await emulator.requestCount('/events')) - before;

@@ -18,7 +18,7 @@ export async function reconcileFigures(ctx: BenchContext): Promise<FigureOutput>
   const db = await ctx.postgres.createDatabase();
   try {
     const source = workosConnectionsSource(createWorkosClient({ apiKey: API_KEY, apiUrl: emulator.url }));
-    const deps = { db: db.db, source, log: silentLog, scrub: noSecrets };
+    const deps = { db: db.db, connections: source, log: silentLog, scrub: noSecrets };
     ctx.progress('reconciliation: the first one (fills the mirror)');
     const first = await reconcile(deps);
     const drift = await emulator.drift(driftFraction);

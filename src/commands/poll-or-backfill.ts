@@ -2,7 +2,7 @@
 import type { Config } from '../config.ts';
 import { ConfigError, FatalError } from '../errors.ts';
 import { readCursor } from '../sync/events/cursor.ts';
-import type { DrainTotals } from '../sync/events/poll-once.ts';
+import type { PollTotals } from '../sync/events/poll-once.ts';
 import { parseWorkosTimestamp } from '../time.ts';
 import { count, duration, table } from './format.ts';
 import { openSync } from './open.ts';
@@ -40,14 +40,14 @@ export async function pollOrBackfillCommand(
     }
     const started = performance.now();
     let lastProgress = started;
-    const onPage = (t: DrainTotals) => {
+    const onPage = (t: PollTotals) => {
       const now = performance.now();
       if (options.progressEveryMs !== undefined && now - lastProgress >= options.progressEveryMs) {
         lastProgress = now;
         process.stderr.write(`${name}: ${count(t.events)} events, ${rate(t.events, now - started)}/s\n`);
       }
     };
-    let totals: DrainTotals;
+    let totals: PollTotals;
     if (name === 'backfill') {
       const result = await sync.backfill({ since, signal: stop.signal, onPage, maxPages: options.maxPages });
       const first = result.reconciliation;
@@ -95,7 +95,7 @@ function rate(events: number, ms: number): string {
   return count(Math.round(events / Math.max(ms / 1000, 0.001)));
 }
 
-function summary(name: string, t: DrainTotals, elapsedMs: number, bounded: boolean): string {
+function summary(name: string, t: PollTotals, elapsedMs: number, bounded: boolean): string {
   const how = t.caughtUp
     ? 'caught up'
     : bounded

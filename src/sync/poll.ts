@@ -1,25 +1,36 @@
 /**
- * `drainEvents` until the stream is drained, waiting out what is transient: WorkOS 429/5xx and
- * network failures, the database going away, another writer moving the cursor. Each wait is
- * logged once per change of error kind, never per attempt. A cursor the API refuses is handed
- * to `recover` when given. Errors that waiting cannot fix (a rejected API key) are thrown, and so
- * is a hook's once one batch has failed `hookAttempts` times (the bound, and why only hooks have
- * one: transient-failures.ts). An abort (shutdown, a lost lease) ends it cleanly, whether it
+ * Polling: `pollOnce` until the stream is drained, waiting out what is transient: WorkOS 429/5xx
+ * and network failures, the database going away, another writer moving the cursor. Each wait is
+ * logged once per change of error kind, never per attempt. A cursor the API refuses is handed to
+ * `recover` when given (`cursorRecovery`: a reconciliation, then a restart from the oldest
+ * retained events). Errors that waiting cannot fix (a rejected API key) are thrown, and so is a
+ * hook's once one batch has failed `hookAttempts` times (the bound, and why only hooks have one:
+ * transient-failures.ts). An abort (shutdown, a lost lease) ends it cleanly, whether it
  * comes between pages or in a wait.
  */
 import { asError, CursorMovedError, CursorRejectedError, RetryableError } from '../errors.ts';
 import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
 import { recordPoll } from './events/cursor.ts';
 import {
-  type DrainDeps,
-  type DrainOptions,
-  type DrainTotals,
-  drainEvents,
   emptyTotals,
+  type PollOnceDeps,
+  type PollOnceOptions,
+  type PollTotals,
+  pollOnce,
 } from './events/poll-once.ts';
+import type { ReconcileDeps } from './reconcile/reconcile.ts';
 import { transientFailures } from './transient-failures.ts';
 
-export interface CatchUpOptions extends DrainOptions {
+/** What a poll, a backfill and the worker run on: the database, WorkOS's three sources, the logger. */
+export interface SyncDeps extends PollOnceDeps, ReconcileDeps {}
+
+/** What the library's `poll()` and `backfill()` take. */
+export type PollOptions = Pick<
+  PollRunOptions,
+  'since' | 'signal' | 'onPage' | 'backoff' | 'maxPages' | 'hookAttempts'
+>;
+
+export interface PollRunOptions extends PollOnceOptions {
   readonly backoff?: BackoffPolicy | undefined;
   /** Told of every transient failure (for metrics); the loop itself logs once per kind. */
   readonly onRetry?: ((error: RetryableError) => void) | undefined;
@@ -40,7 +51,7 @@ export interface CatchUpOptions extends DrainOptions {
   readonly hookAttempts?: number | undefined;
 }
 
-export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Promise<DrainTotals> {
+export async function poll(deps: PollOnceDeps, options: PollRunOptions = {}): Promise<PollTotals> {
   const totals = emptyTotals();
   const failures = transientFailures(deps.log, options.backoff ?? DEFAULT_BACKOFF, {
     hookAttempts: options.hookAttempts,
@@ -50,7 +61,7 @@ export async function catchUp(deps: DrainDeps, options: CatchUpOptions = {}): Pr
     const pagesBefore = totals.pages;
     let error: Error;
     try {
-      await drainEvents(deps, options, totals);
+      await pollOnce(deps, options, totals);
       if (failures.lastKind !== null)
         deps.log.info({ after: failures.lastKind }, 'recovered; caught up again');
       await recordPoll(deps.db, { caughtUp: totals.caughtUp, error: null }).catch(() => undefined);

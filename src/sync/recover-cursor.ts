@@ -10,6 +10,7 @@ import type { Database } from '../db/tables.ts';
 import type { CursorRejectedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { restartCursor } from './events/cursor.ts';
+import { type ReconcileDeps, reconcile } from './reconcile/reconcile.ts';
 
 export interface RecoverDeps {
   readonly db: Kysely<Database>;
@@ -30,4 +31,10 @@ export async function recoverRejectedCursor(deps: RecoverDeps, rejected: CursorR
       restartCursor(trx, rejected.cursor, `cursor ${rejected.cursor} rejected by the Events API`),
     );
   deps.log.info({ cursor: rejected.cursor }, 'cursor recovered; restarting from the oldest retained events');
+}
+
+/** The one-shot runs' recovery: with a reconciliation of their own (the worker runs its own under its lease). */
+export function cursorRecovery(deps: ReconcileDeps): (rejected: CursorRejectedError) => Promise<void> {
+  return (rejected) =>
+    recoverRejectedCursor({ db: deps.db, log: deps.log, reconcile: () => reconcile(deps) }, rejected);
 }

@@ -1,8 +1,8 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { type CursorRejectedError, FatalError, type RetryableError } from '../errors.ts';
-import { type BackfillDeps, eventsDeps, isNewMirror, listingDeps } from '../sync/backfill.ts';
+import { isNewMirror } from '../sync/backfill.ts';
 import type { BackoffPolicy } from '../sync/backoff.ts';
-import { catchUp } from '../sync/poll.ts';
+import { poll, type SyncDeps } from '../sync/poll.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
 import { organizationsEverListed } from '../sync/reconcile/runs.ts';
 import { recoverRejectedCursor } from '../sync/recover-cursor.ts';
@@ -11,7 +11,7 @@ import { LeaseKeeper } from './lease-keeper.ts';
 import type { SyncMetrics } from './metrics.ts';
 import { type Nudge, Nudges } from './webhooks/nudges.ts';
 
-export interface WorkerDeps extends BackfillDeps {
+export interface WorkerDeps extends SyncDeps {
   readonly metrics: SyncMetrics;
 }
 
@@ -101,7 +101,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   async function reconcileCounted(signal: AbortSignal): Promise<void> {
     const started = performance.now();
     try {
-      const report = await reconcile(listingDeps(deps), { signal });
+      const report = await reconcile(deps, { signal });
       deps.metrics.recordReconciliation({
         durationSeconds: report.durationMs / 1000,
         ok: true,
@@ -167,11 +167,11 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   }
 
   const nudges = new Nudges(
-    { db: deps.db, log: deps.log, metrics: deps.metrics, pollSoon: () => poll.soon() },
+    { db: deps.db, log: deps.log, metrics: deps.metrics, pollSoon: () => pollJob.soon() },
     options.lookForMs ?? 30_000,
   );
 
-  const poll = job(
+  const pollJob = job(
     'poll',
     async () => {
       const leaseSignal = await eventsLease.ensure();
@@ -193,7 +193,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
           deps.log.debug('a new mirror: waiting for the reconciliation another replica is running');
           return;
         }
-        const totals = await catchUp(eventsDeps(deps), {
+        const totals = await poll(deps, {
           signal,
           backoff: options.backoff,
           recover: recoverWithin(signal),
@@ -231,11 +231,11 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   // to matter is reported once, by the lease it cost.
   const schedule = { timezone: 'UTC', suppressMissedWarning: true };
   const tasks: ScheduledTask[] = [
-    cron.schedule(options.pollCron, poll.tick, { name: 'workos-sync poll', ...schedule }),
+    cron.schedule(options.pollCron, pollJob.tick, { name: 'workos-sync poll', ...schedule }),
     cron.schedule(options.reconcileCron, reconcileJob.tick, { name: 'workos-sync reconcile', ...schedule }),
   ];
   // Start working now rather than at the first tick.
-  poll.tick();
+  pollJob.tick();
   // A mirror upgraded from a release that did not mirror organizations lists them now rather than
   // at the schedule's next run (a new mirror's first poll lists them anyway).
   void (async () => {

@@ -5,7 +5,7 @@
 import type { WorkOS } from '@workos-inc/node';
 import { type Emulator, startEmulator, WorkosModel } from '../../emulator/index.ts';
 import type { Logger } from '../../src/logger.ts';
-import type { DrainDeps } from '../../src/sync/events/poll-once.ts';
+import type { PollOnceDeps } from '../../src/sync/events/poll-once.ts';
 import { createWorkosClient } from '../../src/workos/client.ts';
 import { workosConnectionsSource } from '../../src/workos/connections-source.ts';
 import { workosEventsSource } from '../../src/workos/events-source.ts';
@@ -18,7 +18,7 @@ export interface SyncHarness {
   readonly emulator: Emulator;
   readonly database: TestDatabase;
   readonly workos: WorkOS;
-  deps(log?: Logger): DrainDeps;
+  deps(log?: Logger): PollOnceDeps;
   close(): Promise<void>;
 }
 
@@ -44,7 +44,7 @@ export async function startHarness(
     workos,
     deps: (log = silentLogger()) => ({
       db: database.db,
-      source: workosEventsSource(workos),
+      events: workosEventsSource(workos),
       connections: workosConnectionsSource(workos),
       log,
       scrub: noSecrets,

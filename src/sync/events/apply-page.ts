@@ -1,7 +1,7 @@
 /**
  * Pages of events → one transaction: lock the cursor (fencing), load and lock the touched rows,
  * plan (pure), write, record every event with its outcome, advance the cursor. All of it commits
- * or none of it does, so a crash at any instant loses nothing and repeats nothing. The drain loop
+ * or none of it does, so a crash at any instant loses nothing and repeats nothing. The poll loop
  * hands over every consecutive page it already holds (a few at most): one transaction and one
  * statement per table for all of them costs a fraction of one per page, and folding them as one
  * sequence decides exactly what applying them page by page would.

@@ -17,9 +17,9 @@ import { applyPages, type PageSummary } from './apply-page.ts';
 import { readCursor } from './cursor.ts';
 import { PageReader } from './page-reader.ts';
 
-export interface DrainDeps {
+export interface PollOnceDeps {
   readonly db: Kysely<Database>;
-  readonly source: EventsSource;
+  readonly events: EventsSource;
   /** One organization's connections, listed again for a batch's domain events (`organization-refresh.ts`). */
   readonly connections: ConnectionsSource;
   readonly log: Logger;
@@ -29,7 +29,7 @@ export interface DrainDeps {
   readonly reporting?: ChangeReporting | undefined;
 }
 
-export interface DrainOptions {
+export interface PollOnceOptions {
   /** With no stored cursor, start at this time instead of the oldest retained event. */
   readonly since?: Date | undefined;
   /** Stop between pages (the page in flight still commits or rolls back whole). */
@@ -39,10 +39,10 @@ export interface DrainOptions {
    * run resumes from the cursor they leave, exactly there. None are fetched past it.
    */
   readonly maxPages?: number | undefined;
-  readonly onPage?: ((totals: DrainTotals, page: PageSummary) => void) | undefined;
+  readonly onPage?: ((totals: PollTotals, page: PageSummary) => void) | undefined;
 }
 
-export interface DrainTotals {
+export interface PollTotals {
   pages: number;
   events: number;
   applied: number;
@@ -56,7 +56,7 @@ export interface DrainTotals {
   caughtUp: boolean;
 }
 
-export function emptyTotals(cursor: string | null = null): DrainTotals {
+export function emptyTotals(cursor: string | null = null): PollTotals {
   return {
     pages: 0,
     events: 0,
@@ -80,11 +80,11 @@ export const READ_AHEAD_PAGES = 4;
 /** Pages applied in one transaction, at most: bounds its statements' size and its lock time. */
 export const MAX_PAGES_PER_TRANSACTION = 4;
 
-export async function drainEvents(
-  deps: DrainDeps,
-  options: DrainOptions = {},
+export async function pollOnce(
+  deps: PollOnceDeps,
+  options: PollOnceOptions = {},
   totals = emptyTotals(),
-): Promise<DrainTotals> {
+): Promise<PollTotals> {
   let cursor = await readCursor(deps.db);
   totals.cursor = cursor;
   totals.caughtUp = false;
@@ -92,7 +92,7 @@ export async function drainEvents(
     options.maxPages === undefined ? Number.POSITIVE_INFINITY : options.maxPages - totals.pages;
   if (remaining <= 0) return totals;
   const reader = new PageReader(
-    deps.source,
+    deps.events,
     cursor === null ? { rangeStart: options.since } : { after: cursor },
     cursor,
     { capacity: READ_AHEAD_PAGES, signal: options.signal, maxPages: remaining },
@@ -137,7 +137,7 @@ export async function drainEvents(
   }
 }
 
-function add(totals: DrainTotals, page: PageSummary): void {
+function add(totals: PollTotals, page: PageSummary): void {
   totals.pages++;
   totals.events += page.events;
   totals.applied += page.applied;

@@ -39,7 +39,7 @@ import { loadStoredConnections, loadStoredSigningCertificates, writeReconciliati
 
 export interface ReconcileDeps {
   readonly db: Kysely<Database>;
-  readonly source: ConnectionsSource;
+  readonly connections: ConnectionsSource;
   /** List Organizations; without it, a run lists connections only (`organizations: null`). */
   readonly organizations?: OrganizationsSource | undefined;
   readonly log: Logger;
@@ -98,7 +98,7 @@ export async function reconcile(
   const runId = dryRun ? null : await openRun(deps.db, runBegan);
 
   try {
-    const listing = await fetchListing(deps.source, {
+    const listing = await fetchListing(deps.connections, {
       signal: options.signal,
       after: continuing?.after,
       maxPages: options.maxPages,
