@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseEvent } from '../src/sync/events/parse-event.ts';
-import { type MirrorSnapshot, type PagePlan, planPage } from '../src/sync/events/plan-page.ts';
-import type { CertificateState, DomainVersion, RowVersion } from '../src/sync/mirror/rows.ts';
+import { type PagePlan, planPage } from '../src/sync/events/plan-page.ts';
+import { refreshesOf } from '../src/sync/events/refreshes.ts';
+import type { CertificateState, DomainVersion, MirrorSnapshot, RowVersion } from '../src/sync/mirror/rows.ts';
 import { rowKey } from '../src/sync/mirror/rows.ts';
-import { refreshesOf } from '../src/sync/reconcile/organization-refresh.ts';
 import {
   certificateRenewalRequired,
   connectionEvent,

@@ -5,13 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseEvent } from '../src/sync/events/parse-event.ts';
-import {
-  type MirrorSnapshot,
-  type PagePlan,
-  planPage,
-  type StoredEvent,
-} from '../src/sync/events/plan-page.ts';
-import type { CertificateState, RowVersion } from '../src/sync/mirror/rows.ts';
+import { type PagePlan, planPage, type StoredEvent } from '../src/sync/events/plan-page.ts';
+import type { CertificateState, MirrorSnapshot, RowVersion } from '../src/sync/mirror/rows.ts';
 import {
   certificateRenewalRequired,
   certificateRenewed,

@@ -17,26 +17,15 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 import type { Logger } from '../../logger.ts';
-import type { ChangeSource } from '../changes/changes.ts';
-import {
-  type ChangeReporting,
-  captureRows,
-  changesBetween,
-  eventNotice,
-  eventSourceOf,
-  inEventOrder,
-  mergeCaptured,
-  notifyChanges,
-  type RowsCaptured,
-  runHooks,
-} from '../changes/report.ts';
+import { type CaptureScope, captureRows, mergeCaptured, type RowsCaptured } from '../changes/capture.ts';
+import { type ChangeReporting, reportingChanges } from '../changes/report.ts';
 import { replaceDomains } from '../mirror/connection-row.ts';
-import { certificateKey, type RowKeys, rowKey } from '../mirror/rows.ts';
-import { LISTED_CERTIFICATE } from '../mirror/signing-cert.ts';
-import { applyRefresh, type OrganizationRefresh } from '../reconcile/organization-refresh.ts';
+import type { MirrorSnapshot, RowKeys } from '../mirror/rows.ts';
+import { applyRefreshes, type OrganizationRefresh, refreshScope } from '../reconcile/organization-refresh.ts';
 import { advanceCursor, lockCursor } from './cursor.ts';
+import { eventNotice, eventSourceOf, inEventOrder } from './page-changes.ts';
 import { type ParsedItem, parseEvent } from './parse-event.ts';
-import { type EventFate, type MirrorSnapshot, type PagePlan, planFor, planPage } from './plan-page.ts';
+import { type EventFate, type PagePlan, planFor, planPage } from './plan-page.ts';
 import { loadSeenEvents, loadSnapshot, rowsTouched } from './snapshot.ts';
 import { recordEvents, writeVersions } from './store.ts';
 
@@ -78,7 +67,7 @@ export async function applyPages(deps: Deps, batch: PagesToApply): Promise<PageS
   let plans: PagePlan[];
   try {
     plans = await inTransaction(deps, batch, items, async (trx, before) => [
-      await planAndWrite(trx, items, before),
+      await planAndWrite(trx, items, before, true),
     ]);
   } catch (error) {
     if (!isRefusedData(error)) throw error;
@@ -96,9 +85,8 @@ export async function applyPage(deps: Deps, page: PageToApply): Promise<PageSumm
 
 /**
  * The cursor is fenced first and moves last, in the same transaction as everything between: the
- * writes, the refreshes, the application's hooks (given the batch's net changes, with the rows
- * captured before and after when there are hooks) and the NOTIFY that announces the batch once
- * it commits.
+ * writes, the refreshes, and what reports them (`changes/report.ts`: the application's hooks, given
+ * the batch's net changes, and the NOTIFY that announces the batch once it commits).
  */
 async function inTransaction(
   deps: Deps,
@@ -109,80 +97,68 @@ async function inTransaction(
   const refreshes = batch.refreshes ?? [];
   return deps.db.transaction().execute(async (trx) => {
     await lockCursor(trx, batch.expectedCursor);
-    const hooks = deps.reporting?.hooks() ?? [];
-    // With no hook, nothing is read for one.
-    const capture = hooks.length > 0 ? captureKeys(items, refreshes) : null;
-    const before = capture ? await captureRows(trx, capture.keys, capture.connectionsOf) : null;
-    const plans = await body(trx, before);
-    // What each refresh wrote is named after it (`eventSourceOf`), and announced with the batch.
-    const refreshed = new Map<string, ChangeSource>();
-    const refreshedIds = new Set<string>();
-    for (const refresh of refreshes) {
-      const source: ChangeSource = {
-        kind: 'organization_listing',
-        organizationId: refresh.organizationId,
-        ...refresh.cause,
-      };
-      const written = await applyRefresh(trx, refresh);
-      for (const id of written.connections) {
-        refreshed.set(rowKey('connection', id), source);
-        refreshedIds.add(id);
-      }
-      for (const id of written.certificates)
-        refreshed.set(rowKey('certificate', certificateKey(id, LISTED_CERTIFICATE)), source);
-    }
-    if (before && capture) {
-      const after = await captureRows(trx, capture.keys, capture.connectionsOf);
-      const changes = changesBetween(before, after, eventSourceOf(plans, refreshed));
-      await runHooks(trx, hooks, inEventOrder(plans, changes));
-    }
-    await notifyChanges(
+    const plans = await reportingChanges(
       trx,
-      deps.reporting?.channel ?? null,
-      eventNotice(plans, batch.nextCursor, refreshedIds),
+      deps.reporting,
+      batchScope(items, refreshes),
+      async (before) => {
+        const plans = await body(trx, before);
+        // What each refresh wrote is named after it (`eventSourceOf`), and announced with the batch.
+        const refreshed = await applyRefreshes(trx, refreshes);
+        return {
+          result: plans,
+          sourceOf: eventSourceOf(plans, refreshed.sources),
+          order: (changes) => inEventOrder(plans, changes),
+          notice: eventNotice(plans, batch.nextCursor, refreshed.connectionIds),
+        };
+      },
     );
     await advanceCursor(trx, batch.nextCursor, newestCreatedAt(items));
     return plans;
   });
 }
 
-/** What a hook's capture reads: the rows the events touch, and what the refreshes may change. */
-function captureKeys(items: readonly ParsedItem[], refreshes: readonly OrganizationRefresh[]) {
+/** What a batch may change: the rows its events touch, and what its refreshes may. */
+function batchScope(items: readonly ParsedItem[], refreshes: readonly OrganizationRefresh[]): CaptureScope {
   const touched = rowsTouched(items);
-  const listed = refreshes.flatMap((r) => r.listing.connections.map((c) => c.connection.id));
+  const refreshed = refreshScope(refreshes);
   return {
     keys: {
       ...touched,
-      connections: [...new Set([...touched.connections, ...listed])],
-      certificates: [...touched.certificates, ...listed.map((id) => [id, LISTED_CERTIFICATE] as const)],
+      connections: [...new Set([...touched.connections, ...refreshed.keys.connections])],
+      certificates: [...touched.certificates, ...refreshed.keys.certificates],
     },
-    connectionsOf: refreshes.map((r) => r.organizationId),
+    connectionsOf: refreshed.connectionsOf,
   };
 }
 
 /**
  * Plan against the locked rows, write, and obey the database's verdict. The rows a page touches
- * are locked as they are read, but one that did not exist yet cannot be: a reconciliation may
- * insert it, with a newer version, before this transaction writes. The guarded upsert then
- * refuses the older payload (and locks the row), and the page is folded again against that row,
- * so the events it outdates are recorded `stale` and their domains are not written. Only then
- * are the domains and the events' outcomes written: they follow the versions that won.
+ * are locked as they are read (with hooks, `before` read them already, before any write of this
+ * transaction: `fresh` says its versions are still the rows'), but one that did not exist yet
+ * cannot be: a reconciliation may insert it, with a newer version, before this transaction
+ * writes. The guarded upsert then refuses the older payload (and locks the row), and the page is
+ * folded again against that row, so the events it outdates are recorded `stale` and their domains
+ * are not written. Only then are the domains and the events' outcomes written: they follow the
+ * versions that won.
  */
 async function planAndWrite(
   trx: Transaction<Database>,
   items: readonly ParsedItem[],
   before: RowsCaptured | null,
+  fresh: boolean,
 ): Promise<PagePlan> {
   const seen = await loadSeenEvents(trx, [...new Set(items.map((i) => i.id))]);
-  const snapshot = await loadSnapshot(trx, rowsTouched(items));
+  const snapshot = before && fresh ? before.versions : await loadSnapshot(trx, rowsTouched(items));
   let plan = planPage(items, snapshot, seen);
   const refused = await writeVersions(trx, plan);
   if (!isEmpty(refused)) {
-    // The refused rows were written by another transaction since the capture: to the hooks, what
-    // this batch changed starts from the rows as that transaction left them.
-    if (before) mergeCaptured(before, await captureRows(trx, refused));
+    // The refused rows were written by another transaction since they were read: to the hooks,
+    // what this batch changed starts from the rows as that transaction left them.
+    const rows = before ? await captureRows(trx, { keys: refused }) : null;
+    if (before && rows) mergeCaptured(before, rows);
     // Each row's decisions depend on that row alone: the writes already taken stay as planned.
-    plan = planPage(items, withRows(snapshot, await loadSnapshot(trx, refused)), seen);
+    plan = planPage(items, withRows(snapshot, rows?.versions ?? (await loadSnapshot(trx, refused))), seen);
     const again = await writeVersions(trx, planFor(plan, refused));
     if (!isEmpty(again))
       throw new Error(
@@ -223,7 +199,7 @@ async function applyOneByOne(
   for (const item of items) {
     await sql`savepoint workos_sync_event`.execute(trx);
     try {
-      plans.push(await planAndWrite(trx, [item], before));
+      plans.push(await planAndWrite(trx, [item], before, false));
       await sql`release savepoint workos_sync_event`.execute(trx);
     } catch (error) {
       if (!isRefusedData(error)) throw error;
@@ -234,7 +210,7 @@ async function applyOneByOne(
         status: 'invalid',
         error: `the database refused this event: ${message}`,
       };
-      plans.push(await planAndWrite(trx, [refused], before));
+      plans.push(await planAndWrite(trx, [refused], before, false));
     }
   }
   return plans;

@@ -13,6 +13,7 @@ import {
   certificateKey,
   type DomainVersion,
   type DomainWrite,
+  type MirrorSnapshot,
   type MirrorView,
   type OrganizationDomainWrite,
   type OrganizationWrite,
@@ -27,14 +28,6 @@ import { canonicalJson, type ParsedItem } from './parse-event.ts';
 export interface StoredEvent {
   readonly event: string;
   readonly data: unknown;
-}
-
-export interface MirrorSnapshot {
-  readonly connections: ReadonlyMap<string, RowVersion>;
-  readonly certificates: ReadonlyMap<string, CertificateState>;
-  readonly organizations: ReadonlyMap<string, RowVersion>;
-  /** By id: the domains named, and every domain of the organizations whose domain sets were read. */
-  readonly domains: ReadonlyMap<string, DomainVersion>;
 }
 
 export interface EventRecord {

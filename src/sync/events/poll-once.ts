@@ -16,6 +16,7 @@ import { fetchRefreshes } from '../reconcile/organization-refresh.ts';
 import { applyPages, type PageSummary } from './apply-page.ts';
 import { readCursor } from './cursor.ts';
 import { PageReader } from './page-reader.ts';
+import { refreshesNeeded } from './refreshes.ts';
 
 export interface PollOnceDeps {
   readonly db: Kysely<Database>;
@@ -109,7 +110,7 @@ export async function pollOnce(
       if (next) {
         const batch = applicable.map((p) => p.items);
         // Read before the batch's transaction opens, as the pages were; a failure fails the batch.
-        const refreshes = await fetchRefreshes(deps, batch.flat());
+        const refreshes = await fetchRefreshes(deps, await refreshesNeeded(deps.db, batch.flat()));
         totals.refreshes += refreshes.length;
         const summaries = await applyPages(deps, {
           expectedCursor: cursor,

@@ -13,11 +13,12 @@ import {
   type CertificateState,
   certificateKey,
   type DomainVersion,
+  type MirrorSnapshot,
   type RowKeys,
   type RowVersion,
 } from '../mirror/rows.ts';
 import type { ParsedItem } from './parse-event.ts';
-import type { MirrorSnapshot, StoredEvent } from './plan-page.ts';
+import type { StoredEvent } from './plan-page.ts';
 
 export async function loadSeenEvents(
   trx: Transaction<Database>,

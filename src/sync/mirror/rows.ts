@@ -25,6 +25,18 @@ export interface DomainVersion extends RowVersion {
   readonly organization_id: string;
 }
 
+/**
+ * The stored versions of the rows a writer touches, locked for its transaction (what the planners
+ * decide against).
+ */
+export interface MirrorSnapshot {
+  readonly connections: ReadonlyMap<string, RowVersion>;
+  readonly certificates: ReadonlyMap<string, CertificateState>;
+  readonly organizations: ReadonlyMap<string, RowVersion>;
+  /** By id: the domains named, and every domain of the organizations whose domain sets were read. */
+  readonly domains: ReadonlyMap<string, DomainVersion>;
+}
+
 export interface CertificateState {
   readonly connection_id: string;
   readonly certificate_type: string;

@@ -15,13 +15,7 @@ import type { Database } from '../../db/tables.ts';
 import type { Logger, Scrub } from '../../logger.ts';
 import type { ConnectionsSource } from '../../workos/connections-source.ts';
 import type { OrganizationsSource } from '../../workos/organizations-source.ts';
-import {
-  type ChangeReporting,
-  captureRows,
-  changesBetween,
-  notifyChanges,
-  runHooks,
-} from '../changes/report.ts';
+import { type ChangeReporting, reportingChanges } from '../changes/report.ts';
 import { NO_ROWS, type RowKeys } from '../mirror/rows.ts';
 import { fetchListing } from './listing.ts';
 import { fetchOrganizationListing } from './organization-listing.ts';
@@ -123,51 +117,50 @@ export async function reconcile(
     const report = dryRun
       ? { counts: plan.counts, organizations: organizations?.plan.counts ?? null, drift }
       : await deps.db.transaction().execute(async (trx) => {
-          const hooks = deps.reporting?.hooks() ?? [];
-          const rows = rowsPlanned(plan, organizations?.plan);
-          const before = hooks.length > 0 ? await captureRows(trx, rows) : null;
+          const source = { kind: 'listing', runId: runId! } as const;
           // What really changed may be less than planned when the poller got there first.
-          const { counts: written, written: ids } = await writeReconciliation(trx, plan, {
-            began,
-            at: listedAt,
-          });
-          const writtenOrganizations = organizations
-            ? await writeOrganizations(trx, organizations.plan, { began, at: organizations.listedAt })
-            : null;
-          if (before) {
-            const source = { kind: 'listing', runId: runId! } as const;
-            await runHooks(
-              trx,
-              hooks,
-              changesBetween(before, await captureRows(trx, rows), () => source),
-            );
-          }
+          const { written, writtenOrganizations } = await reportingChanges(
+            trx,
+            deps.reporting,
+            { keys: rowsPlanned(plan, organizations?.plan) },
+            async () => {
+              const written = await writeReconciliation(trx, plan, { began, at: listedAt });
+              const writtenOrganizations = organizations
+                ? await writeOrganizations(trx, organizations.plan, { began, at: organizations.listedAt })
+                : null;
+              return {
+                result: { written, writtenOrganizations },
+                sourceOf: () => source,
+                notice: {
+                  source: 'reconciliation',
+                  runId: runId!,
+                  counts: Object.fromEntries(
+                    Object.entries({ ...written.counts, ...flatCounts(writtenOrganizations?.counts) }).filter(
+                      ([, n]) => n > 0,
+                    ),
+                  ),
+                  connectionIds: [...written.written],
+                  organizationIds: [...(writtenOrganizations?.touched ?? [])],
+                },
+              };
+            },
+          );
+          const ids = written.written;
           if (!reachedEnd) {
             const listed = [...listing.connections.map((c) => c.connection.id), ...listing.invalidIds];
             await continuePass(trx, { next: listing.next!, began, listed });
           } else await endPass(trx);
-          await notifyChanges(trx, deps.reporting?.channel ?? null, {
-            source: 'reconciliation',
-            runId: runId!,
-            counts: Object.fromEntries(
-              Object.entries({ ...written, ...flatCounts(writtenOrganizations?.counts) }).filter(
-                ([, n]) => n > 0,
-              ),
-            ),
-            connectionIds: [...ids],
-            organizationIds: [...(writtenOrganizations?.touched ?? [])],
-          });
           const counts: ReconciliationCounts = {
             ...plan.counts,
-            ...written,
+            ...written.counts,
             unchanged:
               plan.counts.unchanged +
               plan.counts.inserted +
               plan.counts.updated +
               plan.counts.touched -
-              written.inserted -
-              written.updated -
-              written.touched,
+              written.counts.inserted -
+              written.counts.updated -
+              written.counts.touched,
           };
           const organizationCounts = organizations
             ? {
