@@ -17,16 +17,23 @@ export {
 export type { Logger } from './logger.ts';
 export type { BackfillResult } from './sync/backfill.ts';
 export type { CertificateReportRow } from './sync/certificates.ts';
-export type {
-  CertificateChange,
-  CertificateChangeKind,
-  CertificateSnapshot,
-  ChangeHook,
-  ChangeSource,
-  ConnectionChange,
-  ConnectionChangeKind,
-  ConnectionSnapshot,
-  MirrorChange,
+export {
+  applicationTransaction,
+  type CertificateChange,
+  type CertificateChangeKind,
+  type CertificateSnapshot,
+  type ChangeHook,
+  type ChangeSource,
+  type ConnectionChange,
+  type ConnectionChangeKind,
+  type ConnectionSnapshot,
+  type DomainChange,
+  type DomainChangeKind,
+  type DomainSnapshot,
+  type MirrorChange,
+  type OrganizationChange,
+  type OrganizationChangeKind,
+  type OrganizationSnapshot,
 } from './sync/changes/changes.ts';
 export type { PollTotals } from './sync/events/poll-once.ts';
 export type { PollOptions } from './sync/poll.ts';

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator, WorkosModel } from '../emulator/index.ts';
 import {
+  applicationTransaction,
   type ChangeHook,
   ConfigError,
   createWorkosSync,
@@ -229,6 +230,36 @@ describe('onChange', () => {
     model.createConnection({ name: 'Two' });
     await sync.reconcile();
     expect(seen.map((c) => (c.type === 'connection' ? c.after.name : ''))).toEqual(['One']);
+  });
+
+  it('writes to the application`s tables with its own Kysely types (applicationTransaction), in the batch`s transaction', async () => {
+    interface AppDatabase {
+      sso_audit: { connection_id: string; kind: string; source: string | null; event: string | null };
+    }
+    const id = model.createConnection({ name: 'Typed' }).id;
+    let thrown = false;
+    sync.onChange(async (trx, changes) => {
+      const app = applicationTransaction<AppDatabase>(trx);
+      for (const c of changes)
+        if (c.type === 'connection')
+          await app
+            .insertInto('sso_audit')
+            .values({ connection_id: c.connectionId, kind: c.kind, source: 'typed', event: null })
+            .execute();
+      // The mirror's own tables stay where they are for `trx`.
+      expect(await trx.selectFrom('connections').select('id').where('id', '=', id).execute()).toEqual([
+        { id },
+      ]);
+      if (!thrown) {
+        thrown = true;
+        throw new Error('once');
+      }
+    });
+    await sync.reconcile().catch(() => undefined);
+    // The first run threw: its write to public.sso_audit rolled back with the mirror's.
+    expect(await audit()).toEqual([]);
+    await sync.reconcile();
+    expect(await audit()).toEqual([{ connection_id: id, kind: 'inserted', event: null }]);
   });
 });
 

@@ -164,6 +164,20 @@ export type ChangeHook = (
   changes: readonly MirrorChange[],
 ) => Promise<void> | void;
 
+/**
+ * A hook's transaction as the application's own Kysely: typed by the application's `AppDatabase`,
+ * its unqualified tables in `schema` (default `public`), e.g.
+ * `await applicationTransaction<AppDb>(trx).insertInto('sso_disabled').values({ … }).execute()`.
+ * It is the same transaction (its writes commit with the mirror's, or not at all); only the
+ * names change: `trx` itself puts unqualified tables in the mirror's schema.
+ */
+export function applicationTransaction<AppDatabase>(
+  trx: Transaction<Database>,
+  schema = 'public',
+): Transaction<AppDatabase> {
+  return (trx as unknown as Transaction<AppDatabase>).withSchema(schema);
+}
+
 const CONNECTION_FIELDS = ['name', 'state', 'organization_id', 'connection_type'] as const;
 const CERTIFICATE_FIELDS = [
   'expiry_date',
