@@ -210,9 +210,11 @@ export const mutants: readonly Mutant[] = [
   {
     id: 23,
     rule: "a new mirror's first reconciliation runs without the reconcile lease",
-    file: 'src/worker/worker.ts',
-    find: 'if (mirrorMayBeNew && !(await reconcileUnderLease(signal, false))) {',
-    replace: 'if (mirrorMayBeNew && (await reconcileCounted(signal), false)) {',
+    file: 'src/worker/poll-job.ts',
+    // poll-job.ts imports only what it calls: the unfenced reconciliation comes in with the mutant.
+    find: 'if (mirrorMayBeNew && !(await reconcileUnderLease(deps, signal, false))) {',
+    replace:
+      "if (mirrorMayBeNew && (await (await import('./reconcile-job.ts')).reconcileCounted(deps, signal), false)) {",
     tests: ['test/worker-reconcile-lease.test.ts'],
   },
   {
@@ -254,7 +256,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 28,
     rule: 'the worker gives up on a hook that keeps throwing, as a one-shot run does',
-    file: 'src/worker/worker.ts',
+    file: 'src/worker/poll-job.ts',
     find: 'hookAttempts: Number.POSITIVE_INFINITY,',
     replace: 'hookAttempts: undefined,',
     tests: ['test/hooks.test.ts'],
