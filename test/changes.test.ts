@@ -4,18 +4,20 @@
  * and that a row whose version only advanced is no change.
  */
 import { describe, expect, it } from 'vitest';
+import type {
+  CertificateSnapshot,
+  ChangeSource,
+  ConnectionSnapshot,
+  DomainSnapshot,
+  OrganizationSnapshot,
+  SourceOf,
+} from '../src/sync/changes/changes.ts';
 import {
-  type CertificateSnapshot,
-  type ChangeSource,
-  type ConnectionSnapshot,
   certificateChanges,
   connectionChanges,
-  type DomainSnapshot,
   domainChanges,
-  type OrganizationSnapshot,
   organizationChanges,
-  type SourceOf,
-} from '../src/sync/changes/changes.ts';
+} from '../src/sync/changes/diff.ts';
 
 const T1 = new Date('2024-01-01T00:00:00.000Z');
 const T2 = new Date('2024-01-02T00:00:00.000Z');

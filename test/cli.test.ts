@@ -224,6 +224,8 @@ describe('backfill, poll, status', () => {
     expect(report.counts.events.applied + report.counts.events.stale).toBe(1_500);
     expect(report).toHaveProperty('cursorAgeSeconds');
     expect(report).toHaveProperty('lastPollAt');
+    // The library's Dates, printed as ISO strings.
+    expect(report.lastEventCreatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(report).toHaveProperty('lagSeconds');
     expect(report).toHaveProperty('lease', null);
     expect(report.lastReconciliation).toMatchObject({

@@ -92,7 +92,7 @@ describe('createWorkosSync', () => {
       const status = await sync.status();
       // snake_case columns read as the mirror wrote them, whatever the application's plugins do
       expect(status).toMatchObject({ cursor: lastEventId() });
-      expect(status.lastEventCreatedAt).not.toBeNull();
+      expect(status.lastEventCreatedAt).toBeInstanceOf(Date);
       await sync.close();
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from mirror.connections`.execute(
         app,

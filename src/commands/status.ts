@@ -34,7 +34,9 @@ export function formatStatus(s: StatusReport, database: string): string {
     ['lag', s.lagSeconds === null ? 'unknown' : `${s.lagSeconds.toFixed(1)} s`],
     [
       'lease',
-      s.lease ? `${s.lease.holder}${s.lease.expired ? ' (expired)' : ` until ${s.lease.expiresAt}`}` : 'none',
+      s.lease
+        ? `${s.lease.holder}${s.lease.expired ? ' (expired)' : ` until ${s.lease.expiresAt.toISOString()}`}`
+        : 'none',
     ],
     ['connections', `${count(s.counts.liveConnections)} live, ${count(s.counts.deletedConnections)} deleted`],
     ['domains', `${count(s.counts.domains)} listed by connections`],
@@ -53,7 +55,7 @@ export function formatStatus(s: StatusReport, database: string): string {
     [
       'last reconciliation',
       run
-        ? `#${run.id} ${run.status} at ${run.startedAt}: ${run.seen} seen, ${run.inserted} inserted, ${run.updated} updated, ${run.touched} touched, ${run.deleted} deleted, ${run.unchanged} unchanged${drift('organizations', run.organizations)}${drift('domains', run.domains)}`
+        ? `#${run.id} ${run.status} at ${run.startedAt.toISOString()}: ${run.seen} seen, ${run.inserted} inserted, ${run.updated} updated, ${run.touched} touched, ${run.deleted} deleted, ${run.unchanged} unchanged${drift('organizations', run.organizations)}${drift('domains', run.domains)}`
         : 'never',
     ],
   ]);
@@ -73,6 +75,6 @@ function drift(what: string, counts: DriftCounts | null): string {
     : '';
 }
 
-function secondsSince(iso: string): number {
-  return Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+function secondsSince(date: Date): number {
+  return Math.max(0, (Date.now() - date.getTime()) / 1000);
 }

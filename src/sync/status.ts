@@ -1,4 +1,7 @@
-/** The operator's view of the mirror: where the cursor is, how fresh it is, what is wrong. */
+/**
+ * The operator's view of the mirror: where the cursor is, how fresh it is, what is wrong. Times are
+ * `Date`s, as everywhere in the library's types (`status --json` prints them as ISO strings).
+ */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import { EVENTS_STREAM, readEventsState } from './events/cursor.ts';
@@ -6,22 +9,22 @@ import { lastRun } from './reconcile/runs.ts';
 
 export interface StatusReport {
   readonly cursor: string | null;
-  readonly cursorUpdatedAt: string | null;
+  readonly cursorUpdatedAt: Date | null;
   /** Seconds since the cursor last moved. */
   readonly cursorAgeSeconds: number | null;
-  readonly lastPollAt: string | null;
+  readonly lastPollAt: Date | null;
   readonly lastPollError: string | null;
   /** The last poll that reached the end of the stream: a successful pass, in `run`. */
-  readonly caughtUpAt: string | null;
+  readonly caughtUpAt: Date | null;
   /**
    * Seconds the mirror may be behind WorkOS: since the last poll that reached the end of the
    * stream, or — never having caught up — since the newest event applied.
    */
   readonly lagSeconds: number | null;
-  readonly lastEventCreatedAt: string | null;
+  readonly lastEventCreatedAt: Date | null;
   /** The last time a refused cursor was recovered from, and why. */
-  readonly lastRecovery: { readonly at: string; readonly reason: string | null } | null;
-  readonly lease: { readonly holder: string; readonly expiresAt: string; readonly expired: boolean } | null;
+  readonly lastRecovery: { readonly at: Date; readonly reason: string | null } | null;
+  readonly lease: { readonly holder: string; readonly expiresAt: Date; readonly expired: boolean } | null;
   readonly counts: {
     readonly connections: number;
     readonly liveConnections: number;
@@ -37,8 +40,8 @@ export interface StatusReport {
   };
   readonly lastReconciliation: {
     readonly id: string;
-    readonly startedAt: string;
-    readonly finishedAt: string | null;
+    readonly startedAt: Date;
+    readonly finishedAt: Date | null;
     readonly status: string;
     readonly seen: number;
     readonly inserted: number;
@@ -125,18 +128,18 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
 
   return {
     cursor: state?.cursor ?? null,
-    cursorUpdatedAt: iso(state?.cursor_updated_at),
+    cursorUpdatedAt: state?.cursor_updated_at ?? null,
     cursorAgeSeconds: secondsSince(state?.cursor_updated_at),
-    lastPollAt: iso(state?.last_poll_at),
+    lastPollAt: state?.last_poll_at ?? null,
     lastPollError: state?.last_poll_error ?? null,
-    caughtUpAt: iso(state?.caught_up_at),
+    caughtUpAt: state?.caught_up_at ?? null,
     lagSeconds: secondsSince(state?.caught_up_at ?? state?.last_event_created_at),
-    lastEventCreatedAt: iso(state?.last_event_created_at),
+    lastEventCreatedAt: state?.last_event_created_at ?? null,
     lastRecovery: state?.last_recovery_at
-      ? { at: state.last_recovery_at.toISOString(), reason: state.last_recovery_reason }
+      ? { at: state.last_recovery_at, reason: state.last_recovery_reason }
       : null,
     lease: lease
-      ? { holder: lease.holder, expiresAt: lease.expires_at.toISOString(), expired: lease.expires_at <= now }
+      ? { holder: lease.holder, expiresAt: lease.expires_at, expired: lease.expires_at <= now }
       : null,
     counts: {
       connections: connections.all,
@@ -153,8 +156,8 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
     lastReconciliation: run
       ? {
           id: String(run.id),
-          startedAt: run.started_at.toISOString(),
-          finishedAt: iso(run.finished_at),
+          startedAt: run.started_at,
+          finishedAt: run.finished_at ?? null,
           status: run.status,
           seen: run.seen,
           inserted: run.inserted,
@@ -181,8 +184,4 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
       expired: expiring.expired,
     },
   };
-}
-
-function iso(date: Date | null | undefined): string | null {
-  return date ? date.toISOString() : null;
 }

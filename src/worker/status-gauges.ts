@@ -173,6 +173,6 @@ export function registerStatusGauges(
   );
 }
 
-function secondsSince(iso: string | null, at: Date): number | null {
-  return iso === null ? null : Math.max(0, (at.getTime() - Date.parse(iso)) / 1000);
+function secondsSince(date: Date | null, at: Date): number | null {
+  return date === null ? null : Math.max(0, (at.getTime() - date.getTime()) / 1000);
 }

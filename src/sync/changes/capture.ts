@@ -17,18 +17,15 @@ import {
   type RowKeys,
   type RowVersion,
 } from '../mirror/rows.ts';
-import {
-  type CertificateSnapshot,
-  type ConnectionSnapshot,
-  certificateChanges,
-  connectionChanges,
-  type DomainSnapshot,
-  domainChanges,
-  type MirrorChange,
-  type OrganizationSnapshot,
-  organizationChanges,
-  type SourceOf,
+import type {
+  CertificateSnapshot,
+  ConnectionSnapshot,
+  DomainSnapshot,
+  MirrorChange,
+  OrganizationSnapshot,
+  SourceOf,
 } from './changes.ts';
+import { certificateChanges, connectionChanges, domainChanges, organizationChanges } from './diff.ts';
 
 export interface RowsCaptured {
   readonly connections: Map<string, ConnectionSnapshot>;
