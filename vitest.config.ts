@@ -12,6 +12,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const PURE = [
   'test/changes.test.ts',
   'test/config.test.ts',
+  'test/docs.test.ts',
   'test/emulator-certs.test.ts',
   'test/emulator-clock.test.ts',
   'test/emulator-model.test.ts',

@@ -3,7 +3,7 @@
  * the same as a table in BENCHMARKS.md, with the machine, the command, how each figure is
  * measured, and what the run observed about whatever missed its target.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Machine } from './machine.ts';
 
@@ -94,6 +94,19 @@ export interface RunInfo {
   readonly loadAfter: number;
 }
 
+/**
+ * The heading of BENCHMARKS.md's last section: figures measured by hand, not by this benchmark (the
+ * package's size, how long installing it takes, CI's time). A run keeps that section as it finds
+ * it; `test/package.test.ts` reads the tarball's size there.
+ */
+export const BY_HAND = '## Measured by hand';
+
+/** BENCHMARKS.md's section of figures measured by hand, from its heading to the end; null without one. */
+export function measuredByHand(markdown: string): string | null {
+  const at = markdown.indexOf(`\n${BY_HAND}\n`);
+  return at === -1 ? null : markdown.slice(at + 1);
+}
+
 export function writeResults(
   paths: { readonly json: string; readonly markdown: string },
   rows: readonly Row[],
@@ -107,7 +120,9 @@ export function writeResults(
     ratio: result.ratio === null ? null : round(result.ratio),
   }));
   writeFileSync(paths.json, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(paths.markdown, markdown(rows, notes, info));
+  const kept = existsSync(paths.markdown) ? measuredByHand(readFileSync(paths.markdown, 'utf8')) : null;
+  const written = markdown(rows, notes, info);
+  writeFileSync(paths.markdown, kept === null ? written : `${written}\n${kept}`);
 }
 
 export function defaultPaths(outDir: string | null, root: string): { json: string; markdown: string } {
@@ -136,7 +151,7 @@ function markdown(rows: readonly Row[], notes: readonly string[], info: RunInfo)
   const m = info.machine;
   return `# Benchmarks
 
-Written by \`${info.command}\` (${info.quick ? 'quick sizes' : 'full sizes'}) on ${info.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC; the run took ${(info.durationMs / 60_000).toFixed(1)} min. Rerun it to refresh this file and \`bench/results.json\`; do not edit by hand.
+Written by \`${info.command}\` (${info.quick ? 'quick sizes' : 'full sizes'}) on ${info.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC; the run took ${(info.durationMs / 60_000).toFixed(1)} min. Rerun it to refresh this file and \`bench/results.json\`; do not edit by hand, except the last section ("${BY_HAND.slice(3)}"), which a run keeps as it is.
 
 Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb} GB memory, ${m.platform}, Node ${m.node}, PostgreSQL ${info.postgres}. Load average (1 min) ${info.loadBefore} before the run and ${info.loadAfter} after: other work on the machine shares the same cores.
 
@@ -146,7 +161,7 @@ Each figure stands beside the limit it is measured against, measured in the same
 
 ## How each figure is measured
 
-- **Emulator and SDK.** WorkOS is the bundled emulator (\`src/emulator/\`) in a child process of its own — WorkOS's CPU is not the engine's — serving a seeded scenario (\`generateScenario\`); the engine talks to it over HTTP through the real \`@workos-inc/node\` SDK, exactly as in production. Postgres is the one the tests use (\`test/support/postgres-server.ts\`: \`TEST_DATABASE_URL\`, else Testcontainers, else a throwaway cluster from the machine's binaries with \`fsync=off\`), a fresh migrated database per measurement.
+- **Emulator and SDK.** WorkOS is the bundled emulator (\`emulator/\`) in a child process of its own — WorkOS's CPU is not the engine's — serving a seeded scenario (\`generateScenario\`); the engine talks to it over HTTP through the real \`@workos-inc/node\` SDK, exactly as in production. Postgres is the one the tests use (\`test/support/postgres-server.ts\`: \`TEST_DATABASE_URL\`, else Testcontainers, else a throwaway cluster from the machine's binaries with \`fsync=off\`), a fresh migrated database per measurement.
 - **backfill, local** — \`poll\` (what \`backfill\` runs once the first reconciliation is done) from an empty database over the whole stream, no added latency. Its limit is the slower of two ways to do only half the job: **fetch-only**, every page fetched in order through the same SDK client and events source with no database; **write-only**, the rows that backfill left in \`events\`, \`connections\`, \`connection_domains\` and \`connection_certificates\`, read back out and written into a fresh database (same tables and indexes) with \`COPY ... FROM STDIN\` (the COPY sub-protocol spoken over the plain \`pg\` client, \`bench/copy.ts\`; \`pg-copy-streams\` is not a dependency).
 - **backfill, modelled round trip** — the same, over a smaller stream, with the emulator holding every request for the round trip (\`--latency\`, default 80 ms) before answering. Its limit is the number of \`/events\` requests the backfill made × the round trip: the time just waiting for WorkOS takes, since each page's cursor is the previous page's last id.
 - **reconciliation** — \`reconcile()\` against List Connections with the mirror already reconciled once and 1% of the connections then changed silently (a third renamed, a third deleted, a third new). Its limit is listing-only: every page of \`GET /connections\` fetched through the same SDK client, with no validation, certificate parsing or database.

@@ -1,9 +1,10 @@
 /**
  * The Prometheus alert rules shipped in deploy/prometheus: promtool accepts them and passes their
  * unit tests (real promtool child processes; missing promtool is a failure, never a skip), every
- * rule carries what an on-call needs and is in the README's table, every alert is tested both
- * ways, and every metric and label value the rules select exists in a real scrape of the worker's
- * metrics over Postgres — so a renamed metric fails here instead of silently never alerting.
+ * rule carries what an on-call needs and is in the table of docs/operations.md, every alert is
+ * tested both ways, and every metric and label value the rules select exists in a real scrape of
+ * the worker's metrics over Postgres — so a renamed metric fails here instead of silently never
+ * alerting.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,9 +82,9 @@ describe('the rules', () => {
     for (const alert of [...firing, ...quiet]) expect(rules.map((rule) => rule.alert)).toContain(alert);
   });
 
-  it('match the README table of alerts, severities included', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const table = [...readme.matchAll(/^\| `(WorkosSync\w+)` \| (\w+) \|/gm)];
+  it('match the table of alerts in docs/operations.md, severities included', () => {
+    const operations = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8');
+    const table = [...operations.matchAll(/^\| `(WorkosSync\w+)` \| (\w+) \|/gm)];
     expect(table.map(([, alert, severity]) => `${alert} ${severity}`)).toEqual(
       rules.map((rule) => `${rule.alert} ${rule.labels?.severity}`),
     );

@@ -27,7 +27,7 @@ it('builds, and the built CLI migrates and reports status', { timeout: 120_000 }
   expect(migrate.stdout).toContain(`applied ${Object.keys(migrations).length} migration`);
   const status = await run(process.execPath, [join(out, 'cli.js'), 'status', '--json'], { env });
   expect(JSON.parse(status.stdout)).toMatchObject({ cursor: null, quarantined: 0 });
-  // The README's way to choose V8's heap growth instead of the CLI's (src/heap-policy.ts).
+  // docs/operations.md's way to choose V8's heap growth instead of the CLI's (src/heap-policy.ts).
   const v8Policy = await run(
     process.execPath,
     ['--heap-growing-percent=0', join(out, 'cli.js'), 'status', '--json'],

@@ -16,7 +16,9 @@ const known = SETTINGS.map((s) => s.name).sort();
 describe('the documented settings are the settings', () => {
   it('README configuration table', () => {
     const readme = read('README.md');
-    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Health and metrics'));
+    // The section, up to the next heading.
+    const start = readme.indexOf('## Configuration');
+    const table = readme.slice(start, readme.indexOf('\n## ', start + 1));
     const documented = [...table.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!);
     expect([...new Set(documented)].sort()).toEqual(known);
   });
