@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import cron from 'node-cron';
 import type pg from 'pg';
-import { type SessionLimits, sessionLimitsFor } from './db/session-limits.ts';
+import { sessionLimitsFor } from './db/session-limits.ts';
+import type { DatabaseSettings, DatabaseTarget } from './db/settings.ts';
 import {
   checkCaBundle,
   DEFAULT_SSL_MODE,
@@ -20,15 +21,13 @@ import {
   UNSUPPORTED_URL_PARAMETERS,
 } from './db/tls.ts';
 import { ConfigError } from './errors.ts';
+import type { WebhookSettings } from './worker/serve.ts';
+
+export type { DatabaseTarget, WebhookSettings };
 
 export interface Config {
   readonly workos: { readonly apiKey: string | undefined; readonly apiUrl: string };
-  readonly database: {
-    readonly target: DatabaseTarget;
-    readonly schema: string;
-    /** Bounds on our transactions on a Postgres server, derived from the lease period. */
-    readonly sessionLimits: SessionLimits;
-  };
+  readonly database: DatabaseSettings;
   readonly pollCron: string;
   readonly reconcileCron: string;
   /** The health and metrics server of `run`/`start()`; port 0 disables it. */
@@ -41,23 +40,6 @@ export interface Config {
   readonly webhooks: WebhookSettings | null;
   readonly logLevel: LogLevel;
 }
-
-export interface WebhookSettings {
-  /** The endpoint's signing secret, from the WorkOS dashboard. */
-  readonly secret: string;
-  readonly host: string;
-  readonly port: number;
-  /** How long the poller keeps looking for an event a webhook named and the Events API does not list yet. */
-  readonly lookForMs: number;
-}
-
-/** Where the mirror lives: a Postgres server (by URL, or the application's pool or Kysely), or embedded. */
-export type DatabaseTarget =
-  | { readonly kind: 'url'; readonly url: string; readonly tls: PostgresTls }
-  | { readonly kind: 'pool'; readonly pool: pg.Pool }
-  // biome-ignore lint/suspicious/noExplicitAny: the application's own Kysely, over its own tables.
-  | { readonly kind: 'kysely'; readonly kysely: Kysely<any> }
-  | { readonly kind: 'embedded'; readonly dataDir: string };
 
 /** The library's options (`createWorkosSync`): every setting of the command line, as values. */
 export interface WorkosSyncSettings {
