@@ -26,6 +26,7 @@ const PURE = [
   'test/plan-page-organizations.test.ts',
   'test/plan-page.test.ts',
   'test/plan-reconciliation.test.ts',
+  'test/public-types.test.ts',
 ];
 
 const E2E = [
