@@ -27,6 +27,7 @@ const PURE = [
   'test/plan-page.test.ts',
   'test/plan-reconciliation.test.ts',
   'test/public-types.test.ts',
+  'test/settings-docs.test.ts',
 ];
 
 const E2E = [
