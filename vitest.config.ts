@@ -20,6 +20,7 @@ const PURE = [
   'test/emulator-organizations.test.ts',
   'test/emulator-spec.test.ts',
   'test/emulator.test.ts',
+  'test/layers.test.ts',
   'test/look-schedule.test.ts',
   'test/mutants-apply.test.ts',
   'test/plan-organizations.test.ts',

@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SETTINGS } from '../src/config/settings.ts';
+import { SETTINGS } from '../src/config.ts';
 
 export const ENV_EXAMPLE = fileURLToPath(new URL('../.env.example', import.meta.url));
 export const README = fileURLToPath(new URL('../README.md', import.meta.url));
