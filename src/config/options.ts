@@ -41,9 +41,9 @@ export function givenOptions(options: WorkosSyncSettings): Given {
   const given: Given = {};
   for (const setting of SETTINGS) {
     const [group, key] = setting.option.split('.') as [string, string | undefined];
-    const holder =
-      key === undefined ? undefined : (byKey[group] as Readonly<Record<string, unknown>> | undefined);
-    given[setting.name] = key === undefined ? byKey[group] : holder?.[key];
+    const value = byKey[group];
+    given[setting.name] =
+      key === undefined ? value : (value as Readonly<Record<string, unknown>> | undefined)?.[key];
   }
   // `http: false` is no server, which the port says among the settings: 0 (as WORKOS_SYNC_HTTP_PORT=0).
   if (options.http === false) given.WORKOS_SYNC_HTTP_PORT = 0;

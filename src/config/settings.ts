@@ -28,12 +28,18 @@ export interface Setting<
 > {
   /** The environment variable: the name in the command line's errors. */
   readonly name: Name;
-  /** The library option (`createWorkosSync`), `group.key` inside a group: the name in the library's errors. */
+  /**
+   * The library option (`createWorkosSync`), `group.key` inside a group (`http.port` is
+   * `http: { port }`): the name in the library's errors.
+   */
   readonly option: Option;
   readonly parse: Parser<In, Out>;
   /** The value when the setting is unset (or empty), parsed as a given one is; undefined for none. */
   readonly default: Default;
-  /** What the README shows as the default of a setting without one: `—` when required by some commands, `unset` when unset has a meaning. */
+  /**
+   * What the README shows as the default of a setting without one: `—` when some commands need
+   * it, `unset` when leaving it unset means something.
+   */
   readonly unset?: '—' | 'unset';
   /** The README's meaning (Markdown, one line); `.env.example` says the same with links as plain text. */
   readonly description: string;
