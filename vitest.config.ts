@@ -11,6 +11,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const PURE = [
   'test/changes.test.ts',
+  'test/config-parsers.test.ts',
   'test/config.test.ts',
   'test/docs.test.ts',
   'test/emulator-certs.test.ts',
@@ -21,12 +22,15 @@ const PURE = [
   'test/emulator-spec.test.ts',
   'test/emulator.test.ts',
   'test/job.test.ts',
+  'test/layers.test.ts',
   'test/look-schedule.test.ts',
   'test/mutants-apply.test.ts',
   'test/plan-organizations.test.ts',
   'test/plan-page-organizations.test.ts',
   'test/plan-page.test.ts',
   'test/plan-reconciliation.test.ts',
+  'test/public-types.test.ts',
+  'test/settings-docs.test.ts',
 ];
 
 const E2E = [

@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { type Config, loadConfig, type SettingValues, secretsOf } from './config.ts';
+import {
+  type Config,
+  debugInEnvironment,
+  loadConfigFromEnvironment,
+  type SettingTexts,
+  secretsOf,
+} from './config.ts';
 import { asError, ConfigError, FatalError } from './errors.ts';
 import { applyHeapPolicy } from './heap-policy.ts';
 import { secretScrubber } from './logger.ts';
@@ -19,14 +25,14 @@ let scrub: (text: string) => string = (text) => text;
 
 function configFrom(command: Command): { config: Config; migrate: boolean } {
   const flags = command.optsWithGlobals<GlobalFlags>();
-  const overrides: SettingValues = {
+  const overrides: SettingTexts = {
     DATABASE_URL: flags.databaseUrl,
     WORKOS_SYNC_SCHEMA: flags.schema,
     WORKOS_API_URL: flags.apiUrl,
     WORKOS_SYNC_DATA_DIR: flags.dataDir,
     LOG_LEVEL: flags.logLevel,
   };
-  const config = loadConfig(process.env, overrides);
+  const config = loadConfigFromEnvironment(overrides);
   scrub = secretScrubber(secretsOf(config));
   return { config, migrate: flags.migrate };
 }
@@ -247,7 +253,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const message = error.message;
     process.stderr.write(`workos-sync: ${scrub(message)}\n`);
     if (error instanceof ConfigError) return 2;
-    if (!(error instanceof FatalError) && process.env.LOG_LEVEL === 'debug') {
+    if (!(error instanceof FatalError) && debugInEnvironment()) {
       process.stderr.write(`${scrub(error.stack ?? '')}\n`);
     }
     return 1;

@@ -1,21 +1,55 @@
 /**
  * workos-sync as a library: `createWorkosSync(options)` mirrors WorkOS SSO connections, domains
  * and SAML certificates into Postgres from inside an application, exactly as the command line
- * does (which is a user of it). See the README's "Embed it in your app".
+ * does (which is a user of it). See the README's "Embed it in your app". Every type the API takes
+ * or returns is exported by name (test/public-types.test.ts).
  */
-export type { DatabaseTarget, LogLevel, WorkosSyncSettings } from './config.ts';
-export type { Database } from './db/tables.ts';
+export type {
+  Config,
+  DatabaseSettings,
+  DatabaseTarget,
+  LogLevel,
+  WebhookSettings,
+  WorkosSyncSettings,
+} from './config.ts';
+export type { MigrationResult } from './db/migrate.ts';
+export type { SessionLimits } from './db/session-limits.ts';
+export type {
+  ConnectionCertificatesTable,
+  ConnectionDomainsTable,
+  ConnectionsTable,
+  Database,
+  DomainRoutesView,
+  EventOutcome,
+  EventsTable,
+  ExpiringCertificatesView,
+  JsonColumn,
+  LeasesTable,
+  LiveConnectionDomainsView,
+  LiveOrganizationDomainsView,
+  OrganizationDomainsTable,
+  OrganizationsTable,
+  ReconciliationPassListedTable,
+  ReconciliationRunsTable,
+  SyncStateTable,
+  TimestampColumn,
+  WriteSource,
+} from './db/tables.ts';
+export type { PostgresTls, SslMode } from './db/tls.ts';
 export {
   ConfigError,
   CursorRejectedError,
   ERROR_KINDS,
   type ErrorKind,
   FatalError,
+  type FatalKind,
   RetryableError,
   SyncError,
+  type TransientKind,
 } from './errors.ts';
 export type { Logger } from './logger.ts';
 export type { BackfillResult } from './sync/backfill.ts';
+export type { BackoffPolicy } from './sync/backoff.ts';
 export type { CertificateReportRow } from './sync/certificates.ts';
 export {
   applicationTransaction,
@@ -35,11 +69,14 @@ export {
   type OrganizationChangeKind,
   type OrganizationSnapshot,
 } from './sync/changes/changes.ts';
+export type { PageSummary } from './sync/events/apply-page.ts';
+export type { EventFate } from './sync/events/plan-page.ts';
 export type { PollTotals } from './sync/events/poll-once.ts';
 export type { PollOptions } from './sync/poll.ts';
-export type { Drift, ReconciliationCounts } from './sync/reconcile/plan.ts';
-export type { ReconcileOptions, ReconcileReport } from './sync/reconcile/reconcile.ts';
-export type { StatusReport } from './sync/status.ts';
+export type { Drift, DriftKind, ReconciliationCounts } from './sync/reconcile/plan.ts';
+export type { EntityCounts } from './sync/reconcile/plan-organizations.ts';
+export type { OrganizationCounts, ReconcileOptions, ReconcileReport } from './sync/reconcile/reconcile.ts';
+export type { DriftCounts, StatusReport } from './sync/status.ts';
 export type { RunningSync } from './worker/serve.ts';
 export {
   createWorkosSync,

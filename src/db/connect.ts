@@ -11,12 +11,12 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Dialect, Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
-import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { BorrowedDialect } from './borrowed-dialect.ts';
 import { acquireDirectoryLock } from './directory-lock.ts';
 import { EngineDialect } from './engine-dialect.ts';
 import type { DedicatedSession } from './listen.ts';
+import type { DatabaseSettings } from './settings.ts';
 import type { Database } from './tables.ts';
 import { explainConnectError, type PostgresTls, pgTlsOptions } from './tls.ts';
 
@@ -38,18 +38,18 @@ export interface DatabaseHandle {
 }
 
 export async function openDatabase(
-  config: Config['database'],
+  settings: DatabaseSettings,
   log: Logger,
   options: { readonly poolSize?: number } = {},
 ): Promise<DatabaseHandle> {
-  const { target, schema } = config;
+  const { target, schema } = settings;
   const server = (
     dialect: Dialect,
     owned: boolean,
     description: string,
     dedicatedSession?: () => Promise<DedicatedSession>,
   ): DatabaseHandle => {
-    const engine = new EngineDialect(dialect, { limits: config.sessionLimits, owned });
+    const engine = new EngineDialect(dialect, { limits: settings.sessionLimits, owned });
     const db = new Kysely<Database>({ dialect: engine }).withSchema(schema);
     return { db, kind: 'postgres', description, close: () => db.destroy(), dedicatedSession };
   };

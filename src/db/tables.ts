@@ -1,8 +1,10 @@
 /** Kysely's view of the tables that migrations/ creates. */
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
-type Timestamp = ColumnType<Date, Date | string, Date | string>;
-type Json = ColumnType<unknown, string, string>;
+/** A timestamptz column: read as a Date, written as a Date or an ISO string. */
+export type TimestampColumn = ColumnType<Date, Date | string, Date | string>;
+/** A jsonb column: read parsed, written as JSON text. */
+export type JsonColumn = ColumnType<unknown, string, string>;
 
 export type WriteSource = 'event' | 'listing';
 export type EventOutcome = 'applied' | 'stale' | 'ignored' | 'quarantined';
@@ -13,15 +15,15 @@ export interface ConnectionsTable {
   connection_type: string;
   name: string;
   state: string;
-  created_at: Timestamp | null;
-  updated_at: Timestamp;
-  deleted_at: Timestamp | null;
-  raw: Json;
+  created_at: TimestampColumn | null;
+  updated_at: TimestampColumn;
+  deleted_at: TimestampColumn | null;
+  raw: JsonColumn;
   source: WriteSource;
   last_event_id: string | null;
   synced_at: Generated<Date>;
   /** When WorkOS was seen in this state (an event's time, a listing's): breaks ties of `updated_at`. */
-  observed_at: Timestamp | null;
+  observed_at: TimestampColumn | null;
 }
 
 export interface ConnectionDomainsTable {
@@ -34,15 +36,15 @@ export interface OrganizationsTable {
   id: string;
   name: string;
   external_id: string | null;
-  created_at: Timestamp | null;
-  updated_at: Timestamp;
-  deleted_at: Timestamp | null;
+  created_at: TimestampColumn | null;
+  updated_at: TimestampColumn;
+  deleted_at: TimestampColumn | null;
   /** The last payload applied, without `verification_token`s (`sync/redact.ts`). */
-  raw: Json;
+  raw: JsonColumn;
   source: WriteSource;
   last_event_id: string | null;
   synced_at: Generated<Date>;
-  observed_at: Timestamp | null;
+  observed_at: TimestampColumn | null;
 }
 
 export interface OrganizationDomainsTable {
@@ -52,26 +54,26 @@ export interface OrganizationDomainsTable {
   /** `pending`, `verified`, `failed`, … (text: WorkOS adds values). */
   state: string | null;
   verification_strategy: string | null;
-  created_at: Timestamp | null;
-  updated_at: Timestamp;
-  deleted_at: Timestamp | null;
+  created_at: TimestampColumn | null;
+  updated_at: TimestampColumn;
+  deleted_at: TimestampColumn | null;
   source: WriteSource;
   last_event_id: string | null;
   synced_at: Generated<Date>;
-  observed_at: Timestamp | null;
+  observed_at: TimestampColumn | null;
 }
 
 export interface ConnectionCertificatesTable {
   connection_id: string;
   certificate_type: string;
   organization_id: string | null;
-  expiry_date: Timestamp;
+  expiry_date: TimestampColumn;
   is_expired: boolean | null;
   days_until_expiry: number | null;
-  renewed_at: Timestamp | null;
-  renewal_required_at: Timestamp | null;
+  renewed_at: TimestampColumn | null;
+  renewal_required_at: TimestampColumn | null;
   /** The event time (or listing time) this row reflects; older news never overwrites it. */
-  version_at: Timestamp;
+  version_at: TimestampColumn;
   source: WriteSource;
   last_event_id: string | null;
   synced_at: Generated<Date>;
@@ -84,9 +86,9 @@ export interface EventsTable {
   id: string;
   seq: Generated<string>;
   event: string;
-  created_at: Timestamp | null;
-  data: Json | null;
-  context: Json | null;
+  created_at: TimestampColumn | null;
+  data: JsonColumn | null;
+  context: JsonColumn | null;
   outcome: EventOutcome;
   error: string | null;
   received_at: Generated<Date>;
@@ -94,8 +96,8 @@ export interface EventsTable {
 
 export interface ReconciliationRunsTable {
   id: Generated<string>;
-  started_at: Timestamp;
-  finished_at: Timestamp | null;
+  started_at: TimestampColumn;
+  finished_at: TimestampColumn | null;
   status: string;
   dry_run: Generated<boolean>;
   seen: Generated<number>;
@@ -126,21 +128,21 @@ export interface ReconciliationRunsTable {
    * The listing's time (WorkOS's clock) of a run that listed every connection itself, from its
    * first page to its end; null for a dry run, a failed one, or a part of a bounded pass.
    */
-  listed_at: Timestamp | null;
+  listed_at: TimestampColumn | null;
 }
 
 export interface SyncStateTable {
   stream: string;
   cursor: string | null;
-  cursor_updated_at: Timestamp | null;
-  last_event_created_at: Timestamp | null;
-  last_poll_at: Timestamp | null;
+  cursor_updated_at: TimestampColumn | null;
+  last_event_created_at: TimestampColumn | null;
+  last_poll_at: TimestampColumn | null;
   last_poll_error: string | null;
-  caught_up_at: Timestamp | null;
-  last_recovery_at: Timestamp | null;
+  caught_up_at: TimestampColumn | null;
+  last_recovery_at: TimestampColumn | null;
   last_recovery_reason: string | null;
   /** Stream `reconciliation`: when the bounded pass under way began (database clock). */
-  pass_began_at: Timestamp | null;
+  pass_began_at: TimestampColumn | null;
 }
 
 /** The connections a bounded reconciliation pass listed so far. */
@@ -151,8 +153,8 @@ export interface ReconciliationPassListedTable {
 export interface LeasesTable {
   name: string;
   holder: string;
-  acquired_at: Timestamp;
-  expires_at: Timestamp;
+  acquired_at: TimestampColumn;
+  expires_at: TimestampColumn;
 }
 
 /** Views (read-only). */

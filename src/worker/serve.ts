@@ -4,7 +4,6 @@
  * together and stopped together — the page in flight commits or rolls back, the leases are given
  * back, the servers and the bus close.
  */
-import type { WebhookSettings } from '../config.ts';
 import type { DedicatedSession } from '../db/listen.ts';
 import type { FatalError } from '../errors.ts';
 import type { Scrub } from '../logger.ts';
@@ -15,6 +14,15 @@ import { type NudgeBus, startNudgeBus } from './webhooks/nudge-bus.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhooks/receiver.ts';
 import type { WebhookVerifier } from './webhooks/verify.ts';
 import { startWorker, type Worker, type WorkerDeps } from './worker.ts';
+
+export interface WebhookSettings {
+  /** The endpoint's signing secret, from the WorkOS dashboard. */
+  readonly secret: string;
+  readonly host: string;
+  readonly port: number;
+  /** How long the poller keeps looking for an event a webhook named and the Events API does not list yet. */
+  readonly lookForMs: number;
+}
 
 export interface ServeOptions {
   readonly pollCron: string;
