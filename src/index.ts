@@ -69,7 +69,7 @@ export {
   type OrganizationChangeKind,
   type OrganizationSnapshot,
 } from './sync/changes/changes.ts';
-export type { PageSummary } from './sync/events/apply-page.ts';
+export type { PageSummary } from './sync/events/page-summary.ts';
 export type { EventFate } from './sync/events/plan-page.ts';
 export type { PollTotals } from './sync/events/poll-once.ts';
 export type { PollOptions } from './sync/poll.ts';

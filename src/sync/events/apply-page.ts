@@ -24,8 +24,9 @@ import type { MirrorSnapshot, RowKeys } from '../mirror/rows.ts';
 import { applyRefreshes, type OrganizationRefresh, refreshScope } from '../reconcile/organization-refresh.ts';
 import { advanceCursor, lockCursor } from './cursor.ts';
 import { eventNotice, eventSourceOf, inEventOrder } from './page-changes.ts';
+import { type PageSummary, reportOutcomes, summarise } from './page-summary.ts';
 import { type ParsedItem, parseEvent } from './parse-event.ts';
-import { type EventFate, type PagePlan, planFor, planPage } from './plan-page.ts';
+import { type PagePlan, planFor, planPage } from './plan-page.ts';
 import { loadSeenEvents, loadSnapshot, rowsTouched } from './snapshot.ts';
 import { recordEvents, writeVersions } from './store.ts';
 
@@ -48,12 +49,6 @@ export interface PageToApply {
   readonly events: readonly unknown[];
 }
 
-export type PageSummary = Readonly<Record<EventFate, number>> & {
-  readonly events: number;
-  /** Every recorded event's type and outcome (duplicates are not recorded again). */
-  readonly outcomes: readonly { readonly event: string; readonly outcome: string }[];
-};
-
 interface Deps {
   readonly db: Kysely<Database>;
   readonly log: Logger;
@@ -74,7 +69,7 @@ export async function applyPages(deps: Deps, batch: PagesToApply): Promise<PageS
     deps.log.warn({ err: error }, 'the database refused part of a page; applying it event by event');
     plans = await inTransaction(deps, batch, items, (trx, before) => applyOneByOne(trx, items, before));
   }
-  report(deps.log, plans);
+  reportOutcomes(deps.log, plans);
   return summarise(batch.pages, items, plans);
 }
 
@@ -220,50 +215,4 @@ async function applyOneByOne(
 function isRefusedData(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^(22|23|54)/.test(code);
-}
-
-function report(log: Logger, plans: readonly PagePlan[]): void {
-  for (const plan of plans) {
-    for (const duplicate of plan.duplicates) {
-      if (duplicate.differs) {
-        log.warn(
-          { eventId: duplicate.id },
-          'an event id arrived again with a different payload; the first one recorded was kept',
-        );
-      }
-    }
-    for (const record of plan.records) {
-      if (record.outcome === 'quarantined') {
-        log.warn({ eventId: record.id, event: record.event, error: record.error }, 'event quarantined');
-      }
-    }
-  }
-}
-
-/** Every item's fate is in its plan, in order: cut them back into the pages they came in. */
-function summarise(
-  pages: readonly (readonly ParsedItem[])[],
-  items: readonly ParsedItem[],
-  plans: readonly PagePlan[],
-): PageSummary[] {
-  const fates = plans.flatMap((p) => p.fates);
-  const summaries: PageSummary[] = [];
-  let at = 0;
-  for (const page of pages) {
-    const counts: Record<EventFate, number> = {
-      applied: 0,
-      stale: 0,
-      ignored: 0,
-      quarantined: 0,
-      duplicate: 0,
-    };
-    const outcomes: { event: string; outcome: string }[] = [];
-    for (const end = at + page.length; at < end; at++) {
-      const fate = fates[at]!;
-      counts[fate]++;
-      if (fate !== 'duplicate') outcomes.push({ event: items[at]!.event, outcome: fate });
-    }
-    summaries.push({ ...counts, events: page.length, outcomes });
-  }
-  return summaries;
 }

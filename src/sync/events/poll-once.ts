@@ -13,9 +13,10 @@ import type { ConnectionsSource } from '../../workos/connections-source.ts';
 import type { EventsSource } from '../../workos/events-source.ts';
 import type { ChangeReporting } from '../changes/report.ts';
 import { fetchRefreshes } from '../reconcile/organization-refresh.ts';
-import { applyPages, type PageSummary } from './apply-page.ts';
+import { applyPages } from './apply-page.ts';
 import { readCursor } from './cursor.ts';
 import { PageReader } from './page-reader.ts';
+import type { PageSummary } from './page-summary.ts';
 import { refreshesNeeded } from './refreshes.ts';
 
 export interface PollOnceDeps {

@@ -16,7 +16,6 @@ import type { Logger, Scrub } from '../../logger.ts';
 import type { ConnectionsSource } from '../../workos/connections-source.ts';
 import type { OrganizationsSource } from '../../workos/organizations-source.ts';
 import { type ChangeReporting, reportingChanges } from '../changes/report.ts';
-import { NO_ROWS, type RowKeys } from '../mirror/rows.ts';
 import { fetchListing } from './listing.ts';
 import { fetchOrganizationListing } from './organization-listing.ts';
 import { loadStoredDomains, loadStoredOrganizations, writeOrganizations } from './organization-store.ts';
@@ -28,6 +27,7 @@ import {
   type ReconciliationPlan,
 } from './plan.ts';
 import { type EntityCounts, type OrganizationPlan, planOrganizations } from './plan-organizations.ts';
+import { reconciliationNotice, rowsPlanned, runOutcome } from './run-outcome.ts';
 import { failRun, finishRun, openRun } from './runs.ts';
 import { loadStoredConnections, loadStoredSigningCertificates, writeReconciliation } from './store.ts';
 
@@ -131,62 +131,22 @@ export async function reconcile(
               return {
                 result: { written, writtenOrganizations },
                 sourceOf: () => source,
-                notice: {
-                  source: 'reconciliation',
-                  runId: runId!,
-                  counts: Object.fromEntries(
-                    Object.entries({ ...written.counts, ...flatCounts(writtenOrganizations?.counts) }).filter(
-                      ([, n]) => n > 0,
-                    ),
-                  ),
-                  connectionIds: [...written.written],
-                  organizationIds: [...(writtenOrganizations?.touched ?? [])],
-                },
+                notice: reconciliationNotice(runId!, written, writtenOrganizations),
               };
             },
           );
-          const ids = written.written;
           if (!reachedEnd) {
             const listed = [...listing.connections.map((c) => c.connection.id), ...listing.invalidIds];
             await continuePass(trx, { next: listing.next!, began, listed });
           } else await endPass(trx);
-          const counts: ReconciliationCounts = {
-            ...plan.counts,
-            ...written.counts,
-            unchanged:
-              plan.counts.unchanged +
-              plan.counts.inserted +
-              plan.counts.updated +
-              plan.counts.touched -
-              written.counts.inserted -
-              written.counts.updated -
-              written.counts.touched,
-          };
-          const organizationCounts = organizations
-            ? {
-                organizations: {
-                  seen: organizations.plan.counts.organizations.seen,
-                  ...writtenOrganizations!.counts.organizations,
-                },
-                domains: {
-                  seen: organizations.plan.counts.domains.seen,
-                  ...writtenOrganizations!.counts.domains,
-                },
-              }
-            : null;
+          const outcome = runOutcome(plan, written, organizations?.plan ?? null, writtenOrganizations, drift);
           await finishRun(trx, runId!, {
-            counts,
+            counts: outcome.counts,
             listingComplete: reachedEnd,
             listedWholeAt: reachedEnd && !continuing ? listedAt : null,
-            organizations: organizationCounts,
+            organizations: outcome.organizations,
           });
-          const kept = (d: Drift) =>
-            d.entity === 'connection'
-              ? ids.has(d.id)
-              : d.entity === 'organization'
-                ? writtenOrganizations!.organizations.has(d.id)
-                : writtenOrganizations!.domains.has(d.id);
-          return { counts, organizations: organizationCounts, drift: drift.filter(kept) };
+          return outcome;
         });
     const durationMs = performance.now() - started;
     deps.log.info(
@@ -242,30 +202,4 @@ async function fallbackListingTime(deps: ReconcileDeps, what: string): Promise<D
     `${what} answered without a Date header: versioning this listing in the database clock instead of WorkOS\`s`,
   );
   return new Date(await databaseNow(deps.db));
-}
-
-/** Every row the plans may write. */
-function rowsPlanned(plan: ReconciliationPlan, organizations: OrganizationPlan | undefined): RowKeys {
-  return {
-    ...NO_ROWS,
-    connections: [...plan.upserts.map((u) => u.row.id), ...plan.deletions],
-    certificates: plan.certificates.map((c) => [c.connection_id, c.certificate_type] as const),
-    organizations: [
-      ...(organizations?.organizations.map((o) => o.row.id) ?? []),
-      ...(organizations?.organizationDeletions ?? []),
-    ],
-    domains: [
-      ...(organizations?.domains.map((d) => d.row.id) ?? []),
-      ...(organizations?.domainDeletions ?? []),
-    ],
-  };
-}
-
-/** `{ organizationsInserted: 2, domainsDeleted: 1, … }` for a NOTIFY's counts. */
-function flatCounts(counts: Record<string, Record<string, number>> | undefined): Record<string, number> {
-  const flat: Record<string, number> = {};
-  for (const [entity, byKind] of Object.entries(counts ?? {}))
-    for (const [kind, n] of Object.entries(byKind))
-      flat[`${entity}${kind[0]!.toUpperCase()}${kind.slice(1)}`] = n;
-  return flat;
 }
