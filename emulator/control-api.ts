@@ -15,6 +15,7 @@
  * `control-webhooks.ts`.
  */
 import type { IncomingMessage } from 'node:http';
+import { UnknownConnectionError } from './connection-book.ts';
 import { readClock, setClock } from './control-clock.ts';
 import {
   certificateEvent,
@@ -44,8 +45,8 @@ import {
 import { appendEvent, describeState, readVisibility, setVisibility } from './control-state.ts';
 import { readWebhooks, removeWebhooks, setWebhooks } from './control-webhooks.ts';
 import { EmulatorRequestError } from './errors.ts';
-import { UnknownConnectionError } from './model.ts';
-import { UnknownOrganizationDomainError, UnknownOrganizationError } from './organization-book.ts';
+import { UnknownOrganizationError } from './organization-book.ts';
+import { UnknownOrganizationDomainError } from './organization-domain-book.ts';
 import type { RouteResult } from './routes.ts';
 
 export { ControlRequestError, type ControlTarget } from './control-request.ts';

@@ -2,6 +2,7 @@
 export type { ExpectedCertificate } from './certificates.ts';
 export type { ClockReading } from './clock.ts';
 export { MAX_CLOCK_OFFSET_MS } from './clock.ts';
+export { UnknownConnectionError } from './connection-book.ts';
 export type { CreateConnectionInput } from './connection-factory.ts';
 export type { DeletedConnection, ListConnectionsParams } from './connection-store.ts';
 export { EmulatorRequestError, InvalidParameterError, NotFoundError, UnknownCursorError } from './errors.ts';
@@ -14,13 +15,14 @@ export type {
   RawEvent,
 } from './event-log.ts';
 export { MAX_VISIBILITY_DELAY_MS } from './event-log.ts';
+export type { EventOptions, When } from './event-options.ts';
 export type { Fault, FaultKind, FaultPath, FaultRule } from './faults.ts';
 export { FaultInjector } from './faults.ts';
 export { IdGenerator } from './ids.ts';
-export type { WorkosModelOptions } from './model.ts';
-export { UnknownConnectionError, WorkosModel } from './model.ts';
-export type { EventOptions, When } from './organization-book.ts';
-export { UnknownOrganizationDomainError, UnknownOrganizationError } from './organization-book.ts';
+export { WorkosModel } from './model.ts';
+export type { WorkosModelOptions } from './model-parts.ts';
+export { UnknownOrganizationError } from './organization-book.ts';
+export { UnknownOrganizationDomainError } from './organization-domain-book.ts';
 export type {
   CreateOrganizationInput,
   OrganizationDomainInput,
