@@ -14,7 +14,7 @@ export interface WorkosSyncSettings extends TopLevelOptions {
    * (any Kysely over Postgres; the mirror keeps to its own schema), or the embedded database
    * under `{ dataDir }` (the default: `.workos-sync`). With a URL, `sslCa` is the path of a CA
    * file (PEM) to trust for TLS to the server, read once here; the URL's `sslmode` says libpq's
-   * way whether and how the server is verified (README, "TLS to Postgres").
+   * way whether and how the server is verified (docs/operations.md, "TLS to Postgres").
    */
   readonly database?:
     | Pick<GroupOptions<'database', 'url'>, 'url' | 'sslCa'>

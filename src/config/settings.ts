@@ -82,7 +82,7 @@ export const SETTINGS = [
     default: undefined,
     unset: 'unset',
     description:
-      'Postgres connection string; unset means the embedded database below. Its `sslmode` means what it means to libpq: `disable`, `prefer` (the default), `require`, `verify-ca`, `verify-full` ([TLS to Postgres](#tls-to-postgres))',
+      'Postgres connection string; unset means the embedded database below. Its `sslmode` means what it means to libpq: `disable`, `prefer` (the default), `require`, `verify-ca`, `verify-full` ([TLS to Postgres](docs/operations.md#tls-to-postgres))',
   }),
   setting({
     name: 'WORKOS_SYNC_PG_SSL_CA',
@@ -142,7 +142,7 @@ export const SETTINGS = [
     default: undefined,
     unset: '—',
     description:
-      "the WorkOS webhook endpoint's signing secret: set, `run` serves the [webhook receiver](#webhooks-a-nudge-to-poll-now), a nudge to poll now",
+      "the WorkOS webhook endpoint's signing secret: set, `run` serves the [webhook receiver](docs/operations.md#webhooks-a-nudge-to-poll-now), a nudge to poll now",
   }),
   setting({
     name: 'WORKOS_SYNC_WEBHOOK_HOST',
