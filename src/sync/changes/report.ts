@@ -37,13 +37,15 @@ export interface Written<T> {
 export async function reportingChanges<T>(
   trx: Transaction<Database>,
   reporting: ChangeReporting | undefined,
-  scope: CaptureScope,
+  scopeOf: () => CaptureScope,
   write: (before: RowsCaptured | null) => Promise<Written<T>>,
 ): Promise<T> {
   const hooks = reporting?.hooks() ?? [];
-  const before = hooks.length > 0 ? await captureRows(trx, scope) : null;
+  // With no hook, nothing is read for one, nor is what to read worked out.
+  const scope = hooks.length > 0 ? scopeOf() : null;
+  const before = scope ? await captureRows(trx, scope) : null;
   const written = await write(before);
-  if (before) {
+  if (before && scope) {
     const changes = changesBetween(before, await captureRows(trx, scope), written.sourceOf);
     await runHooks(trx, hooks, written.order ? written.order(changes) : changes);
   }

@@ -52,7 +52,7 @@ export interface PageToApply {
 interface Deps {
   readonly db: Kysely<Database>;
   readonly log: Logger;
-  /** The application's hooks and the NOTIFY channel (change-report.ts); none when absent. */
+  /** The application's hooks and the NOTIFY channel (changes/report.ts); none when absent. */
   readonly reporting?: ChangeReporting | undefined;
 }
 
@@ -95,7 +95,7 @@ async function inTransaction(
     const plans = await reportingChanges(
       trx,
       deps.reporting,
-      batchScope(items, refreshes),
+      () => batchScope(items, refreshes),
       async (before) => {
         const plans = await body(trx, before);
         // What each refresh wrote is named after it (`eventSourceOf`), and announced with the batch.

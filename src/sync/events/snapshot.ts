@@ -1,6 +1,6 @@
 /**
  * The events path's reads: the events a page may repeat, and the mirror rows it touches, locked
- * for the rest of the transaction (what it writes is `mirror-store.ts`).
+ * for the rest of the transaction (what it writes is `store.ts`).
  *
  * Id lists go as one array parameter (`= any($1)`), not one parameter per id: a statement whose
  * text does not grow with the batch is cheaper to build here and to parse in Postgres. Tables are

@@ -1,6 +1,6 @@
 /**
  * The events path's writes: a page's plan, one batched statement per table (what it reads first
- * is `mirror-snapshot.ts`). Every versioned write carries its guard from `versions.ts` and
+ * is `snapshot.ts`). Every versioned write carries its guard from `versions.ts` and
  * reports which rows it really took, so the database's verdict, not the plan, decides what the
  * page did (see `apply-page.ts`).
  */

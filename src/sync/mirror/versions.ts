@@ -1,7 +1,7 @@
 /**
  * Who wins when two versions of a mirror row meet. Every rule is stated here once, in words, and
  * exported twice: as the predicate the planners (`handlers/`, `reconcile/plan*.ts`) decide with,
- * and as the SQL guard the writers (`mirror-store.ts`, `reconcile/*store.ts`) put in their
+ * and as the SQL guard the writers (`events/store.ts`, `reconcile/*store.ts`) put in their
  * statements, so that the database enforces the same rule whoever else wrote in between. Each
  * pair sits side by side so the two cannot drift; `test/versions.test.ts` runs both on one table.
  *

@@ -122,7 +122,7 @@ export async function reconcile(
           const { written, writtenOrganizations } = await reportingChanges(
             trx,
             deps.reporting,
-            { keys: rowsPlanned(plan, organizations?.plan) },
+            () => ({ keys: rowsPlanned(plan, organizations?.plan) }),
             async () => {
               const written = await writeReconciliation(trx, plan, { began, at: listedAt });
               const writtenOrganizations = organizations

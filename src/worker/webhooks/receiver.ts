@@ -8,7 +8,7 @@
  * database. Every request is answered at once and counted in `workos_sync_webhooks_total{result}`:
  *
  * - 200 `accepted`: the SDK verified the signature over the exact bytes received
- *   (`webhook-receiver-verify.ts`) and the body names an event id and type;
+ *   (`verify.ts`) and the body names an event id and type;
  * - 401 `missing_signature`, `bad_signature` or `stale` (signed over 180 s ago: a replay);
  * - 400 `bad_body` (not UTF-8 JSON with an `id` and an `event`), 413 `too_large` (from
  *   `Content-Length` before a byte is read — and before a sender that sent `Expect: 100-continue`

@@ -29,7 +29,7 @@ export interface EventHandler<Data> {
   /**
    * The organization whose connections this event may have changed without a `connection.*`
    * event (its domains are theirs): the batch lists them again before it commits
-   * (`events/scoped-listings.ts`). Absent: none.
+   * (`events/refreshes.ts`). Absent: none.
    */
   refreshes?(data: Data): string;
 }
