@@ -1,5 +1,6 @@
 /**
- * Catch up with the Events API: page from the stored cursor until the stream is drained.
+ * One poll pass: page from the stored cursor to the end of the Events API stream, once (`poll.ts`
+ * repeats it, waiting out what is transient).
  *
  * Pages are read ahead (`page-reader.ts`) while earlier ones are applied, so WorkOS's latency and
  * the database's time overlap instead of adding up; every page already fetched goes into the next
