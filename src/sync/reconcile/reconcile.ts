@@ -20,12 +20,7 @@ import { fetchListing } from './listing.ts';
 import { fetchOrganizationListing } from './organization-listing.ts';
 import { loadStoredDomains, loadStoredOrganizations, writeOrganizations } from './organization-store.ts';
 import { continuePass, endPass, passUnderWay } from './pass.ts';
-import {
-  type Drift,
-  planReconciliation,
-  type ReconciliationCounts,
-  type ReconciliationPlan,
-} from './plan.ts';
+import { type Drift, planReconciliation, type ReconciliationCounts } from './plan.ts';
 import { type EntityCounts, type OrganizationPlan, planOrganizations } from './plan-organizations.ts';
 import { reconciliationNotice, rowsPlanned, runOutcome } from './run-outcome.ts';
 import { failRun, finishRun, openRun } from './runs.ts';
