@@ -3,6 +3,10 @@
  * whole run is one transaction holding a transaction-scoped advisory lock (released at commit
  * even behind PgBouncer, unlike a session lock), so the second process waits, then finds
  * nothing pending.
+ *
+ * Which migrations a run applies: every one, in order, except a `contract` one (it takes away
+ * what the previous release still uses, see migrations/0007) on a schema that existed before this
+ * run, unless asked to `finalize`. A schema this run creates has no previous release on it.
  */
 import { type Kysely, sql } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
@@ -11,11 +15,28 @@ import type { Database } from './tables.ts';
 
 export interface MigrationResult {
   readonly applied: readonly string[];
+  /** Contract migrations left for `migrate --finalize`, once no replica of the previous release runs. */
+  readonly awaitingFinalize: readonly string[];
+}
+
+export interface MigrateOptions {
+  /** Apply the contract migrations too: every replica runs this release. */
+  readonly finalize?: boolean | undefined;
 }
 
 const MIGRATIONS_TABLE = 'schema_migrations';
 
-export async function migrateToLatest(db: Kysely<Database>, schema: string): Promise<MigrationResult> {
+type MigrationName = keyof typeof migrations;
+
+function isContract(name: MigrationName): boolean {
+  return 'contract' in migrations[name] && migrations[name].contract === true;
+}
+
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  schema: string,
+  options: MigrateOptions = {},
+): Promise<MigrationResult> {
   return db.transaction().execute(async (trx) => {
     // Waiting for another process's migration, and DDL on a big table, may rightly take long.
     await liftStatementLimits(trx);
@@ -26,23 +47,52 @@ export async function migrateToLatest(db: Kysely<Database>, schema: string): Pro
       applied_at timestamptz not null default now()
     )`.execute(trx);
     const done = await appliedMigrations(trx, schema);
+    const finalize = options.finalize === true || done.size === 0;
     const applied: string[] = [];
-    for (const [name, migration] of Object.entries(migrations)) {
+    const awaitingFinalize: string[] = [];
+    for (const [name, migration] of Object.entries(migrations) as [
+      MigrationName,
+      (typeof migrations)[MigrationName],
+    ][]) {
       if (done.has(name)) continue;
+      if (isContract(name) && !finalize) {
+        awaitingFinalize.push(name);
+        continue;
+      }
       await migration.up(trx);
       await sql`insert into ${sql.id(schema, MIGRATIONS_TABLE)} (name) values (${name})`.execute(trx);
       applied.push(name);
     }
-    return { applied };
+    return { applied, awaitingFinalize };
   });
 }
 
-export async function pendingMigrations(db: Kysely<Database>, schema: string): Promise<string[]> {
+/** Pending migrations, in order; contract ones only when `finalize` (see above). */
+export async function pendingMigrations(
+  db: Kysely<Database>,
+  schema: string,
+  options: MigrateOptions = {},
+): Promise<string[]> {
+  const done = await appliedOrNone(db, schema);
+  const finalize = options.finalize === true || done.size === 0;
+  return (Object.keys(migrations) as MigrationName[]).filter(
+    (name) => !done.has(name) && (finalize || !isContract(name)),
+  );
+}
+
+/**
+ * Whether every key is led by the environment (0007 applied): until then the schema serves the
+ * `default` environment only, beside replicas of the release before environments.
+ */
+export async function environmentKeysFinalized(db: Kysely<Database>, schema: string): Promise<boolean> {
+  return (await appliedOrNone(db, schema)).has('0007_environment_keys');
+}
+
+async function appliedOrNone(db: Kysely<Database>, schema: string): Promise<Set<string>> {
   const exists = await sql<{
     found: boolean;
   }>`select to_regclass(${`${schema}.${MIGRATIONS_TABLE}`}) is not null as found`.execute(db);
-  const done = exists.rows[0]?.found ? await appliedMigrations(db, schema) : new Set<string>();
-  return Object.keys(migrations).filter((name) => !done.has(name));
+  return exists.rows[0]?.found ? appliedMigrations(db, schema) : new Set<string>();
 }
 
 async function appliedMigrations(db: Kysely<Database>, schema: string): Promise<Set<string>> {

@@ -6,10 +6,18 @@ export type TimestampColumn = ColumnType<Date, Date | string, Date | string>;
 /** A jsonb column: read parsed, written as JSON text. */
 export type JsonColumn = ColumnType<unknown, string, string>;
 
+/**
+ * Required on every insert once the keys are finalized (0007 drops its default); optional until
+ * then for the previous release's sake only, never relied upon by this one.
+ */
+export type EnvironmentColumn = ColumnType<string, string | undefined, string>;
+
 export type WriteSource = 'event' | 'listing';
 export type EventOutcome = 'applied' | 'stale' | 'ignored' | 'quarantined';
 
 export interface ConnectionsTable {
+  /** The WorkOS environment the row belongs to: the first column of every key. */
+  environment: EnvironmentColumn;
   id: string;
   organization_id: string | null;
   connection_type: string;
@@ -27,12 +35,16 @@ export interface ConnectionsTable {
 }
 
 export interface ConnectionDomainsTable {
+  /** The WorkOS environment the row belongs to: the first column of every key. */
+  environment: EnvironmentColumn;
   id: string;
   connection_id: string;
   domain: string;
 }
 
 export interface OrganizationsTable {
+  /** The WorkOS environment the row belongs to: the first column of every key. */
+  environment: EnvironmentColumn;
   id: string;
   name: string;
   external_id: string | null;
@@ -48,6 +60,8 @@ export interface OrganizationsTable {
 }
 
 export interface OrganizationDomainsTable {
+  /** The WorkOS environment the row belongs to: the first column of every key. */
+  environment: EnvironmentColumn;
   id: string;
   organization_id: string;
   domain: string;
@@ -64,6 +78,8 @@ export interface OrganizationDomainsTable {
 }
 
 export interface ConnectionCertificatesTable {
+  /** The WorkOS environment the row belongs to: the first column of every key. */
+  environment: EnvironmentColumn;
   connection_id: string;
   certificate_type: string;
   organization_id: string | null;
@@ -83,6 +99,8 @@ export interface ConnectionCertificatesTable {
 }
 
 export interface EventsTable {
+  /** The WorkOS environment the row belongs to: the first column of every key. */
+  environment: EnvironmentColumn;
   id: string;
   seq: Generated<string>;
   event: string;
@@ -95,6 +113,8 @@ export interface EventsTable {
 }
 
 export interface ReconciliationRunsTable {
+  /** The WorkOS environment the row belongs to: the first column of every key. */
+  environment: EnvironmentColumn;
   id: Generated<string>;
   started_at: TimestampColumn;
   finished_at: TimestampColumn | null;
@@ -132,6 +152,8 @@ export interface ReconciliationRunsTable {
 }
 
 export interface SyncStateTable {
+  /** The WorkOS environment the row belongs to: the first column of every key. */
+  environment: EnvironmentColumn;
   stream: string;
   cursor: string | null;
   cursor_updated_at: TimestampColumn | null;
@@ -147,10 +169,14 @@ export interface SyncStateTable {
 
 /** The connections a bounded reconciliation pass listed so far. */
 export interface ReconciliationPassListedTable {
+  /** The WorkOS environment the row belongs to: the first column of every key. */
+  environment: EnvironmentColumn;
   connection_id: string;
 }
 
 export interface LeasesTable {
+  /** The WorkOS environment the row belongs to: the first column of every key. */
+  environment: EnvironmentColumn;
   name: string;
   holder: string;
   acquired_at: TimestampColumn;
@@ -159,6 +185,7 @@ export interface LeasesTable {
 
 /** Views (read-only). */
 export interface LiveConnectionDomainsView {
+  environment: string;
   id: string;
   connection_id: string;
   domain: string;
@@ -167,6 +194,7 @@ export interface LiveConnectionDomainsView {
 }
 
 export interface ExpiringCertificatesView {
+  environment: string;
   connection_id: string;
   certificate_type: string;
   organization_id: string | null;
@@ -181,6 +209,7 @@ export interface ExpiringCertificatesView {
 }
 
 export interface LiveOrganizationDomainsView {
+  environment: string;
   id: string;
   organization_id: string;
   organization_name: string | null;
@@ -193,6 +222,7 @@ export interface LiveOrganizationDomainsView {
 
 /** A live domain → each live connection of its organization (null: it has none). */
 export interface DomainRoutesView {
+  environment: string;
   domain: string;
   domain_id: string;
   domain_state: string | null;
@@ -203,6 +233,24 @@ export interface DomainRoutesView {
   connection_name: string | null;
   connection_type: string | null;
   connection_state: string | null;
+}
+
+/** A live replica of the worker (migrations/0006). */
+export interface WorkersTable {
+  id: string;
+  release: string;
+  started_at: Generated<Date>;
+  heartbeat_at: Generated<Date>;
+  /** How many environments it holds the lease of, as of its last heartbeat. */
+  environments: Generated<number>;
+}
+
+/** The fleet's WorkOS request budget: a token bucket, and a pause a 429 asked for. */
+export interface RequestBudgetTable {
+  name: string;
+  tokens: number;
+  refilled_at: TimestampColumn;
+  paused_until: TimestampColumn | null;
 }
 
 export interface Database {
@@ -216,6 +264,8 @@ export interface Database {
   sync_state: SyncStateTable;
   reconciliation_pass_listed: ReconciliationPassListedTable;
   leases: LeasesTable;
+  workers: WorkersTable;
+  request_budget: RequestBudgetTable;
   live_connections: ConnectionsTable;
   live_connection_domains: LiveConnectionDomainsView;
   expiring_certificates: ExpiringCertificatesView;
