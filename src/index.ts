@@ -20,6 +20,7 @@ export type {
   ConnectionsTable,
   Database,
   DomainRoutesView,
+  EnvironmentColumn,
   EventOutcome,
   EventsTable,
   ExpiringCertificatesView,
@@ -31,8 +32,10 @@ export type {
   OrganizationsTable,
   ReconciliationPassListedTable,
   ReconciliationRunsTable,
+  RequestBudgetTable,
   SyncStateTable,
   TimestampColumn,
+  WorkersTable,
   WriteSource,
 } from './db/tables.ts';
 export type { PostgresTls, SslMode } from './db/tls.ts';

@@ -12,6 +12,7 @@ import type { WorkOS } from '@workos-inc/node';
 import type { Kysely } from 'kysely';
 import { type Config, requireApiKey, resolveOptions, secretsOf, type WorkosSyncSettings } from './config.ts';
 import { type DatabaseHandle, openDatabase } from './db/connect.ts';
+import { DEFAULT_ENVIRONMENT, scopedToEnvironment } from './db/environment-scope.ts';
 import { type MigrationResult, migrateToLatest } from './db/migrate.ts';
 import type { Database } from './db/tables.ts';
 import { ConfigError, type FatalError } from './errors.ts';
@@ -121,6 +122,14 @@ export function workosSyncFrom(
     });
     return opening;
   };
+  // What the sync reads and writes goes through the environment's handle: every statement
+  // confined to its rows (db/environment-scope.ts). `database()` gives the application the whole.
+  const environment = DEFAULT_ENVIRONMENT;
+  const environmentDatabase = async () => {
+    const handle = await database();
+    const db = scopedToEnvironment(handle.db, config.database.schema, environment);
+    return { ...handle, db };
+  };
   const client = (): WorkOS => {
     workos ??= createWorkosClient({
       apiKey: requireApiKey(config),
@@ -132,7 +141,7 @@ export function workosSyncFrom(
   // The phase the events pages are fetched for shows in their User-Agent (workos/client.ts); the
   // connections source says `reconcile` by itself, the backfill's and recoveries' included.
   const syncDeps = async (phase: 'backfill' | 'poll') => {
-    const { db, dedicatedSession } = await database();
+    const { db, dedicatedSession } = await environmentDatabase();
     const workos = client();
     return {
       db,
@@ -162,7 +171,7 @@ export function workosSyncFrom(
       return poll(deps, { ...pollOptions, recover: cursorRecovery(deps) });
     },
     async reconcile(reconcileOptions = {}) {
-      const { db } = await database();
+      const { db } = await environmentDatabase();
       const workos = client();
       return reconcile(
         {
@@ -199,7 +208,7 @@ export function workosSyncFrom(
       return sync;
     },
     async status() {
-      const handle = await database();
+      const handle = await environmentDatabase();
       const report = await readStatus(handle.db);
       return {
         ...report,
@@ -215,7 +224,7 @@ export function workosSyncFrom(
       const within = certificateOptions.within;
       const withinDays = within === undefined ? undefined : parseDays(within);
       if (withinDays === null) throw new ConfigError(`within must look like 30d, 12h or 30, got "${within}"`);
-      return listCertificates((await database()).db, { withinDays });
+      return listCertificates((await environmentDatabase()).db, { withinDays });
     },
     async database() {
       const { db, kind, description } = await database();

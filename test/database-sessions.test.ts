@@ -164,7 +164,7 @@ describe('bounds derived from the lease', () => {
       }, 20_000);
       expect(migrated).toBe(false);
       await other.query('rollback');
-      expect(await migrating).toEqual({ applied: [] });
+      expect(await migrating).toEqual({ applied: [], awaitingFinalize: [] });
     } finally {
       await other.end();
     }

@@ -50,6 +50,7 @@ describe('documented connection events', () => {
         id: 'org_domain_01EHWNFTAFCF3CQAE5A9Q0P1YB',
         connection_id: 'conn_01EHWNC0FCBHZ3BJ7EGKYXK0E6',
         domain: 'foo-corp.com',
+        environment: 'default',
       },
     ]);
 

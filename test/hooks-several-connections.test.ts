@@ -92,6 +92,7 @@ describe('NOTIFY', () => {
     await sync.poll({ backoff: FAST_BACKOFF });
     expect(await heardUntilNow()).toEqual([
       {
+        environment: 'default',
         source: 'events',
         cursor: model.events().at(-1)!.id,
         counts: { 'connection.deactivated': 1 },

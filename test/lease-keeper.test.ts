@@ -3,9 +3,11 @@
  * front of the database holds a renewal until the release has run. Several connections, so a
  * Postgres server only.
  */
+
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DEFAULT_ENVIRONMENT, scopedToEnvironment } from '../src/db/environment-scope.ts';
 import type { Database } from '../src/db/tables.ts';
 import { acquireLease } from '../src/sync/lease.ts';
 import { LeaseKeeper } from '../src/worker/lease-keeper.ts';
@@ -42,7 +44,11 @@ function gatedDatabase(url: string) {
       return result;
     };
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema(database.schema);
+  const db = scopedToEnvironment(
+    new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema(database.schema),
+    database.schema,
+    DEFAULT_ENVIRONMENT,
+  );
   return {
     db,
     /** Holds the next query matching `pattern`; resolves once one is held. */

@@ -33,7 +33,7 @@ async function schemaOf(database: TestDatabase): Promise<Schema> {
     is_nullable: string;
     column_default: string | null;
   }>`select table_name, column_name, data_type, is_nullable, column_default
-       from information_schema.columns where table_schema = ${database.schema}`.execute(database.db);
+       from information_schema.columns where table_schema = ${database.schema}`.execute(database.whole);
   const schema: Schema = new Map();
   for (const row of rows) {
     const table = schema.get(row.table_name) ?? new Map<string, Column>();
@@ -71,24 +71,28 @@ function unsafeChanges(before: Schema, after: Schema): string[] {
 }
 
 describe('migrations in a rolling upgrade', () => {
-  it.each(Object.keys(migrations).slice(1))(
-    '%s leaves the previous release nothing it writes or reads taken away',
-    async (name) => {
-      t = await createTestDatabase({ migrate: false });
-      const db = t.db;
-      await sql`create schema if not exists ${sql.id(t.schema)}`.execute(db);
-      const names = Object.keys(migrations) as (keyof typeof migrations)[];
-      let before: Schema = new Map();
-      for (const each of names) {
-        if (each === name) before = await schemaOf(t);
-        await db.transaction().execute((trx) => migrations[each].up(trx));
-        if (each === name) break;
-      }
-      const after = await schemaOf(t);
-      expect(before.size).toBeGreaterThan(0);
-      expect(unsafeChanges(before, after)).toEqual([]);
-    },
-  );
+  // A contract migration takes away what the previous release uses, on purpose, and only once
+  // none of it runs: migrations-finalize.test.ts.
+  const expanding = Object.entries(migrations)
+    .slice(1)
+    .filter(([, m]) => !('contract' in m))
+    .map(([name]) => name);
+
+  it.each(expanding)('%s leaves the previous release nothing it writes or reads taken away', async (name) => {
+    t = await createTestDatabase({ migrate: false });
+    const db = t.whole;
+    await sql`create schema if not exists ${sql.id(t.schema)}`.execute(db);
+    const names = Object.keys(migrations) as (keyof typeof migrations)[];
+    let before: Schema = new Map();
+    for (const each of names) {
+      if (each === name) before = await schemaOf(t);
+      await db.transaction().execute((trx) => migrations[each].up(trx));
+      if (each === name) break;
+    }
+    const after = await schemaOf(t);
+    expect(before.size).toBeGreaterThan(0);
+    expect(unsafeChanges(before, after)).toEqual([]);
+  });
 
   it.each([
     ['a dropped column', { t: { a: col(true) } }, { t: {} }, ['t.a: dropped or renamed']],

@@ -326,8 +326,8 @@ describe('races and rules', () => {
     // One microsecond after the run's start, as the database keeps it: the same millisecond.
     const racing = racingListing(async () => {
       await sql`insert into ${sql.id(h.database.schema, 'connections')}
-          (id, connection_type, name, state, updated_at, raw, source, synced_at)
-        select 'conn_racer', 'OktaSAML', 'Racer', 'active', now(), '{}', 'event', started_at + interval '1 microsecond'
+          (environment, id, connection_type, name, state, updated_at, raw, source, synced_at)
+        select 'default', 'conn_racer', 'OktaSAML', 'Racer', 'active', now(), '{}', 'event', started_at + interval '1 microsecond'
         from ${sql.id(h.database.schema, 'reconciliation_runs')} order by id desc limit 1
         on conflict do nothing`.execute(h.database.db);
     });

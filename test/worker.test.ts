@@ -556,5 +556,15 @@ async function createTestDatabaseOn(url: string): Promise<TestDatabase> {
   const { loadConfig } = await import('../src/config.ts');
   const { silentLogger } = await import('./support/logs.ts');
   const handle = await openDatabase(loadConfig({ DATABASE_URL: url }).database, silentLogger());
-  return { url, schema: 'workos', db: handle.db, handle, reset: async () => {}, close: () => handle.close() };
+  const { DEFAULT_ENVIRONMENT, scopedToEnvironment } = await import('../src/db/environment-scope.ts');
+  return {
+    url,
+    schema: 'workos',
+    db: scopedToEnvironment(handle.db, 'workos', DEFAULT_ENVIRONMENT),
+    whole: handle.db,
+    environment: (name) => scopedToEnvironment(handle.db, 'workos', name),
+    handle,
+    reset: async () => {},
+    close: () => handle.close(),
+  };
 }

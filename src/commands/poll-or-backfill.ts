@@ -1,5 +1,7 @@
 /** `poll` and `backfill`: catch up with the Events API, with progress and a summary. */
+
 import type { Config } from '../config.ts';
+import { DEFAULT_ENVIRONMENT, scopedToEnvironment } from '../db/environment-scope.ts';
 import { ConfigError, FatalError } from '../errors.ts';
 import { readCursor } from '../sync/events/cursor.ts';
 import type { PollTotals } from '../sync/events/poll-once.ts';
@@ -34,7 +36,9 @@ export async function pollOrBackfillCommand(
 
   try {
     log.info(`${name} started`);
-    const cursor = await readCursor((await sync.database()).db);
+    const cursor = await readCursor(
+      scopedToEnvironment((await sync.database()).db, config.database.schema, DEFAULT_ENVIRONMENT),
+    );
     if (since && cursor !== null) {
       log.warn({ cursor }, '--since is ignored: this database already has a cursor, catching up from it');
     }

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { type DatabaseHandle, openDatabase } from '../../src/db/connect.ts';
+import { DEFAULT_ENVIRONMENT, scopedToEnvironment } from '../../src/db/environment-scope.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Database } from '../../src/db/tables.ts';
 import { EVENTS_STREAM } from '../../src/sync/events/cursor.ts';
@@ -20,7 +21,12 @@ import { silentLogger } from './logs.ts';
 export interface TestDatabase {
   readonly url: string;
   readonly schema: string;
+  /** The `default` environment's handle, as the sync gets it (db/environment-scope.ts). */
   readonly db: Kysely<Database>;
+  /** Every environment's rows: the handle an application's own queries get. */
+  readonly whole: Kysely<Database>;
+  /** Another environment's handle on the same tables. */
+  environment(name: string): Kysely<Database>;
   readonly handle: DatabaseHandle;
   /** Empty every table and put the cursor back to the start. */
   reset(): Promise<void>;
@@ -61,28 +67,34 @@ export async function createTestDatabase(
   return {
     url,
     schema,
-    db: handle.db,
+    db: scopedToEnvironment(handle.db, schema, DEFAULT_ENVIRONMENT),
+    whole: handle.db,
+    environment: (name) => scopedToEnvironment(handle.db, schema, name),
     handle,
     async reset() {
-      await handle.db.transaction().execute(async (trx) => {
-        for (const table of [
-          'connections',
-          'connection_domains',
-          'connection_certificates',
-          'organizations',
-          'organization_domains',
-          'events',
-          'reconciliation_runs',
-          'leases',
-          'sync_state',
-          'reconciliation_pass_listed',
-        ] as const) {
-          await trx.deleteFrom(table).execute();
-        }
-        // The rows the migrations seed: every other column at its default.
-        for (const stream of [EVENTS_STREAM, RECONCILIATION_STREAM])
-          await trx.insertInto('sync_state').values({ stream }).execute();
-      });
+      await scopedToEnvironment(handle.db, schema, DEFAULT_ENVIRONMENT)
+        .transaction()
+        .execute(async (trx) => {
+          for (const table of [
+            'connections',
+            'connection_domains',
+            'connection_certificates',
+            'organizations',
+            'organization_domains',
+            'events',
+            'reconciliation_runs',
+            'leases',
+            'sync_state',
+            'reconciliation_pass_listed',
+          ] as const) {
+            await trx.deleteFrom(table).execute();
+          }
+          // The rows the migrations seed: every other column at its default.
+          for (const stream of [EVENTS_STREAM, RECONCILIATION_STREAM])
+            await trx.insertInto('sync_state').values({ stream }).execute();
+        });
+      await handle.db.deleteFrom('workers').execute();
+      await handle.db.deleteFrom('request_budget').execute();
     },
     async close() {
       await handle.close();

@@ -21,9 +21,9 @@ import type {
   CertificateSnapshot,
   ConnectionSnapshot,
   DomainSnapshot,
-  MirrorChange,
   OrganizationSnapshot,
   SourceOf,
+  UnplacedChange,
 } from './changes.ts';
 import { certificateChanges, connectionChanges, domainChanges, organizationChanges } from './diff.ts';
 
@@ -199,7 +199,7 @@ export function changesBetween(
   before: RowsCaptured,
   after: RowsCaptured,
   sourceOf: SourceOf,
-): MirrorChange[] {
+): UnplacedChange[] {
   return [
     ...organizationChanges(before.organizations, after.organizations, sourceOf),
     ...domainChanges(before.domains, after.domains, sourceOf),

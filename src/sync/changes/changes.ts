@@ -57,6 +57,8 @@ export type ConnectionChangeKind =
   | 'resurrected';
 
 export interface ConnectionChange {
+  /** The WorkOS environment of the row. */
+  readonly environment: string;
   readonly type: 'connection';
   readonly kind: ConnectionChangeKind;
   readonly connectionId: string;
@@ -72,6 +74,8 @@ export interface ConnectionChange {
 export type CertificateChangeKind = 'changed' | 'renewal_required';
 
 export interface CertificateChange {
+  /** The WorkOS environment of the row. */
+  readonly environment: string;
   readonly type: 'certificate';
   readonly kind: CertificateChangeKind;
   readonly connectionId: string;
@@ -109,6 +113,8 @@ export interface DomainSnapshot {
 export type OrganizationChangeKind = 'inserted' | 'updated' | 'deleted' | 'resurrected';
 
 export interface OrganizationChange {
+  /** The WorkOS environment of the row. */
+  readonly environment: string;
   readonly type: 'organization';
   readonly kind: OrganizationChangeKind;
   readonly organizationId: string;
@@ -126,6 +132,8 @@ export interface OrganizationChange {
 export type DomainChangeKind = 'added' | 'verified' | 'verification_failed' | 'removed' | 'updated';
 
 export interface DomainChange {
+  /** The WorkOS environment of the row. */
+  readonly environment: string;
   readonly type: 'domain';
   readonly kind: DomainChangeKind;
   readonly domainId: string;
@@ -139,6 +147,11 @@ export interface DomainChange {
 }
 
 export type MirrorChange = ConnectionChange | CertificateChange | OrganizationChange | DomainChange;
+
+/** A change as `diff.ts` computes it: the change protocol (`report.ts`) names its environment. */
+export type UnplacedChange<T extends MirrorChange = MirrorChange> = T extends MirrorChange
+  ? Omit<T, 'environment'>
+  : never;
 
 /** Which table a changed row is in, and its key there: what a change's source is looked up by. */
 export type SourceOf = (

@@ -22,6 +22,7 @@ import type {
   OrganizationChangeKind,
   OrganizationSnapshot,
   SourceOf,
+  UnplacedChange,
 } from './changes.ts';
 
 const CONNECTION_FIELDS = ['name', 'state', 'organization_id', 'connection_type'] as const;
@@ -37,8 +38,8 @@ export function connectionChanges(
   before: ReadonlyMap<string, ConnectionSnapshot>,
   after: ReadonlyMap<string, ConnectionSnapshot>,
   sourceOf: SourceOf,
-): ConnectionChange[] {
-  const changes: ConnectionChange[] = [];
+): UnplacedChange<ConnectionChange>[] {
+  const changes: UnplacedChange<ConnectionChange>[] = [];
   for (const [id, now] of after) {
     const was = before.get(id) ?? null;
     const fields: string[] = was
@@ -74,8 +75,8 @@ export function certificateChanges(
   before: ReadonlyMap<string, CertificateSnapshot>,
   after: ReadonlyMap<string, CertificateSnapshot>,
   sourceOf: SourceOf,
-): CertificateChange[] {
-  const changes: CertificateChange[] = [];
+): UnplacedChange<CertificateChange>[] {
+  const changes: UnplacedChange<CertificateChange>[] = [];
   for (const [key, now] of after) {
     const was = before.get(key) ?? null;
     // A certificate new to the mirror: the fields it has.
@@ -108,8 +109,8 @@ export function organizationChanges(
   before: ReadonlyMap<string, OrganizationSnapshot>,
   after: ReadonlyMap<string, OrganizationSnapshot>,
   sourceOf: SourceOf,
-): OrganizationChange[] {
-  const changes: OrganizationChange[] = [];
+): UnplacedChange<OrganizationChange>[] {
+  const changes: UnplacedChange<OrganizationChange>[] = [];
   for (const [id, now] of after) {
     const was = before.get(id) ?? null;
     const fields: string[] = ORGANIZATION_FIELDS.filter((f) => !was || was[f] !== now[f]);
@@ -142,8 +143,8 @@ export function domainChanges(
   before: ReadonlyMap<string, DomainSnapshot>,
   after: ReadonlyMap<string, DomainSnapshot>,
   sourceOf: SourceOf,
-): DomainChange[] {
-  const changes: DomainChange[] = [];
+): UnplacedChange<DomainChange>[] {
+  const changes: UnplacedChange<DomainChange>[] = [];
   for (const [id, now] of after) {
     const was = before.get(id) ?? null;
     const fields: string[] = DOMAIN_FIELDS.filter((f) => !was || was[f] !== now[f]);

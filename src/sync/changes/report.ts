@@ -12,6 +12,7 @@
  * With no hook registered nothing is read for one: a batch costs nothing more.
  */
 import { sql, type Transaction } from 'kysely';
+import { environmentOf } from '../../db/environment-scope.ts';
 import type { Database } from '../../db/tables.ts';
 import { RetryableError } from '../../errors.ts';
 import { type CaptureScope, captureRows, changesBetween, type RowsCaptured } from './capture.ts';
@@ -46,7 +47,10 @@ export async function reportingChanges<T>(
   const before = scope ? await captureRows(trx, scope) : null;
   const written = await write(before);
   if (before && scope) {
-    const changes = changesBetween(before, await captureRows(trx, scope), written.sourceOf);
+    const environment = environmentOf(trx);
+    const changes = changesBetween(before, await captureRows(trx, scope), written.sourceOf).map(
+      (change) => ({ ...change, environment }) as MirrorChange,
+    );
     await runHooks(trx, hooks, written.order ? written.order(changes) : changes);
   }
   await notifyChanges(trx, reporting?.channel ?? null, written.notice);
@@ -94,6 +98,7 @@ async function notifyChanges(
   if (channel === null || Object.keys(notice.counts).length === 0) return;
   const { connectionIds, organizationIds = [], ...rest } = notice;
   const payload = JSON.stringify({
+    environment: environmentOf(trx),
     ...rest,
     connections: connectionIds.length,
     ...(connectionIds.length <= IDS_IN_A_NOTICE ? { connectionIds } : {}),

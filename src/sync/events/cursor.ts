@@ -29,13 +29,26 @@ export async function readCursor(db: Kysely<Database>): Promise<string | null> {
  * writer that paused (GC, lost lease, a second `poll` process) finds it moved and must not commit.
  */
 export async function lockCursor(trx: Transaction<Database>, expected: string | null): Promise<void> {
-  const row = await trx
-    .selectFrom('sync_state')
-    .select('cursor')
-    .where('stream', '=', EVENTS_STREAM)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
-  if (row.cursor !== expected) throw new CursorMovedError(expected, row.cursor);
+  const locked = () =>
+    trx
+      .selectFrom('sync_state')
+      .select('cursor')
+      .where('stream', '=', EVENTS_STREAM)
+      .forUpdate()
+      .executeTakeFirst();
+  let row = await locked();
+  if (!row) {
+    // An environment's first batch makes its row (`default`'s comes with the migrations); of two
+    // first batches at once, the second waits on the first's insert, then finds its cursor moved.
+    await trx
+      .insertInto('sync_state')
+      .values({ stream: EVENTS_STREAM })
+      .onConflict((oc) => oc.column('stream').doNothing())
+      .execute();
+    row = await locked();
+  }
+  const cursor = row?.cursor ?? null;
+  if (cursor !== expected) throw new CursorMovedError(expected, cursor);
 }
 
 export async function advanceCursor(

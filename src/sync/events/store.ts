@@ -5,6 +5,7 @@
  * page did (see `apply-page.ts`).
  */
 import { sql, type Transaction } from 'kysely';
+import { environmentOf } from '../../db/environment-scope.ts';
 import { toJsonb } from '../../db/json.ts';
 import type { Database } from '../../db/tables.ts';
 import { takeIncomingCertificate } from '../mirror/certificate-row.ts';
@@ -167,9 +168,9 @@ export async function recordEvents(
   );
   await trx
     .insertInto('events')
-    .columns(['id', 'event', 'created_at', 'data', 'context', 'outcome', 'error'])
+    .columns(['environment', 'id', 'event', 'created_at', 'data', 'context', 'outcome', 'error'])
     .expression(
-      sql`select id, event, created_at, data, context, outcome, error
+      sql`select ${environmentOf(trx)}, id, event, created_at, data, context, outcome, error
         from rows from (jsonb_to_recordset(${rows}::jsonb) as (id text, event text,
           created_at timestamptz, data jsonb, context jsonb, outcome text, error text))
         with ordinality as r(id, event, created_at, data, context, outcome, error, position)

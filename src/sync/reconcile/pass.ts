@@ -47,10 +47,12 @@ export async function continuePass(
       .onConflict((oc) => oc.doNothing())
       .execute();
   }
+  // An upsert: an environment's row is made by its first bounded run (`default`'s by the migrations).
+  const state = { cursor: pass.next, pass_began_at: sql<Date>`${pass.began}::timestamptz` };
   await trx
-    .updateTable('sync_state')
-    .set({ cursor: pass.next, pass_began_at: sql<Date>`${pass.began}::timestamptz` })
-    .where('stream', '=', RECONCILIATION_STREAM)
+    .insertInto('sync_state')
+    .values({ stream: RECONCILIATION_STREAM, ...state })
+    .onConflict((oc) => oc.column('stream').doUpdateSet(state))
     .execute();
 }
 
