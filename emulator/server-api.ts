@@ -73,7 +73,8 @@ export interface RecordedRequest {
   userAgent: string | undefined;
   /**
    * The environment it was for: its key's (WorkOS API), or the one a control call addressed (or
-   * created). Absent for a refused key and for the control API's list of environments.
+   * created). Absent for a refused key and for the control calls that address none (the list of
+   * environments, the faults).
    */
   environment?: string;
   fault?: FaultKind;
