@@ -16,6 +16,7 @@ const PURE = [
   'test/docs.test.ts',
   'test/emulator-certs.test.ts',
   'test/emulator-clock.test.ts',
+  'test/emulator-environments.test.ts',
   'test/emulator-model.test.ts',
   'test/emulator-organizations-http.test.ts',
   'test/emulator-organizations.test.ts',

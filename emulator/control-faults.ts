@@ -2,6 +2,9 @@
  * The fault queue over the control API (`/_emulator/faults`): a fault rule's JSON form, in both
  * directions, and the endpoints that queue, list and clear rules. The JSON form is snake_case like
  * the rest of the API; `FaultRule` is the camelCase one `FaultInjector` takes.
+ *
+ * The queue is the emulator's: a rule hits every environment's requests (an outage), unless its
+ * `environment` names the one whose requests it should hit.
  */
 import { z } from 'zod';
 import { noBody, parse } from './control-bodies.ts';
@@ -15,6 +18,7 @@ const faultCommon = {
     .int({ error: 'must be a positive integer' })
     .min(1, { error: 'must be a positive integer' })
     .optional(),
+  environment: z.string({ error: 'must be the name of an environment' }).optional(),
 };
 const nonNegativeInt = (max: number) =>
   z
@@ -54,7 +58,7 @@ function parseFault(body: unknown): FaultRule {
       `Invalid request body: kind: must be one of ${FAULT_KINDS.join(', ')}`,
     );
   const fault = parse(FAULT_BODIES[kind as FaultBodyKind], body);
-  const where = { path: fault.path, times: fault.times };
+  const where = { path: fault.path, times: fault.times, environment: fault.environment };
   switch (fault.kind) {
     case 'status':
       return {
@@ -82,12 +86,18 @@ export function faultJson(rule: FaultRule & { remaining?: number }): Record<stri
   if (rule.kind === 'delay') out.ms = rule.ms;
   out.path = rule.path ?? null;
   out.times = rule.times ?? 1;
+  if (rule.environment !== undefined) out.environment = rule.environment;
   if (rule.remaining !== undefined) out.remaining = rule.remaining;
   return out;
 }
 
-export const addFault: ControlHandler = ({ target: { faults }, body }) => {
+export const addFault: ControlHandler = ({ target: { faults, registry }, body }) => {
   const rule = parseFault(body);
+  if (rule.environment !== undefined && !registry.get(rule.environment))
+    throw new ControlRequestError(
+      400,
+      `Invalid request body: environment: no environment is named ${JSON.stringify(rule.environment)}`,
+    );
   faults.add(rule);
   return { status: 201, body: { fault: faultJson(rule), pending: faults.pending().map(faultJson) } };
 };

@@ -3,6 +3,7 @@
  * reading of a raw request into a handler's input (a JSON body, URI-decoded path parameters).
  */
 import type { IncomingMessage } from 'node:http';
+import type { EnvironmentRegistry } from './environments.ts';
 import type { FaultInjector } from './faults.ts';
 import type { WorkosModel } from './model.ts';
 import type { RouteResult } from './routes.ts';
@@ -11,10 +12,15 @@ import type { EmulatorWebhooks } from './webhook-dispatcher.ts';
 /** Request bodies larger than this are refused (413). */
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** The environment a control call addresses, and what is the emulator's rather than its own. */
 export interface ControlTarget {
+  /** The environment's name (`default` for a path without `/environments/<name>`). */
+  environment: string;
   model: WorkosModel;
-  faults: FaultInjector;
   webhooks: EmulatorWebhooks;
+  /** The emulator's one fault queue (every environment's). */
+  faults: FaultInjector;
+  registry: EnvironmentRegistry;
 }
 
 export interface ControlCall {
@@ -24,7 +30,12 @@ export interface ControlCall {
   body: unknown;
 }
 
-export type ControlHandler = (call: ControlCall) => RouteResult | Promise<RouteResult>;
+/** An answer, and the environment the call was for when it is not the addressed one (a creation). */
+export interface ControlResult extends RouteResult {
+  environment?: string;
+}
+
+export type ControlHandler = (call: ControlCall) => ControlResult | Promise<ControlResult>;
 
 /** A request the control API refuses, with the status and message it answers. */
 export class ControlRequestError extends Error {

@@ -1,8 +1,9 @@
 /**
- * The control endpoints over the emulator as a whole rather than one connection: appending a raw
- * event to the log (`POST /_emulator/events`), summarising the model (connections, organisations
- * and their domains, events) and the fault queue (`GET /_emulator/state`), and how long a new
- * event stays out of List Events (`GET`/`PUT /_emulator/visibility`).
+ * The control endpoints over one environment as a whole rather than one connection: appending a
+ * raw event to its log (`POST /_emulator/events`), summarising its model (connections,
+ * organisations and their domains, events) and the faults that can hit its requests
+ * (`GET /_emulator/state`), and how long a new event stays out of its List Events
+ * (`GET`/`PUT /_emulator/visibility`).
  */
 import { z } from 'zod';
 import { parse, rawEventBody } from './control-bodies.ts';
@@ -54,7 +55,7 @@ function organizationCounts(model: WorkosModel): Record<string, unknown> {
   };
 }
 
-export const describeState: ControlHandler = ({ target: { model, faults } }) => {
+export const describeState: ControlHandler = ({ target: { model, faults, environment } }) => {
   const live = model.liveConnections();
   const byState: Record<string, number> = {};
   for (const connection of live) byState[connection.state] = (byState[connection.state] ?? 0) + 1;
@@ -70,7 +71,11 @@ export const describeState: ControlHandler = ({ target: { model, faults } }) => 
       connections: { live: live.length, deleted: model.deletedConnections().length, by_state: byState },
       organizations: organizationCounts(model),
       events: { total: model.eventCount, by_type: byType },
-      faults: faults.pending().map(faultJson),
+      // The rules that can hit this environment's requests: every environment's, and its own.
+      faults: faults
+        .pending()
+        .filter((rule) => rule.environment === undefined || rule.environment === environment)
+        .map(faultJson),
       now: model.clock().toISOString(),
     },
   };

@@ -2,6 +2,10 @@
  * Queued faults for the HTTP emulator. A test queues rules; each request takes the first rule that
  * matches its path and consumes one of its uses, so "the next two /events calls answer 429" is one
  * `add` call and the third call is served normally again.
+ *
+ * The queue is the emulator's, not one environment's: a rule hits the requests of every
+ * environment, as a WorkOS outage does, unless it names one (`environment`), e.g. to throttle one
+ * environment of a fleet while the others are served.
  */
 
 export type FaultPath = '/events' | '/connections';
@@ -25,6 +29,8 @@ export type FaultRule = Fault & {
   path?: FaultPath;
   /** How many matching requests this rule affects (default 1). */
   times?: number;
+  /** Only requests made with this environment's API key. Absent: every environment's. */
+  environment?: string;
 };
 
 interface QueuedRule {
@@ -32,7 +38,8 @@ interface QueuedRule {
   remaining: number;
 }
 
-function matches(rule: FaultRule, path: string): boolean {
+function matches(rule: FaultRule, path: string, environment: string | undefined): boolean {
+  if (rule.environment !== undefined && rule.environment !== environment) return false;
   return rule.path === undefined || path === rule.path || path.startsWith(`${rule.path}/`);
 }
 
@@ -47,9 +54,12 @@ export class FaultInjector {
     return this;
   }
 
-  /** The fault for a request to `path`, consuming one use; undefined means serve normally. */
-  take(path: string): FaultRule | undefined {
-    const index = this.queue.findIndex((q) => matches(q.rule, path));
+  /**
+   * The fault for a request to `path` (with the key of `environment`), consuming one use;
+   * undefined means serve normally.
+   */
+  take(path: string, environment?: string): FaultRule | undefined {
+    const index = this.queue.findIndex((q) => matches(q.rule, path, environment));
     const queued = this.queue[index];
     if (!queued) return undefined;
     queued.remaining -= 1;

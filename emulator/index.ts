@@ -5,6 +5,8 @@ export { MAX_CLOCK_OFFSET_MS } from './clock.ts';
 export { UnknownConnectionError } from './connection-book.ts';
 export type { CreateConnectionInput } from './connection-factory.ts';
 export type { DeletedConnection, ListConnectionsParams } from './connection-store.ts';
+export type { EmulatorEnvironment, EnvironmentOptions } from './environments.ts';
+export { ENVIRONMENT_NAME_RULE, EnvironmentError } from './environments.ts';
 export { EmulatorRequestError, InvalidParameterError, NotFoundError, UnknownCursorError } from './errors.ts';
 export type {
   EmittedEvent,
@@ -18,7 +20,7 @@ export { MAX_VISIBILITY_DELAY_MS } from './event-log.ts';
 export type { EventOptions, When } from './event-options.ts';
 export type { Fault, FaultKind, FaultPath, FaultRule } from './faults.ts';
 export { FaultInjector } from './faults.ts';
-export { IdGenerator } from './ids.ts';
+export { DEFAULT_ENVIRONMENT, environmentTag, IdGenerator } from './ids.ts';
 export { WorkosModel } from './model.ts';
 export type { WorkosModelOptions } from './model-parts.ts';
 export { UnknownOrganizationError } from './organization-book.ts';
@@ -40,8 +42,8 @@ export { daysUntilExpiry, isSamlType } from './payloads.ts';
 export { Random } from './random.ts';
 export type { ScenarioOptions, ScenarioSummary } from './scenario.ts';
 export { generateScenario } from './scenario.ts';
-export type { Emulator, RecordedRequest, StartEmulatorOptions } from './server.ts';
 export { startEmulator } from './server.ts';
+export type { Emulator, RecordedRequest, StartEmulatorOptions } from './server-api.ts';
 export { fillSigningCerts } from './signing-cert-pems.ts';
 export type {
   RawSigningCertificate,

@@ -14,6 +14,16 @@ export abstract class ModelEnvironment {
     this.clock = parts.clock;
   }
 
+  /** The WorkOS environment it is (`WorkosModelOptions.environment`; `default` unless named). */
+  get environment(): string {
+    return this.parts.environment;
+  }
+
+  /** What its ids carry to tell them from other environments' (`ids.ts`); undefined: `default`. */
+  get idTag(): string | undefined {
+    return this.parts.ids.tag;
+  }
+
   get clockOffsetMs(): number {
     return this.parts.time.offsetMs;
   }

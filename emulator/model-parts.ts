@@ -10,7 +10,7 @@ import { ConnectionFactory } from './connection-factory.ts';
 import { ConnectionStore } from './connection-store.ts';
 import { DomainFollowers } from './domain-followers.ts';
 import { EventLog } from './event-log.ts';
-import { IdGenerator } from './ids.ts';
+import { DEFAULT_ENVIRONMENT, IdGenerator } from './ids.ts';
 import { OrganizationBook } from './organization-book.ts';
 import { OrganizationDomainBook } from './organization-domain-book.ts';
 import { OrganizationFactory } from './organization-factory.ts';
@@ -20,6 +20,12 @@ import { Random } from './random.ts';
 export interface WorkosModelOptions {
   /** Seeds ids and external keys; same seed + same clock ⇒ same ids. */
   seed?: number;
+  /**
+   * The WorkOS environment this model is, mixed into every id it mints (`ids.ts`), so models of
+   * different environments never mint the same id, whatever their seeds and clocks. Default
+   * `default`: the ids a model has always minted.
+   */
+  environment?: string;
   /** The base clock the offset is added to. Defaults to real time. */
   clock?: () => Date;
   /**
@@ -37,6 +43,8 @@ export interface WorkosModelOptions {
 }
 
 export interface ModelParts {
+  /** The environment's name (`WorkosModelOptions.environment`). */
+  readonly environment: string;
   readonly time: ModelClock;
   /** WorkOS's "now": `time.now()`. */
   readonly clock: () => Date;
@@ -56,7 +64,8 @@ export function assembleModel(options: WorkosModelOptions): ModelParts {
   const seed = options.seed ?? 0x5eed;
   const time = new ModelClock(options.clock ?? (() => new Date()), options.clockOffsetMs ?? 0);
   const clock = () => time.now();
-  const ids = new IdGenerator(seed);
+  const environment = options.environment ?? DEFAULT_ENVIRONMENT;
+  const ids = new IdGenerator(seed, environment);
   const log = new EventLog({
     clock,
     ids,
@@ -79,6 +88,7 @@ export function assembleModel(options: WorkosModelOptions): ModelParts {
   );
   const organizations = new OrganizationBook(organizationStore, organizationFactory, log, followers);
   return {
+    environment,
     time,
     clock,
     ids,

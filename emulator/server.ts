@@ -14,87 +14,22 @@
  * With a webhook endpoint (`webhook`, `Emulator.webhooks`, `PUT /_emulator/webhooks`), every event
  * the model appends from then on is also POSTed to it, signed as WorkOS signs
  * (`webhook-dispatcher.ts`). Without one, nothing is sent and nothing else changes.
+ *
+ * It serves several WorkOS environments (`environments.ts`): the bearer key picks one, and the
+ * request is answered from that environment's model. `default` is `model` and `apiKey`; an
+ * emulator given no other environment is the single-world emulator it always was.
  */
 import { createServer, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleControlRequest, isControlPath } from './control-api.ts';
-import { FaultInjector, type FaultKind } from './faults.ts';
+import { type EmulatorEnvironment, EnvironmentRegistry } from './environments.ts';
+import { FaultInjector } from './faults.ts';
 import { WorkosModel } from './model.ts';
 import { type RouteResult, route } from './routes.ts';
+import type { Emulator, RecordedRequest, StartEmulatorOptions } from './server-api.ts';
 import { warmSigningCerts } from './signing-cert-pems.ts';
-import type { WebhookDeliveryRecord } from './webhook-delivery-log.ts';
-import { type EmulatorWebhooks, WebhookDispatcher } from './webhook-dispatcher.ts';
-import type { WebhookEndpointOptions } from './webhook-endpoint.ts';
 
-export interface StartEmulatorOptions {
-  model?: WorkosModel;
-  /**
-   * The clock offset of the model built when `model` is not given (`WorkosModelOptions`). A model
-   * passed in carries its own (`new WorkosModel({ clockOffsetMs })`, so its history is written in
-   * that clock): giving both throws.
-   */
-  clockOffsetMs?: number;
-  /**
-   * Sets how long, in ms of WorkOS's clock, a new event stays out of `GET /events`
-   * (`WorkosModel.setVisibilityDelay`), on the model built or the one passed in. Default: the
-   * model's own (0 for a model built here).
-   */
-  visibilityDelayMs?: number;
-  /**
-   * Deliver every event appended from start-up on to this endpoint as a signed webhook (later:
-   * `Emulator.webhooks.configure`, or `PUT /_emulator/webhooks`). Throws WebhookEndpointError
-   * for a bad setting. Default: none.
-   */
-  webhook?: WebhookEndpointOptions;
-  /** Told when a webhook delivery reaches its final state (delivered, failed, abandoned, dropped). */
-  onWebhookSettled?: (record: WebhookDeliveryRecord) => void;
-  /**
-   * The one API key accepted, or a test of the bearer token (`workos-sync emulator` accepts any
-   * `sk_test_…` key this way).
-   */
-  apiKey: string | ((key: string) => boolean);
-  /** 0 (default): an ephemeral port. */
-  port?: number;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /**
-   * Cap on `requests` (default 100,000) so a long-running dev emulator does not grow without
-   * bound; past it the oldest half is dropped.
-   */
-  maxRecordedRequests?: number;
-  /**
-   * Default true: render, in the background, the signing certificates the model holds at start,
-   * so the first listing does not pay for them (a PEM costs a few milliseconds). Requests are
-   * served meanwhile; certificates set later render on first listing.
-   */
-  warmCertificates?: boolean;
-}
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  /** Query parameters; a repeated parameter's values are joined with ','. */
-  query: Record<string, string>;
-  /** The status answered; 0 while pending or when a `hang` fault never answered. */
-  status: number;
-  /** The request's User-Agent header, as sent (absent: undefined). */
-  userAgent: string | undefined;
-  fault?: FaultKind;
-}
-
-export interface Emulator {
-  url: string;
-  host: string;
-  port: number;
-  model: WorkosModel;
-  faults: FaultInjector;
-  /** The webhook endpoint and the log of deliveries to it. */
-  webhooks: EmulatorWebhooks;
-  requests: RecordedRequest[];
-  /** Settles when the background rendering of the certificates held at start is done (never rejects). */
-  certificatesWarm: Promise<void>;
-  close(): Promise<void>;
-}
+export type { Emulator, RecordedRequest, StartEmulatorOptions } from './server-api.ts';
 
 /** A body that starts like a page of events and stops mid-token. */
 const MALFORMED_JSON = '{"object":"list","data":[{"object":"event","id":"event_01';
@@ -113,16 +48,24 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
     );
   const model = options.model ?? new WorkosModel({ clockOffsetMs: options.clockOffsetMs });
   if (options.visibilityDelayMs !== undefined) model.setVisibilityDelay(options.visibilityDelayMs);
-  const webhooks = new WebhookDispatcher({ clock: model.clock, onSettled: options.onWebhookSettled });
-  if (options.webhook) webhooks.configure(options.webhook);
+  const registry = new EnvironmentRegistry(
+    model,
+    { defaultKey: options.apiKey, onWebhookSettled: options.onWebhookSettled },
+    options.webhook,
+  );
+  // Deliveries are subscribed from here on: a start that fails must stop them (`abandon`).
+  const abandon = async (error: unknown): Promise<never> => {
+    await registry.close();
+    throw error;
+  };
+  try {
+    for (const { name, ...environment } of options.environments ?? []) registry.add(name, environment);
+  } catch (error) {
+    await abandon(error);
+  }
   const faults = new FaultInjector();
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  const { apiKey } = options;
-  const authorized =
-    typeof apiKey === 'string'
-      ? (header: string | undefined) => header === `Bearer ${apiKey}`
-      : (header: string | undefined) => header?.startsWith('Bearer ') === true && apiKey(header.slice(7));
   const maxRecorded = options.maxRecordedRequests ?? 100_000;
   let requestCount = 0;
 
@@ -149,12 +92,14 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
     if (requests.length >= maxRecorded) requests.splice(0, Math.ceil(requests.length / 2));
     requests.push(record);
 
+    // The Date header is in the clock of the environment answered (default's until one is picked).
+    let answering = registry.default;
     const headersFor = (length: number, extra: Record<string, string> = {}) => ({
       'Content-Type': 'application/json',
       'Content-Length': String(length),
       'X-Request-ID': requestId,
       // Node sends its own real-time Date only when none is set.
-      Date: model.clock().toUTCString(),
+      Date: answering.model.clock().toUTCString(),
       ...extra,
     });
     const reply = (status: number, body: unknown, extra?: Record<string, string>) => {
@@ -165,13 +110,17 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
     };
 
     const handle = async () => {
-      if (!authorized(req.headers.authorization)) return reply(401, { message: 'Unauthorized' });
+      const environment = registry.forAuthorization(req.headers.authorization);
+      if (!environment) return reply(401, { message: 'Unauthorized' });
       if (isControlPath(url.pathname)) {
-        const target = { model, faults, webhooks };
-        const result = await handleControlRequest(target, req, record.method, url.pathname);
+        const result = await handleControlRequest({ registry, faults }, req, record.method, url.pathname);
+        record.environment = result.environment;
+        answering = registry.get(result.environment ?? '') ?? answering;
         return reply(result.status, result.body);
       }
-      const fault = faults.take(url.pathname);
+      record.environment = environment.name;
+      answering = environment;
+      const fault = faults.take(url.pathname, environment.name);
       if (fault) record.fault = fault.kind;
       switch (fault?.kind) {
         case 'status': {
@@ -193,7 +142,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
           await sleep(fault.ms);
           break;
       }
-      const result = await route(model, record.method, url.pathname, url.searchParams);
+      const result = await route(environment.model, record.method, url.pathname, url.searchParams);
       if (fault?.kind === 'truncate') return truncate(res, result, headersFor, record);
       reply(result.status, result.body);
     };
@@ -211,22 +160,17 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       server.off('error', reject);
       resolve();
     });
-  });
-  // Subscribed once listening: a start that fails leaves no listener on a model passed in.
-  const stopDelivering = model.onEvent((event) => webhooks.enqueue(event));
+  }).catch(abandon);
   const { port } = server.address() as AddressInfo;
   const certificatesWarm =
-    options.warmCertificates === false
-      ? Promise.resolve()
-      : warmSigningCerts(model.signingCertificates().values(), model.clock());
+    options.warmCertificates === false ? Promise.resolve() : warmCertificates(registry.list());
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= new Promise<void>((resolve, reject) => {
-      stopDelivering();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      const delivered = webhooks.close();
+      const delivered = registry.close();
       server.close((error) => (error ? reject(error) : delivered.then(() => resolve(), reject)));
       // Hanging and keep-alive sockets would otherwise hold close() (and the test run) open.
       server.closeAllConnections();
@@ -241,11 +185,20 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
     port,
     model,
     faults,
-    webhooks,
+    webhooks: registry.default.webhooks,
+    environment: (name) => registry.get(name),
+    environments: () => registry.list(),
+    addEnvironment: (name, environment) => registry.add(name, environment),
     requests,
     certificatesWarm,
     close,
   };
+}
+
+/** One environment after another, each model's certificates read as its turn comes. */
+async function warmCertificates(environments: readonly EmulatorEnvironment[]): Promise<void> {
+  for (const { model } of environments)
+    await warmSigningCerts(model.signingCertificates().values(), model.clock());
 }
 
 /** Sends the headers (with the full Content-Length) and half the body, then drops the socket. */
