@@ -11,6 +11,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const PURE = [
   'test/changes.test.ts',
+  'test/config-environments.test.ts',
   'test/config-parsers.test.ts',
   'test/config.test.ts',
   'test/docs.test.ts',
