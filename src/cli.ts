@@ -161,6 +161,22 @@ program
     },
   );
 
+const environments = program
+  .command('environments')
+  .description('the WorkOS environments to mirror: the environments file (docs/environments.md)');
+
+environments
+  .command('check')
+  .description(
+    'validate the environments file, and say what it would change against the database (reads, never writes)',
+  )
+  .option('--json', 'machine-readable output')
+  .action(async (options: { json?: boolean }, command: Command) => {
+    const { config } = configFrom(command);
+    const { environmentsCheckCommand } = await import('./commands/environments.ts');
+    await environmentsCheckCommand(config, { json: options.json === true });
+  });
+
 program
   .command('sql')
   .description('run a query against the configured database (unqualified names resolve in the schema)')
