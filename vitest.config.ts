@@ -11,6 +11,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const PURE = [
   'test/changes.test.ts',
+  'test/config-environments.test.ts',
   'test/config-parsers.test.ts',
   'test/config.test.ts',
   'test/docs.test.ts',
@@ -47,6 +48,7 @@ const E2E = [
   'test/embed.test.ts',
   'test/emulator-command.test.ts',
   'test/emulator-webhooks.test.ts',
+  'test/environments-cli.test.ts',
   'test/hooks-several-connections.test.ts',
   'test/logger.test.ts',
   'test/organization-refresh-races.test.ts',

@@ -21,7 +21,7 @@ const COLUMNS = 100;
 export function renderTable(): string {
   const rows = SETTINGS.map((s) => {
     const shown = s.default === undefined ? s.unset : code(String(s.default));
-    return `| ${code(s.name)} | ${shown} | ${s.description} | ${code(s.option)} |`;
+    return `| ${code(s.name)} | ${shown} | ${s.description} | ${s.option === null ? '—' : code(s.option)} |`;
   });
   return ['| variable | default | meaning | library option |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -17,6 +17,7 @@ interface GlobalFlags {
   schema?: string;
   apiUrl?: string;
   dataDir?: string;
+  environmentsFile?: string;
   logLevel?: string;
   migrate: boolean;
 }
@@ -30,6 +31,7 @@ function configFrom(command: Command): { config: Config; migrate: boolean } {
     WORKOS_SYNC_SCHEMA: flags.schema,
     WORKOS_API_URL: flags.apiUrl,
     WORKOS_SYNC_DATA_DIR: flags.dataDir,
+    WORKOS_SYNC_ENVIRONMENTS_FILE: flags.environmentsFile,
     LOG_LEVEL: flags.logLevel,
   };
   const config = loadConfigFromEnvironment(overrides);
@@ -44,6 +46,7 @@ const program = new Command('workos-sync')
   .option('--schema <name>', 'Postgres schema (WORKOS_SYNC_SCHEMA)')
   .option('--api-url <url>', 'WorkOS API base URL (WORKOS_API_URL)')
   .option('--data-dir <dir>', 'embedded database directory (WORKOS_SYNC_DATA_DIR)')
+  .option('--environments-file <path>', 'the WorkOS environments to mirror (WORKOS_SYNC_ENVIRONMENTS_FILE)')
   .option('--log-level <level>', 'log level (LOG_LEVEL)')
   .option('--no-migrate', 'do not apply pending migrations on start')
   .showHelpAfterError()
@@ -157,6 +160,22 @@ program
       });
     },
   );
+
+const environments = program
+  .command('environments')
+  .description('the WorkOS environments to mirror: the environments file (docs/environments.md)');
+
+environments
+  .command('check')
+  .description(
+    'validate the environments file, and say what it would change against the database (reads, never writes)',
+  )
+  .option('--json', 'machine-readable output')
+  .action(async (options: { json?: boolean }, command: Command) => {
+    const { config } = configFrom(command);
+    const { environmentsCheckCommand } = await import('./commands/environments.ts');
+    await environmentsCheckCommand(config, { json: options.json === true });
+  });
 
 program
   .command('sql')

@@ -6,7 +6,16 @@
 import type { Config, SettingTexts } from './config/load.ts';
 import { loadConfig } from './config/load.ts';
 import { ConfigError } from './errors.ts';
+import { DEFAULT_ENVIRONMENT } from './sync/environments.ts';
 
+export {
+  type DeclaredEnvironment,
+  type EnvironmentConfig,
+  type EnvironmentSchedules,
+  type EnvironmentsConfig,
+  EnvironmentsFileError,
+  parseEnvironmentsFile,
+} from './config/environments.ts';
 export { type Config, loadConfig, resolveOptions, type SettingTexts } from './config/load.ts';
 export type { WorkosSyncSettings } from './config/options.ts';
 export type { LogLevel } from './config/parsers.ts';
@@ -27,8 +36,18 @@ export function debugInEnvironment(): boolean {
   return process.env.LOG_LEVEL === 'debug';
 }
 
-/** The API key, checked only by the commands that call WorkOS. */
+/**
+ * The API key, checked only by the commands that call WorkOS. They sync one environment, named
+ * `default`: an environments file that declares any other is refused rather than half-synced.
+ */
 export function requireApiKey(config: Config): string {
+  const declared = config.environmentsFile;
+  const names = declared?.environments.map((environment) => environment.name) ?? [];
+  if (declared && (names.length !== 1 || names[0] !== DEFAULT_ENVIRONMENT)) {
+    throw new ConfigError(
+      `${declared.file} declares ${names.map((name) => `"${name}"`).join(', ')}: this command syncs one environment, named "${DEFAULT_ENVIRONMENT}", and does not sync an environments file's others yet (workos-sync environments check reads the file)`,
+    );
+  }
   const key = config.workos.apiKey;
   if (!key)
     throw new ConfigError('WORKOS_API_KEY is not set: this command calls WorkOS and needs an API key');
@@ -40,6 +59,10 @@ export function secretsOf(config: Config): string[] {
   const secrets: string[] = [];
   if (config.workos.apiKey) secrets.push(config.workos.apiKey);
   if (config.webhooks) secrets.push(config.webhooks.secret);
+  for (const environment of config.environments) {
+    if (environment.apiKey) secrets.push(environment.apiKey);
+    if (environment.webhookSecret) secrets.push(environment.webhookSecret);
+  }
   if (config.database.target.kind === 'url') {
     const password = new URL(config.database.target.url).password;
     if (password) secrets.push(password, decodeURIComponent(password));

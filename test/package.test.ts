@@ -73,7 +73,7 @@ function npx(args: readonly string[], env: Record<string, string> = {}, binary =
 }
 
 describe('npm pack', () => {
-  it('ships the compiled CLI, library and migrations, README, LICENSE, .env.example: nothing else', () => {
+  it('ships the compiled CLI, library and migrations, README, LICENSE, .env.example, the environments file`s schema: nothing else', () => {
     for (const file of [
       'package.json',
       'README.md',
@@ -97,7 +97,13 @@ describe('npm pack', () => {
       [...compiled, packageJson.bin['workos-sync']].sort(),
     );
     const outside = files.filter((file) => !file.startsWith('dist/'));
-    expect(outside.sort()).toEqual(['.env.example', 'LICENSE', 'README.md', 'package.json']);
+    expect(outside.sort()).toEqual([
+      '.env.example',
+      'LICENSE',
+      'README.md',
+      'package.json',
+      'schema/environments.schema.json',
+    ]);
     expect(files.filter((file) => /^(test|bench|\.ci|src|emulator|scripts|migrations)\//.test(file))).toEqual(
       [],
     );

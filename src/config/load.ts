@@ -4,11 +4,23 @@
  * `resolveOptions` for the library (its options, as values). Each setting goes through its row's
  * parser, then the checks that take two settings at once run, once. A bad value is one
  * `ConfigError` naming the variable or the option the user wrote.
+ *
+ * The WorkOS environments come from the environments file when the command line names one (read
+ * here, once, and parsed by config/environments.ts), and otherwise are the one environment the
+ * settings describe, `default`.
  */
+import { readFileSync } from 'node:fs';
 import { sessionLimitsFor } from '../db/session-limits.ts';
 import type { DatabaseSettings, DatabaseTarget } from '../db/settings.ts';
 import { ConfigError } from '../errors.ts';
+import { DEFAULT_ENVIRONMENT } from '../sync/environments.ts';
 import type { WebhookSettings } from '../worker/serve.ts';
+import {
+  type EnvironmentConfig,
+  type EnvironmentSchedules,
+  type EnvironmentsConfig,
+  parseEnvironmentsFile,
+} from './environments.ts';
 import { type Given, givenOptions, type WorkosSyncSettings } from './options.ts';
 import {
   type ParsedSettings,
@@ -20,11 +32,21 @@ import {
 import { parseTls } from './tls.ts';
 
 export interface Config {
+  /**
+   * The WorkOS environments to mirror, at least one, names unique: the environments file's, or
+   * without one the single environment `default` of `WORKOS_API_KEY`, `WORKOS_WEBHOOK_SECRET`
+   * and the schedules.
+   */
+  readonly environments: readonly EnvironmentConfig[];
+  /** The environments file as parsed (its environments are `environments`); null without one. */
+  readonly environmentsFile: EnvironmentsConfig | null;
+  /** `apiKey` is the `default` environment's (undefined when there is none, or it has no key). */
   readonly workos: {
     readonly apiKey: SettingValue<'WORKOS_API_KEY'>;
     readonly apiUrl: SettingValue<'WORKOS_API_URL'>;
   };
   readonly database: DatabaseSettings;
+  /** The `default` environment's schedules; the settings' when there is none. */
   readonly pollCron: SettingValue<'WORKOS_SYNC_POLL_CRON'>;
   readonly reconcileCron: SettingValue<'WORKOS_SYNC_RECONCILE_CRON'>;
   /** The health and metrics server of `run`/`start()`; port 0 disables it. */
@@ -36,7 +58,10 @@ export interface Config {
   readonly leaseTtlMs: number;
   /** One WorkOS request's deadline (the SDK's timeout). */
   readonly requestTimeoutMs: number;
-  /** The webhook receiver of `run`/`start()` (a nudge to poll now); null without a secret. */
+  /**
+   * The webhook receiver of `run`/`start()` (a nudge to poll now), with the `default`
+   * environment's secret; null without one.
+   */
   readonly webhooks: WebhookSettings | null;
   readonly logLevel: SettingValue<'LOG_LEVEL'>;
 }
@@ -51,7 +76,7 @@ export function loadConfig(
 ): Config {
   const given: Given = {};
   for (const setting of SETTINGS) given[setting.name] = flags[setting.name] ?? env[setting.name];
-  return validate(given, (setting) => setting.name);
+  return validate(given, (setting) => setting.name, undefined, env);
 }
 
 /** The library's configuration (`createWorkosSync`): the same settings, and the same checks. */
@@ -63,12 +88,18 @@ export function resolveOptions(options: WorkosSyncSettings): Config {
       : database && 'kysely' in database
         ? { kind: 'kysely', kysely: database.kysely }
         : undefined;
-  return validate(givenOptions(options), (setting) => setting.option, connected);
+  return validate(givenOptions(options), (setting) => setting.option ?? setting.name, connected);
 }
 
 type NameOf = (setting: Setting) => string;
 
-function validate(given: Given, nameOf: NameOf, connected?: DatabaseTarget): Config {
+/** `env` is where the environments file's variables are looked up (the command line's only). */
+function validate(
+  given: Given,
+  nameOf: NameOf,
+  connected?: DatabaseTarget,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Config {
   const values = parseEach(given, nameOf);
   const name = (setting: SettingName) => nameOf(SETTINGS.find((s) => s.name === setting)!);
   const url = values.DATABASE_URL;
@@ -84,16 +115,34 @@ function validate(given: Given, nameOf: NameOf, connected?: DatabaseTarget): Con
       ? { kind: 'url', url, tls: parseTls(name('DATABASE_URL'), name('WORKOS_SYNC_PG_SSL_CA'), url, caFile) }
       : { kind: 'embedded', dataDir: values.WORKOS_SYNC_DATA_DIR });
   const leaseTtlMs = values.WORKOS_SYNC_LEASE_SECONDS * 1000;
-  const secret = values.WORKOS_WEBHOOK_SECRET;
+  const schedules: EnvironmentSchedules = {
+    pollCron: values.WORKOS_SYNC_POLL_CRON,
+    reconcileCron: values.WORKOS_SYNC_RECONCILE_CRON,
+  };
+  const file = values.WORKOS_SYNC_ENVIRONMENTS_FILE;
+  const declared = file === undefined ? null : readEnvironmentsFile(file, env, schedules, values, name);
+  const environments: readonly EnvironmentConfig[] = declared?.environments ?? [
+    {
+      name: DEFAULT_ENVIRONMENT,
+      apiKey: values.WORKOS_API_KEY,
+      webhookSecret: values.WORKOS_WEBHOOK_SECRET,
+      schedules,
+    },
+  ];
+  // What the commands of one environment sync (the fields from before environments): `default`.
+  const primary = environments.find((environment) => environment.name === DEFAULT_ENVIRONMENT);
+  const secret = primary?.webhookSecret;
   return freezeSettings<Config>({
-    workos: { apiKey: values.WORKOS_API_KEY, apiUrl: values.WORKOS_API_URL },
+    environments,
+    environmentsFile: declared,
+    workos: { apiKey: primary?.apiKey, apiUrl: values.WORKOS_API_URL },
     database: {
       target,
       schema: values.WORKOS_SYNC_SCHEMA,
       sessionLimits: sessionLimitsFor(leaseTtlMs),
     },
-    pollCron: values.WORKOS_SYNC_POLL_CRON,
-    reconcileCron: values.WORKOS_SYNC_RECONCILE_CRON,
+    pollCron: primary?.schedules.pollCron ?? schedules.pollCron,
+    reconcileCron: primary?.schedules.reconcileCron ?? schedules.reconcileCron,
     http: { host: values.WORKOS_SYNC_HTTP_HOST, port: values.WORKOS_SYNC_HTTP_PORT },
     leaseTtlMs,
     requestTimeoutMs: values.WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS * 1000,
@@ -108,6 +157,44 @@ function validate(given: Given, nameOf: NameOf, connected?: DatabaseTarget): Con
           },
     logLevel: values.LOG_LEVEL,
   });
+}
+
+/**
+ * The environments file: read once, parsed against the environment's variables (a bad one is one
+ * error naming its line). `WORKOS_API_KEY` or `WORKOS_WEBHOOK_SECRET` set beside it is an error
+ * unless the file names it: otherwise it would be nobody's, or anybody's.
+ */
+function readEnvironmentsFile(
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+  defaults: EnvironmentSchedules,
+  values: ParsedSettings,
+  name: (setting: SettingName) => string,
+): EnvironmentsConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new ConfigError(
+      `${name('WORKOS_SYNC_ENVIRONMENTS_FILE')} names a file that cannot be read (${typeof code === 'string' ? code : 'error'}): ${path}`,
+    );
+  }
+  const declared = parseEnvironmentsFile({ file: path, text, env, defaults });
+  for (const [setting, field, secret] of [
+    ['WORKOS_API_KEY', 'api_key_env', values.WORKOS_API_KEY],
+    ['WORKOS_WEBHOOK_SECRET', 'webhook_secret_env', values.WORKOS_WEBHOOK_SECRET],
+  ] as const) {
+    const named = declared.environments.some((environment) =>
+      field === 'api_key_env' ? environment.apiKeyEnv === setting : environment.webhookSecretEnv === setting,
+    );
+    if (secret !== undefined && !named) {
+      throw new ConfigError(
+        `${name(setting)} is set, and so is ${name('WORKOS_SYNC_ENVIRONMENTS_FILE')}, whose environments name no ${setting} as their ${field}: which environment's is it? Unset it, or name it in the file (${field}: ${setting})`,
+      );
+    }
+  }
+  return declared;
 }
 
 /** Each setting through its row's parser, in the rows' order: the first bad one is the error. */
@@ -130,8 +217,9 @@ function parseOne(setting: Setting, value: unknown, name: string): unknown {
 
 /** Freezes the settings, not the application's own pool or Kysely that a target may hold. */
 function freezeSettings<T>(value: T): T {
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const child of Object.values(value)) freezeSettings(child);
+  const prototype = value && typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  if (prototype === Object.prototype || prototype === Array.prototype) {
+    for (const child of Object.values(value as object)) freezeSettings(child);
     Object.freeze(value);
   }
   return value;

@@ -40,6 +40,7 @@ export function givenOptions(options: WorkosSyncSettings): Given {
   const byKey = options as Readonly<Record<string, unknown>>;
   const given: Given = {};
   for (const setting of SETTINGS) {
+    if (setting.option === null) continue; // the command line's alone
     const [group, key] = setting.option.split('.') as [string, string | undefined];
     const value = byKey[group];
     given[setting.name] =

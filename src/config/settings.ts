@@ -21,7 +21,7 @@ import {
 
 export interface Setting<
   Name extends string = string,
-  Option extends string = string,
+  Option extends string | null = string | null,
   In = unknown,
   Out = unknown,
   Default extends In | undefined = In | undefined,
@@ -30,7 +30,8 @@ export interface Setting<
   readonly name: Name;
   /**
    * The library option (`createWorkosSync`), `group.key` inside a group (`http.port` is
-   * `http: { port }`): the name in the library's errors.
+   * `http: { port }`): the name in the library's errors. Null for a setting of the command line
+   * alone (the library takes no such option).
    */
   readonly option: Option;
   readonly parse: Parser<In, Out>;
@@ -48,7 +49,7 @@ export interface Setting<
 /** One row, its types inferred: the default has the type of the parser's library value. */
 function setting<
   const Name extends string,
-  const Option extends string,
+  const Option extends string | null,
   In,
   Out,
   const Default extends In | undefined,
@@ -67,6 +68,15 @@ export const SETTINGS = [
     default: undefined,
     unset: '—',
     description: 'required for everything that calls WorkOS',
+  }),
+  setting({
+    name: 'WORKOS_SYNC_ENVIRONMENTS_FILE',
+    option: null,
+    parse: text,
+    default: undefined,
+    unset: 'unset',
+    description:
+      'a YAML file declaring several WorkOS environments, each with the name of the variable holding its API key ([the environments file](docs/environments.md)); unset, `WORKOS_API_KEY` and the settings here are one environment named `default`. Command line only (`--environments-file`)',
   }),
   setting({
     name: 'WORKOS_API_URL',
@@ -222,7 +232,7 @@ export type GroupOptions<Group extends string, Needed extends string = never> = 
 
 /** The library options outside any group. */
 export type TopLevelOptions = {
-  readonly [R in Row as R['option'] extends `${string}.${string}` ? never : R['option']]?:
-    | SettingInput<R>
-    | undefined;
+  readonly [R in Row as R['option'] extends `${string}.${string}` | null
+    ? never
+    : Extract<R['option'], string>]?: SettingInput<R> | undefined;
 };
