@@ -6,7 +6,7 @@
 import type { Config, SettingTexts } from './config/load.ts';
 import { loadConfig } from './config/load.ts';
 import { ConfigError } from './errors.ts';
-import { DEFAULT_ENVIRONMENT } from './sync/environments.ts';
+import { DEFAULT_ENVIRONMENT } from './db/environment-scope.ts';
 
 export {
   type DeclaredEnvironment,

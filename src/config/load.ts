@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { sessionLimitsFor } from '../db/session-limits.ts';
 import type { DatabaseSettings, DatabaseTarget } from '../db/settings.ts';
 import { ConfigError } from '../errors.ts';
-import { DEFAULT_ENVIRONMENT } from '../sync/environments.ts';
+import { DEFAULT_ENVIRONMENT } from '../db/environment-scope.ts';
 import type { WebhookSettings } from '../worker/serve.ts';
 import {
   type EnvironmentConfig,

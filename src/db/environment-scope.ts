@@ -69,6 +69,10 @@ export const ENVIRONMENT_RELATIONS: ReadonlySet<string> = new Set([
   'domain_routes',
 ] satisfies (keyof Database)[]);
 
+/**
+ * The environment of the single-environment settings, and of every row written before there
+ * were environments (migrations/0006 gave the column this default).
+ */
 export const DEFAULT_ENVIRONMENT = 'default';
 
 /** `db` (bound to `schema`), confined to `environment`. */

@@ -4,14 +4,25 @@
  * rows (one per environment and stream) say which it has. The diff is pure.
  */
 import type { Kysely } from 'kysely';
+import { DEFAULT_ENVIRONMENT } from '../db/environment-scope.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import type { Database } from '../db/tables.ts';
+import { EVENTS_STREAM } from './events/cursor.ts';
+import { RECONCILIATION_STREAM } from './reconcile/pass.ts';
 
 /**
- * The environment of the single-environment settings, and of every row written before there
- * were environments (migrations/0006 gave the column this default).
+ * An environment's place in the mirror: its two streams' rows in `sync_state`, so that `status`
+ * and `environments check` know it before its first batch. `db` is the environment's
+ * (`scopedToEnvironment`); a second call changes nothing. (The cursor fence and a bounded
+ * reconciliation make their row themselves if it is missing.)
  */
-export const DEFAULT_ENVIRONMENT = 'default';
+export async function openEnvironment(db: Kysely<Database>): Promise<void> {
+  await db
+    .insertInto('sync_state')
+    .values([{ stream: EVENTS_STREAM }, { stream: RECONCILIATION_STREAM }])
+    .onConflict((oc) => oc.column('stream').doNothing())
+    .execute();
+}
 
 /** The environments with a `sync_state` row, sorted: one query. */
 export async function knownEnvironments(db: Kysely<Database>): Promise<string[]> {
