@@ -56,9 +56,16 @@ program
   .command('migrate')
   .description('apply pending migrations')
   .option('--print-sql', 'print the SQL of pending migrations instead of applying them')
-  .action(async (options: { printSql?: boolean }, command: Command) => {
+  .option(
+    '--finalize',
+    'apply the contract migrations too (what the previous release still uses goes): once every replica runs this release',
+  )
+  .action(async (options: { printSql?: boolean; finalize?: boolean }, command: Command) => {
     const { migrateCommand } = await import('./commands/migrate.ts');
-    await migrateCommand(configFrom(command).config, { printSql: options.printSql === true });
+    await migrateCommand(configFrom(command).config, {
+      printSql: options.printSql === true,
+      finalize: options.finalize === true,
+    });
   });
 
 program

@@ -5,8 +5,8 @@
  */
 import type { Config, SettingTexts } from './config/load.ts';
 import { loadConfig } from './config/load.ts';
-import { ConfigError } from './errors.ts';
 import { DEFAULT_ENVIRONMENT } from './db/environment-scope.ts';
+import { ConfigError } from './errors.ts';
 
 export {
   type DeclaredEnvironment,

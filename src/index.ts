@@ -16,7 +16,7 @@ export type {
   WebhookSettings,
   WorkosSyncSettings,
 } from './config.ts';
-export type { MigrationResult } from './db/migrate.ts';
+export type { MigrateOptions, MigrationResult } from './db/migrate.ts';
 export type { SessionLimits } from './db/session-limits.ts';
 export type {
   ConnectionCertificatesTable,

@@ -13,7 +13,12 @@ import type { Kysely } from 'kysely';
 import { type Config, requireApiKey, resolveOptions, secretsOf, type WorkosSyncSettings } from './config.ts';
 import { type DatabaseHandle, openDatabase } from './db/connect.ts';
 import { DEFAULT_ENVIRONMENT, scopedToEnvironment } from './db/environment-scope.ts';
-import { type MigrationResult, migrateToLatest } from './db/migrate.ts';
+import {
+  environmentKeysFinalized,
+  type MigrateOptions,
+  type MigrationResult,
+  migrateToLatest,
+} from './db/migrate.ts';
 import type { Database } from './db/tables.ts';
 import { ConfigError, type FatalError } from './errors.ts';
 import { createLogger, type Logger, type Scrub, scrubbingLogger, secretScrubber } from './logger.ts';
@@ -26,6 +31,8 @@ import { type PollOptions, poll } from './sync/poll.ts';
 import { type ReconcileOptions, type ReconcileReport, reconcile } from './sync/reconcile/reconcile.ts';
 import { cursorRecovery } from './sync/recover-cursor.ts';
 import { readStatus, type StatusReport } from './sync/status.ts';
+import { packageVersion } from './version.ts';
+import { serveFleet } from './worker/fleet/serve-fleet.ts';
 import { type RunningSync, serveWorker } from './worker/serve.ts';
 import { nudgeChannel } from './worker/webhooks/nudge-bus.ts';
 import { createWorkosClient } from './workos/client.ts';
@@ -65,8 +72,12 @@ export interface MirrorDatabase {
 export interface WorkosSync {
   /** The settings in force, validated. */
   readonly config: Config;
-  /** Applies pending migrations; safe when several processes start at once. */
-  migrate(): Promise<MigrationResult>;
+  /**
+   * Applies pending migrations; safe when several processes start at once. On a schema that
+   * existed, a contract migration (what the previous release still uses goes) waits for
+   * `finalize`: give it once every replica runs this release.
+   */
+  migrate(options?: MigrateOptions): Promise<MigrationResult>;
   /** A new mirror starts from the listing, then applies every retained event; an existing one catches up. */
   backfill(options?: PollOptions): Promise<BackfillResult>;
   /** One catch-up pass from the stored cursor. */
@@ -155,11 +166,83 @@ export function workosSyncFrom(
     };
   };
 
+  // Every environment of the file, each with the sources of its own API key, on one pool.
+  const startFleetFrom = (
+    holder: string,
+    http: { readonly host: string; readonly port: number | 'ephemeral' } | null,
+    onFatal: StartOptions['onFatal'],
+  ): RunningSync => {
+    const tickMs = Math.max(1_000, Math.floor(config.leaseTtlMs / 6));
+    const clients = new Map<string, WorkOS>();
+    const clientOf = (name: string): WorkOS => {
+      let made = clients.get(name);
+      if (!made) {
+        const environment = config.environments.find((e) => e.name === name);
+        if (!environment?.apiKey) throw new ConfigError(`environment "${name}" has no API key`);
+        made = createWorkosClient({
+          apiKey: environment.apiKey,
+          apiUrl: config.workos.apiUrl,
+          timeoutMs: config.requestTimeoutMs,
+        });
+        clients.set(name, made);
+      }
+      return made;
+    };
+    let fleet: RunningSync | undefined;
+    const opened = database().then(async (handle) => {
+      const others = config.environments.filter((e) => e.name !== DEFAULT_ENVIRONMENT);
+      if (others.length > 0 && !(await environmentKeysFinalized(handle.db, config.database.schema)))
+        throw new ConfigError(
+          `environment "${others[0]!.name}" needs the keys led by the environment: run \`workos-sync migrate --finalize\` once every replica runs this release`,
+        );
+      fleet = serveFleet(
+        {
+          db: handle.db,
+          schema: config.database.schema,
+          log,
+          scrub,
+          environmentDeps: (name) => ({
+            events: workosEventsSource(clientOf(name), { phase: 'poll' }),
+            connections: workosConnectionsSource(clientOf(name)),
+            organizations: workosOrganizationsSource(clientOf(name)),
+            log,
+            scrub,
+            reporting,
+          }),
+        },
+        {
+          environments: config.environments.map((e) => ({
+            name: e.name,
+            pollCron: e.schedules.pollCron,
+            reconcileCron: e.schedules.reconcileCron,
+          })),
+          holder,
+          release: packageVersion(),
+          timings: { tickMs, heartbeatTtlMs: 3 * tickMs, leaseTtlMs: config.leaseTtlMs },
+          http,
+          onEnvironmentFatal: (environment, error) => {
+            log.error({ err: error, environment }, 'an environment stopped; the others go on');
+            onFatal?.(error);
+          },
+        },
+      );
+      return fleet;
+    });
+    return {
+      ready: opened.then((f) => f.ready),
+      done: opened.then((f) => f.done).catch(() => null),
+      lastSuccessfulTickAt: () => fleet?.lastSuccessfulTickAt() ?? null,
+      stop: async () => {
+        await (await opened.catch(() => undefined))?.stop();
+      },
+    };
+  };
+
   return {
     config,
-    async migrate() {
+    async migrate(migrateOptions = {}) {
       const { db } = await database();
-      const result = await migrateToLatest(db, config.database.schema);
+      const result = await migrateToLatest(db, config.database.schema, migrateOptions);
       if (result.applied.length > 0) log.info({ applied: result.applied }, 'migrations applied');
       return result;
     },
@@ -187,15 +270,21 @@ export function workosSyncFrom(
     },
     start(startOptions = {}) {
       const http = startOptions.http === undefined ? config.http : startOptions.http;
+      const holder = startOptions.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+      const httpAt =
+        http === false ? null : { host: http.host ?? config.http.host, port: http.port ?? config.http.port };
+      if (config.environmentsFile) {
+        const fleet = startFleetFrom(holder, httpAt, startOptions.onFatal);
+        running.add(fleet);
+        void fleet.done.finally(() => running.delete(fleet));
+        return fleet;
+      }
       const sync = serveWorker(syncDeps('poll'), {
         pollCron: config.pollCron,
         reconcileCron: config.reconcileCron,
         leaseTtlMs: config.leaseTtlMs,
-        holder: startOptions.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-        http:
-          http === false
-            ? null
-            : { host: http.host ?? config.http.host, port: http.port ?? config.http.port },
+        holder,
+        http: httpAt,
         onFatal: startOptions.onFatal ?? ((error) => log.error({ err: error }, 'the worker stopped')),
         webhooks: config.webhooks && {
           settings: config.webhooks,

@@ -10,7 +10,11 @@ import { openSync } from './open.ts';
 const SHUTDOWN_DEADLINE_MS = 15_000;
 
 export async function runCommand(config: Config, options: { readonly migrate: boolean }): Promise<void> {
-  const { sync, log } = await openSync(config, { migrate: options.migrate, callsWorkos: true });
+  // With an environments file, each environment's key was required as the file was read.
+  const { sync, log } = await openSync(config, {
+    migrate: options.migrate,
+    callsWorkos: config.environmentsFile === null,
+  });
   // A fatal error is taken from `done` and thrown below, where the CLI reports it once.
   const running = sync.start({ onFatal: () => undefined });
   let fatal: FatalError | null = null;

@@ -10,10 +10,10 @@
  * settings describe, `default`.
  */
 import { readFileSync } from 'node:fs';
+import { DEFAULT_ENVIRONMENT } from '../db/environment-scope.ts';
 import { sessionLimitsFor } from '../db/session-limits.ts';
 import type { DatabaseSettings, DatabaseTarget } from '../db/settings.ts';
 import { ConfigError } from '../errors.ts';
-import { DEFAULT_ENVIRONMENT } from '../db/environment-scope.ts';
 import type { WebhookSettings } from '../worker/serve.ts';
 import {
   type EnvironmentConfig,

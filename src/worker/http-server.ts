@@ -9,10 +9,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Kysely, sql } from 'kysely';
+import type { Registry } from 'prom-client';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
 import { type HttpListener, listenHttp, sendJson } from './http-listener.ts';
-import type { SyncMetrics } from './metrics.ts';
 
 export interface HealthSource {
   /** When the poll schedule last completed a tick without error; null before the first. */
@@ -25,8 +25,11 @@ export interface HealthSource {
   checkDatabase(): Promise<void>;
 }
 
+/** What `/metrics` serves: one environment's registry, or a fleet's aggregate of them. */
+export type MetricsPage = Pick<Registry, 'metrics' | 'contentType'>;
+
 export interface HttpServerDeps {
-  readonly metrics: SyncMetrics;
+  readonly metrics: { readonly registry: MetricsPage };
   readonly health: HealthSource;
   readonly log: Logger;
   readonly now?: () => Date;

@@ -4,9 +4,13 @@
  * together and stopped together — the page in flight commits or rolls back, the leases are given
  * back, the servers and the bus close.
  */
+import type { Kysely } from 'kysely';
 import type { DedicatedSession } from '../db/listen.ts';
+import type { Database } from '../db/tables.ts';
 import type { FatalError } from '../errors.ts';
-import type { Scrub } from '../logger.ts';
+import type { Logger, Scrub } from '../logger.ts';
+import { packageVersion } from '../version.ts';
+import { heartbeat, leaveFleet } from './fleet/heartbeat.ts';
 import { databaseCheck, type HttpServer, startHttpServer } from './http-server.ts';
 import { createMetrics } from './metrics.ts';
 import { schedulePeriodMs } from './poll-period.ts';
@@ -63,6 +67,7 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
   let server: HttpServer | undefined;
   let receiver: WebhookReceiver | undefined;
   let bus: NudgeBus | undefined;
+  let registration: { leave(): Promise<void> } | undefined;
   let finish!: (error: FatalError | null) => void;
   const done = new Promise<FatalError | null>((resolve) => {
     finish = resolve;
@@ -86,6 +91,7 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
       },
     );
     const running = worker;
+    registration = registered(db, log, options);
     server = options.http
       ? await startHttpServer(
           {
@@ -131,6 +137,7 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
       await ready.catch(() => undefined);
       await receiver?.close();
       await worker?.stop();
+      await registration?.leave();
       await bus?.close();
       await server?.close();
       finish(cause);
@@ -143,5 +150,28 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
     done,
     lastSuccessfulTickAt: () => worker?.lastSuccessfulTickAt() ?? null,
     stop: () => stop(),
+  };
+}
+
+/**
+ * A worker of one environment is a member of the fleet too: its heartbeat in `workers` is how
+ * `migrate --finalize` tells this release's lease holders from the previous release's
+ * (migrations/0007). Every third of a lease period; a failed beat is retried at the next.
+ */
+function registered(db: Kysely<Database>, log: Logger, options: ServeOptions): { leave(): Promise<void> } {
+  const beat = () =>
+    heartbeat(db, { id: options.holder, release: packageVersion(), environments: 1 }).catch(
+      (error: unknown) => log.debug({ err: error }, 'heartbeat failed; trying again at the next'),
+    );
+  void beat();
+  const timer = setInterval(() => void beat(), Math.max(1_000, Math.floor(options.leaseTtlMs / 3)));
+  timer.unref();
+  return {
+    async leave() {
+      clearInterval(timer);
+      await leaveFleet(db, options.holder).catch((error: unknown) =>
+        log.warn({ err: error }, 'could not leave the fleet; the others will find this replica gone'),
+      );
+    },
   };
 }

@@ -1,0 +1,154 @@
+/**
+ * The fleet: one process serving its share of many WorkOS environments. Every tick it heartbeats
+ * (heartbeat.ts), reads the live replicas, works out its share (rebalance.ts), stops the
+ * environments no longer its own (their page in flight commits or rolls back, their leases are
+ * released) and starts those newly its own. Each environment runs as the single-environment
+ * worker does (worker.ts: its poll and reconcile jobs under its own leases, its fenced cursor), on
+ * the environment's handle of the one shared pool (db/environment-scope.ts), with the sources of
+ * its own API key. The share decides where work should go; the leases still decide who works.
+ *
+ * A tick that fails (the database away) is logged once per change of state and tried at the next
+ * tick; the environments running go on meanwhile, under their leases. A rejected API key stops
+ * that environment only, and is reported; the others go on.
+ */
+import type { Kysely } from 'kysely';
+import { scopedToEnvironment } from '../../db/environment-scope.ts';
+import type { Database } from '../../db/tables.ts';
+import type { FatalError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import type { SyncDeps } from '../../sync/poll.ts';
+import type { SyncMetrics } from '../metrics.ts';
+import { startWorker, type Worker } from '../worker.ts';
+import { heartbeat, leaveFleet, liveWorkers } from './heartbeat.ts';
+import { decideRebalance, type FleetTimings, handOffBounds } from './rebalance.ts';
+
+/** One environment as the fleet serves it. */
+export interface FleetEnvironment {
+  readonly name: string;
+  readonly pollCron: string;
+  readonly reconcileCron: string;
+}
+
+export interface FleetDeps {
+  /** The whole database (every environment's rows): each environment gets its own handle of it. */
+  readonly db: Kysely<Database>;
+  readonly schema: string;
+  readonly log: Logger;
+  /** An environment's WorkOS sources and what else its sync needs, on its own handle `db`. */
+  readonly environmentDeps: (name: string, db: Kysely<Database>) => Omit<SyncDeps, 'db'>;
+  readonly metricsOf: (name: string, db: Kysely<Database>) => SyncMetrics;
+}
+
+export interface FleetOptions {
+  readonly environments: readonly FleetEnvironment[];
+  /** This replica's id: its `workers` row, and the holder its leases name. */
+  readonly holder: string;
+  readonly release: string;
+  readonly timings: FleetTimings;
+  readonly lookForMs?: number | undefined;
+  /** An environment stopped for good (its API key rejected): the others go on. */
+  readonly onEnvironmentFatal: (environment: string, error: FatalError) => void;
+}
+
+export interface Fleet {
+  /** The environments this replica runs now (holding their leases, or waiting for them). */
+  running(): readonly string[];
+  /** The environment's worker, when this replica runs it. */
+  worker(environment: string): Worker | undefined;
+  /** When a tick last went through (readiness). */
+  lastTickAt(): Date | null;
+  /** Resolves after the first tick, whether it went through or not. */
+  readonly started: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startFleet(deps: FleetDeps, options: FleetOptions): Fleet {
+  handOffBounds(options.timings); // refuses timings that would flap
+  const byName = new Map(options.environments.map((e) => [e.name, e]));
+  const workers = new Map<string, Worker>();
+  const failed = new Set<string>();
+  let lastTick: Date | null = null;
+  let lastError: string | null = null;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const start = (name: string) => {
+    const environment = byName.get(name);
+    if (!environment || workers.has(name) || failed.has(name)) return;
+    const db = scopedToEnvironment(deps.db, deps.schema, name);
+    const log = deps.log.child({ environment: name });
+    const worker = startWorker(
+      { ...deps.environmentDeps(name, db), db, log, metrics: deps.metricsOf(name, db) },
+      {
+        pollCron: environment.pollCron,
+        reconcileCron: environment.reconcileCron,
+        holder: options.holder,
+        leaseTtlMs: options.timings.leaseTtlMs,
+        lookForMs: options.lookForMs,
+        onFatal(error) {
+          failed.add(name);
+          void stopEnvironment(name).then(() => options.onEnvironmentFatal(name, error));
+        },
+      },
+    );
+    workers.set(name, worker);
+  };
+
+  const stopEnvironment = async (name: string) => {
+    const worker = workers.get(name);
+    workers.delete(name);
+    await worker?.stop();
+  };
+
+  const tick = async () => {
+    try {
+      await heartbeat(
+        deps.db,
+        { id: options.holder, release: options.release, environments: workers.size },
+        { ttlMs: options.timings.heartbeatTtlMs },
+      );
+      const live = await liveWorkers(deps.db, options.timings.heartbeatTtlMs);
+      if (stopped) return;
+      const decision = decideRebalance({
+        self: options.holder,
+        live,
+        environments: [...byName.keys()],
+        held: [...workers.keys()],
+      });
+      // Released first, so the new owner finds them free at its next tick.
+      await Promise.all(decision.release.map(stopEnvironment));
+      if (stopped) return;
+      for (const name of decision.take) start(name);
+      lastTick = new Date();
+      if (lastError !== null) deps.log.info('fleet tick recovered');
+      lastError = null;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== lastError) deps.log.warn({ err: error }, 'fleet tick failed; trying again next tick');
+      lastError = message;
+    }
+  };
+
+  const loop = async () => {
+    await tick();
+    if (!stopped) timer = setTimeout(() => void loop(), options.timings.tickMs);
+  };
+  const started = loop();
+
+  return {
+    running: () => [...workers.keys()],
+    worker: (environment) => workers.get(environment),
+    lastTickAt: () => lastTick,
+    started,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await started;
+      await Promise.all([...workers.keys()].map(stopEnvironment));
+      // The others take this replica's environments at their next tick, not after its heartbeat ages.
+      await leaveFleet(deps.db, options.holder).catch((error: unknown) =>
+        deps.log.warn({ err: error }, 'could not leave the fleet; the others will find this replica gone'),
+      );
+    },
+  };
+}
