@@ -23,6 +23,8 @@ export interface Config {
   readonly workos: {
     readonly apiKey: SettingValue<'WORKOS_API_KEY'>;
     readonly apiUrl: SettingValue<'WORKOS_API_URL'>;
+    /** The fleet's WorkOS request budget (sync/request-budget.ts): every replica's the same. */
+    readonly requestsPerMinute: SettingValue<'WORKOS_SYNC_REQUESTS_PER_MINUTE'>;
   };
   readonly database: DatabaseSettings;
   readonly pollCron: SettingValue<'WORKOS_SYNC_POLL_CRON'>;
@@ -86,7 +88,11 @@ function validate(given: Given, nameOf: NameOf, connected?: DatabaseTarget): Con
   const leaseTtlMs = values.WORKOS_SYNC_LEASE_SECONDS * 1000;
   const secret = values.WORKOS_WEBHOOK_SECRET;
   return freezeSettings<Config>({
-    workos: { apiKey: values.WORKOS_API_KEY, apiUrl: values.WORKOS_API_URL },
+    workos: {
+      apiKey: values.WORKOS_API_KEY,
+      apiUrl: values.WORKOS_API_URL,
+      requestsPerMinute: values.WORKOS_SYNC_REQUESTS_PER_MINUTE,
+    },
     database: {
       target,
       schema: values.WORKOS_SYNC_SCHEMA,
