@@ -32,6 +32,7 @@ const PURE = [
   'test/plan-page.test.ts',
   'test/plan-reconciliation.test.ts',
   'test/public-types.test.ts',
+  'test/request-budget-arithmetic.test.ts',
   'test/settings-docs.test.ts',
 ];
 

@@ -12,6 +12,7 @@ import {
   logLevel,
   type Parser,
   port,
+  requestsPerMinute,
   seconds,
   text,
   webhookSecret,
@@ -90,6 +91,18 @@ const accepted: readonly (readonly [string, Parser<never, unknown>, readonly Cas
     ],
   ],
   ['webhookSecret', webhookSecret, [['whsec_12345678', 'whsec_12345678']]],
+  [
+    'requestsPerMinute',
+    requestsPerMinute,
+    [
+      ['1', 1],
+      ['1200', 1200],
+      ['600000', 600_000],
+      ['0', 3000],
+      [60, 60],
+      [0, 3000],
+    ],
+  ],
 ];
 
 const refused: readonly (readonly [string, Parser<never, unknown>, readonly Case[]])[] = [
@@ -167,6 +180,17 @@ const refused: readonly (readonly [string, Parser<never, unknown>, readonly Case
     [['verbose', `${NAME} must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"`]],
   ],
   ['webhookSecret', webhookSecret, [['s3cret', `${NAME} is too short to be a webhook secret`]]],
+  [
+    'requestsPerMinute',
+    requestsPerMinute,
+    ['-1', '1.5', '1e3', 'off', '600001', -1, 1.5, 600_001, Number.NaN, true].map(
+      (bad) =>
+        [
+          bad,
+          `${NAME} must be a whole number of requests a minute, 1 to 600000 (0 for the default, 3000), got "${bad}"`,
+        ] as const,
+    ),
+  ],
 ];
 
 /** A string goes to `text` (the environment's form), anything else to `value`, as the loader does. */
@@ -200,6 +224,7 @@ const BAD = new Map<Parser<never, unknown>, string>([
   [seconds, '0'],
   [logLevel, 'loud'],
   [webhookSecret, 'short'],
+  [requestsPerMinute, 'off'],
 ]);
 
 /** `{ http: { port: value } }` for `http.port`; a webhook secret where the group needs one. */
@@ -240,6 +265,14 @@ describe('library values reach the parsers as values', () => {
     expect(config.requestTimeoutMs).toBe(12_000);
   });
 
+  it('the request budget: 0 or unset is the default, from either front door', () => {
+    expect(loadConfig({}).workos.requestsPerMinute).toBe(3000);
+    expect(loadConfig({ WORKOS_SYNC_REQUESTS_PER_MINUTE: '0' }).workos.requestsPerMinute).toBe(3000);
+    expect(loadConfig({ WORKOS_SYNC_REQUESTS_PER_MINUTE: '1200' }).workos.requestsPerMinute).toBe(1200);
+    expect(resolveOptions({ requestsPerMinute: 0 }).workos.requestsPerMinute).toBe(3000);
+    expect(resolveOptions({ requestsPerMinute: 1200 }).workos.requestsPerMinute).toBe(1200);
+  });
+
   it('`http: false` is no server: the port that means none, the host as configured by default', () => {
     expect(resolveOptions({ http: false }).http).toEqual({ host: '127.0.0.1', port: 0 });
     expect(resolveOptions({ http: false }).http).toEqual(loadConfig({ WORKOS_SYNC_HTTP_PORT: '0' }).http);
@@ -264,6 +297,7 @@ describe('library values reach the parsers as values', () => {
       webhooks: { secret: 'whsec_12345678', host: '127.0.0.1', port: 9001, lookSeconds: 5 },
       leaseSeconds: 20,
       requestTimeoutSeconds: 10,
+      requestsPerMinute: 1200,
       logLevel: 'warn',
     } as const;
     const env: Record<string, string> = {};

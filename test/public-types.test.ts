@@ -53,6 +53,7 @@ interface HandWrittenSettings {
     | undefined;
   readonly leaseSeconds?: number | undefined;
   readonly requestTimeoutSeconds?: number | undefined;
+  readonly requestsPerMinute?: number | undefined;
   readonly webhooks?:
     | {
         readonly secret: string;

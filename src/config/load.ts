@@ -44,6 +44,8 @@ export interface Config {
   readonly workos: {
     readonly apiKey: SettingValue<'WORKOS_API_KEY'>;
     readonly apiUrl: SettingValue<'WORKOS_API_URL'>;
+    /** The fleet's WorkOS request budget (sync/request-budget.ts): every replica's the same. */
+    readonly requestsPerMinute: SettingValue<'WORKOS_SYNC_REQUESTS_PER_MINUTE'>;
   };
   readonly database: DatabaseSettings;
   /** The `default` environment's schedules; the settings' when there is none. */
@@ -135,7 +137,11 @@ function validate(
   return freezeSettings<Config>({
     environments,
     environmentsFile: declared,
-    workos: { apiKey: primary?.apiKey, apiUrl: values.WORKOS_API_URL },
+    workos: {
+      apiKey: primary?.apiKey,
+      apiUrl: values.WORKOS_API_URL,
+      requestsPerMinute: values.WORKOS_SYNC_REQUESTS_PER_MINUTE,
+    },
     database: {
       target,
       schema: values.WORKOS_SYNC_SCHEMA,

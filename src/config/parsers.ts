@@ -110,6 +110,32 @@ export const seconds: Parser<number, number> = {
   },
 };
 
+/**
+ * WorkOS's published limit is 6,000 requests a minute per client IP, across every environment;
+ * the default leaves half of it to whatever else shares the IP (another deployment, a staging
+ * fleet, the application's own calls) and to the bursts, and keeps a 429 rare (docs/request-budget.md).
+ */
+export const DEFAULT_REQUESTS_PER_MINUTE = 3000;
+/** A hundred times WorkOS's limit: past it a value is a typo, not a budget. */
+const MAX_REQUESTS_PER_MINUTE = 600_000;
+const badRate = (name: string, value: unknown) =>
+  new ConfigError(
+    `${name} must be a whole number of requests a minute, 1 to ${MAX_REQUESTS_PER_MINUTE} (0 for the default, ${DEFAULT_REQUESTS_PER_MINUTE}), got "${value}"`,
+  );
+const rateOrDefault = (value: number) => (value === 0 ? DEFAULT_REQUESTS_PER_MINUTE : value);
+
+/** The fleet's WorkOS request budget: a positive whole number; 0 is the default. There is no "off". */
+export const requestsPerMinute: Parser<number, number> = {
+  text(value, name) {
+    if (!/^\d+$/.test(value) || Number(value) > MAX_REQUESTS_PER_MINUTE) throw badRate(name, value);
+    return rateOrDefault(Number(value));
+  },
+  value(value, name) {
+    if (!Number.isInteger(value) || value < 0 || value > MAX_REQUESTS_PER_MINUTE) throw badRate(name, value);
+    return rateOrDefault(value);
+  },
+};
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

@@ -7,6 +7,7 @@
  */
 import {
   cronExpression,
+  DEFAULT_REQUESTS_PER_MINUTE,
   databaseUrl,
   httpUrl,
   identifier,
@@ -14,6 +15,7 @@ import {
   logLevel,
   type Parser,
   port,
+  requestsPerMinute,
   seconds,
   text,
   webhookSecret,
@@ -189,6 +191,14 @@ export const SETTINGS = [
     parse: seconds,
     default: 30,
     description: 'deadline of one WorkOS request (a hung request is then retried)',
+  }),
+  setting({
+    name: 'WORKOS_SYNC_REQUESTS_PER_MINUTE',
+    option: 'requestsPerMinute',
+    parse: requestsPerMinute,
+    default: DEFAULT_REQUESTS_PER_MINUTE,
+    description:
+      'WorkOS requests a minute for the whole fleet, every replica and environment together: one budget kept in Postgres, which a 429 pauses for its `Retry-After`. WorkOS allows about 6,000 per client IP; give every replica the same value; `0` is the default ([the request budget](docs/request-budget.md))',
   }),
   setting({
     name: 'LOG_LEVEL',

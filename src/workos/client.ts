@@ -5,6 +5,11 @@
  *
  * Every request says who sends it and why, for WorkOS support reading their logs:
  * `User-Agent: workos-sync/<version> (<phase>) workos-node/<sdk version>`.
+ *
+ * With a `gate`, every HTTP attempt (the SDK's own retries included) waits for its turn first, and
+ * every 429 is reported to it with its `Retry-After`: that is how a request budget shared by many
+ * processes (sync/request-budget.ts) sees all of this process's requests. The gate is an interface
+ * of this layer, so the client needs nothing of the layers above it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { WorkOS } from '@workos-inc/node';
@@ -25,20 +30,65 @@ export interface WorkosClientOptions {
   /** Retries the SDK makes itself before we see the failure. */
   readonly maxRetries?: number;
   readonly timeoutMs?: number;
+  /** Every attempt waits for it first; none: requests go at once, as without a budget. */
+  readonly gate?: RequestGate | undefined;
+}
+
+/**
+ * What every HTTP attempt to WorkOS passes through: a request budget, possibly shared with other
+ * processes (`requestBudgetGate` in sync/request-budget.ts is the one built on Postgres).
+ */
+export interface RequestGate {
+  /**
+   * Resolves when this attempt may be sent (its token is taken); rejects with the signal's reason
+   * when `signal` aborts first (the SDK's per-attempt timeout, or the caller giving up).
+   */
+  beforeRequest(signal?: AbortSignal): Promise<void>;
+  /** WorkOS answered 429 and asked for no request during `retryAfterMs`. Must not throw. */
+  rateLimited(retryAfterMs: number): Promise<void> | void;
+}
+
+/** How long a 429 without a usable `Retry-After` asks everyone to wait. */
+export const DEFAULT_RETRY_AFTER_MS = 1000;
+
+/**
+ * A 429's `Retry-After` in milliseconds: whole (or decimal) seconds, or an HTTP date, read against
+ * the response's own `Date` (WorkOS's clock, so skew between the hosts does not lengthen or
+ * shorten it) or this process's clock without one. Absent or unreadable: the default.
+ */
+export function retryAfterMs(
+  retryAfter: string | null,
+  date: string | null = null,
+  nowMs: number = Date.now(),
+): number {
+  const value = retryAfter?.trim();
+  if (!value) return DEFAULT_RETRY_AFTER_MS;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  // An HTTP date names its day and month (`Wed, 21 Oct 2026 07:28:00 GMT`); `Date.parse` would
+  // also read `-3` as a year.
+  const at = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(at)) return DEFAULT_RETRY_AFTER_MS;
+  const served = date === null ? Number.NaN : Date.parse(date);
+  return Math.max(0, at - (Number.isNaN(served) ? nowMs : served));
 }
 
 export function createWorkosClient(options: WorkosClientOptions): WorkOS {
   const url = new URL(options.apiUrl);
   const https = url.protocol === 'https:';
-  return new WorkOS(options.apiKey, {
+  const workos = new WorkOS(options.apiKey, {
     apiHostname: url.hostname,
     https,
     port: url.port ? Number(url.port) : undefined,
     maxRetries: options.maxRetries ?? 2,
     timeout: options.timeoutMs ?? 30_000,
-    fetchFn: fetchInContext,
+    fetchFn: fetchThrough(options.gate),
   });
+  if (options.gate) gates.set(workos, options.gate);
+  return workos;
 }
+
+/** The gate of each client made by `createWorkosClient` with one. */
+const gates = new WeakMap<WorkOS, RequestGate>();
 
 export interface RawResponse {
   readonly body: unknown;
@@ -56,7 +106,14 @@ export async function getRaw(
   query: Record<string, string | number>,
   phase?: WorkosPhase,
 ): Promise<RawResponse> {
-  const call: CallContext = { phase, date: null };
+  const call: CallContext = { phase, date: null, tokenTaken: false };
+  // The first attempt's turn is waited for here, before the SDK starts that attempt's timeout:
+  // a wait for the budget (a fleet-wide pause can last a minute) is not the request hanging.
+  const gate = gates.get(workos);
+  if (gate) {
+    await gate.beforeRequest();
+    call.tokenTaken = true;
+  }
   const { data } = await calls.run(call, () => workos.get<unknown>(path, { query }));
   const servedAt = call.date === null ? null : new Date(call.date);
   return { body: data, servedAt: servedAt && !Number.isNaN(servedAt.getTime()) ? servedAt : null };
@@ -71,16 +128,35 @@ export async function getRaw(
 interface CallContext {
   readonly phase: WorkosPhase | undefined;
   date: string | null;
+  /** The call's first attempt already waited for its turn at the gate (in `getRaw`). */
+  tokenTaken: boolean;
 }
 const calls = new AsyncLocalStorage<CallContext>();
 
-const fetchInContext: typeof fetch = async (input, init) => {
-  const call = calls.getStore();
-  const headers = new Headers(init?.headers);
-  const sdk = headers.get('user-agent');
-  const ours = `workos-sync/${packageVersion()}${call?.phase ? ` (${call.phase})` : ''}`;
-  headers.set('user-agent', sdk ? `${ours} ${sdk}` : ours);
-  const response = await fetch(input, { ...init, headers });
-  if (call) call.date = response.headers.get('date');
-  return response;
-};
+/**
+ * The SDK's fetch: every attempt, retries included. Through a gate, an attempt waits for its turn
+ * (a retry's wait counts against its own timeout: the SDK aborts it as a timeout, then retries or
+ * gives up as for any other), and a 429 tells the gate before the SDK sleeps its `Retry-After`.
+ */
+function fetchThrough(gate: RequestGate | undefined): typeof fetch {
+  return async (input, init) => {
+    const call = calls.getStore();
+    if (gate) {
+      if (call?.tokenTaken) call.tokenTaken = false;
+      else await gate.beforeRequest(init?.signal ?? undefined);
+    }
+    const headers = new Headers(init?.headers);
+    const sdk = headers.get('user-agent');
+    const ours = `workos-sync/${packageVersion()}${call?.phase ? ` (${call.phase})` : ''}`;
+    headers.set('user-agent', sdk ? `${ours} ${sdk}` : ours);
+    const response = await fetch(input, { ...init, headers });
+    if (call) call.date = response.headers.get('date');
+    if (gate && response.status === 429) {
+      const wait = retryAfterMs(response.headers.get('retry-after'), response.headers.get('date'));
+      await Promise.resolve()
+        .then(() => gate.rateLimited(wait))
+        .catch(() => undefined);
+    }
+    return response;
+  };
+}

@@ -15,6 +15,7 @@ export interface Mutant {
 }
 
 const VERSIONS = 'src/sync/mirror/versions.ts';
+const BUDGET = 'src/sync/request-budget.ts';
 
 export const mutants: readonly Mutant[] = [
   {
@@ -358,5 +359,57 @@ export const mutants: readonly Mutant[] = [
     find: 'if (deletedAt || absentDomainRemoved(stored, event.created_at)) {',
     replace: 'if (absentDomainRemoved(stored, event.created_at)) {',
     tests: ['test/plan-page-organizations.test.ts', 'test/hooks.test.ts'],
+  },
+  {
+    id: 41,
+    rule: 'a take from the request budget refills from a stale read of the row (no lock): concurrent takers over-grant',
+    file: BUDGET,
+    find: `          .where('name', '=', BUDGET_NAME)
+          .forUpdate(),`,
+    replace: `          .where('name', '=', BUDGET_NAME),`,
+    tests: ['test/request-budget.test.ts'],
+  },
+  {
+    id: 42,
+    rule: "a take that waited for the budget's row moves its count back to its own start (refill counted twice)",
+    file: BUDGET,
+    find: 'refilled_at: sql<Date>`greatest(refilled.refilled_at, now())`,',
+    replace: 'refilled_at: sql<Date>`now()`,',
+    tests: ['test/request-budget.test.ts'],
+  },
+  {
+    id: 43,
+    rule: 'a take from the request budget ignores a pause',
+    file: BUDGET,
+    find: '.where(sql<boolean>`refilled.paused_ms <= 0 and refilled.available >= 1`)',
+    replace: '.where(sql<boolean>`refilled.available >= 1`)',
+    tests: ['test/request-budget.test.ts', 'test/request-budget-http.test.ts'],
+  },
+  {
+    id: 44,
+    rule: "a shorter 429's pause cuts the fleet's longer one short",
+    file: BUDGET,
+    find: 'paused_until: sql<Date>`greatest(request_budget.paused_until, excluded.paused_until)`,',
+    replace: 'paused_until: sql<Date>`excluded.paused_until`,',
+    tests: ['test/request-budget.test.ts'],
+  },
+  {
+    id: 45,
+    rule: 'the fleet comes back from a pause with a burst of the whole capacity (the bucket not emptied)',
+    file: BUDGET,
+    find: `      oc.column('name').doUpdateSet({
+        tokens: 0,
+`,
+    replace: `      oc.column('name').doUpdateSet({
+`,
+    tests: ['test/request-budget.test.ts', 'test/request-budget-http.test.ts'],
+  },
+  {
+    id: 46,
+    rule: 'a 429 is not reported to the gate: the other replicas go on sending',
+    file: 'src/workos/client.ts',
+    find: 'if (gate && response.status === 429) {',
+    replace: 'if (gate && response.status === 0) {',
+    tests: ['test/request-budget-http.test.ts'],
   },
 ];
