@@ -13,14 +13,11 @@ import type { Kysely } from 'kysely';
 import { type Config, requireApiKey, resolveOptions, secretsOf, type WorkosSyncSettings } from './config.ts';
 import { type DatabaseHandle, openDatabase } from './db/connect.ts';
 import { DEFAULT_ENVIRONMENT, scopedToEnvironment } from './db/environment-scope.ts';
-import {
-  environmentKeysFinalized,
-  type MigrateOptions,
-  type MigrationResult,
-  migrateToLatest,
-} from './db/migrate.ts';
+import { type MigrateOptions, type MigrationResult, migrateToLatest } from './db/migrate.ts';
 import type { Database } from './db/tables.ts';
 import { ConfigError, type FatalError } from './errors.ts';
+import { serveFleetFrom } from './library/fleet.ts';
+import { processRequestGate } from './library/request-gate.ts';
 import { createLogger, type Logger, type Scrub, scrubbingLogger, secretScrubber } from './logger.ts';
 import { type BackfillResult, backfill } from './sync/backfill.ts';
 import { type CertificateReportRow, listCertificates, parseDays } from './sync/certificates.ts';
@@ -31,8 +28,6 @@ import { type PollOptions, poll } from './sync/poll.ts';
 import { type ReconcileOptions, type ReconcileReport, reconcile } from './sync/reconcile/reconcile.ts';
 import { cursorRecovery } from './sync/recover-cursor.ts';
 import { readStatus, type StatusReport } from './sync/status.ts';
-import { packageVersion } from './version.ts';
-import { serveFleet } from './worker/fleet/serve-fleet.ts';
 import { type RunningSync, serveWorker } from './worker/serve.ts';
 import { nudgeChannel } from './worker/webhooks/nudge-bus.ts';
 import { createWorkosClient } from './workos/client.ts';
@@ -124,6 +119,7 @@ export function workosSyncFrom(
   let workos: WorkOS | undefined;
   const running = new Set<RunningSync>();
   let hooks: readonly ChangeHook[] = extras.onChange ? [extras.onChange] : [];
+  const stopping = new AbortController();
   const reporting: ChangeReporting = { hooks: () => hooks, channel: changesChannel(config.database.schema) };
 
   const database = (): Promise<DatabaseHandle> => {
@@ -133,6 +129,8 @@ export function workosSyncFrom(
     });
     return opening;
   };
+  // Every WorkOS request of this process, whichever environment's, draws on the fleet's budget.
+  const gate = processRequestGate({ config, database, log, signal: stopping.signal });
   // What the sync reads and writes goes through the environment's handle: every statement
   // confined to its rows (db/environment-scope.ts). `database()` gives the application the whole.
   const environment = DEFAULT_ENVIRONMENT;
@@ -146,6 +144,7 @@ export function workosSyncFrom(
       apiKey: requireApiKey(config),
       apiUrl: config.workos.apiUrl,
       timeoutMs: config.requestTimeoutMs,
+      gate,
     });
     return workos;
   };
@@ -163,78 +162,6 @@ export function workosSyncFrom(
       log,
       scrub,
       reporting,
-    };
-  };
-
-  // Every environment of the file, each with the sources of its own API key, on one pool.
-  const startFleetFrom = (
-    holder: string,
-    http: { readonly host: string; readonly port: number | 'ephemeral' } | null,
-    onFatal: StartOptions['onFatal'],
-  ): RunningSync => {
-    const tickMs = Math.max(1_000, Math.floor(config.leaseTtlMs / 6));
-    const clients = new Map<string, WorkOS>();
-    const clientOf = (name: string): WorkOS => {
-      let made = clients.get(name);
-      if (!made) {
-        const environment = config.environments.find((e) => e.name === name);
-        if (!environment?.apiKey) throw new ConfigError(`environment "${name}" has no API key`);
-        made = createWorkosClient({
-          apiKey: environment.apiKey,
-          apiUrl: config.workos.apiUrl,
-          timeoutMs: config.requestTimeoutMs,
-        });
-        clients.set(name, made);
-      }
-      return made;
-    };
-    let fleet: RunningSync | undefined;
-    const opened = database().then(async (handle) => {
-      const others = config.environments.filter((e) => e.name !== DEFAULT_ENVIRONMENT);
-      if (others.length > 0 && !(await environmentKeysFinalized(handle.db, config.database.schema)))
-        throw new ConfigError(
-          `environment "${others[0]!.name}" needs the keys led by the environment: run \`workos-sync migrate --finalize\` once every replica runs this release`,
-        );
-      fleet = serveFleet(
-        {
-          db: handle.db,
-          schema: config.database.schema,
-          log,
-          scrub,
-          environmentDeps: (name) => ({
-            events: workosEventsSource(clientOf(name), { phase: 'poll' }),
-            connections: workosConnectionsSource(clientOf(name)),
-            organizations: workosOrganizationsSource(clientOf(name)),
-            log,
-            scrub,
-            reporting,
-          }),
-        },
-        {
-          environments: config.environments.map((e) => ({
-            name: e.name,
-            pollCron: e.schedules.pollCron,
-            reconcileCron: e.schedules.reconcileCron,
-          })),
-          holder,
-          release: packageVersion(),
-          timings: { tickMs, heartbeatTtlMs: 3 * tickMs, leaseTtlMs: config.leaseTtlMs },
-          http,
-          onEnvironmentFatal: (environment, error) => {
-            log.error({ err: error, environment }, 'an environment stopped; the others go on');
-            onFatal?.(error);
-          },
-        },
-      );
-      return fleet;
-    });
-    return {
-      ready: opened.then((f) => f.ready),
-      done: opened.then((f) => f.done).catch(() => null),
-      lastSuccessfulTickAt: () => fleet?.lastSuccessfulTickAt() ?? null,
-      stop: async () => {
-        await (await opened.catch(() => undefined))?.stop();
-      },
     };
   };
 
@@ -274,7 +201,10 @@ export function workosSyncFrom(
       const httpAt =
         http === false ? null : { host: http.host ?? config.http.host, port: http.port ?? config.http.port };
       if (config.environmentsFile) {
-        const fleet = startFleetFrom(holder, httpAt, startOptions.onFatal);
+        const fleet = serveFleetFrom(
+          { config, database, log, scrub, reporting, gate },
+          { holder, http: httpAt, onFatal: startOptions.onFatal },
+        );
         running.add(fleet);
         void fleet.done.finally(() => running.delete(fleet));
         return fleet;
@@ -326,6 +256,7 @@ export function workosSyncFrom(
       };
     },
     async close() {
+      stopping.abort();
       await Promise.allSettled([...running].map((sync) => sync.stop()));
       if (opening) await (await opening.catch(() => undefined))?.close();
       opening = undefined;

@@ -33,7 +33,7 @@ const LAYERS: readonly Layer[] = [
   { name: 'worker', holds: /^src\/worker\//, imports: SYNC },
   {
     name: 'app',
-    holds: /^src\/(workos-sync|index|config|cli)\.ts$|^src\/(commands|config)\//,
+    holds: /^src\/(workos-sync|index|config|cli)\.ts$|^src\/(commands|config|library)\//,
     imports: [...SYNC, 'worker', 'emulator'],
   },
   // The emulator speaks WorkOS's wire format and nothing else of the sync.
