@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { type DatabaseHandle, openDatabase } from '../src/db/connect.ts';
+import { DEFAULT_ENVIRONMENT, scopedToEnvironment } from '../src/db/environment-scope.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { createLogger, type Logger } from '../src/logger.ts';
 import { type PostgresServer, startPostgres } from '../test/support/postgres-server.ts';
@@ -52,6 +53,8 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
       if (options.migrate !== false) await migrateToLatest(handle.db, SCHEMA);
       return {
         ...handle,
+        // The sync's handle, as the commands give it: the `default` environment's.
+        db: scopedToEnvironment(handle.db, SCHEMA, DEFAULT_ENVIRONMENT),
         url: url.toString(),
         async client() {
           const client = new pg.Client({ connectionString: url.toString() });

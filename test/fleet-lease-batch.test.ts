@@ -7,7 +7,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { up as keyLeasesByEnvironment } from '../migrations/0007_environment_keys.ts';
 import type { Database } from '../src/db/tables.ts';
 import { acquireLeases, releaseLeases, renewLeases } from '../src/worker/fleet/lease-batch.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -15,11 +14,10 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 let t: TestDatabase;
 beforeAll(async () => {
   t = await createTestDatabase();
-  await keyLeasesByEnvironment(t.db);
 });
 afterAll(() => t.close());
 afterEach(async () => {
-  await t.db.deleteFrom('leases').execute();
+  await t.whole.deleteFrom('leases').execute();
 });
 
 const envs = (count: number, from = 0) =>
@@ -27,7 +25,7 @@ const envs = (count: number, from = 0) =>
 
 /** Leases as rows: environment → holder, with how far in the future (database time) each expires. */
 async function leases() {
-  const rows = await t.db
+  const rows = await t.whole
     .selectFrom('leases')
     .select([
       'environment',
@@ -47,7 +45,7 @@ async function insertLeases(
   expiresInMs: number,
   name = 'events',
 ) {
-  await t.db
+  await t.whole
     .insertInto('leases')
     .values(
       environments.map((environment) => ({
@@ -79,14 +77,14 @@ it('takes the free and the expired, renews its own, leaves alone what another re
   await insertLeases('replica-b', ['env_expired'], -1_000);
   await insertLeases('replica-a', ['env_mine'], 1_000);
   await insertLeases('replica-b', ['env_free'], 60_000, 'reconcile'); // another lease of it
-  const [mine] = await t.db
+  const [mine] = await t.whole
     .selectFrom('leases')
     .select('acquired_at')
     .where('environment', '=', 'env_mine')
     .execute();
 
   const held = await acquireLeases(
-    t.db,
+    t.whole,
     'events',
     'replica-a',
     ['env_free', 'env_held', 'env_expired', 'env_mine'],
@@ -147,10 +145,14 @@ it('renews a thousand in ceil(1000 / chunk) statements, only the rows this holde
 
 it('a renewal never brings back a lease: not one released, not one taken over', async () => {
   await insertLeases('replica-a', ['env_1', 'env_2', 'env_3'], 10_000);
-  expect(await releaseLeases(t.db, 'events', 'replica-a', ['env_1'])).toEqual(['env_1']);
-  await t.db.updateTable('leases').set({ holder: 'replica-b' }).where('environment', '=', 'env_2').execute();
+  expect(await releaseLeases(t.whole, 'events', 'replica-a', ['env_1'])).toEqual(['env_1']);
+  await t.whole
+    .updateTable('leases')
+    .set({ holder: 'replica-b' })
+    .where('environment', '=', 'env_2')
+    .execute();
 
-  expect(await renewLeases(t.db, 'events', 'replica-a', ['env_1', 'env_2', 'env_3'], 30_000)).toEqual([
+  expect(await renewLeases(t.whole, 'events', 'replica-a', ['env_1', 'env_2', 'env_3'], 30_000)).toEqual([
     'env_3',
   ]);
   expect((await leases()).map((r) => [r.environment, r.holder])).toEqual([
@@ -161,15 +163,15 @@ it('a renewal never brings back a lease: not one released, not one taken over', 
 
 it('an expired lease nobody took is still its holder’s to renew, as with a single lease', async () => {
   await insertLeases('replica-a', ['env_1'], -5_000);
-  expect(await renewLeases(t.db, 'events', 'replica-a', ['env_1'], 30_000)).toEqual(['env_1']);
+  expect(await renewLeases(t.whole, 'events', 'replica-a', ['env_1'], 30_000)).toEqual(['env_1']);
 });
 
 it('releases only its own, and returns them', async () => {
   await insertLeases('replica-a', envs(5), 10_000);
   await insertLeases('replica-b', envs(5, 5), 10_000);
-  expect(await releaseLeases(t.db, 'events', 'replica-a', envs(10), { chunkSize: 3 })).toEqual(envs(5));
+  expect(await releaseLeases(t.whole, 'events', 'replica-a', envs(10), { chunkSize: 3 })).toEqual(envs(5));
   expect((await leases()).map((r) => r.holder)).toEqual(Array(5).fill('replica-b'));
-  expect(await releaseLeases(t.db, 'events', 'replica-a', envs(10))).toEqual([]);
+  expect(await releaseLeases(t.whole, 'events', 'replica-a', envs(10))).toEqual([]);
 });
 
 it('nothing to do, no statement; duplicates counted once', async () => {

@@ -116,8 +116,8 @@ export const mutants: readonly Mutant[] = [
     id: 12,
     rule: 'the cursor fence lets a writer commit after another moved the cursor',
     file: 'src/sync/events/cursor.ts',
-    find: 'if (row.cursor !== expected) throw new CursorMovedError(expected, row.cursor);',
-    replace: 'if (row.cursor === Symbol.for("never")) throw new CursorMovedError(expected, row.cursor);',
+    find: 'if (cursor !== expected) throw new CursorMovedError(expected, cursor);',
+    replace: 'if (cursor === Symbol.for("never")) throw new CursorMovedError(expected, cursor);',
     tests: ['test/invariants.test.ts', 'test/races.test.ts'],
   },
   {
