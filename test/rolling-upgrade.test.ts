@@ -235,7 +235,12 @@ it(
         await blocker.end();
       }
       expect(migrate.code, migrate.stderr).toBe(0);
-      expect(migrate.stdout).toMatch(/applied 1 migration\(s\)[^\n]*: 0006_environments\n$/);
+      expect(migrate.stdout).toMatch(/applied 1 migration\(s\)[^\n]*: 0006_environments\n/);
+      // It says what it left, and how to apply it. (Soft, as each check of `migrate --finalize`
+      // below: the rest of the upgrade is checked whatever they find.)
+      expect
+        .soft(migrate.stdout, 'migrate names the contract migration it leaves for --finalize')
+        .toMatch(/0007_environment_keys[^\n]*--finalize/);
       expect(await appliedMigrations()).toEqual([...PREVIOUS_MIGRATIONS, '0006_environments']);
       expect(await pendingMigrations(db.whole, db.schema)).toEqual([]);
       expect(await pendingMigrations(db.whole, db.schema, { finalize: true })).toEqual([
@@ -273,10 +278,18 @@ it(
       first.child.kill('SIGTERM');
       expect((await first.exited).code).toBe(0);
 
-      // d. The contract migration while the last old replica holds the events lease: refused,
-      // naming it, and nothing of it applied. (What `migrate --finalize` is to run.)
+      // d. `migrate --finalize` while the last old replica holds the events lease: refused,
+      // naming it, and nothing of it applied; so is the migration it runs.
       const holder = await eventsHolder();
       expect(oldOne(holder)).toBe(last);
+      const refused = await runCli(['migrate', '--finalize'], env);
+      expect(oldOne(await eventsHolder()), 'the old replica held the events lease throughout').toBe(last);
+      expect.soft(refused.code).toBe(1);
+      expect
+        .soft(refused.stderr, 'migrate --finalize refused, naming the old holder')
+        .toContain(
+          `not a registered worker, likely the previous release, holds the lease events (holder ${holder},`,
+        );
       await expect(migrateToLatest(db.whole, db.schema, { finalize: true })).rejects.toThrow(
         `not a registered worker, likely the previous release, holds the lease events (holder ${holder},`,
       );
@@ -293,7 +306,25 @@ it(
         () => 'no replica of this release took the events lease',
       );
 
-      // e. This release applies what arrives next; the writer stops; it catches up.
+      // Every old replica stopped: `migrate --finalize` applies 0007, beside this release's replicas.
+      const finalized = await runCli(['migrate', '--finalize'], env);
+      expect
+        .soft(finalized.code, `migrate --finalize once every old replica stopped:\n${finalized.stderr}`)
+        .toBe(0);
+      expect.soft(finalized.stdout).toMatch(/applied 1 migration\(s\)[^\n]*: 0007_environment_keys\n/);
+      if (!(await appliedMigrations()).includes('0007_environment_keys')) {
+        // The migration the flag is to run, whatever the command line did.
+        const result = await migrateToLatest(db.whole, db.schema, { finalize: true }).catch(
+          (error: Error) => error.message,
+        );
+        expect
+          .soft(result, 'the contract migration once every old replica stopped, this release’s running')
+          .toEqual({ applied: ['0007_environment_keys'], awaitingFinalize: [] });
+      }
+      expect.soft(await appliedMigrations()).toContain('0007_environment_keys');
+
+      // e. This release applies what arrives next (on the finalized schema); the writer stops; it
+      // catches up.
       const madeAfterTakeover = model.events().length + 10;
       await until(
         async () => position(await cursor()) >= madeAfterTakeover,
