@@ -56,6 +56,7 @@ const E2E = [
   'test/organization-refresh-races.test.ts',
   'test/package.test.ts',
   'test/postgres-tls.test.ts',
+  'test/rolling-upgrade.test.ts',
   'test/user-agent.test.ts',
   'test/webhook-receiver.test.ts',
   'test/worker.test.ts',
