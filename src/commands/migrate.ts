@@ -26,7 +26,7 @@ export async function migrateCommand(
     );
     if (awaitingFinalize.length > 0)
       process.stdout.write(
-        `left for \`workos-sync migrate --finalize\`, once every replica runs this release: ${awaitingFinalize.join(', ')}\n`,
+        `${awaitingFinalize.join(', ')} waits for \`workos-sync migrate --finalize\`: run it once every replica runs this release\n`,
       );
   } finally {
     await sync.close();
