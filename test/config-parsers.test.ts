@@ -273,6 +273,16 @@ describe('library values reach the parsers as values', () => {
     expect(resolveOptions({ requestsPerMinute: 1200 }).workos.requestsPerMinute).toBe(1200);
   });
 
+  it('the pool size: 4 by default, 1 to 100, from either front door', () => {
+    expect(loadConfig({}).database.poolSize).toBe(4);
+    expect(loadConfig({ WORKOS_SYNC_POOL_SIZE: '10' }).database.poolSize).toBe(10);
+    expect(resolveOptions({ poolSize: 10 }).database.poolSize).toBe(10);
+    for (const bad of ['0', '101', '2.5', 'ten'])
+      expect(() => loadConfig({ WORKOS_SYNC_POOL_SIZE: bad })).toThrow(
+        `WORKOS_SYNC_POOL_SIZE must be a whole number of connections, 1 to 100, got "${bad}"`,
+      );
+  });
+
   it('`http: false` is no server: the port that means none, the host as configured by default', () => {
     expect(resolveOptions({ http: false }).http).toEqual({ host: '127.0.0.1', port: 0 });
     expect(resolveOptions({ http: false }).http).toEqual(loadConfig({ WORKOS_SYNC_HTTP_PORT: '0' }).http);
@@ -295,6 +305,7 @@ describe('library values reach the parsers as values', () => {
       reconcileCron: '0 * * * *',
       http: { host: '0.0.0.0', port: 9000 },
       webhooks: { secret: 'whsec_12345678', host: '127.0.0.1', port: 9001, lookSeconds: 5 },
+      poolSize: 10,
       leaseSeconds: 20,
       requestTimeoutSeconds: 10,
       requestsPerMinute: 1200,

@@ -51,6 +51,7 @@ interface HandWrittenSettings {
     | { readonly host?: string | undefined; readonly port?: number | undefined }
     | false
     | undefined;
+  readonly poolSize?: number | undefined;
   readonly leaseSeconds?: number | undefined;
   readonly requestTimeoutSeconds?: number | undefined;
   readonly requestsPerMinute?: number | undefined;

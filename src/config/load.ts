@@ -146,6 +146,7 @@ function validate(
       target,
       schema: values.WORKOS_SYNC_SCHEMA,
       sessionLimits: sessionLimitsFor(leaseTtlMs),
+      poolSize: values.WORKOS_SYNC_POOL_SIZE,
     },
     pollCron: primary?.schedules.pollCron ?? schedules.pollCron,
     reconcileCron: primary?.schedules.reconcileCron ?? schedules.reconcileCron,

@@ -136,6 +136,20 @@ export const requestsPerMinute: Parser<number, number> = {
   },
 };
 
+/** Connections in the pool the mirror opens itself (from DATABASE_URL): 1 to 100. */
+export const poolSize: Parser<number, number> = {
+  text(value, name) {
+    if (!/^\d+$/.test(value)) throw badPoolSize(name, value);
+    return poolSize.value(Number(value), name);
+  },
+  value(value, name) {
+    if (!Number.isInteger(value) || value < 1 || value > 100) throw badPoolSize(name, value);
+    return value;
+  },
+};
+const badPoolSize = (name: string, value: unknown) =>
+  new ConfigError(`${name} must be a whole number of connections, 1 to 100, got "${value}"`);
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

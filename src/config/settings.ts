@@ -14,6 +14,7 @@ import {
   LOG_LEVELS,
   logLevel,
   type Parser,
+  poolSize,
   port,
   requestsPerMinute,
   seconds,
@@ -177,6 +178,14 @@ export const SETTINGS = [
     default: 30,
     description:
       'how long to keep polling for an event a webhook named that the Events API does not list yet',
+  }),
+  setting({
+    name: 'WORKOS_SYNC_POOL_SIZE',
+    option: 'poolSize',
+    parse: poolSize,
+    default: 4,
+    description:
+      "connections in the pool the mirror opens from `DATABASE_URL` (not an application's own pool): one pool per process, whatever the number of environments; 10 serves 1,000 environments on one replica ([the fleet](docs/fleet.md))",
   }),
   setting({
     name: 'WORKOS_SYNC_LEASE_SECONDS',

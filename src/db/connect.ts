@@ -56,7 +56,9 @@ export async function openDatabase(
   switch (target.kind) {
     case 'url':
       return server(
-        new PostgresDialect({ pool: ownPool(target.url, target.tls, log, options.poolSize ?? 4) }),
+        new PostgresDialect({
+          pool: ownPool(target.url, target.tls, log, options.poolSize ?? settings.poolSize ?? 4),
+        }),
         true,
         describeUrl(target.url),
         async () => {

@@ -20,4 +20,6 @@ export interface DatabaseSettings {
   readonly schema: string;
   /** Bounds on our transactions on a Postgres server, derived from the lease period. */
   readonly sessionLimits: SessionLimits;
+  /** Connections in the pool opened from a URL (one pool per process). */
+  readonly poolSize?: number | undefined;
 }
