@@ -166,6 +166,12 @@ it.each(recipes().map((r) => [r.question, r.query]))('%s', async (question, quer
       expect(rows).toEqual([expect.objectContaining({ status: 'succeeded', updated: 1 })]);
       expect(String(rows[0]!.rows_it_wrote)).toContain('Renamed without an event');
       break;
+    case 'How many live connections does each environment have, by state?': {
+      const live = await run('select count(*) as n from workos.live_connections');
+      expect(new Set(rows.map((r) => r.environment))).toEqual(new Set(['default']));
+      expect(rows.reduce((sum, r) => sum + Number(r.connections), 0)).toBe(Number(live[0]!.n));
+      break;
+    }
     case 'Which events were quarantined, and why?':
       expect(rows).toHaveLength(1);
       expect(String(rows[0]!.error)).toMatch(/data\.connection_type/);
