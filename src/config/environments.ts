@@ -9,6 +9,7 @@
  * No message carries a secret: a value is echoed only where it is a name (an environment's, a
  * variable's) or a schedule, and never when it looks like a key.
  */
+
 import {
   isAlias,
   isMap,
@@ -21,11 +22,11 @@ import {
   type YAMLError,
   type YAMLMap,
 } from 'yaml';
+import { ENVIRONMENT_NAME } from '../db/environment-scope.ts';
 import { ConfigError } from '../errors.ts';
 import { cronExpression, webhookSecret } from './parsers.ts';
 
 /** A slug: what an environment is called in every row of the mirror. */
-export const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** The name of an environment variable, as the file may give one: upper case, digits and `_`. */
 export const VARIABLE_NAME = /^[A-Z_][A-Z0-9_]*$/;
 

@@ -75,12 +75,16 @@ export const ENVIRONMENT_RELATIONS: ReadonlySet<string> = new Set([
  */
 export const DEFAULT_ENVIRONMENT = 'default';
 
+/** What an environment may be called: a slug, safe to inline in a statement. */
+export const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
 /** `db` (bound to `schema`), confined to `environment`. */
 export function scopedToEnvironment(
   db: Kysely<Database>,
   schema: string,
   environment: string,
 ): Kysely<Database> {
+  if (!ENVIRONMENT_NAME.test(environment)) throw new Error(`"${environment}" is not an environment's name`);
   return db.withPlugin(new EnvironmentScopePlugin(schema, environment));
 }
 
@@ -160,7 +164,7 @@ class EnvironmentScopeTransformer extends OperationNodeTransformer {
   }
 
   /**
-   * Inlined (a slug: config/ checks it), not bound: a chunked insert's parameters stay what
+   * Inlined (a slug: `scopedToEnvironment` checks it), not bound: a chunked insert's parameters stay what
    * `statementChunks` counted. A row that left the column out (Kysely's DEFAULT) gets it too.
    */
   #value(): OperationNode {
