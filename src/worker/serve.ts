@@ -77,6 +77,8 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
   const ready = (async () => {
     const { db, log, scrub, dedicatedSession, ...sources } = await deps;
     const metrics = createMetrics({ db, log });
+    // Registered before it can take a lease (see `registered`).
+    registration = await registered(db, log, options);
     worker = startWorker(
       { db, log, scrub, ...sources, metrics },
       {
@@ -91,7 +93,6 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
       },
     );
     const running = worker;
-    registration = registered(db, log, options);
     server = options.http
       ? await startHttpServer(
           {
@@ -158,12 +159,16 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
  * `migrate --finalize` tells this release's lease holders from the previous release's
  * (migrations/0007). Every third of a lease period; a failed beat is retried at the next.
  */
-function registered(db: Kysely<Database>, log: Logger, options: ServeOptions): { leave(): Promise<void> } {
+async function registered(
+  db: Kysely<Database>,
+  log: Logger,
+  options: ServeOptions,
+): Promise<{ leave(): Promise<void> }> {
   const beat = () =>
     heartbeat(db, { id: options.holder, release: packageVersion(), environments: 1 }).catch(
       (error: unknown) => log.debug({ err: error }, 'heartbeat failed; trying again at the next'),
     );
-  void beat();
+  await beat();
   const timer = setInterval(() => void beat(), Math.max(1_000, Math.floor(options.leaseTtlMs / 3)));
   timer.unref();
   return {
