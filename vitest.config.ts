@@ -23,6 +23,7 @@ const PURE = [
   'test/emulator-organizations.test.ts',
   'test/emulator-spec.test.ts',
   'test/emulator.test.ts',
+  'test/environment-scope.test.ts',
   'test/job.test.ts',
   'test/layers.test.ts',
   'test/look-schedule.test.ts',
