@@ -127,7 +127,7 @@ describe('select', () => {
     },
   ])('a $join join gets its condition in its ON (so an outer join stays outer)', ({ join, build }) => {
     expect(compiled(build().select(['c.id', 'd.domain']))).toEqual({
-      sql: `select "c"."id", "d"."domain" from "workos"."connections" as "c" ${join} join "workos"."connection_domains" as "d" on "d"."connection_id" = "c"."id" and "d"."environment" = $1 where "c"."environment" = $2`,
+      sql: `select "c"."id", "d"."domain" from "workos"."connections" as "c" ${join} join "workos"."connection_domains" as "d" on ("d"."connection_id" = "c"."id") and "d"."environment" = $1 where "c"."environment" = $2`,
       parameters: ['staging', 'staging'],
     });
   });
@@ -142,7 +142,7 @@ describe('select', () => {
       )
       .select('d.id');
     expect(compiled(query)).toEqual({
-      sql: 'select "d"."id" from "workos"."connections" as "c" inner join "workos"."connection_domains" as "d" on ("d"."connection_id" = "c"."id" or "d"."domain" = $1) and "d"."environment" = $2 where "c"."environment" = $3',
+      sql: 'select "d"."id" from "workos"."connections" as "c" inner join "workos"."connection_domains" as "d" on (("d"."connection_id" = "c"."id" or "d"."domain" = $1)) and "d"."environment" = $2 where "c"."environment" = $3',
       parameters: ['a.example', 'staging', 'staging'],
     });
   });
@@ -593,9 +593,8 @@ describe('environmentOf', () => {
  */
 describe('statements the scope must confine or refuse', () => {
   it('a raw `or` in a join`s ON stays inside parentheses, as in a where', () => {
-    // Today: `on d.domain = 'a.example' or d.connection_id = c.id and "d"."environment" = $1`:
-    // every environment's rows for that domain are joined (checked on Postgres: eu's domain read
-    // through staging's handle).
+    // Without the parentheses, `… or d.connection_id = c.id and "d"."environment" = $1` joins
+    // every environment's rows for that domain.
     const query = db
       .selectFrom('connections as c')
       .innerJoin('connection_domains as d', (join) =>
@@ -609,8 +608,7 @@ describe('statements the scope must confine or refuse', () => {
   });
 
   it('a cross join is confined in valid SQL (a cross join has no ON)', () => {
-    // Today: `cross join "workos"."connection_domains" as "d" on "d"."environment" = $1`, which
-    // Postgres refuses: syntax error at or near "on".
+    // A cross join has no ON for the condition (Postgres refuses `cross join … on`): it goes in the where.
     const text = compiled(
       db.selectFrom('connections as c').crossJoin('connection_domains as d').select('d.id'),
     ).sql;
@@ -619,17 +617,14 @@ describe('statements the scope must confine or refuse', () => {
   });
 
   it('an update that sets the environment column to another environment is refused, as such an insert is', () => {
-    // Today: `update ... set "environment" = $1 ... where ... "environment" = $3` with 'eu': the
-    // row moves into another environment (checked on Postgres).
+    // Confined by its where, it would still move the row into another environment.
     expect(() =>
       compiled(db.updateTable('connections').set({ environment: 'eu' }).where('id', '=', 'conn_1')),
     ).toThrow(/environment/);
   });
 
   it('a merge into an environment`s table is confined or refused', () => {
-    // Today: `merge into "workos"."connections" as "t" using "workos"."connection_domains" as "s"
-    // on "s"."connection_id" = "t"."id" when matched then delete`, untouched: on Postgres it
-    // deleted another environment's connection through staging's handle.
+    // Unconfined, `merge … when matched then delete` deletes another environment's rows.
     const merge = () =>
       compiled(
         db

@@ -5,11 +5,13 @@
  * write another's rows by forgetting a condition:
  *
  * - every reference to an environment's table in a `select`, `update` or `delete` (its FROM,
- *   its joins, every subquery) gains `<table>.environment = $environment`, a join in its ON;
+ *   its joins, every subquery) gains `<table>.environment = $environment`, a join in its ON (the
+ *   statement's own condition in parentheses either way, so an `or` in it cannot escape), a
+ *   join without an ON (a cross join) in the where; an `update` may not set `environment`;
  * - every `insert` into one gains the `environment` column, with that value, in each row, and
  *   its `on conflict` target gains `environment` first (the keys lead with it);
- * - a statement it cannot confine (an `insert ... select`, whose rows it cannot see) is refused
- *   with an error, unless that statement names `environment` among its columns itself.
+ * - a statement it cannot confine is refused with an error: an `insert ... select` (whose rows
+ *   it cannot see) unless it names `environment` among its columns itself, and a `merge`.
  *
  * Raw SQL (`sql\`...\``) is not rewritten: code that reaches these tables with it passes the
  * environment itself. The fleet's own tables (`workers`, `request_budget`) belong to no
@@ -23,10 +25,12 @@ import {
   type DeleteQueryNode,
   IdentifierNode,
   type InsertQueryNode,
-  JoinNode,
+  type JoinNode,
   type Kysely,
   type KyselyPlugin,
+  type MergeQueryNode,
   type OnConflictNode,
+  OnNode,
   type OperationNode,
   OperationNodeTransformer,
   OperatorNode,
@@ -115,21 +119,45 @@ class EnvironmentScopeTransformer extends OperationNodeTransformer {
   protected override transformSelectQuery(node: SelectQueryNode, queryId?: QueryId): SelectQueryNode {
     const query = super.transformSelectQuery(node, queryId);
     const joins = query.joins?.map((join) => this.#confineJoin(join));
-    return this.#confineWhere({ ...query, ...(joins ? { joins } : {}) }, query.from?.froms ?? []);
+    const tables = [...(query.from?.froms ?? []), ...this.#joinedWithoutOn(query.joins)];
+    return this.#confineWhere({ ...query, ...(joins ? { joins } : {}) }, tables);
   }
 
   protected override transformUpdateQuery(node: UpdateQueryNode, queryId?: QueryId): UpdateQueryNode {
     const query = super.transformUpdateQuery(node, queryId);
+    const tables = [
+      ...(query.table ? [query.table] : []),
+      ...(query.from?.froms ?? []),
+      ...this.#joinedWithoutOn(query.joins),
+    ];
+    if (
+      tables.some((t) => this.#reference(t) !== null) &&
+      query.updates?.some((u) => ColumnNode.is(u.column) && u.column.column.name === 'environment')
+    )
+      throw new Error(`an update on a handle confined to ${this.environment} may not set environment`);
     const joins = query.joins?.map((join) => this.#confineJoin(join));
-    const tables = [...(query.table ? [query.table] : []), ...(query.from?.froms ?? [])];
     return this.#confineWhere({ ...query, ...(joins ? { joins } : {}) }, tables);
   }
 
   protected override transformDeleteQuery(node: DeleteQueryNode, queryId?: QueryId): DeleteQueryNode {
     const query = super.transformDeleteQuery(node, queryId);
     const joins = query.joins?.map((join) => this.#confineJoin(join));
-    const tables = [...query.from.froms, ...(query.using?.tables ?? [])];
+    const tables = [
+      ...query.from.froms,
+      ...(query.using?.tables ?? []),
+      ...this.#joinedWithoutOn(query.joins),
+    ];
     return this.#confineWhere({ ...query, ...(joins ? { joins } : {}) }, tables);
+  }
+
+  /** A merge's matching cannot be confined as a join's can: refused on an environment's tables. */
+  protected override transformMergeQuery(node: MergeQueryNode, queryId?: QueryId): MergeQueryNode {
+    const query = super.transformMergeQuery(node, queryId);
+    if (this.#reference(query.into) !== null || (query.using && this.#reference(query.using.table) !== null))
+      throw new Error(
+        `a merge cannot be confined to an environment: use insert … on conflict, update or delete`,
+      );
+    return query;
   }
 
   protected override transformInsertQuery(node: InsertQueryNode, queryId?: QueryId): InsertQueryNode {
@@ -177,10 +205,21 @@ class EnvironmentScopeTransformer extends OperationNodeTransformer {
     return { ...onConflict, columns: [ColumnNode.create('environment'), ...columns] };
   }
 
+  /**
+   * The join's own condition in parentheses, as a where's (an `or` in it must not escape). A join
+   * without one (a cross join) is confined in the where instead: `#joinedWithoutOn`.
+   */
   #confineJoin(join: JoinNode): JoinNode {
     const table = this.#reference(join.table);
-    if (table === null) return join;
-    return JoinNode.cloneWithOn(join, this.#condition(table));
+    if (table === null || !join.on) return join;
+    return {
+      ...join,
+      on: OnNode.create(AndNode.create(ParensNode.create(join.on.on), this.#condition(table))),
+    };
+  }
+
+  #joinedWithoutOn(joins: readonly JoinNode[] | undefined): OperationNode[] {
+    return (joins ?? []).filter((join) => !join.on).map((join) => join.table);
   }
 
   #confineWhere<T extends SelectQueryNode | UpdateQueryNode | DeleteQueryNode>(
