@@ -8,7 +8,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../src/db/tables.ts';
-import { acquireLeases, releaseLeases, renewLeases } from '../src/worker/fleet/lease-batch.ts';
+import { acquireLeases, heldByOthers, releaseLeases, renewLeases } from '../src/worker/fleet/lease-batch.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 let t: TestDatabase;
@@ -113,6 +113,26 @@ it('takes the free and the expired, renews its own, leaves alone what another re
     environment: 'env_free',
     holder: 'replica-b',
   });
+});
+
+it('says which are held by another replica now, taking nothing: the fleet starts the others', async () => {
+  await insertLeases('replica-b', ['env_held'], 60_000);
+  await insertLeases('replica-b', ['env_expired'], -1_000);
+  await insertLeases('replica-a', ['env_mine'], 60_000);
+  await insertLeases('replica-b', ['env_free'], 60_000, 'reconcile');
+  const before = await leases();
+  const busy = await heldByOthers(t.whole, 'events', 'replica-a', [
+    'env_free',
+    'env_held',
+    'env_expired',
+    'env_mine',
+    'env_never',
+  ]);
+  expect([...busy]).toEqual(['env_held']);
+  expect(await heldByOthers(t.whole, 'events', 'replica-a', [])).toEqual(new Set());
+  expect((await leases()).map((r) => [r.environment, r.name, r.holder])).toEqual(
+    before.map((r) => [r.environment, r.name, r.holder]),
+  );
 });
 
 it('renews a thousand in ceil(1000 / chunk) statements, only the rows this holder holds, and says which it still holds', async () => {

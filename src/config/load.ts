@@ -65,6 +65,16 @@ export interface Config {
    * environment's secret; null without one.
    */
   readonly webhooks: WebhookSettings | null;
+  /**
+   * Where the webhook receiver listens, and how long a nudge keeps looking, with or without a
+   * secret: with an environments file, the receiver of every environment that has one
+   * (`environments[i].webhookSecret`), each on a path of its own.
+   */
+  readonly webhookReceiver: {
+    readonly host: SettingValue<'WORKOS_SYNC_WEBHOOK_HOST'>;
+    readonly port: SettingValue<'WORKOS_SYNC_WEBHOOK_PORT'>;
+    readonly lookForMs: number;
+  };
   readonly logLevel: SettingValue<'LOG_LEVEL'>;
 }
 
@@ -134,6 +144,11 @@ function validate(
   // What the commands of one environment sync (the fields from before environments): `default`.
   const primary = environments.find((environment) => environment.name === DEFAULT_ENVIRONMENT);
   const secret = primary?.webhookSecret;
+  const webhookReceiver = {
+    host: values.WORKOS_SYNC_WEBHOOK_HOST,
+    port: values.WORKOS_SYNC_WEBHOOK_PORT,
+    lookForMs: values.WORKOS_SYNC_WEBHOOK_LOOK_SECONDS * 1000,
+  };
   return freezeSettings<Config>({
     environments,
     environmentsFile: declared,
@@ -153,15 +168,8 @@ function validate(
     http: { host: values.WORKOS_SYNC_HTTP_HOST, port: values.WORKOS_SYNC_HTTP_PORT },
     leaseTtlMs,
     requestTimeoutMs: values.WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS * 1000,
-    webhooks:
-      secret === undefined
-        ? null
-        : {
-            secret,
-            host: values.WORKOS_SYNC_WEBHOOK_HOST,
-            port: values.WORKOS_SYNC_WEBHOOK_PORT,
-            lookForMs: values.WORKOS_SYNC_WEBHOOK_LOOK_SECONDS * 1000,
-          },
+    webhooks: secret === undefined ? null : { secret, ...webhookReceiver },
+    webhookReceiver,
     logLevel: values.LOG_LEVEL,
   });
 }

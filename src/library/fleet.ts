@@ -3,6 +3,8 @@
  * of its own API key (all behind the process's one request gate), served as a fleet
  * (worker/fleet/) on the one database handle. An environment other than `default` needs the keys
  * led by the environment (migrations/0007): until `migrate --finalize`, the fleet refuses to start.
+ * The environments with a webhook secret are received on one listener (`WORKOS_SYNC_WEBHOOK_HOST`
+ * and `_PORT`), each at `/webhooks/<environment>`.
  */
 import type { WorkOS } from '@workos-inc/node';
 import type { Config } from '../config.ts';
@@ -15,6 +17,7 @@ import type { ChangeReporting } from '../sync/changes/report.ts';
 import { packageVersion } from '../version.ts';
 import { serveFleet } from '../worker/fleet/serve-fleet.ts';
 import type { RunningSync } from '../worker/serve.ts';
+import { nudgeChannel } from '../worker/webhooks/nudge-bus.ts';
 import { createWorkosClient, type RequestGate } from '../workos/client.ts';
 import { workosConnectionsSource } from '../workos/connections-source.ts';
 import { workosEventsSource } from '../workos/events-source.ts';
@@ -69,9 +72,13 @@ export function serveFleetFrom(deps: FleetFromDeps, options: FleetFromOptions): 
       throw new ConfigError(
         `environment "${others[0]!.name}" needs the keys led by the environment: run \`workos-sync migrate --finalize\` once every replica runs this release`,
       );
+    const withSecrets = config.environments.flatMap((e) =>
+      e.webhookSecret ? [{ name: e.name, secret: e.webhookSecret }] : [],
+    );
     return serveFleet(
       {
         db: handle.db,
+        dedicatedSession: handle.dedicatedSession,
         schema: config.database.schema,
         log,
         scrub,
@@ -93,7 +100,19 @@ export function serveFleetFrom(deps: FleetFromDeps, options: FleetFromOptions): 
         holder: options.holder,
         release: packageVersion(),
         timings: fleetTimings(config.leaseTtlMs),
+        lookForMs: config.webhookReceiver.lookForMs,
         http: options.http,
+        webhooks:
+          withSecrets.length === 0
+            ? null
+            : {
+                host: config.webhookReceiver.host,
+                port: config.webhookReceiver.port,
+                environments: withSecrets,
+                // The SDK's check needs no key: any environment's client verifies with the secret given.
+                verifier: clientOf(withSecrets[0]!.name).webhooks,
+                channel: nudgeChannel(config.database.schema),
+              },
         onEnvironmentFatal: (environment, error) => {
           log.error({ err: error, environment }, 'an environment stopped; the others go on');
           options.onFatal?.(error);

@@ -255,6 +255,40 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
   };
 }
 
+/** The fleet's one webhook receiver: its answers, by environment where the path named one. */
+export interface WebhookReceiverMetrics {
+  readonly registry: Registry;
+  /** `environment` undefined: a path of no environment with a secret (`not_found`). */
+  recordWebhook(result: WebhookResult, environment: string | undefined): void;
+}
+
+/**
+ * `workos_sync_webhooks_total{environment, result}` for the receiver of a fleet's environments
+ * (`environments`: those with a path), every series from zero; a request to a path of none is
+ * counted without the label. The same family as each environment's registry has (its zeros,
+ * labelled by default), which a scrape of the fleet adds up by label set.
+ */
+export function createWebhookReceiverMetrics(environments: readonly string[]): WebhookReceiverMetrics {
+  const registry = new Registry();
+  const webhooks = new Counter({
+    name: `${PREFIX}webhooks_total`,
+    help: `Requests to the webhook receiver, by result (${WEBHOOK_RESULTS.join(', ')}).`,
+    labelNames: ['environment', 'result'] as const,
+    registers: [registry],
+  });
+  for (const environment of environments)
+    for (const result of WEBHOOK_RESULTS) webhooks.inc({ environment, result }, 0);
+  webhooks.inc({ result: 'not_found' }, 0);
+  const known = new Set(environments);
+  return {
+    registry,
+    recordWebhook(result, environment) {
+      const labels = { result: oneOf(WEBHOOK_RESULTS, result) };
+      webhooks.inc(environment !== undefined && known.has(environment) ? { ...labels, environment } : labels);
+    },
+  };
+}
+
 /**
  * Event types come from the API (and a malformed event can carry any string): only the types this
  * mirror handles get a series of their own, so a bad stream cannot blow up label cardinality.

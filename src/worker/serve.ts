@@ -5,6 +5,7 @@
  * back, the servers and the bus close.
  */
 import type { Kysely } from 'kysely';
+import { DEFAULT_ENVIRONMENT } from '../db/environment-scope.ts';
 import type { DedicatedSession } from '../db/listen.ts';
 import type { Database } from '../db/tables.ts';
 import type { FatalError } from '../errors.ts';
@@ -22,6 +23,7 @@ import { startWorker, type Worker, type WorkerDeps } from './worker.ts';
 export interface WebhookSettings {
   /** The endpoint's signing secret, from the WorkOS dashboard. */
   readonly secret: string;
+  /** The receiver's address (`WORKOS_SYNC_WEBHOOK_HOST` and `_PORT`). */
   readonly host: string;
   readonly port: number;
   /** How long the poller keeps looking for an event a webhook named and the Events API does not list yet. */
@@ -47,7 +49,9 @@ export interface ServeOptions {
 export interface RunningSync {
   /**
    * Resolves once the worker runs and the servers listen: the health server's URL, and the
-   * webhook endpoint (to register with WorkOS), each null when there is none.
+   * webhook endpoint (to register with WorkOS), each null when there is none. With an
+   * environments file, `webhookUrl` is the endpoints' prefix, `http://host:port/webhooks`: an
+   * environment's endpoint is `<webhookUrl>/<environment>`.
    */
   readonly ready: Promise<{ readonly url: string | null; readonly webhookUrl: string | null }>;
   /** Resolves once the worker has stopped: with the error that stopped it, or null after `stop()`. */
@@ -111,7 +115,10 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
       : undefined;
     if (options.webhooks) {
       const { settings, verifier, channel } = options.webhooks;
-      bus = startNudgeBus({ db, log, dedicatedSession }, channel, (nudge) => running.nudge(nudge));
+      // This worker runs `default` alone: another environment's nudge is for a fleet's replica.
+      bus = startNudgeBus({ db, log, dedicatedSession }, channel, ({ environment, eventId, receivedAt }) => {
+        if (environment === DEFAULT_ENVIRONMENT) running.nudge({ eventId, receivedAt });
+      });
       await bus.ready;
       const nudges = bus;
       receiver = await startWebhookReceiver(
@@ -119,7 +126,8 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
           webhooks: verifier,
           metrics,
           log,
-          onDelivery: ({ eventId, receivedAt }) => nudges.send({ eventId, receivedAt }),
+          onDelivery: ({ eventId, receivedAt }) =>
+            nudges.send({ environment: DEFAULT_ENVIRONMENT, eventId, receivedAt }),
         },
         { host: settings.host, port: settings.port, secret: settings.secret },
       );

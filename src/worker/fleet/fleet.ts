@@ -20,6 +20,7 @@ import type { SyncDeps } from '../../sync/poll.ts';
 import type { SyncMetrics } from '../metrics.ts';
 import { startWorker, type Worker } from '../worker.ts';
 import { heartbeat, leaveFleet, liveWorkers } from './heartbeat.ts';
+import { heldByOthers } from './lease-batch.ts';
 import { decideRebalance, type FleetTimings, handOffBounds } from './rebalance.ts';
 
 /** One environment as the fleet serves it. */
@@ -118,7 +119,11 @@ export function startFleet(deps: FleetDeps, options: FleetOptions): Fleet {
       // Released first, so the new owner finds them free at its next tick.
       await Promise.all(decision.release.map(stopEnvironment));
       if (stopped) return;
-      for (const name of decision.take) start(name);
+      // Started once its lease is free: a worker tries a lease at its polls, minutes apart on a
+      // slow schedule, so one still held by the previous owner is tried again at the next tick.
+      const busy = await heldByOthers(deps.db, 'events', options.holder, decision.take);
+      if (stopped) return;
+      for (const name of decision.take) if (!busy.has(name)) start(name);
       lastTick = new Date();
       if (lastError !== null) deps.log.info('fleet tick recovered');
       lastError = null;

@@ -153,3 +153,28 @@ export async function releaseLeases(
       .execute(),
   );
 }
+
+/**
+ * Of `environments`, those whose lease `name` another holder holds now (unexpired, by the
+ * database's clock): a read, which takes nothing. The rest are free, expired or this holder's.
+ */
+export async function heldByOthers(
+  db: Kysely<Database>,
+  name: LeaseName,
+  holder: string,
+  environments: readonly string[],
+  options: LeaseBatchOptions = {},
+): Promise<Set<string>> {
+  if (environments.length === 0) return new Set();
+  const held = await eachChunk(environments, options, (chunk) =>
+    db
+      .selectFrom('leases')
+      .select('environment')
+      .where('name', '=', name)
+      .where('holder', '<>', holder)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .where(inList(chunk))
+      .execute(),
+  );
+  return new Set(held);
+}

@@ -1,28 +1,51 @@
 /**
- * The fleet as `run` serves it with an environments file: the fleet (fleet.ts) and the health and
- * metrics server, started together and stopped together. Each environment keeps its own metrics,
+ * The fleet as `run` serves it with an environments file: the fleet (fleet.ts), the health and
+ * metrics server and, when an environment has a webhook secret, the webhook receiver and the nudge
+ * bus, started together and stopped together. Each environment keeps its own metrics,
  * labelled `environment`, and a scrape gives them all as one page (prom-client's aggregation of
  * registries: one family per metric, one series per environment and label set). Readiness follows
  * the fleet's tick, not any one environment's poll: an environment waiting for another replica's
  * lease is not a fault of this one.
+ *
+ * Webhooks: one receiver for the process, `POST /webhooks/<environment>` for each environment with
+ * a secret, verified with that secret (webhooks/receiver.ts). A verified delivery is announced on
+ * the nudge bus with its environment, whichever replica received it; every replica hears it and
+ * passes it to its own worker of that environment, if it runs it (which acts on it while it holds
+ * the environment's lease). A replica that does not run the environment ignores it.
  */
 import type { Kysely } from 'kysely';
 import { AggregatorRegistry, prometheusContentType, type Registry } from 'prom-client';
+import type { DedicatedSession } from '../../db/listen.ts';
 import type { Database } from '../../db/tables.ts';
 import type { FatalError } from '../../errors.ts';
 import type { Scrub } from '../../logger.ts';
 import type { MetricsPage } from '../http-server.ts';
 import { databaseCheck, type HttpServer, startHttpServer } from '../http-server.ts';
-import { createMetrics, type SyncMetrics } from '../metrics.ts';
+import { createMetrics, createWebhookReceiverMetrics, type SyncMetrics } from '../metrics.ts';
 import type { RunningSync } from '../serve.ts';
+import { type NudgeBus, startNudgeBus } from '../webhooks/nudge-bus.ts';
+import { type EnvironmentsWebhookReceiver, startEnvironmentsWebhookReceiver } from '../webhooks/receiver.ts';
+import type { WebhookVerifier } from '../webhooks/verify.ts';
 import { type FleetDeps, type FleetOptions, startFleet } from './fleet.ts';
 
 export interface ServeFleetOptions extends Omit<FleetOptions, 'onEnvironmentFatal'> {
   readonly http: { readonly host: string; readonly port: number | 'ephemeral' } | null;
   readonly onEnvironmentFatal: (environment: string, error: FatalError) => void;
+  /** The webhook receiver of the environments with a secret (at least one), and the nudge bus's channel. */
+  readonly webhooks: {
+    readonly host: string;
+    readonly port: number;
+    readonly environments: readonly { readonly name: string; readonly secret: string }[];
+    readonly verifier: WebhookVerifier;
+    readonly channel: string;
+  } | null;
 }
 
-type ServeFleetDeps = Omit<FleetDeps, 'metricsOf'> & { readonly scrub: Scrub };
+type ServeFleetDeps = Omit<FleetDeps, 'metricsOf'> & {
+  readonly scrub: Scrub;
+  /** A session of its own to LISTEN on; without one (embedded), nudges reach this process's workers only. */
+  readonly dedicatedSession?: (() => Promise<DedicatedSession>) | undefined;
+};
 
 export function serveFleet(deps: ServeFleetDeps, options: ServeFleetOptions): RunningSync {
   const metrics = new Map<string, SyncMetrics>();
@@ -36,7 +59,12 @@ export function serveFleet(deps: ServeFleetDeps, options: ServeFleetOptions): Ru
     return kept;
   };
   const fleet = startFleet({ ...deps, metricsOf }, options);
+  const receiverMetrics = options.webhooks
+    ? createWebhookReceiverMetrics(options.webhooks.environments.map((e) => e.name))
+    : undefined;
   let server: HttpServer | undefined;
+  let receiver: EnvironmentsWebhookReceiver | undefined;
+  let bus: NudgeBus | undefined;
   let finish!: (error: FatalError | null) => void;
   const done = new Promise<FatalError | null>((resolve) => {
     finish = resolve;
@@ -47,7 +75,12 @@ export function serveFleet(deps: ServeFleetDeps, options: ServeFleetOptions): Ru
     server = options.http
       ? await startHttpServer(
           {
-            metrics: { registry: fleetRegistry(() => [...metrics.values()].map((m) => m.registry)) },
+            metrics: {
+              registry: fleetRegistry(() => [
+                ...(receiverMetrics ? [receiverMetrics.registry] : []),
+                ...[...metrics.values()].map((m) => m.registry),
+              ]),
+            },
             log: deps.log,
             scrub: deps.scrub,
             health: {
@@ -60,11 +93,37 @@ export function serveFleet(deps: ServeFleetDeps, options: ServeFleetOptions): Ru
           options.http,
         )
       : undefined;
+    if (options.webhooks && receiverMetrics) {
+      const { verifier, channel, host, port, environments } = options.webhooks;
+      // Each replica passes a nudge only to its own worker of the nudge's environment.
+      bus = startNudgeBus(
+        { db: deps.db, log: deps.log, dedicatedSession: deps.dedicatedSession },
+        channel,
+        ({ environment, eventId, receivedAt }) => fleet.worker(environment)?.nudge({ eventId, receivedAt }),
+      );
+      await bus.ready;
+      const nudges = bus;
+      receiver = await startEnvironmentsWebhookReceiver(
+        {
+          webhooks: verifier,
+          metrics: receiverMetrics,
+          log: deps.log,
+          onDelivery: ({ environment, eventId, receivedAt }) =>
+            nudges.send({ environment, eventId, receivedAt }),
+        },
+        { host, port, environments },
+      );
+    }
     deps.log.info(
-      { holder: options.holder, environments: options.environments.length, http: server?.url ?? 'disabled' },
+      {
+        holder: options.holder,
+        environments: options.environments.length,
+        http: server?.url ?? 'disabled',
+        webhooks: receiver?.url ?? 'disabled',
+      },
       'fleet worker started',
     );
-    return { url: server?.url ?? null, webhookUrl: null };
+    return { url: server?.url ?? null, webhookUrl: receiver?.url ?? null };
   })();
   ready.catch(() => finish(null));
 
@@ -76,7 +135,9 @@ export function serveFleet(deps: ServeFleetDeps, options: ServeFleetOptions): Ru
     stop() {
       stopping ??= (async () => {
         await ready.catch(() => undefined);
+        await receiver?.close();
         await fleet.stop();
+        await bus?.close();
         await server?.close();
         finish(null);
       })();

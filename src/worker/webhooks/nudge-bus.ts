@@ -5,8 +5,15 @@
  * restart), and each hands it to its worker, which acts on it only while it holds the lease. With
  * no session of its own to listen on (the application's Kysely, the embedded database: one
  * process), a nudge goes straight to the local worker.
+ *
+ * A nudge names its environment: `{"environment", "eventId", "receivedAt"}`. Every replica hears
+ * every nudge, and passes it only to the worker of that environment if it runs one (the fleet:
+ * its share; the single-environment worker: `default` alone); a replica that does not run it
+ * ignores it. A nudge without an environment comes from a release before environments, whose
+ * replicas received only `default`'s webhooks: it is `default`'s.
  */
 import { type Kysely, sql } from 'kysely';
+import { DEFAULT_ENVIRONMENT } from '../../db/environment-scope.ts';
 import { type DedicatedSession, type Listening, listen } from '../../db/listen.ts';
 import type { Database } from '../../db/tables.ts';
 import type { Logger } from '../../logger.ts';
@@ -18,10 +25,15 @@ export interface NudgeBusDeps {
   readonly dedicatedSession?: (() => Promise<DedicatedSession>) | undefined;
 }
 
+/** A nudge as the bus carries it: for one environment's worker. */
+export interface EnvironmentNudge extends Nudge {
+  readonly environment: string;
+}
+
 export interface NudgeBus {
   /** Resolves once this replica listens (nudges sent after that reach it). */
   readonly ready: Promise<void>;
-  send(nudge: Nudge): void;
+  send(nudge: EnvironmentNudge): void;
   close(): Promise<void>;
 }
 
@@ -32,7 +44,7 @@ export function nudgeChannel(schema: string): string {
 export function startNudgeBus(
   deps: NudgeBusDeps,
   channel: string,
-  deliver: (nudge: Nudge) => void,
+  deliver: (nudge: EnvironmentNudge) => void,
 ): NudgeBus {
   const open = deps.dedicatedSession;
   if (!open) return { ready: Promise.resolve(), send: deliver, close: async () => {} };
@@ -48,7 +60,7 @@ export function startNudgeBus(
   return {
     ready: listening.ready,
     send(nudge) {
-      const payload = JSON.stringify({ eventId: nudge.eventId, receivedAt: nudge.receivedAt.toISOString() });
+      const payload = nudgePayload(nudge);
       sql`select pg_notify(${channel}, ${payload})`.execute(deps.db).catch((error: unknown) => {
         // The database is away: this replica may still be the holder.
         deps.log.warn({ err: error }, 'could not pass a webhook on to the other replicas; nudging this one');
@@ -59,11 +71,27 @@ export function startNudgeBus(
   };
 }
 
-function parseNudge(payload: string): Nudge | undefined {
+/** What goes on the channel: the environment, the event id and when the delivery was received. */
+export function nudgePayload(nudge: EnvironmentNudge): string {
+  return JSON.stringify({
+    environment: nudge.environment,
+    eventId: nudge.eventId,
+    receivedAt: nudge.receivedAt.toISOString(),
+  });
+}
+
+/** A payload heard on the channel; undefined for what is not a nudge. */
+export function parseNudge(payload: string): EnvironmentNudge | undefined {
   try {
-    const { eventId, receivedAt } = JSON.parse(payload) as { eventId?: unknown; receivedAt?: unknown };
+    const { environment, eventId, receivedAt } = JSON.parse(payload) as {
+      environment?: unknown;
+      eventId?: unknown;
+      receivedAt?: unknown;
+    };
     const at = typeof receivedAt === 'string' ? new Date(receivedAt) : undefined;
-    if (typeof eventId === 'string' && at && !Number.isNaN(at.getTime())) return { eventId, receivedAt: at };
+    const whose = environment === undefined ? DEFAULT_ENVIRONMENT : environment;
+    if (typeof whose === 'string' && typeof eventId === 'string' && at && !Number.isNaN(at.getTime()))
+      return { environment: whose, eventId, receivedAt: at };
   } catch {
     // Not ours: someone else's NOTIFY on the channel.
   }

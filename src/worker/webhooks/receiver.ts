@@ -1,6 +1,11 @@
 /**
  * The WorkOS webhook receiver: `POST /webhooks/workos` on a listener of its own (not the health and
  * metrics server's: that one may be reachable only from inside the cluster, this one from WorkOS).
+ * With an environments file (`startEnvironmentsWebhookReceiver`), one listener for the whole
+ * process and a path per environment that has a secret, `POST /webhooks/<environment>`, each
+ * verified with that environment's secret alone: a delivery signed with another environment's
+ * secret does not verify (401 `bad_signature`), and a path of no environment with a secret is 404
+ * `not_found`, as any other path.
  *
  * A verified delivery is only a nudge — "WorkOS has a new event, `eventId`" — handed to
  * `onDelivery`; the Events API stays the only source of writes, so the body is never stored,
@@ -19,13 +24,15 @@
  * The secret only ever reaches the SDK's verification: never a log line, an answer or an error.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DEFAULT_ENVIRONMENT } from '../../db/environment-scope.ts';
 import type { Logger } from '../../logger.ts';
 import { listenHttp, sendJson, sendJsonAndClose } from '../http-listener.ts';
 import type { SyncMetrics, WebhookResult } from '../metrics.ts';
 import { readLimitedBody } from './receiver-body.ts';
 import { type Verdict, verifyWebhook, type WebhookVerifier } from './verify.ts';
 
-const WEBHOOK_PATH = '/webhooks/workos';
+const WEBHOOK_PREFIX = '/webhooks';
+const WEBHOOK_PATH = `${WEBHOOK_PREFIX}/workos`;
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
 /** What a verified delivery tells the worker. */
@@ -79,37 +86,135 @@ export async function startWebhookReceiver(
   deps: WebhookReceiverDeps,
   options: WebhookReceiverOptions,
 ): Promise<WebhookReceiver> {
-  const log = deps.log.child({ component: 'webhooks' });
-  const listener = await listenHttp(
-    log,
-    'webhook',
+  const route: Route = { secret: options.secret, environment: undefined };
+  const listener = await listenForWebhooks(
+    {
+      webhooks: deps.webhooks,
+      log: deps.log,
+      now: deps.now,
+      record: (result) => deps.metrics.recordWebhook(result),
+      onDelivery: (delivery) => deps.onDelivery(delivery),
+    },
     options,
-    (request, response) => receive(deps, options, log, request, response),
-    { deferContinue: true },
+    (path) => (path === WEBHOOK_PATH ? route : undefined),
   );
   const url = `${listener.url}${WEBHOOK_PATH}`;
-  log.info({ url }, 'webhook receiver listening');
+  deps.log.child({ component: 'webhooks' }).info({ url }, 'webhook receiver listening');
   return { ...listener, url };
 }
 
+/** A delivery to an environment's path: whose it is, verified with that environment's secret. */
+export interface EnvironmentWebhookDelivery extends WebhookDelivery {
+  readonly environment: string;
+}
+
+export interface EnvironmentsWebhookReceiverDeps {
+  readonly webhooks: WebhookVerifier;
+  /** Every answer, by result, and by environment when the path named one that has a secret. */
+  readonly metrics: { recordWebhook(result: WebhookResult, environment: string | undefined): void };
+  readonly log: Logger;
+  /** Called once per verified delivery, after its 200 is sent; its errors are logged, never thrown. */
+  readonly onDelivery: (delivery: EnvironmentWebhookDelivery) => void;
+  readonly now?: () => Date;
+}
+
+export interface EnvironmentsWebhookReceiverOptions extends Omit<WebhookReceiverOptions, 'secret'> {
+  /** The environments whose webhooks are received, each at `/webhooks/<name>`, verified with its own secret. */
+  readonly environments: readonly { readonly name: string; readonly secret: string }[];
+}
+
+export interface EnvironmentsWebhookReceiver {
+  /** `http://host:port/webhooks`: an environment's endpoint is `<url>/<environment>`. */
+  readonly url: string;
+  readonly port: number;
+  /** The paths served, each with its environment: `/webhooks/<name>`, and `/webhooks/workos` for `default`. */
+  readonly paths: ReadonlyMap<string, string>;
+  close(): Promise<void>;
+}
+
+/**
+ * One listener, a path per environment. `/webhooks/workos`, the single-environment worker's path,
+ * is `default`'s too when `default` has a secret (and no environment is named `workos`), so the
+ * endpoint registered before the environments file keeps working after it.
+ */
+export async function startEnvironmentsWebhookReceiver(
+  deps: EnvironmentsWebhookReceiverDeps,
+  options: EnvironmentsWebhookReceiverOptions,
+): Promise<EnvironmentsWebhookReceiver> {
+  const routes = new Map<string, Route>();
+  for (const { name, secret } of options.environments)
+    routes.set(`${WEBHOOK_PREFIX}/${name}`, { secret, environment: name });
+  const fallback = routes.get(`${WEBHOOK_PREFIX}/${DEFAULT_ENVIRONMENT}`);
+  if (fallback && !routes.has(WEBHOOK_PATH)) routes.set(WEBHOOK_PATH, fallback);
+  const listener = await listenForWebhooks(
+    {
+      webhooks: deps.webhooks,
+      log: deps.log,
+      now: deps.now,
+      record: (result, route) => deps.metrics.recordWebhook(result, route?.environment),
+      onDelivery: (delivery, route) => deps.onDelivery({ ...delivery, environment: route.environment! }),
+    },
+    options,
+    (path) => routes.get(path),
+  );
+  const url = `${listener.url}${WEBHOOK_PREFIX}`;
+  const paths = new Map([...routes].map(([path, route]) => [path, route.environment!]));
+  deps.log
+    .child({ component: 'webhooks' })
+    .info({ url, environments: options.environments.map((e) => e.name) }, 'webhook receiver listening');
+  return { ...listener, url, paths };
+}
+
+/** A path the receiver serves: the secret it is verified with, and whose it is (none: the single environment's). */
+interface Route {
+  readonly secret: string;
+  readonly environment: string | undefined;
+}
+
+interface ListenDeps {
+  readonly webhooks: WebhookVerifier;
+  readonly log: Logger;
+  readonly now?: (() => Date) | undefined;
+  readonly record: (result: WebhookResult, route: Route | undefined) => void;
+  readonly onDelivery: (delivery: WebhookDelivery, route: Route) => unknown;
+}
+
+function listenForWebhooks(
+  deps: ListenDeps,
+  options: Omit<WebhookReceiverOptions, 'secret'>,
+  routeOf: (path: string) => Route | undefined,
+) {
+  const log = deps.log.child({ component: 'webhooks' });
+  return listenHttp(
+    log,
+    'webhook',
+    options,
+    (request, response) => receive(deps, options, routeOf, log, request, response),
+    { deferContinue: true },
+  );
+}
+
 async function receive(
-  deps: WebhookReceiverDeps,
-  options: WebhookReceiverOptions,
+  deps: ListenDeps,
+  options: Omit<WebhookReceiverOptions, 'secret'>,
+  routeOf: (path: string) => Route | undefined,
   log: Logger,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  const route = routeOf(path);
+  const environment = route?.environment;
   const refused = (result: Exclude<WebhookResult, 'accepted'>) => {
-    deps.metrics.recordWebhook(result);
-    log.debug({ result }, 'webhook refused');
+    deps.record(result, route);
+    log.debug(environment === undefined ? { result } : { result, environment }, 'webhook refused');
     return [STATUS[result][0], { status: STATUS[result][1] }] as const;
   };
   const refuse = (result: Exclude<WebhookResult, 'accepted'>) => sendJson(response, ...refused(result));
   // Before the body is read: the rest of it is never asked for nor read, so the connection closes.
   const refuseUnread = (result: 'not_found' | 'wrong_method' | 'too_large', headers = {}) =>
     sendJsonAndClose(request, response, ...refused(result), headers);
-  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-  if (path !== WEBHOOK_PATH) return refuseUnread('not_found');
+  if (!route) return refuseUnread('not_found');
   if (request.method !== 'POST') return refuseUnread('wrong_method', { allow: 'POST' });
 
   const body = await readLimitedBody(request, response, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
@@ -119,25 +224,29 @@ async function receive(
 
   const header = request.headers['workos-signature'];
   const sigHeader = Array.isArray(header) ? header.join(', ') : header;
-  const verdict = await verifyWebhook(deps.webhooks, options.secret, body.bytes, sigHeader);
+  // This path's secret, and no other: a delivery is never tried against another environment's.
+  const verdict = await verifyWebhook(deps.webhooks, route.secret, body.bytes, sigHeader);
   if (verdict.result !== 'accepted') return refuse(verdict.result);
-  deps.metrics.recordWebhook('accepted');
+  deps.record('accepted', route);
   sendJson(response, 200, { status: 'accepted' });
-  deliver(deps, log, verdict, receivedAt);
+  deliver(deps, route, log, verdict, receivedAt);
 }
 
 /** Hands the nudge on without letting the worker's handler fail the request or the server. */
 function deliver(
-  deps: WebhookReceiverDeps,
+  deps: ListenDeps,
+  route: Route,
   log: Logger,
   verdict: Extract<Verdict, { result: 'accepted' }>,
   receivedAt: Date,
 ): void {
   const { eventId, event } = verdict;
-  log.debug({ eventId, eventType: event.slice(0, 100) }, 'webhook accepted');
-  const failed = (error: unknown) => log.warn({ err: error, eventId }, 'webhook delivery handler failed');
+  const environment = route.environment;
+  const about = environment === undefined ? { eventId } : { eventId, environment };
+  log.debug({ ...about, eventType: event.slice(0, 100) }, 'webhook accepted');
+  const failed = (error: unknown) => log.warn({ err: error, ...about }, 'webhook delivery handler failed');
   try {
-    const result: unknown = deps.onDelivery({ eventId, event, receivedAt });
+    const result: unknown = deps.onDelivery({ eventId, event, receivedAt }, route);
     if (result instanceof Promise) result.catch(failed);
   } catch (error) {
     failed(error);
