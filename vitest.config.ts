@@ -53,6 +53,7 @@ const E2E = [
   'test/emulator-webhooks.test.ts',
   'test/environments-cli.test.ts',
   'test/fleet-webhooks.test.ts',
+  'test/environments-commands.test.ts',
   'test/fleet.test.ts',
   'test/hooks-several-connections.test.ts',
   'test/logger.test.ts',

@@ -24,6 +24,9 @@ interface GlobalFlags {
 
 let scrub: (text: string) => string = (text) => text;
 
+const ENVIRONMENT_FLAG =
+  'the environment of the environments file this command is for (needed when it declares several)';
+
 function configFrom(command: Command): { config: Config; migrate: boolean } {
   const flags = command.optsWithGlobals<GlobalFlags>();
   const overrides: SettingTexts = {
@@ -82,13 +85,15 @@ program
   .description('one catch-up pass from the stored cursor, then exit')
   .option('--json', 'print the summary as JSON')
   .option('--max-pages <n>', 'apply at most this many pages, then stop (the next run resumes there)')
-  .action(async (options: { json?: boolean; maxPages?: string }, command: Command) => {
+  .option('--environment <name>', ENVIRONMENT_FLAG)
+  .action(async (options: { json?: boolean; maxPages?: string; environment?: string }, command: Command) => {
     const { config, migrate } = configFrom(command);
     const { pollOrBackfillCommand } = await import('./commands/poll-or-backfill.ts');
     await pollOrBackfillCommand('poll', config, {
       json: options.json === true,
       migrate,
       maxPages: pageCount(options.maxPages),
+      environment: options.environment,
     });
   });
 
@@ -99,9 +104,16 @@ program
   .option('--json', 'print the summary as JSON')
   .option('--max-pages <n>', 'apply at most this many pages, then stop (the next run resumes there)')
   .addOption(new Option('--progress-every <ms>', 'progress line interval').default('2000').hideHelp())
+  .option('--environment <name>', ENVIRONMENT_FLAG)
   .action(
     async (
-      options: { since?: string; json?: boolean; maxPages?: string; progressEvery: string },
+      options: {
+        since?: string;
+        json?: boolean;
+        maxPages?: string;
+        progressEvery: string;
+        environment?: string;
+      },
       command: Command,
     ) => {
       const { config, migrate } = configFrom(command);
@@ -112,6 +124,7 @@ program
         migrate,
         progressEveryMs: Number(options.progressEvery),
         maxPages: pageCount(options.maxPages),
+        environment: options.environment,
       });
     },
   );
@@ -125,25 +138,33 @@ program
     '--max-pages <n>',
     'list at most this many pages (the next run goes on; deletions wait for the end)',
   )
-  .action(async (options: { dryRun?: boolean; json?: boolean; maxPages?: string }, command: Command) => {
-    const { config, migrate } = configFrom(command);
-    const { reconcileCommand } = await import('./commands/reconcile.ts');
-    await reconcileCommand(config, {
-      dryRun: options.dryRun === true,
-      json: options.json === true,
-      migrate,
-      maxPages: pageCount(options.maxPages),
-    });
-  });
+  .option('--environment <name>', ENVIRONMENT_FLAG)
+  .action(
+    async (
+      options: { dryRun?: boolean; json?: boolean; maxPages?: string; environment?: string },
+      command: Command,
+    ) => {
+      const { config, migrate } = configFrom(command);
+      const { reconcileCommand } = await import('./commands/reconcile.ts');
+      await reconcileCommand(config, {
+        dryRun: options.dryRun === true,
+        json: options.json === true,
+        migrate,
+        maxPages: pageCount(options.maxPages),
+        environment: options.environment,
+      });
+    },
+  );
 
 program
   .command('status')
-  .description('cursor, lag, lease, row counts, last reconciliation, quarantined events')
+  .description('cursor, lag, lease, row counts, last reconciliation, quarantined events: every environment`s')
   .option('--json', 'machine-readable output')
-  .action(async (options: { json?: boolean }, command: Command) => {
+  .option('--environment <name>', 'only this environment of the environments file (default: every one)')
+  .action(async (options: { json?: boolean; environment?: string }, command: Command) => {
     const { config, migrate } = configFrom(command);
     const { statusCommand } = await import('./commands/status.ts');
-    await statusCommand(config, { json: options.json === true, migrate });
+    await statusCommand(config, { json: options.json === true, migrate, environment: options.environment });
   });
 
 program
@@ -152,9 +173,10 @@ program
   .option('--expiring-within <days>', 'only certificates expiring within this window (30d, 12h, 30)')
   .option('--fail-if-expiring', 'exit 3 when any certificate is inside the window (for alerting)')
   .option('--json', 'machine-readable output')
+  .option('--environment <name>', ENVIRONMENT_FLAG)
   .action(
     async (
-      options: { expiringWithin?: string; failIfExpiring?: boolean; json?: boolean },
+      options: { expiringWithin?: string; failIfExpiring?: boolean; json?: boolean; environment?: string },
       command: Command,
     ) => {
       const { config, migrate } = configFrom(command);
@@ -164,6 +186,7 @@ program
         failIfExpiring: options.failIfExpiring === true,
         json: options.json === true,
         migrate,
+        environment: options.environment,
       });
     },
   );

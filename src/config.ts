@@ -3,6 +3,7 @@
  * config/: the settings' rows, their parsers, the library's options, loading), and the edge to
  * the process — this is the only module that reads `process.env`.
  */
+import type { EnvironmentConfig } from './config/environments.ts';
 import type { Config, SettingTexts } from './config/load.ts';
 import { loadConfig } from './config/load.ts';
 import { DEFAULT_ENVIRONMENT } from './db/environment-scope.ts';
@@ -37,18 +38,41 @@ export function debugInEnvironment(): boolean {
 }
 
 /**
- * The API key, checked only by the commands that call WorkOS. They sync one environment, named
- * `default`: an environments file that declares any other is refused rather than half-synced.
+ * The environment a command of one environment is for (backfill, poll, reconcile, status of one,
+ * certs): the one `name`d, or without a name the configuration's only one — `default` without a
+ * file, or the file's one environment. A file that declares several needs a name (`pick` says how
+ * to give one): picking one of them silently would leave the others to look synced. An unknown
+ * name is an error naming it and the declared ones.
  */
-export function requireApiKey(config: Config): string {
+export function environmentFor(
+  config: Config,
+  name: string | undefined,
+  pick = '--environment NAME',
+): EnvironmentConfig {
   const declared = config.environmentsFile;
-  const names = declared?.environments.map((environment) => environment.name) ?? [];
-  if (declared && (names.length !== 1 || names[0] !== DEFAULT_ENVIRONMENT)) {
+  const names = config.environments.map((environment) => `"${environment.name}"`).join(', ');
+  if (name === undefined) {
+    const [only, ...others] = config.environments;
+    if (only && others.length === 0) return only;
     throw new ConfigError(
-      `${declared.file} declares ${names.map((name) => `"${name}"`).join(', ')}: this command syncs one environment, named "${DEFAULT_ENVIRONMENT}", and does not sync an environments file's others yet (workos-sync environments check reads the file)`,
+      `${declared?.file} declares ${names}: pick the environment this command is for with ${pick}`,
     );
   }
-  const key = config.workos.apiKey;
+  const found = config.environments.find((environment) => environment.name === name);
+  if (found) return found;
+  throw new ConfigError(
+    declared
+      ? `environment "${name}" is not declared: ${declared.file} declares ${names}`
+      : `environment "${name}" is not configured: without an environments file (WORKOS_SYNC_ENVIRONMENTS_FILE) there is one environment, "${DEFAULT_ENVIRONMENT}"`,
+  );
+}
+
+/**
+ * The API key of the environment a command that calls WorkOS is for (`environmentFor`): checked
+ * only by those commands. A file's environments all have theirs (the file was refused otherwise).
+ */
+export function requireApiKey(config: Config, name?: string, pick?: string): string {
+  const key = environmentFor(config, name, pick).apiKey;
   if (!key)
     throw new ConfigError('WORKOS_API_KEY is not set: this command calls WorkOS and needs an API key');
   return key;

@@ -83,12 +83,15 @@ export type { PollOptions } from './sync/poll.ts';
 export type { Drift, DriftKind, ReconciliationCounts } from './sync/reconcile/plan.ts';
 export type { EntityCounts } from './sync/reconcile/plan-organizations.ts';
 export type { OrganizationCounts, ReconcileOptions, ReconcileReport } from './sync/reconcile/reconcile.ts';
-export type { DriftCounts, StatusReport } from './sync/status.ts';
+export type { DriftCounts, EnvironmentStatus, StatusReport } from './sync/status.ts';
 export type { RunningSync } from './worker/serve.ts';
 export {
   createWorkosSync,
+  type EnvironmentOperations,
+  type EnvironmentsStatus,
   type MirrorDatabase,
   type StartOptions,
   type WorkosSync,
+  type WorkosSyncEnvironment,
   type WorkosSyncOptions,
 } from './workos-sync.ts';

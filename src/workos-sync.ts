@@ -10,10 +10,22 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { WorkOS } from '@workos-inc/node';
 import type { Kysely } from 'kysely';
-import { type Config, requireApiKey, resolveOptions, secretsOf, type WorkosSyncSettings } from './config.ts';
+import {
+  type Config,
+  environmentFor,
+  requireApiKey,
+  resolveOptions,
+  secretsOf,
+  type WorkosSyncSettings,
+} from './config.ts';
 import { type DatabaseHandle, openDatabase } from './db/connect.ts';
 import { DEFAULT_ENVIRONMENT, scopedToEnvironment } from './db/environment-scope.ts';
-import { type MigrateOptions, type MigrationResult, migrateToLatest } from './db/migrate.ts';
+import {
+  environmentKeysFinalized,
+  type MigrateOptions,
+  type MigrationResult,
+  migrateToLatest,
+} from './db/migrate.ts';
 import type { Database } from './db/tables.ts';
 import { ConfigError, type FatalError } from './errors.ts';
 import { serveFleetFrom } from './library/fleet.ts';
@@ -23,11 +35,12 @@ import { type BackfillResult, backfill } from './sync/backfill.ts';
 import { type CertificateReportRow, listCertificates, parseDays } from './sync/certificates.ts';
 import type { ChangeHook } from './sync/changes/changes.ts';
 import { type ChangeReporting, changesChannel } from './sync/changes/report.ts';
+import { openEnvironment } from './sync/environments.ts';
 import type { PollTotals } from './sync/events/poll-once.ts';
 import { type PollOptions, poll } from './sync/poll.ts';
 import { type ReconcileOptions, type ReconcileReport, reconcile } from './sync/reconcile/reconcile.ts';
 import { cursorRecovery } from './sync/recover-cursor.ts';
-import { readStatus, type StatusReport } from './sync/status.ts';
+import { type EnvironmentStatus, readStatus, readStatuses, type StatusReport } from './sync/status.ts';
 import { type RunningSync, serveWorker } from './worker/serve.ts';
 import { nudgeChannel } from './worker/webhooks/nudge-bus.ts';
 import { createWorkosClient } from './workos/client.ts';
@@ -64,15 +77,8 @@ export interface MirrorDatabase {
   readonly description: string;
 }
 
-export interface WorkosSync {
-  /** The settings in force, validated. */
-  readonly config: Config;
-  /**
-   * Applies pending migrations; safe when several processes start at once. On a schema that
-   * existed, a contract migration (what the previous release still uses goes) waits for
-   * `finalize`: give it once every replica runs this release.
-   */
-  migrate(options?: MigrateOptions): Promise<MigrationResult>;
+/** What the library does for one WorkOS environment: `sync.environment(name)`'s, and the top level's. */
+export interface EnvironmentOperations {
   /** A new mirror starts from the listing, then applies every retained event; an existing one catches up. */
   backfill(options?: PollOptions): Promise<BackfillResult>;
   /** One catch-up pass from the stored cursor. */
@@ -82,12 +88,55 @@ export interface WorkosSync {
    * `maxPages` bounds the run (the next one resumes the pass; deletions wait for its end).
    */
   reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
-  /** The long-running worker: polls and reconciles on the schedules, holding leases like `run`. */
-  start(options?: StartOptions): RunningSync;
   /** Cursor, lag, lease, counts, last reconciliation, quarantined events (error texts scrubbed). */
   status(): Promise<StatusReport & { readonly database: string }>;
   /** Certificates of live connections, most urgent first; `within` as `30d`, `12h` or days. */
   certificates(options?: { readonly within?: string | number }): Promise<CertificateReportRow[]>;
+}
+
+/**
+ * One environment of the configuration (`sync.environment(name)`): its rows only (every statement
+ * through its handle is confined to them), and WorkOS through a client of its own API key.
+ */
+export interface WorkosSyncEnvironment extends EnvironmentOperations {
+  /** The environment's name: what its rows carry in their `environment` column. */
+  readonly name: string;
+}
+
+/** Every environment's status at once (`environmentsStatus()`), and where the mirror is. */
+export interface EnvironmentsStatus {
+  /** Where the data is, safe to print (no password). */
+  readonly database: string;
+  readonly environments: readonly EnvironmentStatus[];
+}
+
+/**
+ * The library. Its `backfill`, `poll`, `reconcile`, `status` and `certificates` are for the
+ * configuration's one environment: `default` (the single-environment settings), or the one an
+ * environments file declares. Several declared, they are refused (a `ConfigError`): address one
+ * with `environment(name)`.
+ */
+export interface WorkosSync extends EnvironmentOperations {
+  /** The settings in force, validated. */
+  readonly config: Config;
+  /**
+   * Applies pending migrations; safe when several processes start at once. On a schema that
+   * existed, a contract migration (what the previous release still uses goes) waits for
+   * `finalize`: give it once every replica runs this release.
+   */
+  migrate(options?: MigrateOptions): Promise<MigrationResult>;
+  /**
+   * One environment of the configuration, by name; an unknown name is a `ConfigError` naming the
+   * environments there are. The same object for the same name.
+   */
+  environment(name: string): WorkosSyncEnvironment;
+  /**
+   * The status of every environment: those the mirror has rows for and those configured but not
+   * started yet, sorted by name. A handful of statements however many environments there are.
+   */
+  environmentsStatus(): Promise<EnvironmentsStatus>;
+  /** The long-running worker: polls and reconciles on the schedules, holding leases like `run`. */
+  start(options?: StartOptions): RunningSync;
   /** The mirror's database: a Kysely bound to its schema for the application's own queries, and where it is. */
   database(): Promise<MirrorDatabase>;
   /**
@@ -116,7 +165,6 @@ export function workosSyncFrom(
     ? scrubbingLogger(extras.logger, scrub)
     : createLogger({ level: config.logLevel, secrets });
   let opening: Promise<DatabaseHandle> | undefined;
-  let workos: WorkOS | undefined;
   const running = new Set<RunningSync>();
   let hooks: readonly ChangeHook[] = extras.onChange ? [extras.onChange] : [];
   const stopping = new AbortController();
@@ -131,28 +179,49 @@ export function workosSyncFrom(
   };
   // Every WorkOS request of this process, whichever environment's, draws on the fleet's budget.
   const gate = processRequestGate({ config, database, log, signal: stopping.signal });
-  // What the sync reads and writes goes through the environment's handle: every statement
+  // What the sync reads and writes goes through an environment's handle: every statement
   // confined to its rows (db/environment-scope.ts). `database()` gives the application the whole.
-  const environment = DEFAULT_ENVIRONMENT;
-  const environmentDatabase = async () => {
+  const environmentDatabase = async (name: string) => {
     const handle = await database();
-    const db = scopedToEnvironment(handle.db, config.database.schema, environment);
+    const db = scopedToEnvironment(handle.db, config.database.schema, name);
     return { ...handle, db };
   };
-  const client = (): WorkOS => {
-    workos ??= createWorkosClient({
-      apiKey: requireApiKey(config),
-      apiUrl: config.workos.apiUrl,
-      timeoutMs: config.requestTimeoutMs,
-      gate,
-    });
+  // Each environment's WorkOS client, of its own API key, behind the process's one gate.
+  const clients = new Map<string, WorkOS>();
+  const client = (name: string): WorkOS => {
+    let workos = clients.get(name);
+    if (!workos) {
+      workos = createWorkosClient({
+        apiKey: requireApiKey(config, name),
+        apiUrl: config.workos.apiUrl,
+        timeoutMs: config.requestTimeoutMs,
+        gate,
+      });
+      clients.set(name, workos);
+    }
     return workos;
+  };
+  // An environment other than `default` is written only once the keys are led by the environment
+  // (migrations/0007, `migrate --finalize`), as the fleet requires; then its `sync_state` rows
+  // are made first, so that `status` knows it from its first run. `default`'s are the migrations'.
+  let finalized = false;
+  const opened = new Set<string>();
+  const writable = async (name: string, db: Kysely<Database>) => {
+    if (name === DEFAULT_ENVIRONMENT || opened.has(name)) return;
+    finalized ||= await environmentKeysFinalized((await database()).db, config.database.schema);
+    if (!finalized)
+      throw new ConfigError(
+        `environment "${name}" needs the keys led by the environment: run \`workos-sync migrate --finalize\` once every replica runs this release`,
+      );
+    await openEnvironment(db);
+    opened.add(name);
   };
   // The phase the events pages are fetched for shows in their User-Agent (workos/client.ts); the
   // connections source says `reconcile` by itself, the backfill's and recoveries' included.
-  const syncDeps = async (phase: 'backfill' | 'poll') => {
-    const { db, dedicatedSession } = await environmentDatabase();
-    const workos = client();
+  const syncDeps = async (name: string, phase: 'backfill' | 'poll') => {
+    const workos = client(name);
+    const { db, dedicatedSession } = await environmentDatabase(name);
+    await writable(name, db);
     return {
       db,
       dedicatedSession,
@@ -164,6 +233,63 @@ export function workosSyncFrom(
       reporting,
     };
   };
+  const scrubbed = <T extends StatusReport>(report: T): T => ({
+    ...report,
+    lastPollError: report.lastPollError === null ? null : scrub(report.lastPollError),
+    lastRecovery: report.lastRecovery && {
+      ...report.lastRecovery,
+      reason: report.lastRecovery.reason === null ? null : scrub(report.lastRecovery.reason),
+    },
+  });
+
+  const environments = new Map<string, WorkosSyncEnvironment>();
+  const environment = (name: string): WorkosSyncEnvironment => {
+    const found = environments.get(name);
+    if (found) return found;
+    environmentFor(config, name); // a name the configuration does not have is refused here
+    const bound: WorkosSyncEnvironment = {
+      name,
+      async backfill(backfillOptions) {
+        return backfill(await syncDeps(name, 'backfill'), backfillOptions);
+      },
+      async poll(pollOptions) {
+        const deps = await syncDeps(name, 'poll');
+        return poll(deps, { ...pollOptions, recover: cursorRecovery(deps) });
+      },
+      async reconcile(reconcileOptions = {}) {
+        const workos = client(name);
+        const { db } = await environmentDatabase(name);
+        if (!reconcileOptions.dryRun) await writable(name, db);
+        return reconcile(
+          {
+            db,
+            connections: workosConnectionsSource(workos),
+            organizations: workosOrganizationsSource(workos),
+            log,
+            scrub,
+            reporting,
+          },
+          reconcileOptions,
+        );
+      },
+      async status() {
+        const handle = await environmentDatabase(name);
+        return { ...scrubbed(await readStatus(handle.db)), database: handle.description };
+      },
+      async certificates(certificateOptions = {}) {
+        const within = certificateOptions.within;
+        const withinDays = within === undefined ? undefined : parseDays(within);
+        if (withinDays === null)
+          throw new ConfigError(`within must look like 30d, 12h or 30, got "${within}"`);
+        return listCertificates((await environmentDatabase(name)).db, { withinDays });
+      },
+    };
+    environments.set(name, bound);
+    return bound;
+  };
+  /** The configuration's one environment, for the top level's methods. */
+  const only = (): WorkosSyncEnvironment =>
+    environment(environmentFor(config, undefined, 'sync.environment(name)').name);
 
   return {
     config,
@@ -173,27 +299,29 @@ export function workosSyncFrom(
       if (result.applied.length > 0) log.info({ applied: result.applied }, 'migrations applied');
       return result;
     },
-    async backfill(backfillOptions) {
-      return backfill(await syncDeps('backfill'), backfillOptions);
+    environment,
+    // Async, as they were: a configuration of several environments is a rejection, not a throw.
+    async backfill(options) {
+      return only().backfill(options);
     },
-    async poll(pollOptions) {
-      const deps = await syncDeps('poll');
-      return poll(deps, { ...pollOptions, recover: cursorRecovery(deps) });
+    async poll(options) {
+      return only().poll(options);
     },
-    async reconcile(reconcileOptions = {}) {
-      const { db } = await environmentDatabase();
-      const workos = client();
-      return reconcile(
-        {
-          db,
-          connections: workosConnectionsSource(workos),
-          organizations: workosOrganizationsSource(workos),
-          log,
-          scrub,
-          reporting,
-        },
-        reconcileOptions,
-      );
+    async reconcile(options) {
+      return only().reconcile(options);
+    },
+    async status() {
+      return only().status();
+    },
+    async certificates(options) {
+      return only().certificates(options);
+    },
+    async environmentsStatus() {
+      const handle = await database();
+      const statuses = await readStatuses(handle.db, {
+        environments: config.environments.map((e) => e.name),
+      });
+      return { database: handle.description, environments: statuses.map(scrubbed) };
     },
     start(startOptions = {}) {
       const http = startOptions.http === undefined ? config.http : startOptions.http;
@@ -209,7 +337,7 @@ export function workosSyncFrom(
         void fleet.done.finally(() => running.delete(fleet));
         return fleet;
       }
-      const sync = serveWorker(syncDeps('poll'), {
+      const sync = serveWorker(syncDeps(DEFAULT_ENVIRONMENT, 'poll'), {
         pollCron: config.pollCron,
         reconcileCron: config.reconcileCron,
         leaseTtlMs: config.leaseTtlMs,
@@ -218,32 +346,13 @@ export function workosSyncFrom(
         onFatal: startOptions.onFatal ?? ((error) => log.error({ err: error }, 'the worker stopped')),
         webhooks: config.webhooks && {
           settings: config.webhooks,
-          verifier: client().webhooks,
+          verifier: client(DEFAULT_ENVIRONMENT).webhooks,
           channel: nudgeChannel(config.database.schema),
         },
       });
       running.add(sync);
       void sync.done.finally(() => running.delete(sync));
       return sync;
-    },
-    async status() {
-      const handle = await environmentDatabase();
-      const report = await readStatus(handle.db);
-      return {
-        ...report,
-        database: handle.description,
-        lastPollError: report.lastPollError === null ? null : scrub(report.lastPollError),
-        lastRecovery: report.lastRecovery && {
-          ...report.lastRecovery,
-          reason: report.lastRecovery.reason === null ? null : scrub(report.lastRecovery.reason),
-        },
-      };
-    },
-    async certificates(certificateOptions = {}) {
-      const within = certificateOptions.within;
-      const withinDays = within === undefined ? undefined : parseDays(within);
-      if (withinDays === null) throw new ConfigError(`within must look like 30d, 12h or 30, got "${within}"`);
-      return listCertificates((await environmentDatabase()).db, { withinDays });
     },
     async database() {
       const { db, kind, description } = await database();

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import {
   EnvironmentsFileError,
+  environmentFor,
   loadConfig,
   parseEnvironmentsFile,
   requireApiKey,
@@ -590,13 +591,35 @@ describe('loading the configuration', () => {
     expect(requireApiKey(fromFile)).toBe('sk_test_single');
   });
 
-  it('the commands of one environment refuse a file that declares others, naming them', () => {
+  it('the commands of one environment need --environment with a file of several, and take a declared name only', () => {
     const config = loadConfig({ ...ENV, WORKOS_SYNC_ENVIRONMENTS_FILE: twoEnvironments });
     expect(() => requireApiKey(config)).toThrow(
       new ConfigError(
-        `${twoEnvironments} declares "production", "staging": this command syncs one environment, named "default", and does not sync an environments file's others yet (workos-sync environments check reads the file)`,
+        `${twoEnvironments} declares "production", "staging": pick the environment this command is for with --environment NAME`,
       ),
     );
+    expect(() => environmentFor(config, undefined, 'sync.environment(name)')).toThrow(
+      /: pick the environment this command is for with sync\.environment\(name\)$/,
+    );
+    expect(requireApiKey(config, 'staging')).toBe(ENV.STAGING_KEY);
+    expect(environmentFor(config, 'production').apiKey).toBe(ENV.PROD_KEY);
+    expect(() => requireApiKey(config, 'default')).toThrow(
+      new ConfigError(
+        `environment "default" is not declared: ${twoEnvironments} declares "production", "staging"`,
+      ),
+    );
+    // Without a file, the one environment `default`; a file of one, that one.
+    expect(environmentFor(loadConfig({}), undefined).name).toBe('default');
+    expect(() => environmentFor(loadConfig({}), 'staging')).toThrow(
+      new ConfigError(
+        'environment "staging" is not configured: without an environments file (WORKOS_SYNC_ENVIRONMENTS_FILE) there is one environment, "default"',
+      ),
+    );
+    const one = fileWith(
+      'one.yaml',
+      lines('environments:', '  - name: staging', '    api_key_env: STAGING_KEY'),
+    );
+    expect(requireApiKey(loadConfig({ ...ENV, WORKOS_SYNC_ENVIRONMENTS_FILE: one }))).toBe(ENV.STAGING_KEY);
   });
 
   it.each([

@@ -163,11 +163,11 @@ describe('environments check', () => {
     });
     expectNoSecret(json);
 
-    // The commands that sync one environment refuse a file that declares others.
+    // The commands of one environment need to be told which, when the file declares several.
     const poll = await runCli(['poll'], { ...env, WORKOS_SYNC_ENVIRONMENTS_FILE: declared });
     expect(poll.code).toBe(2);
     expect(poll.stderr).toBe(
-      `workos-sync: ${declared} declares "production", "staging": this command syncs one environment, named "default", and does not sync an environments file's others yet (workos-sync environments check reads the file)\n`,
+      `workos-sync: ${declared} declares "production", "staging": pick the environment this command is for with --environment NAME\n`,
     );
   });
 

@@ -5,7 +5,7 @@
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { parseDays } from '../sync/certificates.ts';
-import { openSync } from './open.ts';
+import { openEnvironment } from './open.ts';
 import { formatRows } from './sql.ts';
 
 export const EXIT_CERTIFICATES_EXPIRING = 3;
@@ -15,6 +15,8 @@ export interface CertsOptions {
   readonly json: boolean;
   readonly failIfExpiring: boolean;
   readonly migrate: boolean;
+  /** `--environment`: needed when the environments file declares several. */
+  readonly environment?: string | undefined;
 }
 
 export async function certsCommand(config: Config, options: CertsOptions): Promise<number> {
@@ -24,9 +26,12 @@ export async function certsCommand(config: Config, options: CertsOptions): Promi
   if (options.failIfExpiring && withinDays === undefined) {
     throw new ConfigError('--fail-if-expiring needs --expiring-within (for example 30d)');
   }
-  const { sync } = await openSync(config, { migrate: options.migrate });
+  const { sync, environment } = await openEnvironment(config, {
+    migrate: options.migrate,
+    environment: options.environment,
+  });
   try {
-    const rows = await sync.certificates(withinDays === undefined ? {} : { within: withinDays });
+    const rows = await environment.certificates(withinDays === undefined ? {} : { within: withinDays });
     if (options.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     else {
       const scope =

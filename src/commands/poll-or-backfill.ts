@@ -1,13 +1,13 @@
 /** `poll` and `backfill`: catch up with the Events API, with progress and a summary. */
 
 import type { Config } from '../config.ts';
-import { DEFAULT_ENVIRONMENT, scopedToEnvironment } from '../db/environment-scope.ts';
+import { scopedToEnvironment } from '../db/environment-scope.ts';
 import { ConfigError, FatalError } from '../errors.ts';
 import { readCursor } from '../sync/events/cursor.ts';
 import type { PollTotals } from '../sync/events/poll-once.ts';
 import { parseWorkosTimestamp } from '../time.ts';
 import { count, duration, table } from './format.ts';
-import { openSync } from './open.ts';
+import { openEnvironment } from './open.ts';
 
 export interface PollOrBackfillOptions {
   readonly since?: string | undefined;
@@ -17,6 +17,8 @@ export interface PollOrBackfillOptions {
   readonly progressEveryMs?: number | undefined;
   /** Apply at most this many pages, then stop; the next run resumes from the cursor they leave. */
   readonly maxPages?: number | undefined;
+  /** `--environment`: needed when the environments file declares several. */
+  readonly environment?: string | undefined;
 }
 
 export async function pollOrBackfillCommand(
@@ -25,7 +27,11 @@ export async function pollOrBackfillCommand(
   options: PollOrBackfillOptions,
 ): Promise<void> {
   const since = options.since === undefined ? undefined : parseSince(options.since);
-  const { sync, log } = await openSync(config, { migrate: options.migrate, callsWorkos: true });
+  const { sync, log, environment } = await openEnvironment(config, {
+    migrate: options.migrate,
+    callsWorkos: true,
+    environment: options.environment,
+  });
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'stopping after the page in flight');
@@ -37,7 +43,7 @@ export async function pollOrBackfillCommand(
   try {
     log.info(`${name} started`);
     const cursor = await readCursor(
-      scopedToEnvironment((await sync.database()).db, config.database.schema, DEFAULT_ENVIRONMENT),
+      scopedToEnvironment((await sync.database()).db, config.database.schema, environment.name),
     );
     if (since && cursor !== null) {
       log.warn({ cursor }, '--since is ignored: this database already has a cursor, catching up from it');
@@ -53,7 +59,12 @@ export async function pollOrBackfillCommand(
     };
     let totals: PollTotals;
     if (name === 'backfill') {
-      const result = await sync.backfill({ since, signal: stop.signal, onPage, maxPages: options.maxPages });
+      const result = await environment.backfill({
+        since,
+        signal: stop.signal,
+        onPage,
+        maxPages: options.maxPages,
+      });
       const first = result.reconciliation;
       const listed = first?.organizations
         ? `, ${count(first.organizations.organizations.seen)} organizations and ${count(first.organizations.domains.seen)} domains`
@@ -68,7 +79,7 @@ export async function pollOrBackfillCommand(
         );
       totals = result.totals;
     } else {
-      totals = await sync.poll({ signal: stop.signal, onPage, maxPages: options.maxPages });
+      totals = await environment.poll({ signal: stop.signal, onPage, maxPages: options.maxPages });
     }
     const elapsedMs = performance.now() - started;
     const bounded = options.maxPages !== undefined && totals.pages >= options.maxPages;

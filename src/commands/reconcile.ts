@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import type { EntityCounts } from '../sync/reconcile/plan-organizations.ts';
 import type { ReconcileReport } from '../sync/reconcile/reconcile.ts';
 import { count, duration, table } from './format.ts';
-import { openSync } from './open.ts';
+import { openEnvironment } from './open.ts';
 
 const DRIFT_LINES = 50;
 
@@ -13,11 +13,17 @@ export async function reconcileCommand(
     readonly json: boolean;
     readonly migrate: boolean;
     readonly maxPages?: number | undefined;
+    /** `--environment`: needed when the environments file declares several. */
+    readonly environment?: string | undefined;
   },
 ) {
-  const { sync } = await openSync(config, { migrate: options.migrate, callsWorkos: true });
+  const { sync, environment } = await openEnvironment(config, {
+    migrate: options.migrate,
+    callsWorkos: true,
+    environment: options.environment,
+  });
   try {
-    const report = await sync.reconcile({ dryRun: options.dryRun, maxPages: options.maxPages });
+    const report = await environment.reconcile({ dryRun: options.dryRun, maxPages: options.maxPages });
     process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   } finally {
     await sync.close();

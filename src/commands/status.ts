@@ -1,31 +1,123 @@
-import { type Config, secretsOf } from '../config.ts';
+/**
+ * `status`: with `--environment`, that environment's report; without, every environment's — the
+ * mirror's (those with `sync_state` rows) and the declared ones not started yet. Without a file,
+ * a mirror of the one environment `default` prints the one report, as it always has.
+ */
+import { type Config, environmentFor, secretsOf } from '../config.ts';
+import { DEFAULT_ENVIRONMENT } from '../db/environment-scope.ts';
 import { secretScrubber } from '../logger.ts';
-import type { DriftCounts, StatusReport } from '../sync/status.ts';
+import type { DriftCounts, EnvironmentStatus, StatusReport } from '../sync/status.ts';
+import type { EnvironmentsStatus } from '../workos-sync.ts';
 import { ago, count, table } from './format.ts';
 import { openSync } from './open.ts';
 
 export async function statusCommand(
   config: Config,
-  options: { readonly json: boolean; readonly migrate: boolean },
+  options: { readonly json: boolean; readonly migrate: boolean; readonly environment?: string | undefined },
 ) {
+  const name =
+    options.environment === undefined ? undefined : environmentFor(config, options.environment).name;
   const { sync } = await openSync(config, { migrate: options.migrate });
   try {
-    const report = await sync.status();
+    let output: string;
+    if (name !== undefined) {
+      const report = await sync.environment(name).status();
+      output = options.json
+        ? `${JSON.stringify({ environment: name, ...report }, null, 2)}\n`
+        : formatStatus(report, report.database, name);
+    } else {
+      const all = await sync.environmentsStatus();
+      const [only, ...others] = all.environments;
+      if (
+        config.environmentsFile === null &&
+        only?.environment === DEFAULT_ENVIRONMENT &&
+        others.length === 0
+      ) {
+        // The one environment of the settings: the report as it always was.
+        const { environment: _name, declared: _declared, started: _started, ...report } = only;
+        output = options.json
+          ? `${JSON.stringify({ ...report, database: all.database }, null, 2)}\n`
+          : formatStatus(report, all.database);
+      } else {
+        output = options.json ? `${JSON.stringify(all, null, 2)}\n` : formatEnvironments(all, config);
+      }
+    }
     // The report's error texts are scrubbed; the database's description is printed here too.
-    const scrub = secretScrubber(secretsOf(config));
-    process.stdout.write(
-      scrub(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report, report.database)),
-    );
+    process.stdout.write(secretScrubber(secretsOf(config))(output));
   } finally {
     await sync.close();
   }
 }
 
-export function formatStatus(s: StatusReport, database: string): string {
+/** Every environment: one row each, then those not started yet and those no longer declared. */
+export function formatEnvironments(all: EnvironmentsStatus, config: Config): string {
+  const file = config.environmentsFile;
+  const declared = all.environments.filter((e) => e.declared).length;
+  const head = table([
+    ['database', all.database],
+    [
+      'environments',
+      `${count(all.environments.length)}${file ? ` (${count(declared)} declared in ${file.file})` : ''}`,
+    ],
+  ]);
+  const rows = all.environments.map((e) => [
+    e.environment,
+    e.cursor ?? 'none',
+    e.lagSeconds === null ? 'unknown' : `${e.lagSeconds.toFixed(1)} s`,
+    lease(e),
+    lastReconciliation(e),
+    count(e.quarantined),
+    e.lastPollError === null ? 'none' : e.lastPollError.replace(/\s+/g, ' '),
+  ]);
+  const notes = [
+    note('not started yet (declared, nothing synced)', all.environments, (e) => e.declared && !e.started),
+    note('no longer declared (its rows are kept, nothing polls it)', all.environments, (e) => !e.declared),
+  ].filter((line) => line !== '');
+  return `${head}\n${columns([
+    ['environment', 'cursor', 'lag', 'lease', 'last reconciliation', 'quarantined', 'last poll error'],
+    ...rows,
+  ])}${notes.map((line) => `${line}\n`).join('')}`;
+}
+
+function lease(s: StatusReport): string {
+  if (!s.lease) return 'none';
+  return `${s.lease.holder}${s.lease.expired ? ' (expired)' : ` until ${s.lease.expiresAt.toISOString()}`}`;
+}
+
+function lastReconciliation(s: StatusReport): string {
+  const run = s.lastReconciliation;
+  if (!run) return 'never';
+  return run.finishedAt
+    ? `${run.status} at ${run.finishedAt.toISOString()}`
+    : `${run.status} since ${run.startedAt.toISOString()}`;
+}
+
+function note(
+  what: string,
+  environments: readonly EnvironmentStatus[],
+  which: (e: EnvironmentStatus) => boolean,
+) {
+  const names = environments.filter(which).map((e) => e.environment);
+  return names.length > 0 ? `${what}: ${names.join(', ')}` : '';
+}
+
+/** Rows under a header, each column as wide as its widest cell (the last one unpadded). */
+function columns(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows
+    .map(
+      (row) =>
+        `${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`,
+    )
+    .join('');
+}
+
+export function formatStatus(s: StatusReport, database: string, environment?: string): string {
   const e = s.counts.events;
   const run = s.lastReconciliation;
   return table([
     ['database', database],
+    ...(environment === undefined ? [] : [['environment', environment] as const]),
     ['cursor', s.cursor ? `${s.cursor} (moved ${ago(s.cursorAgeSeconds)})` : 'none (nothing applied yet)'],
     [
       'last poll',

@@ -1,11 +1,17 @@
 /**
  * The operator's view of the mirror: where the cursor is, how fresh it is, what is wrong. Times are
  * `Date`s, as everywhere in the library's types (`status --json` prints them as ISO strings).
+ *
+ * One environment's status (`readStatus`, on its handle) and every environment's (`readStatuses`,
+ * on the whole) are the same statements: each reads its table grouped by environment, so on an
+ * environment's handle it returns that environment's one group, and on the whole one group per
+ * environment — a handful of statements however many environments there are. What the groups
+ * mean (the lag, the counts, the lease, the last reconciliation) is `statusFrom`, once.
  */
-import { type Kysely, sql } from 'kysely';
-import type { Database } from '../db/tables.ts';
-import { EVENTS_STREAM, readEventsState } from './events/cursor.ts';
-import { lastRun } from './reconcile/runs.ts';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Database, LeasesTable, ReconciliationRunsTable, SyncStateTable } from '../db/tables.ts';
+import { EVENTS_STREAM } from './events/cursor.ts';
+import { lastRun, lastRunOfEach } from './reconcile/runs.ts';
 
 export interface StatusReport {
   readonly cursor: string | null;
@@ -68,48 +74,114 @@ export interface DriftCounts {
   readonly deleted: number;
 }
 
+/** One environment's status, on its handle (`scopedToEnvironment`). */
 export async function readStatus(db: Kysely<Database>, now = new Date()): Promise<StatusReport> {
-  const state = await readEventsState(db);
-  const lease = await db
-    .selectFrom('leases')
-    .selectAll()
-    .where('name', '=', EVENTS_STREAM)
-    .executeTakeFirst();
+  const { rows } = await readGroups(db);
+  if (rows.size > 1)
+    throw new Error("readStatus reads one environment's handle: readStatuses reads every environment");
+  const [group] = rows.values();
+  return statusFrom({ ...group, run: await lastRun(db) }, now);
+}
+
+/** One environment's status among every environment's (`readStatuses`). */
+export interface EnvironmentStatus extends StatusReport {
+  /** The environment's name, as its rows carry it. */
+  readonly environment: string;
+  /** Whether the configuration has it (the environments file's, or `default` without one). */
+  readonly declared: boolean;
+  /** Whether the mirror has its `sync_state` rows: false for one declared and never synced. */
+  readonly started: boolean;
+}
+
+/**
+ * Every environment's status, on the whole mirror's handle: those with a `sync_state` row, and
+ * each of `environments` (the declared ones, which may have none yet), sorted by name. The same
+ * ten statements whatever the number of environments.
+ */
+export async function readStatuses(
+  db: Kysely<Database>,
+  options: { readonly environments?: readonly string[]; readonly now?: Date } = {},
+): Promise<EnvironmentStatus[]> {
+  const now = options.now ?? new Date();
+  const declared = new Set(options.environments ?? []);
+  const groups = await readGroups(db);
+  const names = [...new Set([...groups.known, ...declared])].sort();
+  const runs = await lastRunOfEach(db, names);
+  return names.map((name) => ({
+    environment: name,
+    declared: declared.has(name),
+    started: groups.known.has(name),
+    ...statusFrom({ ...groups.rows.get(name), run: runs.get(name) }, now),
+  }));
+}
+
+/** What one environment's status is made of: its group of each read. */
+interface StatusGroup {
+  state?: Selectable<SyncStateTable>;
+  lease?: Selectable<LeasesTable>;
+  connections?: { readonly all: number; readonly live: number };
+  domains?: number;
+  certificates?: number;
+  organizations?: { readonly all: number; readonly live: number };
+  organizationDomains?: Record<string, number>;
+  events?: Partial<Record<'applied' | 'stale' | 'ignored' | 'quarantined', number>>;
+  expiring?: { readonly within14: number; readonly within30: number; readonly expired: number };
+  run?: Selectable<ReconciliationRunsTable> | undefined;
+}
+
+/** Each table read once, grouped by environment: the groups, and the environments with a `sync_state` row. */
+async function readGroups(
+  db: Kysely<Database>,
+): Promise<{ readonly rows: Map<string, StatusGroup>; readonly known: ReadonlySet<string> }> {
+  // Every stream's row, for the environments it names; the events stream's is the status.
+  const states = await db.selectFrom('sync_state').selectAll().execute();
+  const leases = await db.selectFrom('leases').selectAll().where('name', '=', EVENTS_STREAM).execute();
   const connections = await db
     .selectFrom('connections')
     .select([
+      'environment',
       sql<number>`count(*)::int`.as('all'),
       sql<number>`(count(*) filter (where deleted_at is null))::int`.as('live'),
     ])
-    .executeTakeFirstOrThrow();
+    .groupBy('environment')
+    .execute();
   const domains = await db
     .selectFrom('connection_domains')
-    .select(sql<number>`count(*)::int`.as('n'))
-    .executeTakeFirstOrThrow();
+    .select(['environment', sql<number>`count(*)::int`.as('n')])
+    .groupBy('environment')
+    .execute();
   const certificates = await db
     .selectFrom('connection_certificates')
-    .select(sql<number>`count(*)::int`.as('n'))
-    .executeTakeFirstOrThrow();
+    .select(['environment', sql<number>`count(*)::int`.as('n')])
+    .groupBy('environment')
+    .execute();
   const organizations = await db
     .selectFrom('organizations')
     .select([
+      'environment',
       sql<number>`count(*)::int`.as('all'),
       sql<number>`(count(*) filter (where deleted_at is null))::int`.as('live'),
     ])
-    .executeTakeFirstOrThrow();
+    .groupBy('environment')
+    .execute();
   const domainStates = await db
     .selectFrom('live_organization_domains')
-    .select([sql<string>`coalesce(state, 'unknown')`.as('state'), sql<number>`count(*)::int`.as('n')])
-    .groupBy(sql`coalesce(state, 'unknown')`)
+    .select([
+      'environment',
+      sql<string>`coalesce(state, 'unknown')`.as('state'),
+      sql<number>`count(*)::int`.as('n'),
+    ])
+    .groupBy(['environment', sql`coalesce(state, 'unknown')`])
     .execute();
   const outcomes = await db
     .selectFrom('events')
-    .select(['outcome', sql<number>`count(*)::int`.as('n')])
-    .groupBy('outcome')
+    .select(['environment', 'outcome', sql<number>`count(*)::int`.as('n')])
+    .groupBy(['environment', 'outcome'])
     .execute();
   const expiring = await db
     .selectFrom('expiring_certificates')
     .select([
+      'environment',
       sql<number>`(count(*) filter (where expiry_date > now() and expiry_date <= now() + interval '14 days'))::int`.as(
         'within14',
       ),
@@ -118,11 +190,42 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
       ),
       sql<number>`(count(*) filter (where expiry_date <= now()))::int`.as('expired'),
     ])
-    .executeTakeFirstOrThrow();
-  const run = await lastRun(db);
+    .groupBy('environment')
+    .execute();
 
-  const events = { applied: 0, stale: 0, ignored: 0, quarantined: 0 };
-  for (const row of outcomes) events[row.outcome] = row.n;
+  const rows = new Map<string, StatusGroup>();
+  const group = (environment: string): StatusGroup => {
+    const found = rows.get(environment) ?? {};
+    rows.set(environment, found);
+    return found;
+  };
+  for (const row of states) if (row.stream === EVENTS_STREAM) group(row.environment).state = row;
+  for (const row of leases) group(row.environment).lease = row;
+  for (const row of connections) group(row.environment).connections = row;
+  for (const row of domains) group(row.environment).domains = row.n;
+  for (const row of certificates) group(row.environment).certificates = row.n;
+  for (const row of organizations) group(row.environment).organizations = row;
+  for (const row of domainStates) {
+    const g = group(row.environment);
+    g.organizationDomains = { ...g.organizationDomains, [row.state]: row.n };
+  }
+  for (const row of outcomes) {
+    const g = group(row.environment);
+    g.events = { ...g.events, [row.outcome]: row.n };
+  }
+  for (const row of expiring) group(row.environment).expiring = row;
+  return { rows, known: new Set(states.map((row) => row.environment)) };
+}
+
+/** The status an environment's groups say: what lag, lease and the rest mean. */
+function statusFrom(g: StatusGroup, now: Date): StatusReport {
+  const state = g.state;
+  const lease = g.lease;
+  const run = g.run;
+  const connections = g.connections ?? { all: 0, live: 0 };
+  const organizations = g.organizations ?? { all: 0, live: 0 };
+  const expiring = g.expiring ?? { within14: 0, within30: 0, expired: 0 };
+  const events = { applied: 0, stale: 0, ignored: 0, quarantined: 0, ...g.events };
   const secondsSince = (d: Date | null | undefined) =>
     d ? Math.max(0, Math.round((now.getTime() - d.getTime()) / 100) / 10) : null;
 
@@ -145,12 +248,12 @@ export async function readStatus(db: Kysely<Database>, now = new Date()): Promis
       connections: connections.all,
       liveConnections: connections.live,
       deletedConnections: connections.all - connections.live,
-      domains: domains.n,
-      certificates: certificates.n,
+      domains: g.domains ?? 0,
+      certificates: g.certificates ?? 0,
       organizations: organizations.all,
       liveOrganizations: organizations.live,
       deletedOrganizations: organizations.all - organizations.live,
-      organizationDomains: Object.fromEntries(domainStates.map((r) => [r.state, r.n])),
+      organizationDomains: g.organizationDomains ?? {},
       events,
     },
     lastReconciliation: run

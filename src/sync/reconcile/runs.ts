@@ -2,9 +2,9 @@
  * `reconciliation_runs`: every run, real or failed, with what it found (a dry run writes none).
  * The one module that reads and writes the table.
  */
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { DatabaseInstant } from '../../db/clock.ts';
-import type { Database } from '../../db/tables.ts';
+import type { Database, ReconciliationRunsTable } from '../../db/tables.ts';
 import type { Logger, Scrub } from '../../logger.ts';
 import type { ReconciliationCounts } from './plan.ts';
 import type { EntityCounts } from './plan-organizations.ts';
@@ -84,6 +84,34 @@ export async function failRun(
 /** The newest run, whatever its outcome (`status`). */
 export function lastRun(db: Kysely<Database>) {
   return db.selectFrom('reconciliation_runs').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
+}
+
+/**
+ * The newest run of each of `environments` (on the whole mirror's handle), by the same rule as
+ * `lastRun`: one statement, one index probe per environment (the runs' key leads with it), however
+ * many runs each has.
+ */
+export async function lastRunOfEach(
+  db: Kysely<Database>,
+  environments: readonly string[],
+): Promise<Map<string, Selectable<ReconciliationRunsTable>>> {
+  if (environments.length === 0) return new Map();
+  const rows = await db
+    .selectFrom(sql<{ name: string }>`unnest(${[...environments]}::text[])`.as<'e'>(sql`e(name)`))
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('reconciliation_runs')
+          .selectAll()
+          .whereRef('reconciliation_runs.environment', '=', 'e.name')
+          .orderBy('id', 'desc')
+          .limit(1)
+          .as('r'),
+      (join) => join.onTrue(),
+    )
+    .selectAll('r')
+    .execute();
+  return new Map(rows.map((row) => [row.environment, row]));
 }
 
 /** Whether a mirror has ever listed organizations (one upgraded from a release that did not, has not). */
