@@ -21,10 +21,10 @@ import {
 import { type DatabaseHandle, openDatabase } from './db/connect.ts';
 import { DEFAULT_ENVIRONMENT, scopedToEnvironment } from './db/environment-scope.ts';
 import {
-  environmentKeysFinalized,
   type MigrateOptions,
   type MigrationResult,
   migrateToLatest,
+  requireEnvironmentKeys,
 } from './db/migrate.ts';
 import type { Database } from './db/tables.ts';
 import { ConfigError, type FatalError } from './errors.ts';
@@ -204,15 +204,10 @@ export function workosSyncFrom(
   // An environment other than `default` is written only once the keys are led by the environment
   // (migrations/0007, `migrate --finalize`), as the fleet requires; then its `sync_state` rows
   // are made first, so that `status` knows it from its first run. `default`'s are the migrations'.
-  let finalized = false;
   const opened = new Set<string>();
   const writable = async (name: string, db: Kysely<Database>) => {
     if (name === DEFAULT_ENVIRONMENT || opened.has(name)) return;
-    finalized ||= await environmentKeysFinalized((await database()).db, config.database.schema);
-    if (!finalized)
-      throw new ConfigError(
-        `environment "${name}" needs the keys led by the environment: run \`workos-sync migrate --finalize\` once every replica runs this release`,
-      );
+    await requireEnvironmentKeys((await database()).db, config.database.schema, name);
     await openEnvironment(db);
     opened.add(name);
   };

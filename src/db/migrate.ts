@@ -10,7 +10,9 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
+import { ConfigError } from '../errors.ts';
 import { liftStatementLimits } from './engine-dialect.ts';
+import { DEFAULT_ENVIRONMENT } from './environment-scope.ts';
 import type { Database } from './tables.ts';
 
 export interface MigrationResult {
@@ -86,6 +88,21 @@ export async function pendingMigrations(
  */
 export async function environmentKeysFinalized(db: Kysely<Database>, schema: string): Promise<boolean> {
   return (await appliedOrNone(db, schema)).has('0007_environment_keys');
+}
+
+/**
+ * Refuses to sync an environment other than `default` before the keys are finalized: until then
+ * the schema's old single-column keys hold one environment's rows only.
+ */
+export async function requireEnvironmentKeys(
+  db: Kysely<Database>,
+  schema: string,
+  environment: string,
+): Promise<void> {
+  if (environment === DEFAULT_ENVIRONMENT || (await environmentKeysFinalized(db, schema))) return;
+  throw new ConfigError(
+    `environment "${environment}" needs the keys led by the environment: run \`workos-sync migrate --finalize\` once every replica runs this release`,
+  );
 }
 
 async function appliedOrNone(db: Kysely<Database>, schema: string): Promise<Set<string>> {

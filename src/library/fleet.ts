@@ -9,8 +9,7 @@
 import type { WorkOS } from '@workos-inc/node';
 import type { Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/connect.ts';
-import { DEFAULT_ENVIRONMENT } from '../db/environment-scope.ts';
-import { environmentKeysFinalized } from '../db/migrate.ts';
+import { requireEnvironmentKeys } from '../db/migrate.ts';
 import { ConfigError, type FatalError } from '../errors.ts';
 import type { Logger, Scrub } from '../logger.ts';
 import type { ChangeReporting } from '../sync/changes/report.ts';
@@ -67,11 +66,8 @@ export function serveFleetFrom(deps: FleetFromDeps, options: FleetFromOptions): 
     return client;
   };
   const opened = deps.database().then(async (handle) => {
-    const others = config.environments.filter((e) => e.name !== DEFAULT_ENVIRONMENT);
-    if (others.length > 0 && !(await environmentKeysFinalized(handle.db, config.database.schema)))
-      throw new ConfigError(
-        `environment "${others[0]!.name}" needs the keys led by the environment: run \`workos-sync migrate --finalize\` once every replica runs this release`,
-      );
+    for (const environment of config.environments)
+      await requireEnvironmentKeys(handle.db, config.database.schema, environment.name);
     const withSecrets = config.environments.flatMap((e) =>
       e.webhookSecret ? [{ name: e.name, secret: e.webhookSecret }] : [],
     );
