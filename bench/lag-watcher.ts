@@ -94,3 +94,57 @@ export function percentile(sorted: readonly number[], p: number): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * The same for a fleet: the lag of each event of `environments` written after the call, while
+ * `streaming` runs and for up to `graceMs` after it ends. Each environment is read after its own
+ * newest `seq` (one writer at a time per environment, its batches ordered by the cursor's lock, so
+ * its `seq`s become visible in order; across environments they need not). Events not visible by
+ * then are counted in `unseen`, not waited for.
+ */
+export async function collectEnvironmentLags(
+  watcher: pg.Client,
+  environments: readonly string[],
+  streaming: Promise<number>,
+  graceMs: number,
+  failed: () => Error | undefined,
+): Promise<{ readonly lags: number[]; readonly emitted: number; readonly unseen: number }> {
+  const after = new Map<string, number>(environments.map((e) => [e, 0]));
+  const { rows: newest } = await watcher.query<{ environment: string; seq: string }>(
+    `select environment, max(seq) as seq from ${SCHEMA}.events where environment = any($1) group by environment`,
+    [environments],
+  );
+  for (const r of newest) after.set(r.environment, Number(r.seq));
+  const lags: number[] = [];
+  let emitted: number | undefined;
+  let streamError: unknown;
+  void streaming.then(
+    (n) => {
+      emitted = n;
+    },
+    (error: unknown) => {
+      streamError = error;
+    },
+  );
+  let deadline = Number.POSITIVE_INFINITY;
+  while (emitted === undefined || (lags.length < emitted && performance.now() < deadline)) {
+    const error = failed() ?? (streamError as Error | undefined);
+    if (error) throw error;
+    const { rows } = await watcher.query<{ environment: string; seq: string; created_at: Date }>(
+      `select e.environment, e.seq, e.created_at
+         from unnest($1::text[], $2::bigint[]) as w(environment, after)
+         join ${SCHEMA}.events e on e.environment = w.environment and e.seq > w.after
+        order by e.seq`,
+      [[...after.keys()], [...after.values()]],
+    );
+    const seenAt = Date.now();
+    for (const r of rows) {
+      lags.push(seenAt - r.created_at.getTime());
+      after.set(r.environment, Number(r.seq));
+    }
+    if (emitted !== undefined && deadline === Number.POSITIVE_INFINITY)
+      deadline = performance.now() + graceMs;
+    await sleep(WATCH_EVERY_MS);
+  }
+  return { lags, emitted, unseen: Math.max(0, emitted - lags.length) };
+}
