@@ -200,6 +200,13 @@ process.on('message', (raw) => {
         }
         return { type: 'ok', id: command.id, value: by };
       }
+      case 'environment-webhooks':
+        for (const { environment, url, secret } of command.deliveries) {
+          const target = emulator.environment(environment);
+          if (!target) throw new Error(`no environment '${environment}'`);
+          target.webhooks.configure({ url, secret });
+        }
+        return { type: 'ok', id: command.id };
       case 'close':
         await emulator.close();
         send({ type: 'ok', id: command.id });

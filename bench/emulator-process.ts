@@ -19,6 +19,13 @@ export interface ScenarioSpec {
   readonly apiKey: string;
 }
 
+/** Where an environment's webhooks go, signed with its secret. */
+export interface WebhookDelivery {
+  readonly environment: string;
+  readonly url: string;
+  readonly secret: string;
+}
+
 /** A WorkOS environment besides `default`, with its one API key. */
 export interface EnvironmentSpec {
   readonly name: string;
@@ -45,6 +52,7 @@ export type ChildCommand = { readonly id: number } & (
       readonly seconds: number;
     }
   | { readonly cmd: 'requests-by-environment' }
+  | { readonly cmd: 'environment-webhooks'; readonly deliveries: readonly WebhookDelivery[] }
   | { readonly cmd: 'close' }
 );
 
@@ -88,6 +96,8 @@ export interface EmulatorProcess extends Omit<Ready, 'type'> {
   environmentChanges(environments: readonly string[], everySeconds: number, seconds: number): Promise<number>;
   /** WorkOS API requests (the control API's aside) so far, by the environment that answered. */
   requestsByEnvironment(): Promise<Record<string, number>>;
+  /** Sends every event of each environment emitted from now on to its `url`, signed with its `secret`. */
+  sendEnvironmentWebhooks(deliveries: readonly WebhookDelivery[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -141,6 +151,7 @@ export async function startEmulatorProcess(
     environmentChanges: (environments, everySeconds, seconds) =>
       call({ cmd: 'environment-changes', environments, everySeconds, seconds }),
     requestsByEnvironment: () => call({ cmd: 'requests-by-environment' }),
+    sendEnvironmentWebhooks: (deliveries) => call({ cmd: 'environment-webhooks', deliveries }),
     async close() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

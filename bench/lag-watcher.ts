@@ -96,11 +96,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * The same for a fleet: the lag of each event of `environments` written after the call, while
- * `streaming` runs and for up to `graceMs` after it ends. Each environment is read after its own
- * newest `seq` (one writer at a time per environment, its batches ordered by the cursor's lock, so
- * its `seq`s become visible in order; across environments they need not). Events not visible by
- * then are counted in `unseen`, not waited for.
+ * The same for a fleet: the lag of each event of `environments` written after the call, by
+ * environment, while `streaming` runs (it resolves with how many it emitted) and for up to
+ * `graceMs` after it ends. Each environment is read after its own newest `seq` (one writer at a
+ * time per environment, its batches ordered by the cursor's lock, so its `seq`s become visible in
+ * order; across environments they need not). Events not visible by then are not waited for: the
+ * caller counts them from what it emitted.
  */
 export async function collectEnvironmentLags(
   watcher: pg.Client,
@@ -108,14 +109,15 @@ export async function collectEnvironmentLags(
   streaming: Promise<number>,
   graceMs: number,
   failed: () => Error | undefined,
-): Promise<{ readonly lags: number[]; readonly emitted: number; readonly unseen: number }> {
+): Promise<{ readonly lags: ReadonlyMap<string, readonly number[]>; readonly emitted: number }> {
   const after = new Map<string, number>(environments.map((e) => [e, 0]));
   const { rows: newest } = await watcher.query<{ environment: string; seq: string }>(
     `select environment, max(seq) as seq from ${SCHEMA}.events where environment = any($1) group by environment`,
     [environments],
   );
   for (const r of newest) after.set(r.environment, Number(r.seq));
-  const lags: number[] = [];
+  const lags = new Map<string, number[]>(environments.map((e) => [e, []]));
+  let seen = 0;
   let emitted: number | undefined;
   let streamError: unknown;
   void streaming.then(
@@ -127,7 +129,7 @@ export async function collectEnvironmentLags(
     },
   );
   let deadline = Number.POSITIVE_INFINITY;
-  while (emitted === undefined || (lags.length < emitted && performance.now() < deadline)) {
+  while (emitted === undefined || (seen < emitted && performance.now() < deadline)) {
     const error = failed() ?? (streamError as Error | undefined);
     if (error) throw error;
     const { rows } = await watcher.query<{ environment: string; seq: string; created_at: Date }>(
@@ -139,12 +141,13 @@ export async function collectEnvironmentLags(
     );
     const seenAt = Date.now();
     for (const r of rows) {
-      lags.push(seenAt - r.created_at.getTime());
+      lags.get(r.environment)!.push(seenAt - r.created_at.getTime());
       after.set(r.environment, Number(r.seq));
+      seen++;
     }
     if (emitted !== undefined && deadline === Number.POSITIVE_INFINITY)
       deadline = performance.now() + graceMs;
     await sleep(WATCH_EVERY_MS);
   }
-  return { lags, emitted, unseen: Math.max(0, emitted - lags.length) };
+  return { lags, emitted };
 }

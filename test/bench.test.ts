@@ -60,6 +60,7 @@ it('runs every figure at quick size and reports each one with numbers', { timeou
     FIGURES.rssLarge,
     FIGURES.fleetRequests,
     FIGURES.fleetLagP99,
+    FIGURES.fleetNudgedP99,
     FIGURES.fleetShare,
     FIGURES.fleetTakeover,
     FIGURES.fleetSessions,
