@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const FIGURE_KEYS = ['backfill', 'latency', 'reconcile', 'live', 'memory'] as const;
+export const FIGURE_KEYS = ['backfill', 'latency', 'reconcile', 'live', 'memory', 'fleet'] as const;
 export type FigureKey = (typeof FIGURE_KEYS)[number];
 
 export interface BenchArgs {

@@ -5,7 +5,7 @@
  * Started by `emulator-process.ts` with the scenario as JSON in argv; answers commands over IPC.
  */
 import { generateScenario, startEmulator, WorkosModel } from '../emulator/index.ts';
-import type { ChildCommand, ChildReply, ScenarioSpec } from './emulator-process.ts';
+import type { ChildCommand, ChildReply, EnvironmentSpec, ScenarioSpec } from './emulator-process.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ScenarioSpec;
 const model = new WorkosModel({ seed: spec.seed });
@@ -26,7 +26,11 @@ const organizations = Array.from({ length: spec.organizations ?? 0 }, (_, i) => 
   model.createConnection({ organizationId: data.id, name: `Bench Org ${i} SSO`, state: 'active' });
   return data.id;
 });
-const emulator = await startEmulator({ apiKey: spec.apiKey, model });
+const emulator = await startEmulator({
+  apiKey: spec.apiKey,
+  model,
+  maxRecordedRequests: spec.maxRecordedRequests,
+});
 await emulator.certificatesWarm;
 
 function send(reply: ChildReply): void {
@@ -75,6 +79,55 @@ async function paced(rate: number, seconds: number, emit: (i: number) => void): 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
   }
   return emitted;
+}
+
+/**
+ * Environments besides `default`, each its own world: `connections` connections, each activated
+ * once (so each mirror has a history to catch up with). Returns the events made.
+ */
+function addEnvironments(environments: readonly EnvironmentSpec[], connections: number): number {
+  let events = 0;
+  for (const [i, { name, apiKey }] of environments.entries()) {
+    const world = new WorkosModel({ environment: name, seed: spec.seed + i + 1 });
+    for (let c = 0; c < connections; c++) {
+      const { id } = world.createConnection({
+        name: `${name} ${c}`,
+        domains: [`c${c}.${name}.bench.example`],
+      });
+      world.activate(id);
+      events++;
+    }
+    emulator.addEnvironment(name, { apiKey, model: world });
+  }
+  return events;
+}
+
+/**
+ * One connection change in each of `names` every `everySeconds`, for `seconds`: the environments
+ * take turns, so the changes are spread evenly over time, and each flips its connections in turn
+ * (active → inactive → active).
+ */
+async function environmentChanges(
+  names: readonly string[],
+  everySeconds: number,
+  seconds: number,
+): Promise<number> {
+  const worlds = names.map((name) => {
+    const world = emulator.environment(name)?.model;
+    if (!world) throw new Error(`no environment '${name}'`);
+    const ids = world
+      .liveConnections()
+      .filter((c) => c.state === 'active' || c.state === 'inactive')
+      .map((c) => c.id);
+    if (ids.length === 0) throw new Error(`environment '${name}' has no activated connection to flap`);
+    return { world, ids };
+  });
+  return paced(names.length / everySeconds, seconds, (i) => {
+    const { world, ids } = worlds[i % worlds.length]!;
+    const id = ids[Math.floor(i / worlds.length) % ids.length]!;
+    if (world.getConnection(id).state === 'active') world.deactivate(id);
+    else world.activate(id);
+  });
 }
 
 /** Changes `fraction` of the live connections silently: a third renamed, created, deleted. */
@@ -126,6 +179,33 @@ process.on('message', (raw) => {
         return { type: 'ok', id: command.id };
       case 'visibility':
         model.setVisibilityDelay(command.ms);
+        return { type: 'ok', id: command.id };
+      case 'environments':
+        return {
+          type: 'ok',
+          id: command.id,
+          value: addEnvironments(command.environments, command.connections),
+        };
+      case 'environment-changes':
+        return {
+          type: 'ok',
+          id: command.id,
+          value: await environmentChanges(command.environments, command.everySeconds, command.seconds),
+        };
+      case 'requests-by-environment': {
+        const by: Record<string, number> = {};
+        for (const r of emulator.requests) {
+          if (r.path.startsWith('/_emulator') || r.environment === undefined) continue;
+          by[r.environment] = (by[r.environment] ?? 0) + 1;
+        }
+        return { type: 'ok', id: command.id, value: by };
+      }
+      case 'environment-webhooks':
+        for (const { environment, url, secret } of command.deliveries) {
+          const target = emulator.environment(environment);
+          if (!target) throw new Error(`no environment '${environment}'`);
+          target.webhooks.configure({ url, secret });
+        }
         return { type: 'ok', id: command.id };
       case 'close':
         await emulator.close();

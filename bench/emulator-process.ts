@@ -1,7 +1,7 @@
 /**
  * The parent's handle on `emulator-child.ts`: start it with a scenario, wait until it listens,
  * and send it commands (a per-request delay, a live stream of events, silent drift, webhooks, a
- * delay before new events are listed).
+ * delay before new events are listed, many more environments and changes in some of them).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,21 @@ export interface ScenarioSpec {
   readonly connections?: number | undefined;
   /** Organizations WorkOS knows, each with a verified domain and an active connection that lists it. */
   readonly organizations?: number | undefined;
+  /** How many requests the emulator remembers (default its own, 100,000: older ones are dropped). */
+  readonly maxRecordedRequests?: number | undefined;
+  readonly apiKey: string;
+}
+
+/** Where an environment's webhooks go, signed with its secret. */
+export interface WebhookDelivery {
+  readonly environment: string;
+  readonly url: string;
+  readonly secret: string;
+}
+
+/** A WorkOS environment besides `default`, with its one API key. */
+export interface EnvironmentSpec {
+  readonly name: string;
   readonly apiKey: string;
 }
 
@@ -25,6 +40,19 @@ export type ChildCommand = { readonly id: number } & (
   | { readonly cmd: 'requests'; readonly path: '/events' | '/connections' | '/organizations' }
   | { readonly cmd: 'webhooks'; readonly url: string; readonly secret: string }
   | { readonly cmd: 'visibility'; readonly ms: number }
+  | {
+      readonly cmd: 'environments';
+      readonly environments: readonly EnvironmentSpec[];
+      readonly connections: number;
+    }
+  | {
+      readonly cmd: 'environment-changes';
+      readonly environments: readonly string[];
+      readonly everySeconds: number;
+      readonly seconds: number;
+    }
+  | { readonly cmd: 'requests-by-environment' }
+  | { readonly cmd: 'environment-webhooks'; readonly deliveries: readonly WebhookDelivery[] }
   | { readonly cmd: 'close' }
 );
 
@@ -56,6 +84,20 @@ export interface EmulatorProcess extends Omit<Ready, 'type'> {
   sendWebhooks(url: string, secret: string): Promise<void>;
   /** Lists new events on `GET /events` only `ms` after their creation, as WorkOS does. */
   setVisibilityDelay(ms: number): Promise<void>;
+  /**
+   * Adds environments, each its own world of `connections` connections, every one activated once
+   * (its history: `connections` events); resolves with the events made.
+   */
+  addEnvironments(environments: readonly EnvironmentSpec[], connections: number): Promise<number>;
+  /**
+   * One connection change (an activation or a deactivation) in each of `environments` every
+   * `everySeconds`, spread evenly, for `seconds`; resolves with how many when done.
+   */
+  environmentChanges(environments: readonly string[], everySeconds: number, seconds: number): Promise<number>;
+  /** WorkOS API requests (the control API's aside) so far, by the environment that answered. */
+  requestsByEnvironment(): Promise<Record<string, number>>;
+  /** Sends every event of each environment emitted from now on to its `url`, signed with its `secret`. */
+  sendEnvironmentWebhooks(deliveries: readonly WebhookDelivery[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -105,6 +147,11 @@ export async function startEmulatorProcess(
     requestCount: (path) => call({ cmd: 'requests', path }),
     sendWebhooks: (url, secret) => call({ cmd: 'webhooks', url, secret }),
     setVisibilityDelay: (ms) => call({ cmd: 'visibility', ms }),
+    addEnvironments: (environments, connections) => call({ cmd: 'environments', environments, connections }),
+    environmentChanges: (environments, everySeconds, seconds) =>
+      call({ cmd: 'environment-changes', environments, everySeconds, seconds }),
+    requestsByEnvironment: () => call({ cmd: 'requests-by-environment' }),
+    sendEnvironmentWebhooks: (deliveries) => call({ cmd: 'environment-webhooks', deliveries }),
     async close() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -94,3 +94,60 @@ export function percentile(sorted: readonly number[], p: number): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * The same for a fleet: the lag of each event of `environments` written after the call, by
+ * environment, while `streaming` runs (it resolves with how many it emitted) and for up to
+ * `graceMs` after it ends. Each environment is read after its own newest `seq` (one writer at a
+ * time per environment, its batches ordered by the cursor's lock, so its `seq`s become visible in
+ * order; across environments they need not). Events not visible by then are not waited for: the
+ * caller counts them from what it emitted.
+ */
+export async function collectEnvironmentLags(
+  watcher: pg.Client,
+  environments: readonly string[],
+  streaming: Promise<number>,
+  graceMs: number,
+  failed: () => Error | undefined,
+): Promise<{ readonly lags: ReadonlyMap<string, readonly number[]>; readonly emitted: number }> {
+  const after = new Map<string, number>(environments.map((e) => [e, 0]));
+  const { rows: newest } = await watcher.query<{ environment: string; seq: string }>(
+    `select environment, max(seq) as seq from ${SCHEMA}.events where environment = any($1) group by environment`,
+    [environments],
+  );
+  for (const r of newest) after.set(r.environment, Number(r.seq));
+  const lags = new Map<string, number[]>(environments.map((e) => [e, []]));
+  let seen = 0;
+  let emitted: number | undefined;
+  let streamError: unknown;
+  void streaming.then(
+    (n) => {
+      emitted = n;
+    },
+    (error: unknown) => {
+      streamError = error;
+    },
+  );
+  let deadline = Number.POSITIVE_INFINITY;
+  while (emitted === undefined || (seen < emitted && performance.now() < deadline)) {
+    const error = failed() ?? (streamError as Error | undefined);
+    if (error) throw error;
+    const { rows } = await watcher.query<{ environment: string; seq: string; created_at: Date }>(
+      `select e.environment, e.seq, e.created_at
+         from unnest($1::text[], $2::bigint[]) as w(environment, after)
+         join ${SCHEMA}.events e on e.environment = w.environment and e.seq > w.after
+        order by e.seq`,
+      [[...after.keys()], [...after.values()]],
+    );
+    const seenAt = Date.now();
+    for (const r of rows) {
+      lags.get(r.environment)!.push(seenAt - r.created_at.getTime());
+      after.set(r.environment, Number(r.seq));
+      seen++;
+    }
+    if (emitted !== undefined && deadline === Number.POSITIVE_INFINITY)
+      deadline = performance.now() + graceMs;
+    await sleep(WATCH_EVERY_MS);
+  }
+  return { lags, emitted };
+}

@@ -4,7 +4,9 @@
  * collection (what it retains, as opposed to garbage not yet collected), to BENCH_PEAK_RSS_FILE.
  *
  * The peak is VmHWM from /proc: `process.resourceUsage().maxRSS` can report the parent's peak
- * instead, carried over from before the exec when the parent was the larger of the two.
+ * instead, carried over from before the exec when the parent was the larger of the two. The
+ * benchmark reads the same line of a child that will not exit on its own (a replica it SIGKILLs)
+ * with `highWaterMarkKb(pid)`.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -17,8 +19,14 @@ if (file) {
   });
 }
 
-function highWaterMarkKb(): number | null {
-  if (!existsSync('/proc/self/status')) return null;
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return match ? Number(match[1]) : null;
+/** A process's peak resident set (VmHWM), in kB; null where there is no /proc (or no such process). */
+export function highWaterMarkKb(pid: number | 'self' = 'self'): number | null {
+  const status = `/proc/${pid}/status`;
+  if (!existsSync(status)) return null;
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(status, 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null; // it exited between the two reads
+  }
 }

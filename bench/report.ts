@@ -57,6 +57,15 @@ export const FIGURES = {
   domainRequests: 'WorkOS requests per domain event, webhook nudge',
   rssSmall: 'peak RSS, smaller history',
   rssLarge: 'peak RSS, larger history',
+  fleetRequests: 'fleet: WorkOS requests/min, all replicas',
+  fleetLagP50: 'fleet: lag p50, active environment, un-nudged',
+  fleetLagP99: 'fleet: lag p99, active environment, un-nudged',
+  fleetNudgedP50: 'fleet: lag p50, active environment, webhook nudge',
+  fleetNudgedP99: 'fleet: lag p99, active environment, webhook nudge',
+  fleetShare: 'fleet: environments per replica, most held',
+  fleetTakeover: "fleet: a SIGKILLed replica's environments held again",
+  fleetRss: 'fleet: peak RSS per replica, most',
+  fleetSessions: 'fleet: Postgres sessions, peak',
 } as const;
 
 export function row(
@@ -107,12 +116,116 @@ export function measuredByHand(markdown: string): string | null {
   return at === -1 ? null : markdown.slice(at + 1);
 }
 
+export interface ResultPaths {
+  readonly json: string;
+  readonly markdown: string;
+  /**
+   * What each group of figures was last measured as (its run, its rows with what they were
+   * measured over, its notes): what a partial run (`--only`) merges with.
+   */
+  readonly runs?: string | undefined;
+}
+
+/** One group of figures (one runner of bench/figures/) as a run measured it. */
+export interface GroupOutput extends FigureOutput {
+  readonly key: string;
+}
+
+/** bench/runs.json: each group as the last run that measured it left it. */
+interface RunsFile {
+  readonly groups: Record<string, StoredGroup>;
+}
+
+interface StoredGroup {
+  readonly run: Omit<RunInfo, 'startedAt'> & { readonly startedAt: string };
+  readonly rows: readonly Row[];
+  /** One object a note: JSON arrays of strings are what Biome would reflow. */
+  readonly notes: readonly { readonly note: string }[];
+}
+
+interface Group extends GroupOutput {
+  readonly run: RunInfo;
+}
+
+/** One run's figures, replacing whatever the files held (the whole benchmark, or a test's). */
 export function writeResults(
-  paths: { readonly json: string; readonly markdown: string },
+  paths: ResultPaths,
   rows: readonly Row[],
   notes: readonly string[],
   info: RunInfo,
 ): void {
+  writeGroups(paths, [{ key: 'all', rows, notes, run: info }]);
+}
+
+/**
+ * A run's groups of figures, merged with the previous runs' for the groups it did not run
+ * (`order`, every group there is, in the order the file lists them): those are kept as
+ * bench/runs.json has them, and the header says which figures come from which run. Returns the
+ * groups kept.
+ */
+export function writeMergedResults(
+  paths: ResultPaths & { readonly runs: string },
+  ran: readonly GroupOutput[],
+  info: RunInfo,
+  order: readonly string[],
+): string[] {
+  const previous = readRuns(paths.runs);
+  const groups: Group[] = [];
+  const kept: string[] = [];
+  for (const key of order) {
+    const now = ran.find((g) => g.key === key);
+    const before = previous?.groups[key];
+    if (now) groups.push({ ...now, run: info });
+    else if (before) {
+      kept.push(key);
+      groups.push({
+        key,
+        rows: before.rows,
+        notes: before.notes.map((n) => n.note),
+        run: { ...before.run, startedAt: new Date(before.run.startedAt) },
+      });
+    }
+  }
+  const runs: RunsFile = {
+    groups: Object.fromEntries(
+      groups.map((g) => [
+        g.key,
+        {
+          run: { ...g.run, startedAt: g.run.startedAt.toISOString() },
+          rows: g.rows,
+          notes: g.notes.map((note) => ({ note })),
+        },
+      ]),
+    ),
+  };
+  writeFileSync(paths.runs, `${JSON.stringify(runs, null, 2)}\n`);
+  writeGroups(paths, groups);
+  return kept;
+}
+
+/**
+ * Why a run of only `only` (of `all`) must not write to `paths`: it would replace BENCHMARKS.md
+ * and results.json, and bench/runs.json does not hold the other groups to keep. Null when it may.
+ */
+export function partialRunProblem(
+  paths: ResultPaths & { readonly runs: string },
+  only: readonly string[],
+  all: readonly string[],
+): string | null {
+  const others = all.filter((key) => !only.includes(key));
+  if (others.length === 0 || !(existsSync(paths.markdown) || existsSync(paths.json))) return null;
+  const stored = readRuns(paths.runs);
+  const missing = others.filter((key) => stored?.groups[key] === undefined);
+  if (missing.length === 0) return null;
+  return `--only ${only.join(',')} would replace ${paths.markdown} and ${paths.json}, and ${paths.runs} does not hold the figures to keep beside them (${missing.join(', ')}): run the whole benchmark once (it writes that file), or write elsewhere (--out DIR)`;
+}
+
+function readRuns(file: string | undefined): RunsFile | null {
+  return file !== undefined && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunsFile) : null;
+}
+
+function writeGroups(paths: ResultPaths, groups: readonly Group[]): void {
+  const rows = groups.flatMap((g) => g.rows);
   const results: Result[] = rows.map(({ detail: _detail, ...result }) => ({
     ...result,
     value: round(result.value),
@@ -121,14 +234,25 @@ export function writeResults(
   }));
   writeFileSync(paths.json, `${JSON.stringify(results, null, 2)}\n`);
   const kept = existsSync(paths.markdown) ? measuredByHand(readFileSync(paths.markdown, 'utf8')) : null;
-  const written = markdown(rows, notes, info);
+  const written = markdown(groups);
   writeFileSync(paths.markdown, kept === null ? written : `${written}\n${kept}`);
 }
 
-export function defaultPaths(outDir: string | null, root: string): { json: string; markdown: string } {
+export function defaultPaths(
+  outDir: string | null,
+  root: string,
+): { json: string; markdown: string; runs: string } {
   return outDir === null
-    ? { json: join(root, 'bench', 'results.json'), markdown: join(root, 'BENCHMARKS.md') }
-    : { json: join(outDir, 'results.json'), markdown: join(outDir, 'BENCHMARKS.md') };
+    ? {
+        json: join(root, 'bench', 'results.json'),
+        markdown: join(root, 'BENCHMARKS.md'),
+        runs: join(root, 'bench', 'runs.json'),
+      }
+    : {
+        json: join(outDir, 'results.json'),
+        markdown: join(outDir, 'BENCHMARKS.md'),
+        runs: join(outDir, 'runs.json'),
+      };
 }
 
 /** The table as printed and as written into BENCHMARKS.md. */
@@ -147,13 +271,12 @@ export function table(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
-function markdown(rows: readonly Row[], notes: readonly string[], info: RunInfo): string {
-  const m = info.machine;
+function markdown(groups: readonly Group[]): string {
+  const rows = groups.flatMap((g) => g.rows);
+  const notes = groups.flatMap((g) => g.notes);
   return `# Benchmarks
 
-Written by \`${info.command}\` (${info.quick ? 'quick sizes' : 'full sizes'}) on ${info.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC; the run took ${(info.durationMs / 60_000).toFixed(1)} min. Rerun it to refresh this file and \`bench/results.json\`; do not edit by hand, except the last section ("${BY_HAND.slice(3)}"), which a run keeps as it is.
-
-Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb} GB memory, ${m.platform}, Node ${m.node}, PostgreSQL ${info.postgres}. Load average (1 min) ${info.loadBefore} before the run and ${info.loadAfter} after: other work on the machine shares the same cores.
+${header(groups)}
 
 ${table(rows)}
 
@@ -170,11 +293,68 @@ Each figure stands beside the limit it is measured against, measured in the same
 - **domain changed → routing query right** — organizations WorkOS knows (20, each with an active connection that lists its domains), and a stream of domain events round them: a domain added, then verified, then removed. The worker polls every second (\`startWorker\`), or is nudged on a 30 s schedule as above (events listed at once). The watcher takes, for each domain event, the time it became visible in \`events\` minus its creation, and checks at that instant that \`domain_routes\` answers the domain in the event's state (or no longer answers it): the event, the domain row and the refresh of the organization's connections commit together. The limit is the poll period (polling) or the listing delay (nudged). **Requests per domain event** counts \`GET /events\` and the refreshes' \`GET /connections?organization_id=\` over the stream, divided by its events.
 - **peak RSS** — the real \`workos-sync backfill\` command (compiled as \`npm run build\` compiles it, into \`node_modules/.cache/workos-sync-bench\`; reconciliation first, then every event) in a child process against a fresh database, over the same connections both times so only the history differs. The child reports its peak (VmHWM) and its heap after a full collection as it exits (\`bench/peak-rss.ts\`, preloaded with \`--import\`). Target: the larger history within 10% of the smaller, and under 200 MB.
 - **straightforward loop** — the loop of WorkOS's guide (\`bench/straightforward-loop.ts\`): fetch a page, then for each event one transaction that applies it and writes the cursor, then fetch the next page. It reuses the engine's parser, handlers and guarded writes, so both leave identical tables (checked on the modelled-round-trip data). Locally it runs the first part of the same stream (one transaction per event is slow; its rate does not change along the stream); its rate is compared with the engine's.
+- **fleet** — \`run\` as a fleet is deployed: the command compiled as for peak RSS, 3 replicas in child processes started together on one database, one environments file declaring 1,000 environments (each key from its own variable; each environment a world of its own in the one emulator, 2 connections each activated once), \`WORKOS_SYNC_POOL_SIZE=10\`, every other setting the code's default except reconciliations (yearly: every environment's hourly one at the same minute would fall in some runs' window and not others'; each environment's first one runs all the same). Once every mirror has caught up and each replica holds its share (waited for, not slept), 5% of the environments change — a connection activated or deactivated in each every 5 s, spread evenly — for 60 s. Half of those have a webhook secret in the file, and the emulator posts their changes' webhooks, signed with it, to one replica's receiver (\`POST /webhooks/<environment>\`, the environments dealt round the replicas; the holder hears of it on the nudge bus); events are listed at once. **WorkOS requests/min** counts every request the emulator answered over that window, all replicas and environments together, against \`WORKOS_SYNC_REQUESTS_PER_MINUTE\` (met when within it, one burst allowed). **Lag** is each change's, from its creation to its row in \`events\`, read every 10 ms by a plain client per environment: un-nudged (the active environments without a webhook), against the poll period of the environments' schedule (idle environments do not back off yet; when they do, the bound they are held to goes beside it); nudged, against the listing delay, as for one environment. **Environments per replica** is the most \`events\` leases one replica holds, sampled every second over the window, against the fair share E/W (target: ⌈E/W⌉, the rule's own bound). Then the replica holding the most is SIGKILLed: **held again** is the time until every environment's \`events\` lease is held, unexpired by the database's clock, by a live replica, against \`handOffBounds\` for the library's timings (\`fleetTimings\` of the lease period: with the default 30 s lease, 35 s). The survivors then stop on SIGTERM. **Peak RSS** is each replica's VmHWM (\`peak-rss.ts\` at exit; the killed one's read from /proc as it is killed), the most of the three. **Postgres sessions** is the most client sessions on the bench database at once in \`pg_stat_activity\`, the benchmark's own aside, sampled every 100 ms from before the replicas start until they have stopped, against replicas × pool (plus a LISTEN session each, when any is seen).
 
-## Observations from this run
+## Observations from ${runsOf(groups).length > 1 ? 'these runs' : 'this run'}
 
 ${notes.map((n) => `- ${n}`).join('\n')}
 `;
+}
+
+/** Who wrote the file: one run, or (after a partial run) which figures come from which. */
+function header(groups: readonly Group[]): string {
+  const runs = runsOf(groups);
+  const keep = `do not edit by hand, except the last section ("${BY_HAND.slice(3)}"), which a run keeps as it is.`;
+  if (runs.length <= 1) {
+    const info = runs[0]?.run;
+    if (!info) return `Rerun \`npm run bench\` to write this file and \`bench/results.json\`; ${keep}`;
+    return `Written by \`${info.command}\` (${sizes(info)}) on ${when(info)} UTC; the run took ${took(info)}. Rerun it to refresh this file and \`bench/results.json\`; ${keep}
+
+Machine: ${machine(info)}. Load average (1 min) ${info.loadBefore} before the run and ${info.loadAfter} after: other work on the machine shares the same cores.`;
+  }
+  const lines = runs.map(
+    ({ run, keys }) =>
+      `| ${keys.join(', ')} | \`${run.command}\` (${sizes(run)}) | ${when(run)} | ${took(run)} | ${machine(run)} | ${run.loadBefore} → ${run.loadAfter} |`,
+  );
+  return `Written by more than one run: a partial run (\`npm run bench -- --only …\`) replaces its own figures and keeps the others as the last run that measured them left them (\`bench/runs.json\`). Each figure and its limit still come from one run. Rerun \`npm run bench\` to refresh every figure at once; ${keep}
+
+| figures | run | on (UTC) | took | machine | load average (1 min), before → after |
+|---|---|---|--:|---|---|
+${lines.join('\n')}
+
+Other work on the machine shares the same cores.`;
+}
+
+/** The runs the groups come from, each with its groups, in the groups' order. */
+function runsOf(groups: readonly Group[]): { run: RunInfo; keys: string[] }[] {
+  const runs: { run: RunInfo; keys: string[] }[] = [];
+  for (const g of groups) {
+    const same = runs.find((r) => sameRun(r.run, g.run));
+    if (same) same.keys.push(g.key);
+    else runs.push({ run: g.run, keys: [g.key] });
+  }
+  return runs;
+}
+
+function sameRun(a: RunInfo, b: RunInfo): boolean {
+  return a.startedAt.getTime() === b.startedAt.getTime() && a.command === b.command;
+}
+
+function sizes(info: RunInfo): string {
+  return info.quick ? 'quick sizes' : 'full sizes';
+}
+
+function when(info: RunInfo): string {
+  return info.startedAt.toISOString().slice(0, 16).replace('T', ' ');
+}
+
+function took(info: RunInfo): string {
+  return `${(info.durationMs / 60_000).toFixed(1)} min`;
+}
+
+function machine(info: RunInfo): string {
+  const m = info.machine;
+  return `${m.cores} cores (${m.cpu}), ${m.memoryGb} GB memory, ${m.platform}, Node ${m.node}, PostgreSQL ${info.postgres}`;
 }
 
 function format(value: number, unit: string): string {

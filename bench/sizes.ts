@@ -31,6 +31,15 @@ export interface Sizes {
   readonly memoryConnections: number;
   /** Also run the smaller history with V8's own heap growth policy, to show what bounds the peak. */
   readonly memoryV8DefaultRun: boolean;
+  /** The fleet: environments, `run` replicas, the share of environments that change. */
+  readonly fleetEnvironments: number;
+  readonly fleetReplicas: number;
+  readonly fleetActiveFraction: number;
+  /** One connection change in each active environment every so many seconds, for the window. */
+  readonly fleetChangeEverySeconds: number;
+  readonly fleetMeasureSeconds: number;
+  /** `WORKOS_SYNC_LEASE_SECONDS` for the replicas; null: the code's default. */
+  readonly fleetLeaseSeconds: number | null;
 }
 
 export const FULL: Sizes = {
@@ -52,6 +61,12 @@ export const FULL: Sizes = {
   memoryEvents: [100_000, 1_000_000],
   memoryConnections: 5_000,
   memoryV8DefaultRun: true,
+  fleetEnvironments: 1_000,
+  fleetReplicas: 3,
+  fleetActiveFraction: 0.05,
+  fleetChangeEverySeconds: 5,
+  fleetMeasureSeconds: 60,
+  fleetLeaseSeconds: null,
 };
 
 export const QUICK: Sizes = {
@@ -73,4 +88,12 @@ export const QUICK: Sizes = {
   memoryEvents: [2_000, 10_000],
   memoryConnections: 125,
   memoryV8DefaultRun: false,
+  fleetEnvironments: 30,
+  fleetReplicas: 3,
+  fleetActiveFraction: 0.05,
+  fleetChangeEverySeconds: 2,
+  // Two whole poll periods (the default's 5 s): a window shorter than one counts 0 or 1 polls.
+  fleetMeasureSeconds: 10,
+  // A hand-over within seconds, not the default's 35.
+  fleetLeaseSeconds: 3,
 };

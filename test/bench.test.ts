@@ -1,10 +1,10 @@
 /**
  * The benchmark cannot rot: `npm run bench -- --quick` runs every figure at a small size, into a
- * directory of its own (never over the committed full-run BENCHMARKS.md and results.json), and
- * reports each figure with numbers. Speed is measured by the benchmark, never asserted here.
+ * directory of its own (never over the committed full-run BENCHMARKS.md, results.json and
+ * runs.json), and reports each figure with numbers. Speed is measured by the benchmark, never asserted here.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,11 @@ import { afterAll, expect, inject, it } from 'vitest';
 import { FIGURES, type Result } from '../bench/report.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const COMMITTED = [join(ROOT, 'bench', 'results.json'), join(ROOT, 'BENCHMARKS.md')];
+const COMMITTED = [
+  join(ROOT, 'bench', 'results.json'),
+  join(ROOT, 'bench', 'runs.json'),
+  join(ROOT, 'BENCHMARKS.md'),
+];
 const out = mkdtempSync(join(tmpdir(), 'workos-sync-bench-test-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -54,6 +58,12 @@ it('runs every figure at quick size and reports each one with numbers', { timeou
     FIGURES.domainNudgedP99,
     FIGURES.rssSmall,
     FIGURES.rssLarge,
+    FIGURES.fleetRequests,
+    FIGURES.fleetLagP99,
+    FIGURES.fleetNudgedP99,
+    FIGURES.fleetShare,
+    FIGURES.fleetTakeover,
+    FIGURES.fleetSessions,
   ]);
 
   const markdown = readFileSync(join(out, 'BENCHMARKS.md'), 'utf8');
@@ -62,6 +72,45 @@ it('runs every figure at quick size and reports each one with numbers', { timeou
   expect(stdout).toContain('| figure |');
   expect(COMMITTED.map(contentOf)).toEqual(committedBefore);
 });
+
+it(
+  'a partial run replaces its own figures and keeps the others, saying so',
+  { timeout: 120_000 },
+  async () => {
+    // Over the whole quick run above: the reconciliation alone, again.
+    const before = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Result[];
+    const { code, stdout, stderr } = await run(
+      ['--import', 'tsx', 'bench/run.ts', '--quick', '--only', 'reconcile', '--out', out],
+      { ...process.env, TEST_DATABASE_URL: inject('postgresUrl') },
+    );
+    expect(code, stderr.slice(-4000)).toBe(0);
+    expect(stdout).toContain('kept from the run that last measured each');
+    const after = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Result[];
+    expect(after.map((r) => r.figure)).toEqual(Object.values(FIGURES));
+    const unchanged = (r: Result) => r.figure !== FIGURES.reconcile;
+    expect(after.filter(unchanged)).toEqual(before.filter(unchanged));
+    const markdown = readFileSync(join(out, 'BENCHMARKS.md'), 'utf8');
+    expect(markdown).toContain('Written by more than one run');
+    expect(markdown).toContain('| backfill, latency, live, memory, fleet | `npm run bench -- --quick --out');
+    expect(markdown).toContain('| reconcile | `npm run bench -- --quick --only reconcile --out');
+    for (const figure of Object.values(FIGURES)) expect(markdown).toContain(`| ${figure} |`);
+
+    // Without what to keep beside it (no runs.json by the files), a partial run writes nothing.
+    const bare = mkdtempSync(join(tmpdir(), 'workos-sync-bench-test-'));
+    try {
+      writeFileSync(join(bare, 'BENCHMARKS.md'), '# Benchmarks\n');
+      const refused = await run(
+        ['--import', 'tsx', 'bench/run.ts', '--only', 'fleet', '--out', bare],
+        process.env,
+      );
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('run the whole benchmark once');
+      expect(readFileSync(join(bare, 'BENCHMARKS.md'), 'utf8')).toBe('# Benchmarks\n');
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  },
+);
 
 function contentOf(file: string): string | null {
   return existsSync(file) ? readFileSync(file, 'utf8') : null;

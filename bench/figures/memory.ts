@@ -2,21 +2,18 @@
  * Figure 5 — peak RSS of the real `workos-sync backfill` command, in a child process, over two
  * histories an order of magnitude apart: memory must not grow with history.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HEAP_GROWING_PERCENT } from '../../src/heap-policy.ts';
+import { CLI, compileCli, ROOT } from '../build.ts';
 import { type BenchContext, count, seconds } from '../context.ts';
 import { API_KEY, startEmulatorProcess } from '../emulator-process.ts';
 import { FIGURES, type FigureOutput, row } from '../report.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PEAK_RSS = fileURLToPath(new URL('../peak-rss.ts', import.meta.url));
-/** The command as users run it, compiled (`npm run build`'s config), out of the way of dist/. */
-const BUILD = join(ROOT, 'node_modules', '.cache', 'workos-sync-bench');
 const MB = 1024 * 1024;
 const CEILING_MB = 200;
 /** For the note on what bounds the peak: the same backfill with V8's own heap growth policy. */
@@ -33,7 +30,7 @@ interface Run {
 export async function memoryFigures(ctx: BenchContext): Promise<FigureOutput> {
   const [small, large] = ctx.sizes.memoryEvents;
   ctx.progress('peak RSS: compiling the command');
-  compile();
+  compileCli();
   const baselineMb = await helpPeakMb();
   const a = await backfillInChild(ctx, small);
   const b = await backfillInChild(ctx, large);
@@ -67,7 +64,7 @@ async function helpPeakMb(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'workos-sync-bench-'));
   try {
     const file = join(dir, 'peak-rss.json');
-    await run(process.execPath, ['--import', PEAK_RSS, join(BUILD, 'src', 'cli.js'), '--help'], {
+    await run(process.execPath, ['--import', PEAK_RSS, CLI, '--help'], {
       ...process.env,
       BENCH_PEAK_RSS_FILE: file,
     });
@@ -97,7 +94,7 @@ async function backfillInChild(
     const started = performance.now();
     const { code, stdout, stderr } = await run(
       process.execPath,
-      [...nodeFlags, '--expose-gc', '--import', PEAK_RSS, join(BUILD, 'src', 'cli.js'), 'backfill', '--json'],
+      [...nodeFlags, '--expose-gc', '--import', PEAK_RSS, CLI, 'backfill', '--json'],
       {
         ...process.env,
         WORKOS_API_KEY: API_KEY,
@@ -118,16 +115,6 @@ async function backfillInChild(
     await db.close();
     await emulator.close();
   }
-}
-
-function compile(): void {
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  // Type checking is the test suite's job; this only needs the JavaScript (a few seconds).
-  execFileSync(
-    process.execPath,
-    [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD, '--noCheck', '--sourceMap', 'false'],
-    { cwd: ROOT, stdio: 'pipe' },
-  );
 }
 
 function run(
