@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_IDLE_POLL_MAX_MS,
   environmentPacing,
+  fleetIdlePollMaxMs,
   longestPollPeriodMs,
   offsetMs,
   PollPacer,
@@ -46,6 +47,16 @@ describe('periodAfterPoll', () => {
     for (let i = 0; i < 5; i++) ladder.push(periodAfterPoll(pace, ladder.at(-1)!, 0));
     expect(ladder).toEqual([5 * S, 10 * S, 20 * S, 30 * S, 30 * S, 30 * S]);
     expect(longestPollPeriodMs(pace)).toBe(30 * S);
+  });
+});
+
+describe('fleetIdlePollMaxMs', () => {
+  it.each([
+    [30_000, 30_000],
+    [120_000, 30_000],
+    [2_000, 2_000],
+  ])('with leases of %i ms: a bound of %i ms', (lease, bound) => {
+    expect(fleetIdlePollMaxMs(lease)).toBe(bound);
   });
 });
 

@@ -26,6 +26,16 @@ export const DEFAULT_IDLE_POLL_MAX_MS = 30_000;
 /** Reconciliations are spread over their period, but never delayed more than this. */
 export const RECONCILE_SPREAD_MAX_MS = 3_600_000;
 
+/**
+ * The backoff's bound in a fleet whose leases live `leaseTtlMs`: DEFAULT_IDLE_POLL_MAX_MS, or the
+ * lease period when that is shorter — an idle environment is polled at least as often as a dead
+ * replica's environments are taken over. The bound on how late a change no webhook announced is
+ * seen (plus the poll).
+ */
+export function fleetIdlePollMaxMs(leaseTtlMs: number): number {
+  return Math.min(DEFAULT_IDLE_POLL_MAX_MS, leaseTtlMs);
+}
+
 export interface PollPace {
   /** The poll schedule's period (poll-period.ts). */
   readonly scheduleMs: number;

@@ -413,7 +413,7 @@ export const mutants: readonly Mutant[] = [
     tests: ['test/request-budget-http.test.ts'],
   },
   {
-    id: 47,
+    id: 51,
     rule: 'a batch renewal re-creates the leases of environments just released (an upsert, not an update)',
     file: 'src/worker/fleet/lease-renewals.ts',
     // The take has the renewal's signature: the mutant only changes which one the batch calls.
@@ -422,7 +422,7 @@ export const mutants: readonly Mutant[] = [
     tests: ['test/fleet-lease-renewals.test.ts'],
   },
   {
-    id: 48,
+    id: 52,
     rule: 'a batch renewal that finds a lease taken over reports it renewed: the work goes on without it',
     file: 'src/worker/fleet/lease-renewals.ts',
     find: "renewed.has(environment) ? 'renewed' : 'refused'",
@@ -430,7 +430,7 @@ export const mutants: readonly Mutant[] = [
     tests: ['test/fleet-lease-renewals.test.ts'],
   },
   {
-    id: 49,
+    id: 53,
     rule: "a renewal's answer about a holding that is over decides for the lease taken again since",
     file: 'src/worker/lease-keeper.ts',
     find: 'if (held !== this.#held || held.signal.aborted) return;',
@@ -438,7 +438,7 @@ export const mutants: readonly Mutant[] = [
     tests: ['test/fleet-lease-renewals.test.ts'],
   },
   {
-    id: 50,
+    id: 54,
     rule: "an idle environment's polls back off past the bound",
     file: 'src/worker/pacing.ts',
     find: 'return Math.min(longestPollPeriodMs(pace), Math.max(pace.scheduleMs, 2 * previousMs));',
@@ -446,7 +446,7 @@ export const mutants: readonly Mutant[] = [
     tests: ['test/pacing.test.ts', 'test/worker-pacing.test.ts'],
   },
   {
-    id: 51,
+    id: 55,
     rule: "a poll that found events leaves the environment's polls backed off",
     file: 'src/worker/pacing.ts',
     find: 'if (found === null || found > 0) return pace.scheduleMs;',
@@ -454,7 +454,7 @@ export const mutants: readonly Mutant[] = [
     tests: ['test/pacing.test.ts'],
   },
   {
-    id: 52,
+    id: 56,
     rule: "a webhook's nudge leaves the environment's polls backed off",
     file: 'src/worker/worker.ts',
     find: '      pacer?.nudged();\n',
@@ -462,7 +462,7 @@ export const mutants: readonly Mutant[] = [
     tests: ['test/worker-pacing.test.ts'],
   },
   {
-    id: 53,
+    id: 57,
     rule: "every environment's reconciliations fall on the schedule's fire, all at once (no offset)",
     file: 'src/worker/worker.ts',
     find: 'const reconcileFire = () => later(pacing.reconcileOffsetMs, reconcileJob.tick);',

@@ -24,7 +24,7 @@ import type { FatalError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { SyncDeps } from '../../sync/poll.ts';
 import type { SyncMetrics } from '../metrics.ts';
-import { DEFAULT_IDLE_POLL_MAX_MS, environmentPacing } from '../pacing.ts';
+import { environmentPacing, fleetIdlePollMaxMs } from '../pacing.ts';
 import { schedulePeriodMs } from '../poll-period.ts';
 import { startWorker, type Worker } from '../worker.ts';
 import { heartbeat, leaveFleet, liveWorkers } from './heartbeat.ts';
@@ -57,9 +57,8 @@ export interface FleetOptions {
   readonly lookForMs?: number | undefined;
   /**
    * The longest an idle environment goes between polls (worker/pacing.ts): the bound on how late
-   * a change no webhook announced is seen. Default DEFAULT_IDLE_POLL_MAX_MS (30 s), or the lease
-   * period when that is shorter: an idle environment is polled at least as often as a dead
-   * replica's environments are taken over. At most a poll schedule's period: no backoff.
+   * a change no webhook announced is seen. Default `fleetIdlePollMaxMs` of the lease period: 30 s,
+   * or the lease period when that is shorter. At most a poll schedule's period: no backoff.
    */
   readonly idlePollMaxMs?: number | undefined;
   /** An environment stopped for good (its API key rejected): the others go on. */
@@ -87,8 +86,7 @@ export function startFleet(deps: FleetDeps, options: FleetOptions): Fleet {
   let lastError: string | null = null;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  const idlePollMaxMs =
-    options.idlePollMaxMs ?? Math.min(DEFAULT_IDLE_POLL_MAX_MS, options.timings.leaseTtlMs);
+  const idlePollMaxMs = options.idlePollMaxMs ?? fleetIdlePollMaxMs(options.timings.leaseTtlMs);
   const renewals = new LeaseRenewals(deps.db, 'events', options.holder, options.timings.leaseTtlMs);
 
   const start = (name: string) => {
