@@ -29,6 +29,7 @@ const PURE = [
   'test/layers.test.ts',
   'test/look-schedule.test.ts',
   'test/mutants-apply.test.ts',
+  'test/pacing.test.ts',
   'test/plan-organizations.test.ts',
   'test/plan-page-organizations.test.ts',
   'test/plan-page.test.ts',

@@ -3,8 +3,16 @@
  * its lifetime while held, and aborts the current `signal` as soon as it cannot be sure it
  * still holds it (renewal refused, or failing for longer than the lease lives), so work stops
  * at the next page boundary. State changes — and only those — are logged, each once.
+ *
+ * The renewal is its own statement on its own timer, or — for a replica holding many
+ * environments' leases — one statement of a batch (`RenewalBatch`, fleet/lease-renewals.ts) that
+ * renews every member at once. Either way the keeper decides alike from the answer: renewed (it
+ * holds the lease until at least when the renewal was sent plus the lease period), refused (lost),
+ * or failed (lost once unconfirmed for longer than the lease lives); an answer that arrives after
+ * the lease was released or lost, or after it was taken again since, changes nothing.
  */
 import type { Kysely } from 'kysely';
+import { environmentOf } from '../db/environment-scope.ts';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
 import { acquireLease, type LeaseName, releaseLease, renewLease } from '../sync/lease.ts';
@@ -14,9 +22,40 @@ export interface LeaseKeeperDeps {
   readonly log: Logger;
   /** Told of every change (for metrics). */
   readonly onChange?: ((name: LeaseName, held: boolean) => void) | undefined;
+  /** Renews this lease with others in one statement instead of on a timer of its own. */
+  readonly renewals?: RenewalBatch | undefined;
 }
 
-export class LeaseKeeper {
+/** One renewal of a held lease, sent: what its answer was. */
+export type RenewalOutcome = 'renewed' | 'refused' | { readonly failed: unknown };
+
+export interface RenewalAttempt {
+  /** The answer to the renewal `begin()` started (a batch's, or the keeper's own). */
+  end(outcome: RenewalOutcome): void;
+}
+
+/** A keeper as a batch sees it: its lease's identity, and a renewal to start. */
+export interface BatchedLease {
+  /** The environment whose lease it is. */
+  readonly environment: string;
+  readonly name: LeaseName;
+  readonly holder: string;
+  readonly ttlMs: number;
+  /** The lease about to be renewed, as held now; undefined when it is not held any more. */
+  begin(): RenewalAttempt | undefined;
+}
+
+/**
+ * Renews the leases of its members together, at least every third of their lifetime, until they
+ * leave (fleet/lease-renewals.ts): the keeper joins once it holds its lease and leaves once it
+ * does not.
+ */
+export interface RenewalBatch {
+  join(lease: BatchedLease): void;
+  leave(lease: BatchedLease): void;
+}
+
+export class LeaseKeeper implements BatchedLease {
   #held: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
   #confirmedAt = 0;
@@ -24,9 +63,14 @@ export class LeaseKeeper {
   constructor(
     private readonly deps: LeaseKeeperDeps,
     readonly name: LeaseName,
-    private readonly holder: string,
-    private readonly ttlMs: number,
+    readonly holder: string,
+    readonly ttlMs: number,
   ) {}
+
+  /** The environment its handle is confined to (db/environment-scope.ts). */
+  get environment(): string {
+    return environmentOf(this.deps.db);
+  }
 
   /** Whether this replica holds the lease, as far as it knows now (no query). */
   holds(): boolean {
@@ -36,11 +80,23 @@ export class LeaseKeeper {
   /** The signal of the lease we hold (taking it if it is free), or undefined if another replica has it. */
   async ensure(): Promise<AbortSignal | undefined> {
     if (this.#held && !this.#held.signal.aborted) return this.#held.signal;
+    const sentAt = Date.now();
     if (!(await acquireLease(this.deps.db, this.name, this.holder, this.ttlMs))) return undefined;
+    if (this.deps.renewals) {
+      try {
+        this.deps.renewals.join(this);
+      } catch (error) {
+        // No renewal would keep it (the batch is closed: the fleet is stopping): not held.
+        await releaseLease(this.deps.db, this.name, this.holder).catch(() => undefined);
+        throw error;
+      }
+    }
     this.#held = new AbortController();
-    this.#confirmedAt = Date.now();
-    this.#timer = setInterval(() => void this.#renew(), Math.max(50, Math.floor(this.ttlMs / 3)));
-    this.#timer.unref();
+    this.#confirmedAt = sentAt;
+    if (!this.deps.renewals) {
+      this.#timer = setInterval(() => void this.#renew(), Math.max(50, Math.floor(this.ttlMs / 3)));
+      this.#timer.unref();
+    }
     this.deps.onChange?.(this.name, true);
     this.deps.log.info({ lease: this.name, holder: this.holder }, 'lease acquired');
     return this.#held.signal;
@@ -66,28 +122,52 @@ export class LeaseKeeper {
     await this.#renew(cause);
   }
 
-  async #renew(cause?: unknown): Promise<void> {
+  begin(cause?: unknown): RenewalAttempt | undefined {
     const held = this.#held;
-    if (!held || held.signal.aborted) return;
-    const unconfirmedMs = Date.now() - this.#confirmedAt;
+    if (!held || held.signal.aborted) return undefined;
+    const sentAt = Date.now();
+    const unconfirmedMs = sentAt - this.#confirmedAt;
+    return { end: (outcome) => this.#settle(held, sentAt, unconfirmedMs, outcome, cause) };
+  }
+
+  async #renew(cause?: unknown): Promise<void> {
+    const attempt = this.begin(cause);
+    if (!attempt) return;
+    let outcome: RenewalOutcome;
     try {
-      const renewed = await renewLease(this.deps.db, this.name, this.holder, this.ttlMs);
-      // Released, or found lost by a concurrent renewal, meanwhile: nothing left to report.
-      if (held.signal.aborted) return;
-      if (renewed) {
-        this.#confirmedAt = Date.now();
-        return;
-      }
+      outcome = (await renewLease(this.deps.db, this.name, this.holder, this.ttlMs)) ? 'renewed' : 'refused';
+    } catch (error) {
+      outcome = { failed: error };
+    }
+    attempt.end(outcome);
+  }
+
+  #settle(
+    held: AbortController,
+    sentAt: number,
+    unconfirmedMs: number,
+    outcome: RenewalOutcome,
+    cause: unknown,
+  ): void {
+    // Released, lost (found so by another renewal) or taken again since it was sent: this answer
+    // is about a holding that is over, and there is nothing left to report.
+    if (held !== this.#held || held.signal.aborted) return;
+    if (outcome === 'renewed') {
+      // Held until at least the renewal's own time plus the lease period: it ran after it was sent.
+      this.#confirmedAt = Math.max(this.#confirmedAt, sentAt);
+      return;
+    }
+    if (outcome === 'refused') {
       this.deps.log.warn(
         { lease: this.name, unconfirmedMs, err: cause },
         unconfirmedMs > this.ttlMs
           ? 'lease lost: this process went unconfirmed for longer than its lease (stopped or stalled) and another replica holds it now; standing by'
           : 'lease taken over by another replica; stopping after the page in flight',
       );
-    } catch (error) {
-      if (held.signal.aborted || Date.now() - this.#confirmedAt < this.ttlMs) return;
+    } else {
+      if (Date.now() - this.#confirmedAt < this.ttlMs) return;
       this.deps.log.warn(
-        { lease: this.name, err: error },
+        { lease: this.name, err: outcome.failed },
         'cannot renew the lease; stopping after the page in flight',
       );
     }
@@ -96,6 +176,8 @@ export class LeaseKeeper {
 
   #lose(): void {
     clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.deps.renewals?.leave(this);
     this.#held?.abort();
     this.deps.onChange?.(this.name, false);
   }

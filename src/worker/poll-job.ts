@@ -21,6 +21,12 @@ export interface PollJobDeps extends ReconcileJobDeps {
   readonly nudges: Pick<Nudges, 'clear'>;
   /** The tick did all it had to: a standby checked the lease, the holder caught up. */
   readonly succeeded: () => void;
+  /**
+   * Told as each tick ends how many events its poll found, or null when no poll ran to its end (a
+   * standby's check, a new mirror waiting for another replica's listing, a failure): the backoff
+   * (pacing.ts).
+   */
+  readonly polled?: ((found: number | null) => void) | undefined;
 }
 
 /** The poll job's body: each call is one tick. */
@@ -34,6 +40,7 @@ export function pollTick(deps: PollJobDeps): () => Promise<void> {
       // A standby's tick: it checked the lease, which is all it has to do.
       deps.nudges.clear();
       deps.succeeded();
+      deps.polled?.(null);
       return;
     }
     const started = performance.now();
@@ -45,6 +52,7 @@ export function pollTick(deps: PollJobDeps): () => Promise<void> {
       if (mirrorMayBeNew) mirrorMayBeNew = await isNewMirror(deps.db);
       if (mirrorMayBeNew && !(await reconcileUnderLease(deps, signal, false))) {
         deps.log.debug('a new mirror: waiting for the reconciliation another replica is running');
+        deps.polled?.(null);
         return;
       }
       const totals = await poll(deps, {
@@ -66,7 +74,9 @@ export function pollTick(deps: PollJobDeps): () => Promise<void> {
         ok: totals.caughtUp,
         refreshes: totals.refreshes,
       });
+      deps.polled?.(totals.events);
     } catch (error) {
+      deps.polled?.(null);
       deps.metrics.recordPoll({ durationSeconds: seconds(), pages: 0, ok: false });
       if (error instanceof FatalError && error.kind) deps.metrics.recordApiError(error.kind);
       throw error;

@@ -1,16 +1,21 @@
 /**
  * The worker: the poll and reconcile jobs on their schedules, under their leases, until stopped.
  * What one tick decides is in poll-job.ts and reconcile-job.ts; the guard against overlapping
- * runs in job.ts.
+ * runs in job.ts. Alone, it polls on every fire of its schedule and reconciles on every fire of
+ * the other, at once; in a fleet (fleet/fleet.ts) each environment's worker is paced (pacing.ts:
+ * idle polls back off, every fire reaches it by a delay of its own) and its events lease renewed
+ * with the others' (fleet/lease-renewals.ts).
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { FatalError } from '../errors.ts';
 import type { BackoffPolicy } from '../sync/backoff.ts';
 import type { SyncDeps } from '../sync/poll.ts';
 import { job } from './job.ts';
-import { LeaseKeeper } from './lease-keeper.ts';
+import { LeaseKeeper, type RenewalBatch } from './lease-keeper.ts';
 import type { SyncMetrics } from './metrics.ts';
+import { type Pacing, PollPacer, UNPACED } from './pacing.ts';
 import { pollTick } from './poll-job.ts';
+import { schedulePeriodMs } from './poll-period.ts';
 import { organizationsOwed, reconcileUnderLease } from './reconcile-job.ts';
 import { type Nudge, Nudges } from './webhooks/nudges.ts';
 
@@ -28,6 +33,13 @@ export interface WorkerOptions {
   readonly lookForMs?: number | undefined;
   /** Called when the worker cannot go on (a rejected API key): whoever started it stops it. */
   readonly onFatal: (error: FatalError) => void;
+  /**
+   * How its work is paced (pacing.ts). Default UNPACED, the single-environment worker's: a poll on
+   * every fire of the poll schedule, a reconciliation on every fire of the other, at once.
+   */
+  readonly pacing?: Pacing | undefined;
+  /** Renews the events lease with other environments' (fleet mode); default: on its own timer. */
+  readonly eventsLeaseRenewals?: RenewalBatch | undefined;
 }
 
 export interface Worker {
@@ -53,11 +65,39 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     ...deps,
     onChange: (name: 'events' | 'reconcile', held: boolean) => deps.metrics.setLeaseHeld(name, held),
   };
-  const eventsLease = new LeaseKeeper(keeperDeps, 'events', options.holder, options.leaseTtlMs);
+  const eventsLease = new LeaseKeeper(
+    { ...keeperDeps, renewals: options.eventsLeaseRenewals },
+    'events',
+    options.holder,
+    options.leaseTtlMs,
+  );
   const reconcileTtl = Math.max(options.leaseTtlMs, RECONCILE_LEASE_MIN_MS);
   const reconcileLease = new LeaseKeeper(keeperDeps, 'reconcile', options.holder, reconcileTtl);
   const reconcileDeps = { ...deps, reconcileLease, leaseTtlMs: options.leaseTtlMs };
   const jobDeps = { log: deps.log, stopped: shutdown.signal, onFatal: options.onFatal };
+
+  const pacing = options.pacing ?? UNPACED;
+  const pacer =
+    pacing.idlePollMaxMs > 0
+      ? new PollPacer(
+          { scheduleMs: schedulePeriodMs(options.pollCron), idlePollMaxMs: pacing.idlePollMaxMs },
+          pacing.pollPhase,
+        )
+      : undefined;
+  // A fire reaches this worker that much later (its offset, pacing.ts); none pending once stopped.
+  const pending = new Set<NodeJS.Timeout>();
+  const later = (delayMs: number, run: () => void): void => {
+    if (delayMs <= 0) {
+      run();
+      return;
+    }
+    const timer = setTimeout(() => {
+      pending.delete(timer);
+      run();
+    }, delayMs);
+    timer.unref();
+    pending.add(timer);
+  };
 
   const nudges = new Nudges(
     { db: deps.db, log: deps.log, metrics: deps.metrics, pollSoon: () => pollJob.soon() },
@@ -75,6 +115,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       succeeded: () => {
         lastOk = new Date();
       },
+      polled: (found) => pacer?.polled(found),
     }),
     after: (startedAt) => nudges.afterPoll(startedAt),
     onSoon: () => deps.metrics.recordNudgedPoll(),
@@ -91,15 +132,21 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   // writes one to the console per tick): the next tick does their work, and a stop long enough
   // to matter is reported once, by the lease it cost.
   const schedule = { timezone: 'UTC', suppressMissedWarning: true };
+  const pollFire = () =>
+    later(pacing.pollOffsetMs, () => {
+      if (!pacer || pacer.fire()) pollJob.tick();
+    });
+  const reconcileFire = () => later(pacing.reconcileOffsetMs, reconcileJob.tick);
   const tasks: ScheduledTask[] = [
-    cron.schedule(options.pollCron, pollJob.tick, { name: 'workos-sync poll', ...schedule }),
-    cron.schedule(options.reconcileCron, reconcileJob.tick, { name: 'workos-sync reconcile', ...schedule }),
+    cron.schedule(options.pollCron, pollFire, { name: 'workos-sync poll', ...schedule }),
+    cron.schedule(options.reconcileCron, reconcileFire, { name: 'workos-sync reconcile', ...schedule }),
   ];
-  // Start working now rather than at the first tick.
-  pollJob.tick();
+  // Start working now (by the poll's offset) rather than at the first tick: a new mirror's first
+  // poll is its first reconciliation, whatever the reconcile schedule's offset.
+  later(pacing.pollOffsetMs, pollJob.tick);
   void organizationsOwed(deps.db)
     .then((owed) => {
-      if (owed) reconcileJob.tick();
+      if (owed) later(pacing.pollOffsetMs, reconcileJob.tick);
     })
     .catch((error: unknown) =>
       deps.log.warn({ err: error }, 'could not tell whether organizations were ever listed'),
@@ -109,11 +156,14 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     lastSuccessfulTickAt: () => lastOk,
     nudge(delivery) {
       if (shutdown.signal.aborted || !eventsLease.holds()) return;
+      pacer?.nudged();
       nudges.nudge(delivery);
     },
     async stop() {
       shutdown.abort();
       nudges.clear();
+      for (const timer of pending) clearTimeout(timer);
+      pending.clear();
       for (const task of tasks) {
         await task.stop();
         await task.destroy();

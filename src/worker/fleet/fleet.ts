@@ -10,6 +10,12 @@
  * A tick that fails (the database away) is logged once per change of state and tried at the next
  * tick; the environments running go on meanwhile, under their leases. A rejected API key stops
  * that environment only, and is reported; the others go on.
+ *
+ * So that many environments on one replica stay cheap (docs/fleet.md#many-environments-on-one-replica),
+ * each environment's work is paced (worker/pacing.ts): an idle one's polls back off up to
+ * `idlePollMaxMs`, and its polls and reconciliations are offset by a delay of its own, so they do
+ * not all fall on the same fire. Their events leases are renewed together, one statement per 500
+ * environments every third of the lease period (lease-renewals.ts), not each on its own timer.
  */
 import type { Kysely } from 'kysely';
 import { scopedToEnvironment } from '../../db/environment-scope.ts';
@@ -18,9 +24,12 @@ import type { FatalError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { SyncDeps } from '../../sync/poll.ts';
 import type { SyncMetrics } from '../metrics.ts';
+import { environmentPacing, fleetIdlePollMaxMs } from '../pacing.ts';
+import { schedulePeriodMs } from '../poll-period.ts';
 import { startWorker, type Worker } from '../worker.ts';
 import { heartbeat, leaveFleet, liveWorkers } from './heartbeat.ts';
 import { heldByOthers } from './lease-batch.ts';
+import { LeaseRenewals } from './lease-renewals.ts';
 import { decideRebalance, type FleetTimings, handOffBounds } from './rebalance.ts';
 
 /** One environment as the fleet serves it. */
@@ -47,6 +56,12 @@ export interface FleetOptions {
   readonly release: string;
   readonly timings: FleetTimings;
   readonly lookForMs?: number | undefined;
+  /**
+   * The longest an idle environment goes between polls (worker/pacing.ts): the bound on how late
+   * a change no webhook announced is seen. Default `fleetIdlePollMaxMs` of the lease period: 30 s,
+   * or the lease period when that is shorter. At most a poll schedule's period: no backoff.
+   */
+  readonly idlePollMaxMs?: number | undefined;
   /** An environment stopped for good (its API key rejected): the others go on. */
   readonly onEnvironmentFatal: (environment: string, error: FatalError) => void;
 }
@@ -72,6 +87,8 @@ export function startFleet(deps: FleetDeps, options: FleetOptions): Fleet {
   let lastError: string | null = null;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  const idlePollMaxMs = options.idlePollMaxMs ?? fleetIdlePollMaxMs(options.timings.leaseTtlMs);
+  const renewals = new LeaseRenewals(deps.db, 'events', options.holder, options.timings.leaseTtlMs);
 
   const start = (name: string) => {
     const environment = byName.get(name);
@@ -86,6 +103,15 @@ export function startFleet(deps: FleetDeps, options: FleetOptions): Fleet {
         holder: options.holder,
         leaseTtlMs: options.timings.leaseTtlMs,
         lookForMs: options.lookForMs,
+        pacing: environmentPacing(
+          name,
+          {
+            pollMs: schedulePeriodMs(environment.pollCron),
+            reconcileMs: schedulePeriodMs(environment.reconcileCron),
+          },
+          idlePollMaxMs,
+        ),
+        eventsLeaseRenewals: renewals,
         onFatal(error) {
           failed.add(name);
           void stopEnvironment(name).then(() => options.onEnvironmentFatal(name, error));
@@ -150,6 +176,7 @@ export function startFleet(deps: FleetDeps, options: FleetOptions): Fleet {
       clearTimeout(timer);
       await started;
       await Promise.all([...workers.keys()].map(stopEnvironment));
+      renewals.close();
       // The others take this replica's environments at their next tick, not after its heartbeat ages.
       await leaveFleet(deps.db, options.holder).catch((error: unknown) =>
         deps.log.warn({ err: error }, 'could not leave the fleet; the others will find this replica gone'),
