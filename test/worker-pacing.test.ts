@@ -64,7 +64,13 @@ function start() {
       leaseTtlMs: 3_000,
       backoff: FAST_BACKOFF,
       lookForMs: 1,
-      pacing: { idlePollMaxMs: BOUND_MS, pollOffsetMs: 0, pollPhase: 0, reconcileOffsetMs: 2_000 },
+      pacing: {
+        idlePollMaxMs: BOUND_MS,
+        pollOffsetMs: 0,
+        startOffsetMs: 0,
+        pollPhase: 0,
+        reconcileOffsetMs: 2_000,
+      },
       onFatal: (error) => {
         throw error;
       },

@@ -141,12 +141,12 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     cron.schedule(options.pollCron, pollFire, { name: 'workos-sync poll', ...schedule }),
     cron.schedule(options.reconcileCron, reconcileFire, { name: 'workos-sync reconcile', ...schedule }),
   ];
-  // Start working now (by the poll's offset) rather than at the first tick: a new mirror's first
+  // Start working now (by the start's offset) rather than at the first tick: a new mirror's first
   // poll is its first reconciliation, whatever the reconcile schedule's offset.
-  later(pacing.pollOffsetMs, pollJob.tick);
+  later(pacing.startOffsetMs, pollJob.tick);
   void organizationsOwed(deps.db)
     .then((owed) => {
-      if (owed) later(pacing.pollOffsetMs, reconcileJob.tick);
+      if (owed) later(pacing.startOffsetMs, reconcileJob.tick);
     })
     .catch((error: unknown) =>
       deps.log.warn({ err: error }, 'could not tell whether organizations were ever listed'),
