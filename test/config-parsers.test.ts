@@ -283,6 +283,16 @@ describe('library values reach the parsers as values', () => {
       );
   });
 
+  it("an idle fleet environment's backoff bound: unset is the code's default (null), seconds otherwise", () => {
+    expect(loadConfig({}).idlePollMaxMs).toBeNull();
+    expect(loadConfig({ WORKOS_SYNC_IDLE_POLL_MAX_SECONDS: '12' }).idlePollMaxMs).toBe(12_000);
+    expect(loadConfig({ WORKOS_SYNC_IDLE_POLL_MAX_SECONDS: '0.5' }).idlePollMaxMs).toBe(500);
+    for (const bad of ['0', '-1', 'ten'])
+      expect(() => loadConfig({ WORKOS_SYNC_IDLE_POLL_MAX_SECONDS: bad })).toThrow(
+        /^WORKOS_SYNC_IDLE_POLL_MAX_SECONDS /,
+      );
+  });
+
   it('`http: false` is no server: the port that means none, the host as configured by default', () => {
     expect(resolveOptions({ http: false }).http).toEqual({ host: '127.0.0.1', port: 0 });
     expect(resolveOptions({ http: false }).http).toEqual(loadConfig({ WORKOS_SYNC_HTTP_PORT: '0' }).http);
@@ -307,6 +317,7 @@ describe('library values reach the parsers as values', () => {
       webhooks: { secret: 'whsec_12345678', host: '127.0.0.1', port: 9001, lookSeconds: 5 },
       poolSize: 10,
       leaseSeconds: 20,
+      idlePollMaxSeconds: 15,
       requestTimeoutSeconds: 10,
       requestsPerMinute: 1200,
       logLevel: 'warn',

@@ -53,6 +53,7 @@ interface HandWrittenSettings {
     | undefined;
   readonly poolSize?: number | undefined;
   readonly leaseSeconds?: number | undefined;
+  readonly idlePollMaxSeconds?: number | undefined;
   readonly requestTimeoutSeconds?: number | undefined;
   readonly requestsPerMinute?: number | undefined;
   readonly webhooks?:

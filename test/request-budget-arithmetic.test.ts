@@ -21,8 +21,10 @@ import {
 import { DEFAULT_RETRY_AFTER_MS, retryAfterMs } from '../src/workos/client.ts';
 import { capturingLogger } from './support/logs.ts';
 
-/** 60 a minute, a burst of 3: one token a second. */
-const SLOW: BucketRate = { perMs: 1 / 1000, capacity: 3 };
+/** 60 a minute, a burst of 3: one token a second; no reserve for urgent takes. */
+const SLOW: BucketRate = { perMs: 1 / 1000, capacity: 3, urgentReserve: 0 };
+/** The same with one token of the burst left to urgent takes. */
+const RESERVED: BucketRate = { ...SLOW, urgentReserve: 1 };
 
 describe('takeVerdict: one take from a bucket', () => {
   const cases: [string, BucketState, { granted: boolean; waitMs?: number; tokensLeft: number }][] = [
@@ -104,10 +106,39 @@ describe('takeVerdict: one take from a bucket', () => {
     expect(tokensLeft).toBeCloseTo(expected.tokensLeft, 12);
   });
 
-  it('at the default rate (3,000 a minute, a burst of 100): 20 ms a token', () => {
+  it('a refill that comes out a hair short of a whole token (floating point) is a whole token', () => {
+    // 1/700 a millisecond: after a take left 0.0114…, the 691 ms a refused take was told to wait
+    // refill 0.9999999999999999 tokens, which must not cost one more wait.
+    const rate = { perMs: 1 / 700, capacity: 2, urgentReserve: 0 };
+    const refused = takeVerdict({ tokens: 0.011428571428571344, elapsedMs: 1, pausedForMs: 0 }, rate);
+    expect(refused.take).toEqual({ granted: false, waitMs: 691 });
+    const after = takeVerdict({ tokens: 0.011428571428571344, elapsedMs: 1 + 691, pausedForMs: 0 }, rate);
+    expect(after.take.granted).toBe(true);
+  });
+
+  const reserveCases: [string, number, 'urgent' | 'routine', boolean | number][] = [
+    ['a routine take with the reserve and a token more: granted', 2, 'routine', true],
+    ['a routine take with the reserve alone: waits for a token beyond it', 1, 'routine', 1000],
+    ['an urgent take with the reserve alone: granted', 1, 'urgent', true],
+    ['a routine take short of the reserve: waits for all of it', 0.5, 'routine', 1500],
+    ['an urgent take with half a token: waits for the other half', 0.5, 'urgent', 500],
+  ];
+  it.each(reserveCases)('%s', (_name, tokens, priority, expected) => {
+    const { take, tokensLeft } = takeVerdict({ tokens, elapsedMs: 0, pausedForMs: 0 }, RESERVED, priority);
+    if (expected === true) {
+      expect(take).toEqual({ granted: true });
+      expect(tokensLeft).toBeCloseTo(tokens - 1, 12);
+    } else expect(take).toEqual({ granted: false, waitMs: expected });
+  });
+
+  it('at the default rate (3,000 a minute, a burst of 100): 20 ms a token, 20 of the burst for urgent takes', () => {
     const rate = bucketRate(3000);
-    expect(rate).toEqual({ perMs: 0.05, capacity: 100 });
-    expect(takeVerdict({ tokens: 0, elapsedMs: 0, pausedForMs: 0 }, rate).take).toEqual({
+    expect(rate).toEqual({ perMs: 0.05, capacity: 100, urgentReserve: 20 });
+    const empty = { tokens: 0, elapsedMs: 0, pausedForMs: 0 };
+    expect(takeVerdict(empty, rate, 'urgent').take).toEqual({ granted: false, waitMs: 20 });
+    // A routine take waits for the reserve to refill first; then one every 20 ms, as before.
+    expect(takeVerdict(empty, rate).take).toEqual({ granted: false, waitMs: 420 });
+    expect(takeVerdict({ tokens: 20, elapsedMs: 0, pausedForMs: 0 }, rate).take).toEqual({
       granted: false,
       waitMs: 20,
     });
@@ -120,7 +151,7 @@ describe('takeVerdict: one take from a bucket', () => {
         fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 200 }),
         fc.integer({ min: 1, max: 10 }),
         (gaps, capacity) => {
-          const rate = { perMs: 1 / 700, capacity };
+          const rate = { perMs: 1 / 700, capacity, urgentReserve: 0 };
           let bucket = { tokens: capacity, at: 0 };
           let now = 0;
           let grants = 0;
@@ -152,11 +183,12 @@ describe('takeVerdict: one take from a bucket', () => {
 
 describe('bucketRate: the setting as a rate and a burst', () => {
   it.each([
-    [3000, undefined, { perMs: 0.05, capacity: 100 }],
-    [6000, undefined, { perMs: 0.1, capacity: 200 }],
-    [60, undefined, { perMs: 0.001, capacity: 2 }],
-    [60, 3, { perMs: 0.001, capacity: 3 }],
-    [20, undefined, { perMs: 20 / 60_000, capacity: 1 }],
+    [3000, undefined, { perMs: 0.05, capacity: 100, urgentReserve: 20 }],
+    [6000, undefined, { perMs: 0.1, capacity: 200, urgentReserve: 40 }],
+    [60, undefined, { perMs: 0.001, capacity: 2, urgentReserve: 0 }],
+    [60, 3, { perMs: 0.001, capacity: 3, urgentReserve: 0 }],
+    [60, 5, { perMs: 0.001, capacity: 5, urgentReserve: 1 }],
+    [20, undefined, { perMs: 20 / 60_000, capacity: 1, urgentReserve: 0 }],
   ])('%d a minute, capacity %s', (perMinute, capacity, expected) => {
     expect(bucketRate(perMinute, capacity)).toEqual(expected);
   });
@@ -291,6 +323,78 @@ describe('the gate when Postgres cannot be asked', () => {
     controller.abort();
     await Promise.all([first, second, third]);
     expect(order).toEqual(['second gave up', 'first', 'third']);
+  });
+
+  it('urgent attempts wait ahead of routine ones, each kind in order', async () => {
+    const unreachable = unreachableDatabase();
+    // A token every 10 ms, a burst of 1: one attempt at a time, the rest queued.
+    const gate = requestBudgetGate(unreachable.db, {
+      requestsPerMinute: 6000,
+      capacity: 1,
+      log: capturingLogger().log,
+    });
+    await gate.beforeRequest(); // the burst spent: everything below waits
+    const order: string[] = [];
+    const attempt = (name: string, priority: 'urgent' | 'routine') =>
+      gate.beforeRequest(undefined, priority).then(() => order.push(name));
+    await Promise.all([
+      attempt('routine 1', 'routine'),
+      attempt('routine 2', 'routine'),
+      attempt('urgent 1', 'urgent'),
+      attempt('routine 3', 'routine'),
+      attempt('urgent 2', 'urgent'),
+    ]);
+    // `routine 1` heads the queue when `urgent 1` arrives: it gives up its turn, and goes first of its kind.
+    expect(order).toEqual(['urgent 1', 'urgent 2', 'routine 1', 'routine 2', 'routine 3']);
+  });
+
+  it('a routine attempt leaves the reserve to urgent ones: with only the reserve left, the urgent one goes', async () => {
+    const unreachable = unreachableDatabase();
+    // 60 a minute, a burst of 5, one of them reserved: four routine attempts empty the bucket to
+    // its reserve; a fifth routine one waits a second for a token beyond it; an urgent one goes at once.
+    const gate = requestBudgetGate(unreachable.db, {
+      requestsPerMinute: 60,
+      capacity: 5,
+      log: capturingLogger().log,
+    });
+    for (let i = 0; i < 4; i++) await gate.beforeRequest();
+    const controller = new AbortController();
+    let routineGranted = false;
+    const routine = gate.beforeRequest(controller.signal).then(
+      () => {
+        routineGranted = true;
+      },
+      () => undefined,
+    );
+    const urgent = performance.now();
+    await gate.beforeRequest(undefined, 'urgent');
+    expect(performance.now() - urgent).toBeLessThan(500);
+    expect(routineGranted).toBe(false);
+    controller.abort();
+    await routine;
+  });
+
+  it('an attempt given up while an urgent one holds the head leaves at once, the others unharmed', async () => {
+    const unreachable = unreachableDatabase();
+    const gate = requestBudgetGate(unreachable.db, {
+      requestsPerMinute: 600,
+      capacity: 1,
+      log: capturingLogger().log,
+    });
+    await gate.beforeRequest();
+    const order: string[] = [];
+    const controller = new AbortController();
+    const waits = [
+      gate.beforeRequest(undefined, 'urgent').then(() => order.push('urgent')),
+      gate.beforeRequest(controller.signal).then(
+        () => order.push('routine given up: granted'),
+        () => order.push('routine given up'),
+      ),
+      gate.beforeRequest().then(() => order.push('routine')),
+    ];
+    controller.abort();
+    await Promise.all(waits);
+    expect(order).toEqual(['routine given up', 'urgent', 'routine']);
   });
 
   it('the process stopping (the gate`s own signal) ends every wait', async () => {

@@ -113,6 +113,15 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 /** 60 a minute, a burst of 3. */
 const SLOW = bucketRate(60, 3);
 
+interface BudgetState {
+  readonly tokens: number;
+  readonly ageMs: number;
+  readonly pausedMs: number;
+  /** The rate's urgent reserve (SLOW has none). */
+  readonly reserve?: number;
+  readonly priority?: 'urgent' | 'routine';
+}
+
 describe('one take', () => {
   it('the first take ever makes the row, full, and takes from it', async () => {
     expect(await takeRequestToken(database.db, SLOW)).toEqual({ granted: true });
@@ -127,7 +136,15 @@ describe('one take', () => {
     ['a paused full bucket', { tokens: 3, ageMs: 0, pausedMs: 800 }],
     ['a paused bucket that has tokens', { tokens: 0, ageMs: 2000, pausedMs: 300 }],
     ['a bucket a little short of a token', { tokens: 0.2, ageMs: 300, pausedMs: 0 }],
-  ])('computes what takeVerdict says: %s', async (_name, state) => {
+    ['a routine take from the urgent reserve alone', { tokens: 1, ageMs: 0, pausedMs: 0, reserve: 1 }],
+    [
+      'an urgent take from the urgent reserve alone',
+      { tokens: 1, ageMs: 0, pausedMs: 0, reserve: 1, priority: 'urgent' as const },
+    ],
+    ['a routine take beyond the urgent reserve', { tokens: 2.2, ageMs: 0, pausedMs: 0, reserve: 1 }],
+    ['a routine take short of the urgent reserve', { tokens: 0.4, ageMs: 0, pausedMs: 0, reserve: 2 }],
+  ])('computes what takeVerdict says: %s', async (_name, state: BudgetState) => {
+    const rate = { ...SLOW, urgentReserve: state.reserve ?? 0 };
     await database.db
       .insertInto('request_budget')
       .values({
@@ -140,9 +157,10 @@ describe('one take', () => {
     const before = await row();
     const expected = takeVerdict(
       { tokens: state.tokens, elapsedMs: state.ageMs, pausedForMs: state.pausedMs },
-      SLOW,
+      rate,
+      state.priority,
     );
-    const take = await takeRequestToken(database.db, SLOW);
+    const take = await takeRequestToken(database.db, rate, state.priority);
     const after = await row();
     expect(take.granted).toBe(expected.take.granted);
     if (take.granted) {
@@ -213,11 +231,14 @@ describe('many takers on several connections', () => {
     expect(paused.tokens).toBe(0);
     expect(paused.refilled_at).toBe(paused.paused_until);
 
-    // Every taker, asked while the pause lasts, is refused, and told to wait no longer than it.
+    // Every taker, asked while the pause lasts, is refused, and told to wait no longer than it and
+    // the refill of a token beyond the urgent reserve (a routine take's).
     while ((await row()).paused_for_ms > 100) {
       for (const take of await Promise.all(takers.map((db) => takeRequestToken(db, rate)))) {
         expect(take.granted).toBe(false);
-        expect((take as { waitMs: number }).waitMs).toBeLessThanOrEqual(600 + 1000 / (rate.perMs * 1000));
+        expect((take as { waitMs: number }).waitMs).toBeLessThanOrEqual(
+          600 + (1 + rate.urgentReserve) / rate.perMs,
+        );
       }
       await sleep(50);
     }

@@ -11,6 +11,7 @@ import { generateScenario, WorkosModel } from '../emulator/index.ts';
 import { readCursor } from '../src/sync/events/cursor.ts';
 import { createMetrics } from '../src/worker/metrics.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
+import { currentRequestPriority } from '../src/workos/client.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { workosEventsSource } from '../src/workos/events-source.ts';
 import { capturingLogger, noSecrets } from './support/logs.ts';
@@ -25,12 +26,15 @@ let h: SyncHarness;
 let worker: Worker | undefined;
 /** When each request for a page of events was made (an idle poll is one). */
 let polls: number[];
+/** The priority each of them had at the request budget (workos/client.ts). */
+let priorities: string[];
 
 beforeEach(async () => {
   const model = new WorkosModel({ seed: 31 });
   generateScenario(model, { seed: 31, events: 40 });
   h = await startHarness({ model });
   polls = [];
+  priorities = [];
 });
 
 afterEach(async () => {
@@ -49,6 +53,7 @@ function start() {
       events: {
         listEvents(request) {
           polls.push(Date.now());
+          priorities.push(currentRequestPriority());
           return events.listEvents(request);
         },
       },
@@ -67,7 +72,6 @@ function start() {
       pacing: {
         idlePollMaxMs: BOUND_MS,
         pollOffsetMs: 0,
-        startOffsetMs: 0,
         pollPhase: 0,
         reconcileOffsetMs: 2_000,
       },
@@ -103,12 +107,18 @@ it(
     // next ones come on the schedule's ladder again — 2 fires, then 4 — where the bound would
     // have allowed one poll in that time at most.
     const nudgedAt = Date.now();
+    const routineBefore = priorities.length;
+    expect(new Set(priorities)).toEqual(new Set(['routine']));
     w.nudge({ eventId: 'event_01NOTLISTEDYET000000000000', receivedAt: new Date() });
     await new Promise((resolve) => setTimeout(resolve, 6_500));
     expect(
       pollsSince(nudgedAt).length,
       `polls after the nudge: ${gaps([nudgedAt, ...pollsSince(nudgedAt)])}`,
     ).toBeGreaterThanOrEqual(3);
+    // The poll the nudge started looked for a webhook's event: urgent at the budget. Given up
+    // (looked for 1 ms), the polls after it are routine again.
+    expect(priorities.slice(routineBefore)[0]).toBe('urgent');
+    expect(priorities.at(-1)).toBe('routine');
 
     // Idle at the bound again; a change right after a poll waits at most the bound.
     await until(

@@ -146,7 +146,7 @@ export async function fleetFigures(ctx: BenchContext): Promise<FigureOutput> {
     const timings = fleetTimings(config.leaseTtlMs);
     // An idle environment's polls back off up to this bound (worker/pacing.ts): a change in one
     // whose last polls found nothing waits at most that long, not the poll period.
-    const lagLimitMs = fleetIdlePollMaxMs(config.leaseTtlMs);
+    const lagLimitMs = config.idlePollMaxMs ?? fleetIdlePollMaxMs(config.leaseTtlMs);
     const bounds = handOffBounds(timings);
     // Every environment is served at least once a turn of the budget: E requests at its rate.
     const budgetTurnMs = (E * 60_000) / budget;

@@ -58,6 +58,8 @@ export interface Config {
   };
   /** How long a replica's lease lives without renewal: the takeover time when a holder dies. */
   readonly leaseTtlMs: number;
+  /** The bound of an idle fleet environment's backoff (worker/pacing.ts); null: the code's default. */
+  readonly idlePollMaxMs: number | null;
   /** One WorkOS request's deadline (the SDK's timeout). */
   readonly requestTimeoutMs: number;
   /**
@@ -167,6 +169,10 @@ function validate(
     reconcileCron: primary?.schedules.reconcileCron ?? schedules.reconcileCron,
     http: { host: values.WORKOS_SYNC_HTTP_HOST, port: values.WORKOS_SYNC_HTTP_PORT },
     leaseTtlMs,
+    idlePollMaxMs:
+      values.WORKOS_SYNC_IDLE_POLL_MAX_SECONDS === undefined
+        ? null
+        : values.WORKOS_SYNC_IDLE_POLL_MAX_SECONDS * 1000,
     requestTimeoutMs: values.WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS * 1000,
     webhooks: secret === undefined ? null : { secret, ...webhookReceiver },
     webhookReceiver,

@@ -195,6 +195,15 @@ export const SETTINGS = [
     description: "how long a replica's lease lives unrenewed: the takeover time when the holder dies",
   }),
   setting({
+    name: 'WORKOS_SYNC_IDLE_POLL_MAX_SECONDS',
+    option: 'idlePollMaxSeconds',
+    parse: seconds,
+    default: undefined,
+    unset: 'unset',
+    description:
+      "with an environments file, the longest an idle environment goes between polls: its polls back off up to this while they find nothing, and a change no webhook announces is seen within it. Unset: 30, or `WORKOS_SYNC_LEASE_SECONDS` when shorter; at most the poll schedule's period: no backoff ([the fleet](docs/fleet.md#idle-polls-back-off))",
+  }),
+  setting({
     name: 'WORKOS_SYNC_REQUEST_TIMEOUT_SECONDS',
     option: 'requestTimeoutSeconds',
     parse: seconds,

@@ -96,6 +96,7 @@ export function serveFleetFrom(deps: FleetFromDeps, options: FleetFromOptions): 
         holder: options.holder,
         release: packageVersion(),
         timings: fleetTimings(config.leaseTtlMs),
+        idlePollMaxMs: config.idlePollMaxMs ?? undefined,
         lookForMs: config.webhookReceiver.lookForMs,
         http: options.http,
         webhooks:

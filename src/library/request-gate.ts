@@ -40,8 +40,8 @@ export function processRequestGate(deps: RequestGateDeps): RequestGate {
     return built;
   };
   return {
-    async beforeRequest(signal) {
-      await (await gate())?.beforeRequest(signal);
+    async beforeRequest(signal, priority) {
+      await (await gate())?.beforeRequest(signal, priority);
     },
     async rateLimited(retryAfterMs) {
       await (await gate())?.rateLimited(retryAfterMs);

@@ -11,6 +11,15 @@
  * its rate rather than in a burst. The rate and the burst are each process's arguments; every
  * replica is expected to be given the same (WORKOS_SYNC_REQUESTS_PER_MINUTE).
  *
+ * **Urgent requests go first.** A request is urgent when it looks for an event a webhook announced
+ * (workos/client.ts, `urgently`): someone is waiting for that change. A routine take leaves the
+ * last `urgentReserve` tokens of the bucket to urgent ones, fleet-wide; and within a process an
+ * urgent request waits ahead of every routine one, and takes the turn of a routine one already
+ * waiting at the head of the queue. So a budget the fleet's idle polls spend to the last token
+ * still has a token for a nudged poll within about a token's time, not after a turn of the whole
+ * queue. Routine requests are never starved for long: the reserve is refilled at the rate, and
+ * urgent ones are few (a webhook's event, looked for a few times).
+ *
  * The arithmetic (refill, verdict, wait) is pure and written once here (`takeVerdict`); the
  * statement computes the same refill in SQL, and the gate (`requestBudgetGate`) spends the same
  * arithmetic on a local bucket while Postgres cannot be asked.
@@ -19,7 +28,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
 import { sleep } from '../time.ts';
-import type { RequestGate } from '../workos/client.ts';
+import type { RequestGate, RequestPriority } from '../workos/client.ts';
 
 /** The budget's row: one for the fleet, whatever the environments. */
 export const BUDGET_NAME = 'workos';
@@ -33,11 +42,22 @@ export const MAX_WAIT_MS = 1000;
 /** The default burst: this many seconds' worth of the rate. */
 export const BURST_SECONDS = 2;
 
+/** The share of the burst a routine take leaves to urgent ones. */
+export const URGENT_RESERVE_SHARE = 0.2;
+
+/**
+ * A token, give or take floating point: a refill computed to the millisecond that makes a whole
+ * token may come out a hair short of it (0.9999999999999999), and must not cost one more wait.
+ */
+const TOKEN_EPSILON = 1e-9;
+
 export interface BucketRate {
   /** Tokens added per millisecond. */
   readonly perMs: number;
   /** The most tokens the bucket holds: the burst. */
   readonly capacity: number;
+  /** The tokens a routine take leaves in the bucket for urgent ones (`URGENT_RESERVE_SHARE` of the burst). */
+  readonly urgentReserve: number;
 }
 
 /** A bucket as it was last counted. */
@@ -60,31 +80,46 @@ export function availableTokens(state: Pick<BucketState, 'tokens' | 'elapsedMs'>
   return Math.min(rate.capacity, state.tokens + Math.max(0, state.elapsedMs) * rate.perMs);
 }
 
+/** The tokens a take of `priority` needs in the bucket: one, and a routine one the reserve besides. */
+export function tokensNeeded(rate: BucketRate, priority: RequestPriority): number {
+  return 1 + (priority === 'urgent' ? 0 : rate.urgentReserve) - TOKEN_EPSILON;
+}
+
 /**
  * What one take gets from a bucket, and what it leaves there: a token when the bucket is not
- * paused and holds one whole; otherwise how long until it will (the pause's end, or the time the
- * missing part of a token takes to refill), at least 1 ms, and the bucket as it was.
+ * paused and holds one whole (a routine take: one whole beyond the urgent reserve); otherwise how
+ * long until it will (the pause's end, or the time the missing part takes to refill), at least
+ * 1 ms, and the bucket as it was.
  */
 export function takeVerdict(
   state: BucketState,
   rate: BucketRate,
+  priority: RequestPriority = 'routine',
 ): { readonly take: Take; readonly tokensLeft: number } {
   const available = availableTokens(state, rate);
   const paused = state.pausedForMs > 0;
-  if (!paused && available >= 1) return { take: { granted: true }, tokensLeft: available - 1 };
-  const untilToken = Math.max(0, -state.elapsedMs) + Math.max(0, 1 - available) / rate.perMs;
+  const needed = tokensNeeded(rate, priority);
+  if (!paused && available >= needed) return { take: { granted: true }, tokensLeft: available - 1 };
+  const untilToken = Math.max(0, -state.elapsedMs) + Math.max(0, needed - available) / rate.perMs;
   const waitMs = Math.max(1, Math.ceil(Math.max(paused ? state.pausedForMs : 0, untilToken)));
   return { take: { granted: false, waitMs }, tokensLeft: available };
 }
 
-/** A rate and burst from the setting: `capacity` defaults to `BURST_SECONDS`' worth, at least 1. */
+/**
+ * A rate and burst from the setting: `capacity` defaults to `BURST_SECONDS`' worth, at least 1;
+ * the urgent reserve is `URGENT_RESERVE_SHARE` of it, whole tokens (none for a burst under 5).
+ */
 export function bucketRate(requestsPerMinute: number, capacity?: number): BucketRate {
   if (!(Number.isFinite(requestsPerMinute) && requestsPerMinute > 0))
     throw new RangeError(`requestsPerMinute must be a positive number, got ${requestsPerMinute}`);
   const burst = capacity ?? Math.max(1, Math.floor((requestsPerMinute / 60) * BURST_SECONDS));
   if (!(Number.isFinite(burst) && burst >= 1))
     throw new RangeError(`the request budget's capacity must be at least 1, got ${capacity}`);
-  return { perMs: requestsPerMinute / 60_000, capacity: burst };
+  return {
+    perMs: requestsPerMinute / 60_000,
+    capacity: burst,
+    urgentReserve: Math.floor(burst * URGENT_RESERVE_SHARE),
+  };
 }
 
 function outsideTransaction(db: Kysely<Database>, what: string): void {
@@ -99,16 +134,21 @@ function outsideTransaction(db: Kysely<Database>, what: string): void {
  * same arithmetic as `takeVerdict`, which then says how long to wait when nothing was taken. A
  * refused take writes nothing. The first take ever creates the row, full.
  */
-export async function takeRequestToken(db: Kysely<Database>, rate: BucketRate): Promise<Take> {
+export async function takeRequestToken(
+  db: Kysely<Database>,
+  rate: BucketRate,
+  priority: RequestPriority = 'routine',
+): Promise<Take> {
   outsideTransaction(db, 'a take from the request budget');
   // Twice at most: the second time, the row is there (made by this take or a concurrent one).
   for (let attempt = 1; ; attempt++) {
-    const row = await takeStatement(db, rate).executeTakeFirst();
+    const row = await takeStatement(db, rate, priority).executeTakeFirst();
     if (row) {
       if (row.granted) return { granted: true };
       const { take } = takeVerdict(
         { tokens: row.tokens, elapsedMs: row.elapsed_ms, pausedForMs: row.paused_ms },
         rate,
+        priority,
       );
       // Refused by the database at the very edge of a whole token: ask again shortly.
       return take.granted ? { granted: false, waitMs: 1 } : take;
@@ -122,9 +162,10 @@ export async function takeRequestToken(db: Kysely<Database>, rate: BucketRate): 
   }
 }
 
-function takeStatement(db: Kysely<Database>, rate: BucketRate) {
+function takeStatement(db: Kysely<Database>, rate: BucketRate, priority: RequestPriority) {
   const perMs = sql`${rate.perMs}::float8`;
   const capacity = sql`${rate.capacity}::float8`;
+  const needed = sql`${tokensNeeded(rate, priority)}::float8`;
   return db
     .with(
       (cte) => cte('old').materialized(),
@@ -160,7 +201,7 @@ function takeStatement(db: Kysely<Database>, rate: BucketRate) {
           refilled_at: sql<Date>`greatest(refilled.refilled_at, now())`,
         })
         .where('request_budget.name', '=', BUDGET_NAME)
-        .where(sql<boolean>`refilled.paused_ms <= 0 and refilled.available >= 1`)
+        .where(sql<boolean>`refilled.paused_ms <= 0 and refilled.available >= ${needed}`)
         .returning('request_budget.name'),
     )
     .selectFrom('old')
@@ -211,8 +252,10 @@ export interface RequestBudgetOptions {
 
 /**
  * The gate for `createWorkosClient` built on the fleet's budget. Within this process the waiting
- * requests queue in order and only the one at the head asks Postgres, so a saturated budget costs
- * about one statement per process per token, not one per waiting request. It sleeps at most
+ * requests queue, urgent ones ahead of routine ones and each kind in order, and only the one at
+ * the head asks Postgres, so a saturated budget costs about one statement per process per token,
+ * not one per waiting request. An urgent request arriving while a routine one waits at the head
+ * takes its place there (the routine one stays first of its kind). The head sleeps at most
  * `MAX_WAIT_MS` before asking again (a pause can be extended by another replica's 429, and a
  * budget emptied by hand should be seen).
  *
@@ -236,7 +279,6 @@ export function requestBudgetGate(db: Kysely<Database>, options: RequestBudgetOp
   let local = { tokens: rate.capacity, countedAt: clock() };
   let askDatabaseAt = 0;
   let unavailable = false;
-  let turn: Promise<void> = Promise.resolve();
 
   const databaseFailed = (error: unknown, what: string) => {
     askDatabaseAt = clock() + retryDatabaseAfterMs;
@@ -253,53 +295,43 @@ export function requestBudgetGate(db: Kysely<Database>, options: RequestBudgetOp
     log.info('the WorkOS request budget in Postgres answers again');
   };
 
-  const takeLocally = (): Take => {
+  const takeLocally = (priority: RequestPriority): Take => {
     const now = clock();
     const { take, tokensLeft } = takeVerdict(
       { tokens: local.tokens, elapsedMs: now - local.countedAt, pausedForMs: 0 },
       rate,
+      priority,
     );
     if (take.granted) local = { tokens: tokensLeft, countedAt: Math.max(now, local.countedAt) };
     return take;
   };
 
-  const take = async (): Promise<Take> => {
-    if (clock() < askDatabaseAt) return takeLocally();
+  const take = async (priority: RequestPriority): Promise<Take> => {
+    if (clock() < askDatabaseAt) return takeLocally(priority);
     try {
-      const verdict = await within(takeRequestToken(db, rate), statementTimeoutMs);
+      const verdict = await within(takeRequestToken(db, rate, priority), statementTimeoutMs);
       databaseAnswered();
       return verdict;
     } catch (error) {
       databaseFailed(error, 'read');
-      return takeLocally();
+      return takeLocally(priority);
     }
   };
 
-  const waitForToken = async (stop: AbortSignal | undefined): Promise<void> => {
+  const queue = new TurnQueue(async (waiter, stop) => {
     for (;;) {
-      stop?.throwIfAborted();
+      stop.throwIfAborted();
       const paused = pausedUntil - clock();
-      const verdict: Take = paused > 0 ? { granted: false, waitMs: Math.ceil(paused) } : await take();
+      const verdict: Take =
+        paused > 0 ? { granted: false, waitMs: Math.ceil(paused) } : await take(waiter.priority);
       if (verdict.granted) return;
       await sleep(Math.min(verdict.waitMs, MAX_WAIT_MS), stop);
     }
-  };
+  });
 
   return {
-    async beforeRequest(signal) {
-      const stop = anyOf(signal, options.signal);
-      const previous = turn;
-      let done: () => void = () => {};
-      turn = new Promise<void>((resolve) => {
-        done = resolve;
-      });
-      try {
-        await untilAborted(previous, stop);
-        await waitForToken(stop);
-      } finally {
-        // In order: an attempt that gave up while queued passes its turn on once its own comes.
-        void previous.then(done);
-      }
+    beforeRequest(signal, priority = 'routine') {
+      return queue.wait(priority, anyOf(signal, options.signal));
     },
     async rateLimited(retryAfterMs) {
       const ms = Math.min(MAX_PAUSE_MS, Math.max(0, Number.isFinite(retryAfterMs) ? retryAfterMs : 0));
@@ -317,6 +349,84 @@ export function requestBudgetGate(db: Kysely<Database>, options: RequestBudgetOp
   };
 }
 
+interface Waiter {
+  readonly priority: RequestPriority;
+  readonly signal: AbortSignal | undefined;
+  resolve(): void;
+  reject(reason: unknown): void;
+}
+
+/**
+ * The process's waiting requests: urgent ones first, each kind in arrival order; one at a time,
+ * the head runs `turn` (which resolves once its token is taken). A waiter that gives up leaves the
+ * queue at once, wherever it is; an urgent one arriving behind a routine head aborts the head's
+ * turn (its `stop`) and goes first, the routine one waiting again after it.
+ */
+class TurnQueue {
+  readonly #waiting: Waiter[] = [];
+  #head: { readonly waiter: Waiter; readonly preempt: AbortController } | undefined;
+
+  constructor(private readonly turn: (waiter: Waiter, stop: AbortSignal) => Promise<void>) {}
+
+  wait(priority: RequestPriority, signal: AbortSignal | undefined): Promise<void> {
+    signal?.throwIfAborted();
+    return new Promise<void>((resolve, reject) => {
+      const abort = () => this.#leave(waiter, signal!.reason);
+      const waiter: Waiter = {
+        priority,
+        signal,
+        resolve: () => {
+          signal?.removeEventListener('abort', abort);
+          resolve();
+        },
+        reject: (reason) => {
+          signal?.removeEventListener('abort', abort);
+          reject(reason);
+        },
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      const firstRoutine = this.#waiting.findIndex((w) => w.priority !== 'urgent');
+      if (priority === 'urgent' && firstRoutine !== -1) this.#waiting.splice(firstRoutine, 0, waiter);
+      else this.#waiting.push(waiter);
+      if (priority === 'urgent' && this.#head && this.#head.waiter.priority !== 'urgent')
+        this.#head.preempt.abort();
+      void this.#run();
+    });
+  }
+
+  #leave(waiter: Waiter, reason: unknown): void {
+    // The head's own turn ends by the same signal; the others are not running: out now.
+    if (this.#head?.waiter === waiter) return;
+    this.#remove(waiter);
+    waiter.reject(reason);
+  }
+
+  #remove(waiter: Waiter): void {
+    const at = this.#waiting.indexOf(waiter);
+    if (at !== -1) this.#waiting.splice(at, 1);
+  }
+
+  async #run(): Promise<void> {
+    if (this.#head) return;
+    for (let waiter = this.#waiting[0]; waiter; waiter = this.#waiting[0]) {
+      const preempt = new AbortController();
+      this.#head = { waiter, preempt };
+      try {
+        await this.turn(waiter, anyOf(waiter.signal, preempt.signal)!);
+        this.#remove(waiter);
+        waiter.resolve();
+      } catch (error) {
+        // Preempted (an urgent one now heads the queue): this one waits its turn again.
+        if (preempt.signal.aborted && !waiter.signal?.aborted) continue;
+        this.#remove(waiter);
+        waiter.reject(error);
+      } finally {
+        this.#head = undefined;
+      }
+    }
+  }
+}
+
 /** `work`, or a rejection once `ms` have passed (the work goes on; its result is dropped). */
 function within<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -330,24 +440,4 @@ function within<T>(work: Promise<T>, ms: number): Promise<T> {
 function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
   const given = signals.filter((s): s is AbortSignal => s !== undefined);
   return given.length <= 1 ? given[0] : AbortSignal.any(given);
-}
-
-/** Resolves with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  return new Promise<void>((resolve, reject) => {
-    const abort = () => reject(signal.reason);
-    signal.addEventListener('abort', abort, { once: true });
-    promise.then(
-      () => {
-        signal.removeEventListener('abort', abort);
-        resolve();
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error);
-      },
-    );
-  });
 }

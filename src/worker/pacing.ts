@@ -18,10 +18,10 @@
  * hash, within S), and every fire of its reconcile schedule `reconcileOffsetMs` late (its hash,
  * within the reconcile period and at most RECONCILE_SPREAD_MAX_MS). A constant offset moves
  * every fire alike, so the gaps between polls, and between reconciliations, stay what they were.
- * The first poll, when a replica starts the environment (at its start, or taking it over), comes
- * `startOffsetMs` late: its hash within the backoff's bound, not the schedule's period — a slow
- * schedule (every five minutes) must not leave a taken-over environment unserved, its lease
- * unclaimed and its webhooks unheard, for minutes.
+ * The first poll, when a replica starts the environment (at its start, or taking it over), is not
+ * offset: it is the one that takes the lease, and a taken-over environment is to be held again
+ * within the hand-off's bounds (fleet/rebalance.ts), its webhooks heard. The budget spreads the
+ * first polls' requests of many environments started at once; their statements queue for the pool.
  */
 import { createHash } from 'node:crypto';
 
@@ -78,7 +78,7 @@ function unitHash(text: string): number {
 }
 
 /** An environment's constant delay within `spanMs` for one kind of work, from a hash of its name. */
-export function offsetMs(environment: string, work: 'start' | 'poll' | 'reconcile', spanMs: number): number {
+export function offsetMs(environment: string, work: 'poll' | 'reconcile', spanMs: number): number {
   return Math.floor(unitHash(`${work}:${environment}`) * Math.max(0, spanMs));
 }
 
@@ -92,8 +92,6 @@ export interface Pacing {
   /** The bound of the backoff (0: none, poll on every fire). */
   readonly idlePollMaxMs: number;
   readonly pollOffsetMs: number;
-  /** How late the first poll comes once the environment is started: within the backoff's bound. */
-  readonly startOffsetMs: number;
   readonly pollPhase: number;
   readonly reconcileOffsetMs: number;
 }
@@ -101,7 +99,6 @@ export interface Pacing {
 export const UNPACED: Pacing = {
   idlePollMaxMs: 0,
   pollOffsetMs: 0,
-  startOffsetMs: 0,
   pollPhase: 0,
   reconcileOffsetMs: 0,
 };
@@ -115,7 +112,6 @@ export function environmentPacing(
   return {
     idlePollMaxMs,
     pollOffsetMs: offsetMs(environment, 'poll', periods.pollMs),
-    startOffsetMs: offsetMs(environment, 'start', Math.min(periods.pollMs, idlePollMaxMs)),
     pollPhase: pollPhase(environment),
     reconcileOffsetMs: offsetMs(
       environment,

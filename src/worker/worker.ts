@@ -10,6 +10,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { FatalError } from '../errors.ts';
 import type { BackoffPolicy } from '../sync/backoff.ts';
 import type { SyncDeps } from '../sync/poll.ts';
+import { urgently } from '../workos/client.ts';
 import { job } from './job.ts';
 import { LeaseKeeper, type RenewalBatch } from './lease-keeper.ts';
 import type { SyncMetrics } from './metrics.ts';
@@ -104,19 +105,22 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     options.lookForMs ?? 30_000,
   );
 
+  const pollBody = pollTick({
+    ...reconcileDeps,
+    eventsLease,
+    stopped: shutdown.signal,
+    backoff: options.backoff,
+    nudges,
+    succeeded: () => {
+      lastOk = new Date();
+    },
+    polled: (found) => pacer?.polled(found),
+  });
   const pollJob = job(jobDeps, {
     name: 'poll',
-    body: pollTick({
-      ...reconcileDeps,
-      eventsLease,
-      stopped: shutdown.signal,
-      backoff: options.backoff,
-      nudges,
-      succeeded: () => {
-        lastOk = new Date();
-      },
-      polled: (found) => pacer?.polled(found),
-    }),
+    // While a webhook's event is looked for, the poll's requests go ahead of routine ones at the
+    // request budget (sync/request-budget.ts): someone waits for that change.
+    body: () => (nudges.awaiting() ? urgently(pollBody) : pollBody()),
     after: (startedAt) => nudges.afterPoll(startedAt),
     onSoon: () => deps.metrics.recordNudgedPoll(),
   });
@@ -141,12 +145,12 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     cron.schedule(options.pollCron, pollFire, { name: 'workos-sync poll', ...schedule }),
     cron.schedule(options.reconcileCron, reconcileFire, { name: 'workos-sync reconcile', ...schedule }),
   ];
-  // Start working now (by the start's offset) rather than at the first tick: a new mirror's first
-  // poll is its first reconciliation, whatever the reconcile schedule's offset.
-  later(pacing.startOffsetMs, pollJob.tick);
+  // Start working now rather than at the first tick, whatever the offsets (pacing.ts): the first
+  // poll takes the lease, and a new mirror's first poll is its first reconciliation.
+  pollJob.tick();
   void organizationsOwed(deps.db)
     .then((owed) => {
-      if (owed) later(pacing.startOffsetMs, reconcileJob.tick);
+      if (owed) reconcileJob.tick();
     })
     .catch((error: unknown) =>
       deps.log.warn({ err: error }, 'could not tell whether organizations were ever listed'),

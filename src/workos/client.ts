@@ -35,6 +35,12 @@ export interface WorkosClientOptions {
 }
 
 /**
+ * How soon a request is wanted: `urgent` when it looks for an event a webhook announced (someone
+ * is waiting for that change: `urgently`), `routine` otherwise. A gate serves urgent ones first.
+ */
+export type RequestPriority = 'urgent' | 'routine';
+
+/**
  * What every HTTP attempt to WorkOS passes through: a request budget, possibly shared with other
  * processes (`requestBudgetGate` in sync/request-budget.ts is the one built on Postgres).
  */
@@ -43,7 +49,7 @@ export interface RequestGate {
    * Resolves when this attempt may be sent (its token is taken); rejects with the signal's reason
    * when `signal` aborts first (the SDK's per-attempt timeout, or the caller giving up).
    */
-  beforeRequest(signal?: AbortSignal): Promise<void>;
+  beforeRequest(signal?: AbortSignal, priority?: RequestPriority): Promise<void>;
   /** WorkOS answered 429 and asked for no request during `retryAfterMs`. Must not throw. */
   rateLimited(retryAfterMs: number): Promise<void> | void;
 }
@@ -87,6 +93,19 @@ export function createWorkosClient(options: WorkosClientOptions): WorkOS {
   return workos;
 }
 
+const urgent = new AsyncLocalStorage<true>();
+
+/**
+ * Runs `work` with every WorkOS request it makes (through any client, its retries included)
+ * marked urgent: the worker's polls while a webhook's event is looked for (worker/worker.ts).
+ */
+export function urgently<T>(work: () => Promise<T>): Promise<T> {
+  return urgent.run(true, work);
+}
+
+/** The priority a WorkOS request made now would have. */
+export const currentRequestPriority = (): RequestPriority => (urgent.getStore() ? 'urgent' : 'routine');
+
 /** The gate of each client made by `createWorkosClient` with one. */
 const gates = new WeakMap<WorkOS, RequestGate>();
 
@@ -111,7 +130,7 @@ export async function getRaw(
   // a wait for the budget (a fleet-wide pause can last a minute) is not the request hanging.
   const gate = gates.get(workos);
   if (gate) {
-    await gate.beforeRequest();
+    await gate.beforeRequest(undefined, currentRequestPriority());
     call.tokenTaken = true;
   }
   const { data } = await calls.run(call, () => workos.get<unknown>(path, { query }));
@@ -143,7 +162,7 @@ function fetchThrough(gate: RequestGate | undefined): typeof fetch {
     const call = calls.getStore();
     if (gate) {
       if (call?.tokenTaken) call.tokenTaken = false;
-      else await gate.beforeRequest(init?.signal ?? undefined);
+      else await gate.beforeRequest(init?.signal ?? undefined, currentRequestPriority());
     }
     const headers = new Headers(init?.headers);
     const sdk = headers.get('user-agent');

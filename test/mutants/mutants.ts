@@ -501,4 +501,28 @@ export const mutants: readonly Mutant[] = [
     replace: 'const reconcileFire = () => later(0, reconcileJob.tick);',
     tests: ['test/worker-pacing.test.ts'],
   },
+  {
+    id: 58,
+    rule: "a poll looking for a webhook's event queues at the request budget as a routine one does",
+    file: 'src/worker/worker.ts',
+    find: 'body: () => (nudges.awaiting() ? urgently(pollBody) : pollBody()),',
+    replace: 'body: () => pollBody(),',
+    tests: ['test/worker-pacing.test.ts'],
+  },
+  {
+    id: 59,
+    rule: 'an urgent request waits behind the routine ones queued before it',
+    file: 'src/sync/request-budget.ts',
+    find: "if (priority === 'urgent' && firstRoutine !== -1) this.#waiting.splice(firstRoutine, 0, waiter);",
+    replace: 'if (firstRoutine === -2) this.#waiting.splice(firstRoutine, 0, waiter);',
+    tests: ['test/request-budget-arithmetic.test.ts'],
+  },
+  {
+    id: 60,
+    rule: "a routine take from the fleet's budget spends the urgent reserve (SQL)",
+    file: 'src/sync/request-budget.ts',
+    find: 'refilled.available >= ${needed}`',
+    replace: 'refilled.available >= 1`',
+    tests: ['test/request-budget.test.ts'],
+  },
 ];

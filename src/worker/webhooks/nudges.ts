@@ -60,6 +60,11 @@ export class Nudges {
     private readonly lookForMs: number,
   ) {}
 
+  /** Whether an event a webhook named is still looked for: a poll now is for someone waiting. */
+  awaiting(): boolean {
+    return this.#pending.size > 0;
+  }
+
   nudge(delivery: Nudge): void {
     if (this.#known.has(delivery.eventId) || this.#pending.has(delivery.eventId)) return;
     const now = Date.now();
