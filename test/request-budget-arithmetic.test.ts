@@ -336,7 +336,7 @@ describe('the gate when Postgres cannot be asked', () => {
     await gate.beforeRequest(); // the burst spent: everything below waits
     const order: string[] = [];
     const attempt = (name: string, priority: 'urgent' | 'routine') =>
-      gate.beforeRequest(undefined, priority).then(() => order.push(name));
+      gate.beforeRequest(undefined, () => priority).then(() => order.push(name));
     await Promise.all([
       attempt('routine 1', 'routine'),
       attempt('routine 2', 'routine'),
@@ -346,6 +346,28 @@ describe('the gate when Postgres cannot be asked', () => {
     ]);
     // `routine 1` heads the queue when `urgent 1` arrives: it gives up its turn, and goes first of its kind.
     expect(order).toEqual(['urgent 1', 'urgent 2', 'routine 1', 'routine 2', 'routine 3']);
+  });
+
+  it('a routine attempt that becomes urgent while it waits goes ahead of the routine ones before it', async () => {
+    const unreachable = unreachableDatabase();
+    const gate = requestBudgetGate(unreachable.db, {
+      requestsPerMinute: 6000,
+      capacity: 1,
+      log: capturingLogger().log,
+    });
+    await gate.beforeRequest();
+    const order: string[] = [];
+    let webhookCame = false;
+    const waits = [
+      gate.beforeRequest().then(() => order.push('routine 1')),
+      gate.beforeRequest().then(() => order.push('routine 2')),
+      gate
+        .beforeRequest(undefined, () => (webhookCame ? 'urgent' : 'routine'))
+        .then(() => order.push('promoted')),
+    ];
+    webhookCame = true;
+    await Promise.all(waits);
+    expect(order).toEqual(['promoted', 'routine 1', 'routine 2']);
   });
 
   it('a routine attempt leaves the reserve to urgent ones: with only the reserve left, the urgent one goes', async () => {
@@ -367,7 +389,7 @@ describe('the gate when Postgres cannot be asked', () => {
       () => undefined,
     );
     const urgent = performance.now();
-    await gate.beforeRequest(undefined, 'urgent');
+    await gate.beforeRequest(undefined, () => 'urgent');
     expect(performance.now() - urgent).toBeLessThan(500);
     expect(routineGranted).toBe(false);
     controller.abort();
@@ -385,7 +407,7 @@ describe('the gate when Postgres cannot be asked', () => {
     const order: string[] = [];
     const controller = new AbortController();
     const waits = [
-      gate.beforeRequest(undefined, 'urgent').then(() => order.push('urgent')),
+      gate.beforeRequest(undefined, () => 'urgent').then(() => order.push('urgent')),
       gate.beforeRequest(controller.signal).then(
         () => order.push('routine given up: granted'),
         () => order.push('routine given up'),

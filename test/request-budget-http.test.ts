@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config.ts';
 import { type DatabaseHandle, openDatabase } from '../src/db/connect.ts';
 import { BUDGET_NAME, requestBudgetGate } from '../src/sync/request-budget.ts';
 import { sleep } from '../src/time.ts';
-import { createWorkosClient, getRaw, type RequestGate, urgently } from '../src/workos/client.ts';
+import { createWorkosClient, getRaw, type RequestGate, urgentWhile } from '../src/workos/client.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { silentLogger } from './support/logs.ts';
 import { API_KEY } from './support/sync.ts';
@@ -164,11 +164,11 @@ describe('two replicas` clients on one budget', () => {
 });
 
 describe('a request`s priority reaches the gate', () => {
-  it('urgent within `urgently` (its retries too), routine outside it, even while an urgent call runs', async () => {
+  it('urgent within `urgentWhile` (its retries too), routine outside it, even while an urgent call runs', async () => {
     const seen: { path: string; priority: string | undefined }[] = [];
     const recording: RequestGate = {
       async beforeRequest(_signal, priority) {
-        seen.push({ path: 'attempt', priority });
+        seen.push({ path: 'attempt', priority: priority?.() });
       },
       rateLimited: () => undefined,
     };
@@ -181,10 +181,19 @@ describe('a request`s priority reaches the gate', () => {
     const priorities = () => seen.splice(0).map((s) => s.priority);
     // The first attempt is refused with a 500: the SDK's retry is urgent too.
     emulator.faults.add({ kind: 'status', status: 500, path: '/events' });
-    await urgently(() => page(workos, 7));
+    await urgentWhile(
+      () => true,
+      () => page(workos, 7),
+    );
     expect(priorities()).toEqual(['urgent', 'urgent']);
     // One urgent call and one routine call at once: each keeps its own.
-    await Promise.all([urgently(() => page(workos, 10)), page(workos, 8)]);
+    await Promise.all([
+      urgentWhile(
+        () => true,
+        () => page(workos, 10),
+      ),
+      page(workos, 8),
+    ]);
     expect(priorities().sort()).toEqual(['routine', 'urgent']);
     await page(workos, 9);
     expect(priorities()).toEqual(['routine']);

@@ -11,7 +11,7 @@ import { generateScenario, WorkosModel } from '../emulator/index.ts';
 import { readCursor } from '../src/sync/events/cursor.ts';
 import { createMetrics } from '../src/worker/metrics.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
-import { currentRequestPriority } from '../src/workos/client.ts';
+import { requestPriority } from '../src/workos/client.ts';
 import { workosConnectionsSource } from '../src/workos/connections-source.ts';
 import { workosEventsSource } from '../src/workos/events-source.ts';
 import { capturingLogger, noSecrets } from './support/logs.ts';
@@ -53,7 +53,7 @@ function start() {
       events: {
         listEvents(request) {
           polls.push(Date.now());
-          priorities.push(currentRequestPriority());
+          priorities.push(requestPriority()());
           return events.listEvents(request);
         },
       },

@@ -12,7 +12,7 @@
  * replica is expected to be given the same (WORKOS_SYNC_REQUESTS_PER_MINUTE).
  *
  * **Urgent requests go first.** A request is urgent when it looks for an event a webhook announced
- * (workos/client.ts, `urgently`): someone is waiting for that change. A routine take leaves the
+ * (workos/client.ts, `urgentWhile`): someone is waiting for that change. A routine take leaves the
  * last `urgentReserve` tokens of the bucket to urgent ones, fleet-wide; and within a process an
  * urgent request waits ahead of every routine one, and takes the turn of a routine one already
  * waiting at the head of the queue. So a budget the fleet's idle polls spend to the last token
@@ -318,20 +318,21 @@ export function requestBudgetGate(db: Kysely<Database>, options: RequestBudgetOp
     }
   };
 
-  const queue = new TurnQueue(async (waiter, stop) => {
+  const queue = new TurnQueue(async (priority, stop, wake, outranked) => {
     for (;;) {
       stop.throwIfAborted();
+      if (outranked()) return false;
       const paused = pausedUntil - clock();
       const verdict: Take =
-        paused > 0 ? { granted: false, waitMs: Math.ceil(paused) } : await take(waiter.priority);
-      if (verdict.granted) return;
-      await sleep(Math.min(verdict.waitMs, MAX_WAIT_MS), stop);
+        paused > 0 ? { granted: false, waitMs: Math.ceil(paused) } : await take(priority());
+      if (verdict.granted) return true;
+      await sleep(Math.min(verdict.waitMs, MAX_WAIT_MS), anyOf(stop, wake));
     }
   });
 
   return {
-    beforeRequest(signal, priority = 'routine') {
-      return queue.wait(priority, anyOf(signal, options.signal));
+    async beforeRequest(signal, priority = ROUTINE) {
+      await queue.wait(priority, anyOf(signal, options.signal));
     },
     async rateLimited(retryAfterMs) {
       const ms = Math.min(MAX_PAUSE_MS, Math.max(0, Number.isFinite(retryAfterMs) ? retryAfterMs : 0));
@@ -349,26 +350,40 @@ export function requestBudgetGate(db: Kysely<Database>, options: RequestBudgetOp
   };
 }
 
+const ROUTINE = (): RequestPriority => 'routine';
+
 interface Waiter {
-  readonly priority: RequestPriority;
+  /** Read whenever the queue decides: a waiting request may become urgent (a webhook came meanwhile). */
+  readonly priority: () => RequestPriority;
   readonly signal: AbortSignal | undefined;
   resolve(): void;
   reject(reason: unknown): void;
 }
 
 /**
- * The process's waiting requests: urgent ones first, each kind in arrival order; one at a time,
- * the head runs `turn` (which resolves once its token is taken). A waiter that gives up leaves the
- * queue at once, wherever it is; an urgent one arriving behind a routine head aborts the head's
- * turn (its `stop`) and goes first, the routine one waiting again after it.
+ * A head's turn: resolves true once its token is taken, false as soon as it is `outranked` (an
+ * urgent waiter behind a routine head: the head waits again, still first of its kind); its sleeps
+ * end early when `wake` aborts (an urgent waiter arrived), and it rejects once `stop` aborts.
+ */
+type Turn = (
+  priority: () => RequestPriority,
+  stop: AbortSignal,
+  wake: AbortSignal,
+  outranked: () => boolean,
+) => Promise<boolean>;
+
+/**
+ * The process's waiting requests, served one at a time: the head is the first urgent waiter, or
+ * the first of all when none is urgent; each kind in arrival order. A waiter that gives up leaves
+ * at once, wherever it is.
  */
 class TurnQueue {
   readonly #waiting: Waiter[] = [];
-  #head: { readonly waiter: Waiter; readonly preempt: AbortController } | undefined;
+  #head: { readonly waiter: Waiter; readonly wake: AbortController } | undefined;
 
-  constructor(private readonly turn: (waiter: Waiter, stop: AbortSignal) => Promise<void>) {}
+  constructor(private readonly turn: Turn) {}
 
-  wait(priority: RequestPriority, signal: AbortSignal | undefined): Promise<void> {
+  wait(priority: () => RequestPriority, signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();
     return new Promise<void>((resolve, reject) => {
       const abort = () => this.#leave(waiter, signal!.reason);
@@ -385,13 +400,18 @@ class TurnQueue {
         },
       };
       signal?.addEventListener('abort', abort, { once: true });
-      const firstRoutine = this.#waiting.findIndex((w) => w.priority !== 'urgent');
-      if (priority === 'urgent' && firstRoutine !== -1) this.#waiting.splice(firstRoutine, 0, waiter);
-      else this.#waiting.push(waiter);
-      if (priority === 'urgent' && this.#head && this.#head.waiter.priority !== 'urgent')
-        this.#head.preempt.abort();
+      this.#waiting.push(waiter);
+      if (priority() === 'urgent') this.#head?.wake.abort();
       void this.#run();
     });
+  }
+
+  #next(): Waiter | undefined {
+    return this.#waiting.find((w) => w.priority() === 'urgent') ?? this.#waiting[0];
+  }
+
+  #outranked(head: Waiter): boolean {
+    return head.priority() !== 'urgent' && this.#waiting.some((w) => w !== head && w.priority() === 'urgent');
   }
 
   #leave(waiter: Waiter, reason: unknown): void {
@@ -408,16 +428,15 @@ class TurnQueue {
 
   async #run(): Promise<void> {
     if (this.#head) return;
-    for (let waiter = this.#waiting[0]; waiter; waiter = this.#waiting[0]) {
-      const preempt = new AbortController();
-      this.#head = { waiter, preempt };
+    for (let waiter = this.#next(); waiter; waiter = this.#next()) {
+      const wake = new AbortController();
+      this.#head = { waiter, wake };
+      const stop = waiter.signal ?? new AbortController().signal;
       try {
-        await this.turn(waiter, anyOf(waiter.signal, preempt.signal)!);
+        if (!(await this.turn(waiter.priority, stop, wake.signal, () => this.#outranked(waiter)))) continue;
         this.#remove(waiter);
         waiter.resolve();
       } catch (error) {
-        // Preempted (an urgent one now heads the queue): this one waits its turn again.
-        if (preempt.signal.aborted && !waiter.signal?.aborted) continue;
         this.#remove(waiter);
         waiter.reject(error);
       } finally {

@@ -10,7 +10,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { FatalError } from '../errors.ts';
 import type { BackoffPolicy } from '../sync/backoff.ts';
 import type { SyncDeps } from '../sync/poll.ts';
-import { urgently } from '../workos/client.ts';
+import { urgentWhile } from '../workos/client.ts';
 import { job } from './job.ts';
 import { LeaseKeeper, type RenewalBatch } from './lease-keeper.ts';
 import type { SyncMetrics } from './metrics.ts';
@@ -119,8 +119,10 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   const pollJob = job(jobDeps, {
     name: 'poll',
     // While a webhook's event is looked for, the poll's requests go ahead of routine ones at the
-    // request budget (sync/request-budget.ts): someone waits for that change.
-    body: () => (nudges.awaiting() ? urgently(pollBody) : pollBody()),
+    // request budget (sync/request-budget.ts): someone waits for that change. Asked while they
+    // wait, so a poll already waiting when the webhook comes goes ahead too: it is the one that
+    // will list the event.
+    body: () => urgentWhile(() => nudges.awaiting(), pollBody),
     after: (startedAt) => nudges.afterPoll(startedAt),
     onSoon: () => deps.metrics.recordNudgedPoll(),
   });

@@ -36,7 +36,8 @@ export interface WorkosClientOptions {
 
 /**
  * How soon a request is wanted: `urgent` when it looks for an event a webhook announced (someone
- * is waiting for that change: `urgently`), `routine` otherwise. A gate serves urgent ones first.
+ * is waiting for that change: `urgentWhile`), `routine` otherwise. A gate serves urgent ones
+ * first, reading a waiting request's priority each time it decides (it may become urgent).
  */
 export type RequestPriority = 'urgent' | 'routine';
 
@@ -49,7 +50,7 @@ export interface RequestGate {
    * Resolves when this attempt may be sent (its token is taken); rejects with the signal's reason
    * when `signal` aborts first (the SDK's per-attempt timeout, or the caller giving up).
    */
-  beforeRequest(signal?: AbortSignal, priority?: RequestPriority): Promise<void>;
+  beforeRequest(signal?: AbortSignal, priority?: () => RequestPriority): Promise<void>;
   /** WorkOS answered 429 and asked for no request during `retryAfterMs`. Must not throw. */
   rateLimited(retryAfterMs: number): Promise<void> | void;
 }
@@ -93,18 +94,21 @@ export function createWorkosClient(options: WorkosClientOptions): WorkOS {
   return workos;
 }
 
-const urgent = new AsyncLocalStorage<true>();
-
+const urgency = new AsyncLocalStorage<() => boolean>();
 /**
- * Runs `work` with every WorkOS request it makes (through any client, its retries included)
- * marked urgent: the worker's polls while a webhook's event is looked for (worker/worker.ts).
+ * Runs `work` with every WorkOS request it makes (through any client, retries included) urgent whenever `isUrgent()` says so, asked again
+ * while the request waits at the gate: the worker's polls, urgent while a webhook's event is
+ * looked for (worker/worker.ts) — including a poll that was already waiting when the webhook came.
  */
-export function urgently<T>(work: () => Promise<T>): Promise<T> {
-  return urgent.run(true, work);
+export function urgentWhile<T>(isUrgent: () => boolean, work: () => Promise<T>): Promise<T> {
+  return urgency.run(isUrgent, work);
 }
 
-/** The priority a WorkOS request made now would have. */
-export const currentRequestPriority = (): RequestPriority => (urgent.getStore() ? 'urgent' : 'routine');
+/** The priority of a WorkOS request made now, as the gate will read it while the request waits. */
+export function requestPriority(): () => RequestPriority {
+  const isUrgent = urgency.getStore();
+  return () => (isUrgent?.() ? 'urgent' : 'routine');
+}
 
 /** The gate of each client made by `createWorkosClient` with one. */
 const gates = new WeakMap<WorkOS, RequestGate>();
@@ -130,7 +134,7 @@ export async function getRaw(
   // a wait for the budget (a fleet-wide pause can last a minute) is not the request hanging.
   const gate = gates.get(workos);
   if (gate) {
-    await gate.beforeRequest(undefined, currentRequestPriority());
+    await gate.beforeRequest(undefined, requestPriority());
     call.tokenTaken = true;
   }
   const { data } = await calls.run(call, () => workos.get<unknown>(path, { query }));
@@ -162,7 +166,7 @@ function fetchThrough(gate: RequestGate | undefined): typeof fetch {
     const call = calls.getStore();
     if (gate) {
       if (call?.tokenTaken) call.tokenTaken = false;
-      else await gate.beforeRequest(init?.signal ?? undefined, currentRequestPriority());
+      else await gate.beforeRequest(init?.signal ?? undefined, requestPriority());
     }
     const headers = new Headers(init?.headers);
     const sdk = headers.get('user-agent');
