@@ -16,6 +16,9 @@
  * `idlePollMaxMs`, and its polls and reconciliations are offset by a delay of its own, so they do
  * not all fall on the same fire. Their events leases are renewed together, one statement per 500
  * environments every third of the lease period (lease-renewals.ts), not each on its own timer.
+ *
+ * What a tick sees and does is told to an optional observer (`FleetObserver`: the fleet's metrics,
+ * fleet-metrics.ts), so this loop knows nothing of how it is exported.
  */
 import type { Kysely } from 'kysely';
 import { scopedToEnvironment } from '../../db/environment-scope.ts';
@@ -47,6 +50,24 @@ export interface FleetDeps {
   /** An environment's WorkOS sources and what else its sync needs, on its own handle `db`. */
   readonly environmentDeps: (name: string, db: Kysely<Database>) => Omit<SyncDeps, 'db'>;
   readonly metricsOf: (name: string, db: Kysely<Database>) => SyncMetrics;
+  readonly observer?: FleetObserver | undefined;
+}
+
+/**
+ * What the ticks tell whoever watches the fleet, as it happens. Its calls are synchronous and
+ * must not throw: one that did would count as the tick's failure.
+ */
+export interface FleetObserver {
+  /** A tick read the live replicas: this many (this one among them while its heartbeat is fresh). */
+  sawLiveWorkers(count: number): void;
+  /** A tick failed (the database away); the next is a tick later. */
+  tickFailed(): void;
+  /**
+   * A tick started an environment, its share having moved here (`taken`: the first tick's whole
+   * share too), or stopped one, its share having moved away (`released`: called once its work on
+   * it has stopped). Neither a fatal stop (`onEnvironmentFatal`) nor this replica's own stop.
+   */
+  handedOff(environment: string, direction: 'taken' | 'released'): void;
 }
 
 export interface FleetOptions {
@@ -90,9 +111,10 @@ export function startFleet(deps: FleetDeps, options: FleetOptions): Fleet {
   const idlePollMaxMs = options.idlePollMaxMs ?? fleetIdlePollMaxMs(options.timings.leaseTtlMs);
   const renewals = new LeaseRenewals(deps.db, 'events', options.holder, options.timings.leaseTtlMs);
 
-  const start = (name: string) => {
+  /** Whether it started the environment (not when it runs it already, or it stopped for good). */
+  const start = (name: string): boolean => {
     const environment = byName.get(name);
-    if (!environment || workers.has(name) || failed.has(name)) return;
+    if (!environment || workers.has(name) || failed.has(name)) return false;
     const db = scopedToEnvironment(deps.db, deps.schema, name);
     const log = deps.log.child({ environment: name });
     const worker = startWorker(
@@ -119,12 +141,15 @@ export function startFleet(deps: FleetDeps, options: FleetOptions): Fleet {
       },
     );
     workers.set(name, worker);
+    return true;
   };
 
-  const stopEnvironment = async (name: string) => {
+  /** Whether this call stopped it: a fatal error's stop and a release may meet. */
+  const stopEnvironment = async (name: string): Promise<boolean> => {
     const worker = workers.get(name);
     workers.delete(name);
     await worker?.stop();
+    return worker !== undefined;
   };
 
   const tick = async () => {
@@ -135,6 +160,7 @@ export function startFleet(deps: FleetDeps, options: FleetOptions): Fleet {
         { ttlMs: options.timings.heartbeatTtlMs },
       );
       const live = await liveWorkers(deps.db, options.timings.heartbeatTtlMs);
+      deps.observer?.sawLiveWorkers(live.length);
       if (stopped) return;
       const decision = decideRebalance({
         self: options.holder,
@@ -143,17 +169,23 @@ export function startFleet(deps: FleetDeps, options: FleetOptions): Fleet {
         held: [...workers.keys()],
       });
       // Released first, so the new owner finds them free at its next tick.
-      await Promise.all(decision.release.map(stopEnvironment));
+      await Promise.all(
+        decision.release.map(async (name) => {
+          if (await stopEnvironment(name)) deps.observer?.handedOff(name, 'released');
+        }),
+      );
       if (stopped) return;
       // Started once its lease is free: a worker tries a lease at its polls, minutes apart on a
       // slow schedule, so one still held by the previous owner is tried again at the next tick.
       const busy = await heldByOthers(deps.db, 'events', options.holder, decision.take);
       if (stopped) return;
-      for (const name of decision.take) if (!busy.has(name)) start(name);
+      for (const name of decision.take)
+        if (!busy.has(name) && start(name)) deps.observer?.handedOff(name, 'taken');
       lastTick = new Date();
       if (lastError !== null) deps.log.info('fleet tick recovered');
       lastError = null;
     } catch (error) {
+      deps.observer?.tickFailed();
       const message = error instanceof Error ? error.message : String(error);
       if (message !== lastError) deps.log.warn({ err: error }, 'fleet tick failed; trying again next tick');
       lastError = message;

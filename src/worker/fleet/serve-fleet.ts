@@ -1,9 +1,10 @@
 /**
  * The fleet as `run` serves it with an environments file: the fleet (fleet.ts), the health and
  * metrics server and, when an environment has a webhook secret, the webhook receiver and the nudge
- * bus, started together and stopped together. Each environment keeps its own metrics,
- * labelled `environment`, and a scrape gives them all as one page (prom-client's aggregation of
- * registries: one family per metric, one series per environment and label set). Readiness follows
+ * bus, started together and stopped together. Each environment this replica runs keeps its own
+ * metrics, labelled `environment`, and a scrape gives them all as one page with the fleet's own
+ * (fleet-metrics.ts) and the receiver's (prom-client's aggregation of registries: one family per
+ * metric, one series per environment and label set). Readiness follows
  * the fleet's tick, not any one environment's poll: an environment waiting for another replica's
  * lease is not a fault of this one.
  *
@@ -27,6 +28,7 @@ import { type NudgeBus, startNudgeBus } from '../webhooks/nudge-bus.ts';
 import { type EnvironmentsWebhookReceiver, startEnvironmentsWebhookReceiver } from '../webhooks/receiver.ts';
 import type { WebhookVerifier } from '../webhooks/verify.ts';
 import { type FleetDeps, type FleetOptions, startFleet } from './fleet.ts';
+import { createFleetMetrics } from './fleet-metrics.ts';
 
 export interface ServeFleetOptions extends Omit<FleetOptions, 'onEnvironmentFatal'> {
   readonly http: { readonly host: string; readonly port: number | 'ephemeral' } | null;
@@ -41,24 +43,56 @@ export interface ServeFleetOptions extends Omit<FleetOptions, 'onEnvironmentFata
   } | null;
 }
 
-type ServeFleetDeps = Omit<FleetDeps, 'metricsOf'> & {
+type ServeFleetDeps = Omit<FleetDeps, 'metricsOf' | 'observer'> & {
   readonly scrub: Scrub;
   /** A session of its own to LISTEN on; without one (embedded), nudges reach this process's workers only. */
   readonly dedicatedSession?: (() => Promise<DedicatedSession>) | undefined;
 };
 
 export function serveFleet(deps: ServeFleetDeps, options: ServeFleetOptions): RunningSync {
+  // The metrics of the environments this replica runs, and only those: made as one starts,
+  // dropped once it is released or stopped for good, so that a page never holds the series of an
+  // environment another replica runs (its status gauges would repeat the holder's, its counters
+  // would freeze). The receiver's count of the deliveries this replica received stays: it is this
+  // replica's, whichever runs the environment.
+  // Dropping the entry is all it takes: a registry holds no timer (the status read's own ends with
+  // the read) and no connection (its handle is a view of the shared pool), and a scrape in flight
+  // keeps what it reads. Taken again, an environment gets new registries and its counters start
+  // again from zero: Prometheus' rate() and increase() read that as a counter reset, as after a
+  // restart, and lose nothing.
   const metrics = new Map<string, SyncMetrics>();
   const metricsOf = (name: string, db: Kysely<Database>): SyncMetrics => {
-    let kept = metrics.get(name);
-    if (!kept) {
-      kept = createMetrics({ db, log: deps.log.child({ environment: name }) });
-      kept.registry.setDefaultLabels({ environment: name });
-      metrics.set(name, kept);
-    }
-    return kept;
+    const made = createMetrics({ db, log: deps.log.child({ environment: name }) });
+    made.registry.setDefaultLabels({ environment: name });
+    metrics.set(name, made);
+    return made;
   };
-  const fleet = startFleet({ ...deps, metricsOf }, options);
+  const fleetMetrics = createFleetMetrics({
+    declared: options.environments.length,
+    running: () => fleet.running().length,
+  });
+  const fleet = startFleet(
+    {
+      ...deps,
+      metricsOf,
+      observer: {
+        sawLiveWorkers: (count) => fleetMetrics.sawLiveWorkers(count),
+        tickFailed: () => fleetMetrics.tickFailed(),
+        handedOff(environment, direction) {
+          fleetMetrics.handedOff(environment, direction);
+          if (direction === 'released') metrics.delete(environment);
+        },
+      },
+    },
+    {
+      ...options,
+      onEnvironmentFatal(environment, error) {
+        metrics.delete(environment);
+        fleetMetrics.recordEnvironmentFailed();
+        options.onEnvironmentFatal(environment, error);
+      },
+    },
+  );
   const receiverMetrics = options.webhooks
     ? createWebhookReceiverMetrics(options.webhooks.environments.map((e) => e.name))
     : undefined;
@@ -77,6 +111,7 @@ export function serveFleet(deps: ServeFleetDeps, options: ServeFleetOptions): Ru
           {
             metrics: {
               registry: fleetRegistry(() => [
+                fleetMetrics.registry,
                 ...(receiverMetrics ? [receiverMetrics.registry] : []),
                 ...[...metrics.values()].map((m) => m.registry),
               ]),
@@ -146,7 +181,7 @@ export function serveFleet(deps: ServeFleetDeps, options: ServeFleetOptions): Ru
   };
 }
 
-/** A registry-like view of every environment's registry, aggregated at each scrape. */
+/** A registry-like view of the registries (the fleet's, every environment's), aggregated at each scrape. */
 function fleetRegistry(registries: () => readonly Registry[]): MetricsPage {
   return {
     contentType: prometheusContentType,
