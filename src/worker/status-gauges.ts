@@ -10,6 +10,11 @@ import { readStatus, type StatusReport } from '../sync/status.ts';
 export interface StatusGaugeDeps {
   readonly db: Kysely<Database>;
   readonly now?: () => Date;
+  /**
+   * How the status is read; default `readStatus` on `db`. A fleet gives every environment's
+   * gauges one read of them all per scrape (fleet/fleet-status.ts), instead of one each.
+   */
+  readonly readStatus?: ((at: Date) => Promise<StatusReport>) | undefined;
   /** Told once when scrape-time reads start failing and once when they recover. */
   readonly log?: Logger;
 }
@@ -29,6 +34,7 @@ export function registerStatusGauges(
 ): void {
   const registers = [registry];
   const now = deps.now ?? (() => new Date());
+  const read = deps.readStatus ?? ((at: Date) => readStatus(deps.db, at));
   let inFlight: Promise<{ status: StatusReport; at: Date } | undefined> | undefined;
   let failing = false;
 
@@ -54,7 +60,7 @@ export function registerStatusGauges(
     let timer: NodeJS.Timeout | undefined;
     try {
       const status = await Promise.race([
-        readStatus(deps.db, at),
+        read(at),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`status read timed out after ${timeoutMs} ms`)),

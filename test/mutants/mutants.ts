@@ -525,4 +525,20 @@ export const mutants: readonly Mutant[] = [
     replace: 'refilled.available >= 1`',
     tests: ['test/request-budget.test.ts'],
   },
+  {
+    id: 61,
+    rule: "a fleet's scrape reads each environment's status on its own (ten statements each, not ten in all)",
+    file: 'src/worker/fleet/fleet-status.ts',
+    find: '      shared ??= new Promise<void>',
+    replace: '      shared = new Promise<void>',
+    tests: ['test/fleet-metrics.test.ts'],
+  },
+  {
+    id: 62,
+    rule: 'a replica goes on exporting the series of an environment handed to another',
+    file: 'src/worker/fleet/serve-fleet.ts',
+    find: "if (direction === 'released') metrics.delete(environment);",
+    replace: '',
+    tests: ['test/fleet-metrics.test.ts'],
+  },
 ];

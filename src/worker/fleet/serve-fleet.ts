@@ -29,6 +29,7 @@ import { type EnvironmentsWebhookReceiver, startEnvironmentsWebhookReceiver } fr
 import type { WebhookVerifier } from '../webhooks/verify.ts';
 import { type FleetDeps, type FleetOptions, startFleet } from './fleet.ts';
 import { createFleetMetrics } from './fleet-metrics.ts';
+import { fleetStatusReader } from './fleet-status.ts';
 
 export interface ServeFleetOptions extends Omit<FleetOptions, 'onEnvironmentFatal'> {
   readonly http: { readonly host: string; readonly port: number | 'ephemeral' } | null;
@@ -61,8 +62,14 @@ export function serveFleet(deps: ServeFleetDeps, options: ServeFleetOptions): Ru
   // again from zero: Prometheus' rate() and increase() read that as a counter reset, as after a
   // restart, and lose nothing.
   const metrics = new Map<string, SyncMetrics>();
+  // One read of every environment's status per scrape, not one per environment.
+  const statuses = fleetStatusReader(deps.db);
   const metricsOf = (name: string, db: Kysely<Database>): SyncMetrics => {
-    const made = createMetrics({ db, log: deps.log.child({ environment: name }) });
+    const made = createMetrics({
+      db,
+      log: deps.log.child({ environment: name }),
+      readStatus: (at) => statuses.readStatus(name, at),
+    });
     made.registry.setDefaultLabels({ environment: name });
     metrics.set(name, made);
     return made;
