@@ -2,12 +2,14 @@
  * The Prometheus alert rules shipped in deploy/prometheus: promtool accepts them and passes their
  * unit tests (real promtool child processes; missing promtool is a failure, never a skip), every
  * rule carries what an on-call needs and is in the table of docs/operations.md, every alert is
- * tested both ways, and every metric and label value the rules select exists in a real scrape of
- * the worker's metrics over Postgres — so a renamed metric fails here instead of silently never
- * alerting.
+ * tested both ways, every rule keeps the `environment` label of what it aggregates (one alert per
+ * environment of a fleet), and every metric and label value the rules select exists in a real
+ * scrape of the worker's metrics over Postgres or of a fleet's own metrics — so a renamed metric
+ * fails here instead of silently never alerting.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFleetMetrics } from '../src/worker/fleet/fleet-metrics.ts';
 import { createMetrics } from '../src/worker/metrics.ts';
 import {
   type Matcher,
@@ -90,7 +92,26 @@ describe('the rules', () => {
     );
   });
 
-  it('select only metrics and label values a real scrape of the worker exposes', async () => {
+  it('keep the environment label of what they aggregate, so that a fleet gets one alert per environment', () => {
+    for (const rule of rules) {
+      // The fleet's own metrics have no environment label: aggregated whole, one alert per fleet.
+      if (selectors(rule.expr).every(({ metric }) => metric.startsWith('workos_sync_fleet_'))) continue;
+      const aggregations = [...rule.expr.matchAll(/\b(?:sum|min|max|avg|count)\s*(by\s*\([^)]*\))?\s*\(/g)];
+      expect(aggregations.length, rule.alert).toBeGreaterThan(0);
+      for (const [aggregation, grouping] of aggregations) {
+        expect(grouping?.replace(/\s+/g, ''), `${rule.alert}: ${aggregation}`).toBe('by(environment)');
+      }
+      // Matched on the environment; the one exception adds a 0 only when there is no series at all.
+      for (const [operation, matching, right] of rule.expr.matchAll(
+        /\b(?:and|or|unless)\b\s*(on\s*\([^)]*\))?\s*(\w+)/g,
+      )) {
+        const expected = right === 'vector' ? 'on()' : 'on(environment)';
+        expect(matching?.replace(/\s+/g, ''), `${rule.alert}: ${operation}`).toBe(expected);
+      }
+    }
+  });
+
+  it('select only metrics and label values a real scrape of the worker, or of a fleet, exposes', async () => {
     const now = Date.now();
     // Every database-derived gauge present: none is left out for want of a row.
     await t.db
@@ -104,7 +125,11 @@ describe('the rules', () => {
       })
       .where('stream', '=', 'events')
       .execute();
-    const scrape = parseExposition(await createMetrics({ db: t.db }).registry.metrics());
+    const scrape = [
+      ...parseExposition(await createMetrics({ db: t.db }).registry.metrics()),
+      // The fleet's own (no environment label), as a replica running one of two environments has them.
+      ...parseExposition(await createFleetMetrics({ declared: 2, running: () => 1 }).registry.metrics()),
+    ];
 
     const wanted = rules.flatMap((rule) =>
       selectors(rule.expr).flatMap((selector) =>
