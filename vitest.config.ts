@@ -72,6 +72,9 @@ const withPostgres = { ...timeouts, globalSetup: ['test/support/global-setup.ts'
 
 export default defineConfig({
   test: {
+    // Most of the slow files wait on purpose (a lease to expire, a backoff, a child process):
+    // three at a time on two cores, where vitest's default (cores - 1) runs one.
+    maxWorkers: 3,
     projects: [
       { test: { ...timeouts, name: 'pure', include: PURE } },
       {

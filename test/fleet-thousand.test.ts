@@ -6,7 +6,8 @@
  * worlds change, and each of those changes reaches its mirror. Throughout, the sessions the fleet
  * has open (pg_stat_activity, by its application name) never exceed the pool.
  *
- * What a steady minute costs is counted and printed — statements by kind (from the pool's clients),
+ * What a steady half-minute costs is counted and printed (`WORKOS_SYNC_THOUSAND_MEASURE=1`; in the
+ * suite, ten seconds right after the catch-up) — statements by kind (from the pool's clients),
  * WorkOS requests, the heap — and the lease statements are held to the batch: one renewal per
  * 500 environments per third of the lease period, not one per environment. No wall-clock speed is
  * asserted.
@@ -30,6 +31,11 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { capturingLogger, noSecrets } from './support/logs.ts';
 
 const COUNT = 1_000;
+/**
+ * `WORKOS_SYNC_THOUSAND_MEASURE=1`: the steady state BENCHMARKS.md's figures are counted in (a
+ * minute and a quarter more); unset, as `npm test` runs it, a window right after the catch-up.
+ */
+const MEASURE = process.env.WORKOS_SYNC_THOUSAND_MEASURE === '1';
 const ACTIVE = COUNT / 20;
 const POOL = 10;
 const LEASE_MS = 30_000;
@@ -208,10 +214,11 @@ it(
       .executeTakeFirstOrThrow();
     expect(Number(reconciled.n)).toBe(COUNT);
 
-    // Settle (idle environments back off: 5, 10, 20, 30 s), then count a steady window of one
-    // backoff bound, in which each idle environment polls once.
-    await sleep(45_000);
-    const windowMs = 30_000;
+    // Measuring (BENCHMARKS.md): settle (idle environments back off: 5, 10, 20, 30 s), then count
+    // a steady window of one backoff bound, in which each idle environment polls once. In the
+    // suite: a shorter window at once, which still holds the leases to their batch.
+    if (MEASURE) await sleep(45_000);
+    const windowMs = MEASURE ? 30_000 : 10_000;
     const requestsBefore = emulator.requests.length;
     counts.clear();
     const cpuBefore = process.cpuUsage();

@@ -381,8 +381,8 @@ export const mutants: readonly Mutant[] = [
     id: 43,
     rule: 'a take from the request budget ignores a pause',
     file: BUDGET,
-    find: '.where(sql<boolean>`refilled.paused_ms <= 0 and refilled.available >= 1`)',
-    replace: '.where(sql<boolean>`refilled.available >= 1`)',
+    find: '.where(sql<boolean>`refilled.paused_ms <= 0 and refilled.available >= ${needed}`)',
+    replace: '.where(sql<boolean>`refilled.available >= ${needed}`)',
     tests: ['test/request-budget.test.ts', 'test/request-budget-http.test.ts'],
   },
   {
