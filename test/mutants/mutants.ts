@@ -512,7 +512,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 59,
     rule: 'an urgent request waits behind the routine ones queued before it',
-    file: 'src/sync/request-budget.ts',
+    file: 'src/sync/turn-queue.ts',
     find: "return this.#waiting.find((w) => w.priority() === 'urgent') ?? this.#waiting[0];",
     replace: 'return this.#waiting[0];',
     tests: ['test/request-budget-arithmetic.test.ts'],
