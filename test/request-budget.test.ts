@@ -305,43 +305,53 @@ describe('many takers on several connections', () => {
 });
 
 describe('the gate on the budget', () => {
-  it('replicas` gates together keep to the bound, without asking Postgres in a loop', async () => {
-    const rate = bucketRate(600, 5);
-    const stop = new AbortController();
-    const replicas = (await Promise.all([anotherReplica(), anotherReplica(), anotherReplica()])).map(
-      counting,
-    );
-    const gates = replicas.map((r) =>
-      requestBudgetGate(r.db, {
-        requestsPerMinute: 600,
-        capacity: 5,
-        log: silentLogger(),
-        signal: stop.signal,
-      }),
-    );
-    const started = await startBucket(rate.capacity);
-    let granted = 0;
-    const waits = gates.flatMap((gate) =>
-      Array.from({ length: 10 }, () =>
-        gate.beforeRequest().then(
-          () => granted++,
-          () => undefined,
+  it.each([
+    ['routine', () => 'routine' as const],
+    // Half of them urgent, arriving behind heads of both kinds: a head woken for an urgent one
+    // must not go on asking without sleeping.
+    ['half urgent', (i: number) => (i % 2 === 0 ? ('urgent' as const) : ('routine' as const))],
+  ])(
+    'replicas` gates together keep to the bound, without asking Postgres in a loop (%s)',
+    async (_kind, priorityOf) => {
+      const rate = bucketRate(600, 5);
+      const stop = new AbortController();
+      const replicas = (await Promise.all([anotherReplica(), anotherReplica(), anotherReplica()])).map(
+        counting,
+      );
+      const gates = replicas.map((r) =>
+        requestBudgetGate(r.db, {
+          requestsPerMinute: 600,
+          capacity: 5,
+          log: silentLogger(),
+          signal: stop.signal,
+        }),
+      );
+      const started = await startBucket(rate.capacity);
+      let granted = 0;
+      const waits = gates.flatMap((gate) =>
+        Array.from({ length: 10 }, (_, i) =>
+          gate
+            .beforeRequest(undefined, () => priorityOf(i))
+            .then(
+              () => granted++,
+              () => undefined,
+            ),
         ),
-      ),
-    );
-    await sleep(1000);
-    const grantedBy = granted;
-    const spanMs = await msSince(started);
-    stop.abort();
-    await Promise.all(waits);
+      );
+      await sleep(1000);
+      const grantedBy = granted;
+      const spanMs = await msSince(started);
+      stop.abort();
+      await Promise.all(waits);
 
-    expect(grantedBy).toBeLessThanOrEqual(rate.capacity + spanMs * rate.perMs);
-    expect(grantedBy).toBeGreaterThan(rate.capacity);
-    // Within a process only the head of the queue asks: about one statement per token per
-    // replica, where 30 waiters asking on their own would send thousands.
-    const statements = sum(replicas.map((r) => r.statements()));
-    expect(statements).toBeLessThan(grantedBy + 3 * 2 * (spanMs * rate.perMs + 2));
-  });
+      expect(grantedBy).toBeLessThanOrEqual(rate.capacity + spanMs * rate.perMs);
+      expect(grantedBy).toBeGreaterThan(rate.capacity);
+      // Within a process only the head of the queue asks: about one statement per token per
+      // replica, where 30 waiters asking on their own would send thousands.
+      const statements = sum(replicas.map((r) => r.statements()));
+      expect(statements).toBeLessThan(grantedBy + 3 * 2 * (spanMs * rate.perMs + 2));
+    },
+  );
 
   it('fails open when Postgres is down, and uses it again once it answers', async () => {
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });

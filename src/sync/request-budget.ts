@@ -27,7 +27,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
-import { sleep } from '../time.ts';
 import type { RequestGate, RequestPriority } from '../workos/client.ts';
 import { TurnQueue } from './turn-queue.ts';
 
@@ -319,7 +318,7 @@ export function requestBudgetGate(db: Kysely<Database>, options: RequestBudgetOp
     }
   };
 
-  const queue = new TurnQueue(async (priority, stop, wake, outranked) => {
+  const queue = new TurnQueue(async (priority, stop, nap, outranked) => {
     for (;;) {
       stop.throwIfAborted();
       if (outranked()) return false;
@@ -327,7 +326,9 @@ export function requestBudgetGate(db: Kysely<Database>, options: RequestBudgetOp
       const verdict: Take =
         paused > 0 ? { granted: false, waitMs: Math.ceil(paused) } : await take(priority());
       if (verdict.granted) return true;
-      await sleep(Math.min(verdict.waitMs, MAX_WAIT_MS), anyOf(stop, wake));
+      // An urgent waiter may have come while this one asked: it goes first, without this nap.
+      if (outranked()) return false;
+      await nap(Math.min(verdict.waitMs, MAX_WAIT_MS));
     }
   });
 

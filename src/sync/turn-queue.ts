@@ -16,13 +16,14 @@ interface Waiter {
 
 /**
  * A head's turn: resolves true once its token is taken, false as soon as it is `outranked` (an
- * urgent waiter behind a routine head: the head waits again, still first of its kind); its sleeps
- * end early when `wake` aborts (an urgent waiter arrived), and it rejects once `stop` aborts.
+ * urgent waiter behind a routine head: the head waits again, still first of its kind), and
+ * rejects once `stop` aborts. It waits with `nap`, which also ends when `stop` aborts, or when an
+ * urgent waiter arrives behind a routine head (that nap only: the next one sleeps in full).
  */
 export type Turn = (
   priority: () => RequestPriority,
   stop: AbortSignal,
-  wake: AbortSignal,
+  nap: (ms: number) => Promise<void>,
   outranked: () => boolean,
 ) => Promise<boolean>;
 
@@ -33,7 +34,9 @@ export type Turn = (
  */
 export class TurnQueue {
   readonly #waiting: Waiter[] = [];
-  #head: { readonly waiter: Waiter; readonly wake: AbortController } | undefined;
+  #head: Waiter | undefined;
+  /** Ends the head's nap in progress, if any. */
+  #wake: (() => void) | undefined;
 
   constructor(private readonly turn: Turn) {}
 
@@ -55,7 +58,7 @@ export class TurnQueue {
       };
       signal?.addEventListener('abort', abort, { once: true });
       this.#waiting.push(waiter);
-      if (priority() === 'urgent') this.#head?.wake.abort();
+      if (priority() === 'urgent' && this.#head && this.#head.priority() !== 'urgent') this.#wake?.();
       void this.#run();
     });
   }
@@ -70,7 +73,7 @@ export class TurnQueue {
 
   #leave(waiter: Waiter, reason: unknown): void {
     // The head's own turn ends by the same signal; the others are not running: out now.
-    if (this.#head?.waiter === waiter) return;
+    if (this.#head === waiter) return;
     this.#remove(waiter);
     waiter.reject(reason);
   }
@@ -80,14 +83,29 @@ export class TurnQueue {
     if (at !== -1) this.#waiting.splice(at, 1);
   }
 
+  #nap(ms: number, stop: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (stop.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        stop.removeEventListener('abort', done);
+        if (this.#wake === done) this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      stop.addEventListener('abort', done, { once: true });
+      this.#wake = done;
+    });
+  }
+
   async #run(): Promise<void> {
     if (this.#head) return;
     for (let waiter = this.#next(); waiter; waiter = this.#next()) {
-      const wake = new AbortController();
-      this.#head = { waiter, wake };
+      this.#head = waiter;
       const stop = waiter.signal ?? new AbortController().signal;
+      const nap = (ms: number) => this.#nap(ms, stop);
       try {
-        if (!(await this.turn(waiter.priority, stop, wake.signal, () => this.#outranked(waiter)))) continue;
+        if (!(await this.turn(waiter.priority, stop, nap, () => this.#outranked(waiter)))) continue;
         this.#remove(waiter);
         waiter.resolve();
       } catch (error) {
@@ -95,6 +113,7 @@ export class TurnQueue {
         waiter.reject(error);
       } finally {
         this.#head = undefined;
+        this.#wake = undefined;
       }
     }
   }
