@@ -105,7 +105,13 @@ export class TurnQueue {
       const stop = waiter.signal ?? new AbortController().signal;
       const nap = (ms: number) => this.#nap(ms, stop);
       try {
-        if (!(await this.turn(waiter.priority, stop, nap, () => this.#outranked(waiter)))) continue;
+        if (!(await this.turn(waiter.priority, stop, nap, () => this.#outranked(waiter)))) {
+          // Outranked: the urgent waiter goes next. Through the event loop, not at once, so that a
+          // head picked and outranked over and over (priorities read inconsistently) is a busy
+          // loop that timers and aborts still reach, never one of microtasks that starves them.
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
         this.#remove(waiter);
         waiter.resolve();
       } catch (error) {
