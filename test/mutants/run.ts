@@ -3,7 +3,7 @@
  * a suite is as strong as the bugs it catches. Each mutant in `mutants.ts` is an exact-text
  * patch to one source file; for each, this applies it, runs the tests named with it (or with
  * `--all`, the whole suite), records the first failing test and its first assertion message,
- * and restores the file, whatever happens. Not part of `npm test`: about 15 minutes for all.
+ * and restores the file, whatever happens. Not part of `npm test`: about 20 minutes for all.
  *
  *   npx tsx test/mutants/run.ts                 every mutant, against its own tests
  *   npx tsx test/mutants/run.ts 3 7             only these
