@@ -112,6 +112,18 @@ describe('PollPacer', () => {
     expect(pacer.fire()).toBe(true);
   });
 
+  it('the first poll to end after a nudge (the one running when it came, or its own) leaves the schedule', () => {
+    const pacer = new PollPacer({ scheduleMs: 5 * S, idlePollMaxMs: 30 * S }, 3);
+    run(pacer, 60, () => 0);
+    pacer.nudged();
+    pacer.polled(0); // running when the nudge came, found nothing
+    expect(pacer.periodMs).toBe(5 * S);
+    pacer.polled(0); // the nudge's own, found nothing: the ladder again
+    expect(pacer.periodMs).toBe(10 * S);
+    pacer.polled(0);
+    expect(pacer.periodMs).toBe(20 * S);
+  });
+
   it('with events now and then, never more than the current period between polls', () => {
     let seed = 7;
     const random = () => {

@@ -104,8 +104,9 @@ it(
     expect(Math.max(...gaps(polls))).toBeLessThanOrEqual(BOUND_MS + SLACK_MS);
 
     // A nudge: the poll it starts finds nothing (the event it names is not listed), and the
-    // next ones come on the schedule's ladder again — 2 fires, then 4 — where the bound would
-    // have allowed one poll in that time at most.
+    // next ones come on the schedule's ladder again — the next fire, then 2, then 4 (the first
+    // poll to end after a nudge leaves the schedule, even one that was running when it came) —
+    // where the bound would have allowed one poll in that time at most.
     const nudgedAt = Date.now();
     const routineBefore = priorities.length;
     expect(new Set(priorities)).toEqual(new Set(['routine']));

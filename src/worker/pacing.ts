@@ -125,6 +125,7 @@ export function environmentPacing(
 export class PollPacer {
   #periodMs: number;
   #fire = 0;
+  #nudged = false;
 
   constructor(
     private readonly pace: PollPace,
@@ -143,13 +144,23 @@ export class PollPacer {
     return pollsOnFire(this.pace, this.#periodMs, this.#fire++, this.phase);
   }
 
-  /** A poll ended, having found `found` events (null: no poll ran to its end). */
+  /**
+   * A poll ended, having found `found` events (null: no poll ran to its end). The first to end
+   * after a nudge leaves the schedule's period, whatever it found: it is the nudge's poll, or one
+   * that was running when the nudge came (which then starts the nudge's right after it), and the
+   * ladder starts again only from the next.
+   */
   polled(found: number | null): void {
+    if (this.#nudged) {
+      this.#nudged = false;
+      return;
+    }
     this.#periodMs = periodAfterPoll(this.pace, this.#periodMs, found);
   }
 
   /** A webhook said something happened: back to the schedule, at once. */
   nudged(): void {
     this.#periodMs = this.pace.scheduleMs;
+    this.#nudged = true;
   }
 }

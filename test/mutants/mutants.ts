@@ -541,4 +541,12 @@ export const mutants: readonly Mutant[] = [
     replace: '',
     tests: ['test/fleet-metrics.test.ts'],
   },
+  {
+    id: 63,
+    rule: "a poll running when a nudge came doubles the period the nudge brought back (the nudge's poll then doubles it again)",
+    file: 'src/worker/pacing.ts',
+    find: '    if (this.#nudged) {\n      this.#nudged = false;\n      return;\n    }\n',
+    replace: '',
+    tests: ['test/pacing.test.ts'],
+  },
 ];
