@@ -7,7 +7,7 @@
  * locked in one order (connections, certificates, organizations, domains), rows by key, so two
  * transactions never wait on each other in a circle.
  */
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 import {
   type CertificateState,
@@ -25,10 +25,25 @@ export async function loadSeenEvents(
   ids: readonly string[],
 ): Promise<Map<string, StoredEvent>> {
   if (ids.length === 0) return new Map();
+  // One probe of the events' key per id: a lateral subquery (its `limit 1` keeps it from being
+  // flattened into a join the planner may turn into a scan). Not `where id = any($1)`: with the
+  // key led by `environment`, a table without statistics yet — a fresh mirror's whole backfill,
+  // before autovacuum first analyzes `events` — has the planner take `environment = $2` for
+  // selective, read every row of the environment through an index led by it, and test each
+  // against the whole list: over a 200,000-event backfill, 5.2 s of execution against the probes' 0.27 s.
   const rows = await trx
-    .selectFrom('events')
-    .select(['id', 'event', 'data'])
-    .where('id', '=', (eb) => eb.fn.any(eb.val(ids)))
+    .selectFrom(sql<{ id: string }>`unnest(${[...ids]}::text[])`.as<'seen'>(sql`seen(id)`))
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('events')
+          .select(['id', 'event', 'data'])
+          .whereRef('events.id', '=', 'seen.id')
+          .limit(1)
+          .as('e'),
+      (join) => join.onTrue(),
+    )
+    .select(['e.id', 'e.event', 'e.data'])
     .execute();
   return new Map(rows.map((r) => [r.id, { event: r.event, data: r.data }]));
 }
