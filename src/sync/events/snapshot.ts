@@ -30,7 +30,7 @@ export async function loadSeenEvents(
   // key led by `environment`, a table without statistics yet — a fresh mirror's whole backfill,
   // before autovacuum first analyzes `events` — has the planner take `environment = $2` for
   // selective, read every row of the environment through an index led by it, and test each
-  // against the whole list: over a 200,000-event backfill, 5.2 s of execution against the probes' 0.27 s.
+  // against the whole list (BENCHMARKS.md's local backfill: Postgres's CPU tripled).
   const rows = await trx
     .selectFrom(sql<{ id: string }>`unnest(${[...ids]}::text[])`.as<'seen'>(sql`seen(id)`))
     .innerJoinLateral(
