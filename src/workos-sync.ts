@@ -168,7 +168,10 @@ export function workosSyncFrom(
   const running = new Set<RunningSync>();
   let hooks: readonly ChangeHook[] = extras.onChange ? [extras.onChange] : [];
   const stopping = new AbortController();
-  const reporting: ChangeReporting = { hooks: () => hooks, channel: changesChannel(config.database.schema) };
+  const reporting: ChangeReporting = {
+    hooks: () => hooks,
+    channel: config.notify ? changesChannel(config.database.schema) : null,
+  };
 
   const database = (): Promise<DatabaseHandle> => {
     opening ??= openDatabase(config.database, log).then((handle) => {

@@ -293,6 +293,17 @@ describe('library values reach the parsers as values', () => {
       );
   });
 
+  it('NOTIFY: on by default; on or off (any case) from the environment, a boolean from the library', () => {
+    expect(loadConfig({}).notify).toBe(true);
+    expect(loadConfig({ WORKOS_SYNC_NOTIFY: 'off' }).notify).toBe(false);
+    expect(loadConfig({ WORKOS_SYNC_NOTIFY: 'ON' }).notify).toBe(true);
+    expect(resolveOptions({ notify: false }).notify).toBe(false);
+    for (const bad of ['no', '0', 'yes'])
+      expect(() => loadConfig({ WORKOS_SYNC_NOTIFY: bad })).toThrow(
+        `WORKOS_SYNC_NOTIFY must be on or off, got "${bad}"`,
+      );
+  });
+
   it('`http: false` is no server: the port that means none, the host as configured by default', () => {
     expect(resolveOptions({ http: false }).http).toEqual({ host: '127.0.0.1', port: 0 });
     expect(resolveOptions({ http: false }).http).toEqual(loadConfig({ WORKOS_SYNC_HTTP_PORT: '0' }).http);
@@ -321,6 +332,7 @@ describe('library values reach the parsers as values', () => {
       requestTimeoutSeconds: 10,
       requestsPerMinute: 1200,
       logLevel: 'warn',
+      notify: 'off',
     } as const;
     const env: Record<string, string> = {};
     for (const setting of SETTINGS) {

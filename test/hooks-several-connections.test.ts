@@ -102,6 +102,58 @@ describe('NOTIFY', () => {
     ]);
   });
 
+  it('one NOTIFY per transaction at most: each batch`s and each reconciliation`s commit sends one', async () => {
+    // Every statement of this process's clients, by the transaction it runs in: the writers'
+    // NOTIFYs counted between their `begin` and `commit`.
+    const open = new WeakMap<pg.Client, number>();
+    const perCommit: number[] = [];
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
+      if (/^\s*begin\b/i.test(text)) open.set(this, 0);
+      else if (/pg_notify/i.test(text) && open.has(this)) open.set(this, open.get(this)! + 1);
+      else if (/^\s*commit\b/i.test(text) && open.has(this)) {
+        perCommit.push(open.get(this)!);
+        open.delete(this);
+      } else if (/^\s*rollback\b/i.test(text)) open.delete(this);
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      await sync.backfill({ backoff: FAST_BACKOFF });
+      model.deactivate(String(model.liveConnections().find((x) => x.state === 'active')!.id));
+      await sync.poll({ backoff: FAST_BACKOFF });
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    const notices = (await heardUntilNow()).length;
+    expect(notices).toBeGreaterThan(1); // the listing's, the history's batches, the deactivation's
+    expect(Math.max(...perCommit)).toBe(1);
+    expect(perCommit.filter((n) => n === 1)).toHaveLength(notices);
+  });
+
+  it('WORKOS_SYNC_NOTIFY=off (`notify: false`): nothing is announced; the hooks still run', async () => {
+    const quiet = createWorkosSync({
+      apiKey: API_KEY,
+      apiUrl: emulator.url,
+      database: { url: t.url },
+      logger: pino({ level: 'silent' }),
+      notify: false,
+    });
+    try {
+      const changes: unknown[] = [];
+      quiet.onChange((_trx, batch) => {
+        changes.push(...batch);
+      });
+      await quiet.backfill({ backoff: FAST_BACKOFF });
+      model.deactivate(String(model.liveConnections().find((x) => x.state === 'active')!.id));
+      await quiet.poll({ backoff: FAST_BACKOFF });
+      expect(changes.length).toBeGreaterThan(0);
+      expect(await heardUntilNow()).toEqual([]);
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it('a batch that rolled back (its hook threw) announces nothing; its retry that commits, once', async () => {
     await sync.backfill({ backoff: FAST_BACKOFF });
     await heardUntilNow();

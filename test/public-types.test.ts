@@ -65,6 +65,7 @@ interface HandWrittenSettings {
       }
     | undefined;
   readonly logLevel?: LogLevel | undefined;
+  readonly notify?: boolean | 'on' | 'off' | undefined;
 }
 
 it('derives the library`s options from the rows as they were written by hand', () => {

@@ -78,6 +78,8 @@ export interface Config {
     readonly lookForMs: number;
   };
   readonly logLevel: SettingValue<'LOG_LEVEL'>;
+  /** Whether the writers announce their changes with NOTIFY (`<schema>_changes`). */
+  readonly notify: SettingValue<'WORKOS_SYNC_NOTIFY'>;
 }
 
 /** The text of some settings, by variable (the environment, or the command line's flags). */
@@ -177,6 +179,7 @@ function validate(
     webhooks: secret === undefined ? null : { secret, ...webhookReceiver },
     webhookReceiver,
     logLevel: values.LOG_LEVEL,
+    notify: values.WORKOS_SYNC_NOTIFY,
   });
 }
 

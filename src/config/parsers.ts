@@ -161,6 +161,19 @@ export const logLevel: Parser<LogLevel, LogLevel> = ofText((value, name) => {
   return level as LogLevel;
 });
 
+/** `on` or `off` (any case); the library's value is a boolean, or the same text. */
+export const onOff: Parser<boolean | 'on' | 'off', boolean> = {
+  text(value, name) {
+    const word = value.toLowerCase();
+    if (word !== 'on' && word !== 'off') throw new ConfigError(`${name} must be on or off, got "${value}"`);
+    return word === 'on';
+  },
+  value(value, name) {
+    if (typeof value !== 'boolean') return onOff.text(String(value), name);
+    return value;
+  },
+};
+
 /** Never echoed: the message says what is wrong with the secret, not what it is. */
 export const webhookSecret: Parser<string, string> = ofText((value, name) => {
   if (value.length < 8) throw new ConfigError(`${name} is too short to be a webhook secret`);

@@ -13,6 +13,7 @@ import {
   identifier,
   LOG_LEVELS,
   logLevel,
+  onOff,
   type Parser,
   poolSize,
   port,
@@ -217,6 +218,14 @@ export const SETTINGS = [
     default: DEFAULT_REQUESTS_PER_MINUTE,
     description:
       'WorkOS requests a minute for the whole fleet, every replica and environment together: one budget kept in Postgres, which a 429 pauses for its `Retry-After`. WorkOS allows about 6,000 per client IP; give every replica the same value; `0` is the default ([the request budget](docs/request-budget.md))',
+  }),
+  setting({
+    name: 'WORKOS_SYNC_NOTIFY',
+    option: 'notify',
+    parse: onOff,
+    default: 'on',
+    description:
+      '`on`: every batch of events and every reconciliation that changed the mirror sends one `NOTIFY <schema>_changes` as it commits; `off`: none (the hooks still run). A committing transaction that has sent a NOTIFY holds a lock every other such commit in the Postgres instance waits for: turn it off on a busy shared database when nothing LISTENs ([NOTIFY and what it costs](#notify-and-what-it-costs))',
   }),
   setting({
     name: 'LOG_LEVEL',

@@ -549,4 +549,21 @@ export const mutants: readonly Mutant[] = [
     replace: '',
     tests: ['test/pacing.test.ts'],
   },
+  {
+    id: 64,
+    rule: "a writer's transaction sends a second NOTIFY",
+    file: 'src/sync/changes/report.ts',
+    find: '  await sql`select pg_notify(${channel}, ${payload})`.execute(trx);\n',
+    replace:
+      '  await sql`select pg_notify(${channel}, ${payload})`.execute(trx);\n  await sql`select pg_notify(${channel}, ${payload} || 1)`.execute(trx);\n',
+    tests: ['test/hooks-several-connections.test.ts'],
+  },
+  {
+    id: 65,
+    rule: 'WORKOS_SYNC_NOTIFY=off still announces the changes',
+    file: 'src/workos-sync.ts',
+    find: 'channel: config.notify ? changesChannel(config.database.schema) : null,',
+    replace: 'channel: changesChannel(config.database.schema),',
+    tests: ['test/hooks-several-connections.test.ts'],
+  },
 ];
