@@ -20,7 +20,7 @@ const SYNC = [...BASE, 'mirror', 'changes', 'reconcile', 'events', 'run'];
 
 /** Bottom to top; the first whose pattern matches holds a file. */
 const LAYERS: readonly Layer[] = [
-  { name: 'foundations', holds: /^src\/(time|errors|logger|version|heap-policy)\.ts$/, imports: [] },
+  { name: 'foundations', holds: /^src\/(time|errors|logger|version|heap-policy|tracing)\.ts$/, imports: [] },
   // The migrator runs the migrations: they are data to it.
   { name: 'db', holds: /^src\/db\//, imports: [...FOUNDATIONS, 'migrations'] },
   { name: 'workos', holds: /^src\/workos\//, imports: FOUNDATIONS },

@@ -260,6 +260,12 @@ class EnvironmentScopeTransformer extends OperationNodeTransformer {
 }
 
 /** The environment a handle made by `scopedToEnvironment` (or a transaction of it) is confined to. */
+/** The environment a handle is confined to; null for the whole database's. */
+export function environmentOrNull(db: Pick<Kysely<Database>, 'getExecutor'>): string | null {
+  const scope = db.getExecutor().plugins.find((p) => p instanceof EnvironmentScopePlugin);
+  return scope ? scope.environment : null;
+}
+
 export function environmentOf(db: Pick<Kysely<Database>, 'getExecutor'>): string {
   const scope = db.getExecutor().plugins.find((p) => p instanceof EnvironmentScopePlugin);
   if (!scope) throw new Error('this database handle is not confined to an environment');

@@ -8,7 +8,9 @@
  * transient-failures.ts). An abort (shutdown, a lost lease) ends it cleanly, whether it
  * comes between pages or in a wait.
  */
+import { environmentOrNull } from '../db/environment-scope.ts';
 import { asError, CursorMovedError, CursorRejectedError, RetryableError } from '../errors.ts';
+import { inSpan } from '../tracing.ts';
 import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
 import { recordPoll } from './events/cursor.ts';
 import {
@@ -51,7 +53,26 @@ export interface PollRunOptions extends PollOnceOptions {
   readonly hookAttempts?: number | undefined;
 }
 
-export async function poll(deps: PollOnceDeps, options: PollRunOptions = {}): Promise<PollTotals> {
+export function poll(deps: PollOnceDeps, options: PollRunOptions = {}): Promise<PollTotals> {
+  const environment = environmentOrNull(deps.db);
+  return inSpan(
+    'workos_sync.poll',
+    environment === null ? {} : { 'workos_sync.environment': environment },
+    async (span) => {
+      const totals = await pollToTheEnd(deps, options);
+      span.setAttributes({
+        'workos_sync.pages': totals.pages,
+        'workos_sync.events': totals.events,
+        'workos_sync.events.applied': totals.applied,
+        'workos_sync.caught_up': totals.caughtUp,
+        ...(totals.cursor === null ? {} : { 'workos_sync.cursor.after': totals.cursor }),
+      });
+      return totals;
+    },
+  );
+}
+
+async function pollToTheEnd(deps: PollOnceDeps, options: PollRunOptions): Promise<PollTotals> {
   const totals = emptyTotals();
   const failures = transientFailures(deps.log, options.backoff ?? DEFAULT_BACKOFF, {
     hookAttempts: options.hookAttempts,

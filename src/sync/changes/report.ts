@@ -15,6 +15,7 @@ import { sql, type Transaction } from 'kysely';
 import { environmentOf } from '../../db/environment-scope.ts';
 import type { Database } from '../../db/tables.ts';
 import { RetryableError } from '../../errors.ts';
+import { inSpan } from '../../tracing.ts';
 import { type CaptureScope, captureRows, changesBetween, type RowsCaptured } from './capture.ts';
 import type { ChangeHook, MirrorChange, SourceOf } from './changes.ts';
 
@@ -64,9 +65,17 @@ async function runHooks(
   changes: readonly MirrorChange[],
 ): Promise<void> {
   if (changes.length === 0) return;
-  for (const hook of hooks) {
+  for (const [index, hook] of hooks.entries()) {
     try {
-      await hook(trx, changes);
+      await inSpan(
+        'workos_sync.hook',
+        {
+          'workos_sync.environment': environmentOf(trx),
+          'workos_sync.hook.index': index,
+          'workos_sync.changes': changes.length,
+        },
+        () => Promise.resolve(hook(trx, changes)),
+      );
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new RetryableError(`an onChange hook failed: ${message}`, 'hook', { cause: error });

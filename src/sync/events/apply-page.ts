@@ -14,9 +14,12 @@
  * by event inside one transaction, each behind a savepoint: the event it refuses is recorded as
  * quarantined with the database's error, and the stream goes on instead of wedging on it.
  */
+import type { Attributes } from '@opentelemetry/api';
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { environmentOrNull } from '../../db/environment-scope.ts';
 import type { Database } from '../../db/tables.ts';
 import type { Logger } from '../../logger.ts';
+import { inSpan } from '../../tracing.ts';
 import { type CaptureScope, captureRows, mergeCaptured, type RowsCaptured } from '../changes/capture.ts';
 import { type ChangeReporting, reportingChanges } from '../changes/report.ts';
 import { replaceDomains } from '../mirror/connection-row.ts';
@@ -59,18 +62,39 @@ interface Deps {
 /** Applies consecutive pages in one transaction; returns one summary per page. */
 export async function applyPages(deps: Deps, batch: PagesToApply): Promise<PageSummary[]> {
   const items: ParsedItem[] = batch.pages.flat();
-  let plans: PagePlan[];
-  try {
-    plans = await inTransaction(deps, batch, items, async (trx, before) => [
-      await planAndWrite(trx, items, before, true),
-    ]);
-  } catch (error) {
-    if (!isRefusedData(error)) throw error;
-    deps.log.warn({ err: error }, 'the database refused part of a page; applying it event by event');
-    plans = await inTransaction(deps, batch, items, (trx, before) => applyOneByOne(trx, items, before));
-  }
-  reportOutcomes(deps.log, plans);
-  return summarise(batch.pages, items, plans);
+  return inSpan('workos_sync.batch', batchAttributes(deps, batch, items), async (span) => {
+    let plans: PagePlan[];
+    try {
+      plans = await inTransaction(deps, batch, items, async (trx, before) => [
+        await planAndWrite(trx, items, before, true),
+      ]);
+    } catch (error) {
+      if (!isRefusedData(error)) throw error;
+      deps.log.warn({ err: error }, 'the database refused part of a page; applying it event by event');
+      plans = await inTransaction(deps, batch, items, (trx, before) => applyOneByOne(trx, items, before));
+    }
+    reportOutcomes(deps.log, plans);
+    const summaries = summarise(batch.pages, items, plans);
+    const total = (fate: 'applied' | 'stale' | 'quarantined') => summaries.reduce((n, s) => n + s[fate], 0);
+    span.setAttributes({
+      'workos_sync.events.applied': total('applied'),
+      'workos_sync.events.stale': total('stale'),
+      'workos_sync.events.quarantined': total('quarantined'),
+    });
+    return summaries;
+  });
+}
+
+/** What a batch's span says of it before it runs: where, the cursor before and after, which events. */
+function batchAttributes(deps: Deps, batch: PagesToApply, items: readonly ParsedItem[]): Attributes {
+  const environment = environmentOrNull(deps.db);
+  return {
+    ...(environment === null ? {} : { 'workos_sync.environment': environment }),
+    ...(batch.expectedCursor === null ? {} : { 'workos_sync.cursor.before': batch.expectedCursor }),
+    'workos_sync.cursor.after': batch.nextCursor,
+    'workos_sync.events': items.length,
+    'workos_sync.event_ids': items.map((item) => item.id),
+  };
 }
 
 export async function applyPage(deps: Deps, page: PageToApply): Promise<PageSummary> {
