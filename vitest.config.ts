@@ -37,6 +37,7 @@ const PURE = [
   'test/public-types.test.ts',
   'test/request-budget-arithmetic.test.ts',
   'test/settings-docs.test.ts',
+  'test/telemetry-config.test.ts',
 ];
 
 const E2E = [
@@ -62,6 +63,7 @@ const E2E = [
   'test/package.test.ts',
   'test/postgres-tls.test.ts',
   'test/rolling-upgrade.test.ts',
+  'test/tracing-cli.test.ts',
   'test/user-agent.test.ts',
   'test/webhook-receiver.test.ts',
   'test/worker.test.ts',

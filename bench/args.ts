@@ -1,4 +1,4 @@
-/** `npm run bench -- [--quick] [--out DIR] [--latency MS] [--only a,b]`: parsed, validated. */
+/** `npm run bench -- [--quick] [--out DIR] [--latency MS] [--only a,b] [--tracing]`: parsed, validated. */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -12,15 +12,18 @@ export interface BenchArgs {
   /** The modelled WorkOS round trip, per request. */
   readonly latencyMs: number;
   readonly only: readonly FigureKey[];
+  /** An OpenTelemetry SDK registered first (bench/tracing.ts): what the spans cost when recorded. */
+  readonly tracing: boolean;
   /** The command line as typed, for the report. */
   readonly command: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--out DIR] [--latency MS] [--only ${FIGURE_KEYS.join(',')}]
+export const USAGE = `usage: npm run bench -- [--quick] [--out DIR] [--latency MS] [--only ${FIGURE_KEYS.join(',')}] [--tracing]
   --quick       every figure at a small size (under a minute)
   --out DIR     write results.json and BENCHMARKS.md to DIR instead of bench/ and the repository root
   --latency MS  modelled WorkOS round trip per request (default 80)
-  --only LIST   run only these figures`;
+  --only LIST   run only these figures
+  --tracing     with an OpenTelemetry SDK registered: every span recorded, batched, then dropped`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const { values } = parseArgs({
@@ -30,6 +33,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       out: { type: 'string' },
       latency: { type: 'string', default: '80' },
       only: { type: 'string' },
+      tracing: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -47,11 +51,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     if (!(FIGURE_KEYS as readonly string[]).includes(key))
       throw new Error(`--only: unknown figure "${key}" (one of ${FIGURE_KEYS.join(', ')})`);
   }
+  // The committed figures are the untraced ones: a traced run is for a comparison beside them.
+  if (values.tracing && values.out === undefined) throw new Error('--tracing needs --out DIR');
   return {
     quick: values.quick,
     outDir: values.out === undefined ? null : resolve(values.out),
     latencyMs,
     only: only as FigureKey[],
+    tracing: values.tracing,
     command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
   };
 }

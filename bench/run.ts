@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FIGURE_KEYS, type FigureKey, parseBenchArgs, USAGE } from './args.ts';
-import type { BenchContext } from './context.ts';
+import { type BenchContext, count } from './context.ts';
 import { postmasterPid } from './cpu.ts';
 import { backfillFigures } from './figures/backfill.ts';
 import { fleetFigures } from './figures/fleet.ts';
@@ -25,6 +25,7 @@ import {
   writeMergedResults,
 } from './report.ts';
 import { FULL, QUICK } from './sizes.ts';
+import { registerBenchTracing } from './tracing.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     `${machine.cores} cores, Node ${machine.node}, PostgreSQL ${postgres.version} (${postgres.server.kind})`,
   );
 
+  const tracing = args.tracing ? registerBenchTracing() : null;
   const groups: GroupOutput[] = [];
   try {
     // In the file's order, whatever the order given.
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
   } finally {
     await postgres.stop();
   }
+  if (tracing) ctx.progress(`tracing: ${count(await tracing.stop())} spans recorded and exported`);
 
   if (args.outDir !== null) mkdirSync(args.outDir, { recursive: true });
   const info = {

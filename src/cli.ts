@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
+import type { Telemetry } from './commands/telemetry.ts';
 import {
   type Config,
   debugInEnvironment,
   loadConfigFromEnvironment,
   type SettingTexts,
   secretsOf,
+  telemetryFromEnvironment,
 } from './config.ts';
 import { asError, ConfigError, FatalError } from './errors.ts';
 import { applyHeapPolicy } from './heap-policy.ts';
@@ -291,7 +293,10 @@ function positiveNumber(flag: string, value: string): number {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  let telemetry: Telemetry | undefined;
   try {
+    const tracing = telemetryFromEnvironment();
+    if (tracing) telemetry = await (await import('./commands/telemetry.ts')).startTelemetry(tracing);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (thrown) {
@@ -306,6 +311,8 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${scrub(error.stack ?? '')}\n`);
     }
     return 1;
+  } finally {
+    await telemetry?.shutdown();
   }
 }
 

@@ -6,6 +6,7 @@
 import type { EnvironmentConfig } from './config/environments.ts';
 import type { Config, SettingTexts } from './config/load.ts';
 import { loadConfig } from './config/load.ts';
+import { parseTelemetry, type TelemetryConfig } from './config/telemetry.ts';
 import { DEFAULT_ENVIRONMENT } from './db/environment-scope.ts';
 import { ConfigError } from './errors.ts';
 
@@ -27,6 +28,11 @@ export type { WebhookSettings } from './worker/serve.ts';
 /** The command line's configuration, from the process's environment. */
 export function loadConfigFromEnvironment(flags: SettingTexts = {}): Config {
   return loadConfig(process.env, flags);
+}
+
+/** Whether the standard `OTEL_*` variables ask the command line for traces (config/telemetry.ts). */
+export function telemetryFromEnvironment(): TelemetryConfig | null {
+  return parseTelemetry(process.env);
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * pino to stderr (stdout belongs to the commands' own output): JSON, or readable lines on a
  * terminal. Every configured secret is scrubbed from the final line — messages, errors and
- * their causes included.
+ * their causes included. A line written inside a span carries its `trace_id` and `span_id`.
  */
 import { createRequire } from 'node:module';
 import pino from 'pino';
 import type PinoPretty from 'pino-pretty';
+import { traceFields } from './tracing.ts';
 
 // pino-pretty is only for a terminal; most runs (a service, a pipe) never load it.
 const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino-pretty');
@@ -33,6 +34,8 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       serializers: { err: pino.stdSerializers.errWithCause, error: pino.stdSerializers.errWithCause },
       hooks: { streamWrite: scrub },
+      // Inside a span (an SDK registered), a line names its trace and span.
+      mixin: () => traceFields() ?? {},
     },
     options.destination ??
       (options.pretty
@@ -75,7 +78,14 @@ export function scrubbingLogger(logger: Logger, scrub: Scrub): Logger {
     if (Array.isArray(value)) return value.map((item) => clean(item, depth + 1));
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, clean(item, depth + 1)]));
   };
-  return logger.child({}, { formatters: { log: (object) => clean(object, 0) as Record<string, unknown> } });
+  return logger.child(
+    {},
+    {
+      formatters: {
+        log: (object) => ({ ...traceFields(), ...(clean(object, 0) as Record<string, unknown>) }),
+      },
+    },
+  );
 }
 
 /** Replaces each secret (and its JSON-escaped form) with `[redacted]`. */

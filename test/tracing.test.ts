@@ -10,11 +10,11 @@
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { generateScenario, WorkosModel } from '../emulator/index.ts';
 import { poll } from '../src/sync/poll.ts';
@@ -22,13 +22,13 @@ import { FAST_BACKOFF, type SyncHarness, startHarness } from './support/sync.ts'
 
 const exporter = new InMemorySpanExporter();
 const contextManager = new AsyncLocalStorageContextManager();
+// The SDK's simple processor exports a span a microtask after it ends: read after a flush.
+const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
 let h: SyncHarness;
 
 beforeAll(async () => {
   context.setGlobalContextManager(contextManager.enable());
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  );
+  trace.setGlobalTracerProvider(provider);
   const model = new WorkosModel({ seed: 61 });
   generateScenario(model, { seed: 61, events: 30 });
   h = await startHarness({ model });
@@ -60,6 +60,7 @@ it('a poll with events: the poll, its batches inside it, each batch`s hooks insi
     { backoff: FAST_BACKOFF },
   );
   expect(totals.events).toBe(h.emulator.model.events().length);
+  await provider.forceFlush();
 
   const [pollSpan, ...others] = named('workos_sync.poll');
   expect(others).toEqual([]);
@@ -119,6 +120,7 @@ it('a hook that throws: its span and its batch`s are errors, by the error`s clas
       { backoff: FAST_BACKOFF, hookAttempts: 1 },
     ),
   ).rejects.toThrow('an onChange hook failed');
+  await provider.forceFlush();
   const [hook] = named('workos_sync.hook');
   expect(hook!.status).toEqual({ code: 2, message: 'TypeError' });
   const [batch] = named('workos_sync.batch');

@@ -18,7 +18,7 @@ export interface PollJobDeps extends ReconcileJobDeps {
   readonly stopped: AbortSignal;
   readonly backoff?: BackoffPolicy | undefined;
   /** The nudges wait for this replica's polls: a standby keeps none. */
-  readonly nudges: Pick<Nudges, 'clear'>;
+  readonly nudges: Pick<Nudges, 'clear' | 'deliverySpans'>;
   /** The tick did all it had to: a standby checked the lease, the holder caught up. */
   readonly succeeded: () => void;
   /**
@@ -64,6 +64,7 @@ export function pollTick(deps: PollJobDeps): () => Promise<void> {
         confirmLease: (cause) => deps.eventsLease.recheck(cause),
         // Running for good, the worker waits for a failing hook as for an outage.
         hookAttempts: Number.POSITIVE_INFINITY,
+        deliverySpans: (eventIds) => deps.nudges.deliverySpans(eventIds),
       });
       if (totals.caughtUp) deps.succeeded();
       if (totals.events > 0)

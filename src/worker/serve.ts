@@ -116,8 +116,8 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
     if (options.webhooks) {
       const { settings, verifier, channel } = options.webhooks;
       // This worker runs `default` alone: another environment's nudge is for a fleet's replica.
-      bus = startNudgeBus({ db, log, dedicatedSession }, channel, ({ environment, eventId, receivedAt }) => {
-        if (environment === DEFAULT_ENVIRONMENT) running.nudge({ eventId, receivedAt });
+      bus = startNudgeBus({ db, log, dedicatedSession }, channel, ({ environment, ...nudge }) => {
+        if (environment === DEFAULT_ENVIRONMENT) running.nudge(nudge);
       });
       await bus.ready;
       const nudges = bus;
@@ -126,8 +126,8 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
           webhooks: verifier,
           metrics,
           log,
-          onDelivery: ({ eventId, receivedAt }) =>
-            nudges.send({ environment: DEFAULT_ENVIRONMENT, eventId, receivedAt }),
+          onDelivery: ({ eventId, receivedAt, span }) =>
+            nudges.send({ environment: DEFAULT_ENVIRONMENT, eventId, receivedAt, span }),
         },
         { host: settings.host, port: settings.port, secret: settings.secret },
       );

@@ -12,7 +12,9 @@
  * of this layer, so the client needs nothing of the layers above it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { WorkOS } from '@workos-inc/node';
+import { inSpan } from '../tracing.ts';
 import { packageVersion } from '../version.ts';
 
 /**
@@ -129,7 +131,7 @@ export async function getRaw(
   query: Record<string, string | number>,
   phase?: WorkosPhase,
 ): Promise<RawResponse> {
-  const call: CallContext = { phase, date: null, tokenTaken: false };
+  const call: CallContext = { phase, date: null, tokenTaken: false, attempts: 0 };
   // The first attempt's turn is waited for here, before the SDK starts that attempt's timeout:
   // a wait for the budget (a fleet-wide pause can last a minute) is not the request hanging.
   const gate = gates.get(workos);
@@ -153,6 +155,8 @@ interface CallContext {
   date: string | null;
   /** The call's first attempt already waited for its turn at the gate (in `getRaw`). */
   tokenTaken: boolean;
+  /** Attempts sent so far (the SDK's retries are the ones after the first). */
+  attempts: number;
 }
 const calls = new AsyncLocalStorage<CallContext>();
 
@@ -172,7 +176,8 @@ function fetchThrough(gate: RequestGate | undefined): typeof fetch {
     const sdk = headers.get('user-agent');
     const ours = `workos-sync/${packageVersion()}${call?.phase ? ` (${call.phase})` : ''}`;
     headers.set('user-agent', sdk ? `${ours} ${sdk}` : ours);
-    const response = await fetch(input, { ...init, headers });
+    const resends = call ? call.attempts++ : 0;
+    const response = await attemptInSpan(input, init, resends, () => fetch(input, { ...init, headers }));
     if (call) call.date = response.headers.get('date');
     if (gate && response.status === 429) {
       const wait = retryAfterMs(response.headers.get('retry-after'), response.headers.get('date'));
@@ -182,4 +187,42 @@ function fetchThrough(gate: RequestGate | undefined): typeof fetch {
     }
     return response;
   };
+}
+
+/**
+ * One attempt as an HTTP client span, by the stable semantic conventions: `GET /events`. Our paths
+ * name no ids (ids go in the query), so the path is the route template. The span's context is
+ * not sent to WorkOS (no `traceparent`): WorkOS takes no part in our traces.
+ */
+function attemptInSpan(
+  input: Parameters<typeof fetch>[0],
+  init: RequestInit | undefined,
+  resends: number,
+  send: () => Promise<Response>,
+): Promise<Response> {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  const method = (init?.method ?? 'GET').toUpperCase();
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  const attributes = {
+    'http.request.method': method,
+    'url.full': url.href,
+    'url.template': url.pathname,
+    'server.address': url.hostname,
+    'server.port': port,
+    ...(resends > 0 ? { 'http.request.resend_count': resends } : {}),
+  };
+  return inSpan(
+    `${method} ${url.pathname}`,
+    attributes,
+    async (span) => {
+      const response = await send();
+      span.setAttribute('http.response.status_code', response.status);
+      if (response.status >= 400) {
+        span.setAttribute('error.type', String(response.status));
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      return response;
+    },
+    { kind: SpanKind.CLIENT },
+  );
 }

@@ -18,6 +18,7 @@ import type { Attributes } from '@opentelemetry/api';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { environmentOrNull } from '../../db/environment-scope.ts';
 import type { Database } from '../../db/tables.ts';
+import { tracedTransaction } from '../../db/traced-transaction.ts';
 import type { Logger } from '../../logger.ts';
 import { inSpan } from '../../tracing.ts';
 import { type CaptureScope, captureRows, mergeCaptured, type RowsCaptured } from '../changes/capture.ts';
@@ -114,7 +115,7 @@ async function inTransaction(
   body: (trx: Transaction<Database>, before: RowsCaptured | null) => Promise<PagePlan[]>,
 ): Promise<PagePlan[]> {
   const refreshes = batch.refreshes ?? [];
-  return deps.db.transaction().execute(async (trx) => {
+  return tracedTransaction(deps.db, async (trx) => {
     await lockCursor(trx, batch.expectedCursor);
     const plans = await reportingChanges(
       trx,

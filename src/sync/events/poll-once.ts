@@ -7,9 +7,11 @@
  * transaction. A page is only applied after the pages before it committed; if that fails, the
  * pages read ahead are dropped and the next pass fetches them again from the stored cursor.
  */
+import type { SpanContext } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 import type { Logger, Scrub } from '../../logger.ts';
+import { linkActiveSpan } from '../../tracing.ts';
 import type { ConnectionsSource } from '../../workos/connections-source.ts';
 import type { EventsSource } from '../../workos/events-source.ts';
 import type { ChangeReporting } from '../changes/report.ts';
@@ -43,6 +45,12 @@ export interface PollOnceOptions {
    */
   readonly maxPages?: number | undefined;
   readonly onPage?: ((totals: PollTotals, page: PageSummary) => void) | undefined;
+  /**
+   * The spans of the webhook deliveries that announced any of these events (the worker's
+   * nudges): the poll's span links to them once their events commit, so one trace leads from a
+   * webhook to the transaction that applied its event.
+   */
+  readonly deliverySpans?: ((eventIds: readonly string[]) => readonly SpanContext[]) | undefined;
 }
 
 export interface PollTotals {
@@ -120,6 +128,7 @@ export async function pollOnce(
           pages: batch,
           refreshes,
         });
+        if (options.deliverySpans) linkActiveSpan(options.deliverySpans(batch.flat().map((item) => item.id)));
         cursor = next;
         totals.cursor = cursor;
         for (const summary of summaries) {

@@ -35,6 +35,7 @@ export async function fetchListing(
       };
     },
     options,
+    options.scope ? { 'workos_sync.organization_id': options.scope.organizationId } : {},
   );
   return { connections: items, ...read };
 }

@@ -10,6 +10,8 @@
  * or after it, so news from after it (an event) keeps precedence over what is listed; what is
  * left uncertain is the sub-second between that instant and the reading itself.
  */
+import type { Attributes } from '@opentelemetry/api';
+import { inSpan } from '../../tracing.ts';
 
 export interface ListPage {
   readonly items: readonly unknown[];
@@ -39,12 +41,34 @@ export interface ReadListingOptions {
   readonly maxPages?: number | undefined;
 }
 
-export async function readListing<T>(
+/**
+ * The listing as a `workos_sync.listing` span (`attributes`: its scope), its pages' requests
+ * inside it.
+ */
+export function readListing<T>(
   what: string,
   list: (after: string | undefined) => Promise<ListPage>,
   /** The valid item and its `updated_at`, or null for one that fails validation. */
   parse: (raw: unknown) => { readonly item: T; readonly updatedAt: Date } | null,
   options: ReadListingOptions = {},
+  attributes: Attributes = {},
+): Promise<ListingRead<T>> {
+  return inSpan('workos_sync.listing', { 'workos_sync.listing': what, ...attributes }, async (span) => {
+    const read = await readPages(what, list, parse, options);
+    span.setAttributes({
+      'workos_sync.pages': read.pages,
+      'workos_sync.items': read.items.length,
+      'workos_sync.items.invalid': read.invalid,
+    });
+    return read;
+  });
+}
+
+async function readPages<T>(
+  what: string,
+  list: (after: string | undefined) => Promise<ListPage>,
+  parse: (raw: unknown) => { readonly item: T; readonly updatedAt: Date } | null,
+  options: ReadListingOptions,
 ): Promise<ListingRead<T>> {
   const items: T[] = [];
   const invalidIds = new Set<string>();

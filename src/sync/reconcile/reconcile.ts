@@ -11,8 +11,11 @@
  */
 import type { Kysely } from 'kysely';
 import { type DatabaseInstant, databaseNow } from '../../db/clock.ts';
+import { environmentOrNull } from '../../db/environment-scope.ts';
 import type { Database } from '../../db/tables.ts';
+import { tracedTransaction } from '../../db/traced-transaction.ts';
 import type { Logger, Scrub } from '../../logger.ts';
+import { inSpan } from '../../tracing.ts';
 import type { ConnectionsSource } from '../../workos/connections-source.ts';
 import type { OrganizationsSource } from '../../workos/organizations-source.ts';
 import { type ChangeReporting, reportingChanges } from '../changes/report.ts';
@@ -73,10 +76,39 @@ export interface ReconcileOptions {
   readonly maxPages?: number | undefined;
 }
 
-export async function reconcile(
-  deps: ReconcileDeps,
-  options: ReconcileOptions = {},
-): Promise<ReconcileReport> {
+/** One run, as a `workos_sync.reconcile` span: its pages and the drift it found (or, dry, would fix). */
+export function reconcile(deps: ReconcileDeps, options: ReconcileOptions = {}): Promise<ReconcileReport> {
+  const environment = environmentOrNull(deps.db);
+  const attributes = {
+    ...(environment === null ? {} : { 'workos_sync.environment': environment }),
+    'workos_sync.dry_run': options.dryRun === true,
+  };
+  return inSpan('workos_sync.reconcile', attributes, async (span) => {
+    const report = await reconcileRun(deps, options);
+    const { organizations } = report;
+    span.setAttributes({
+      'workos_sync.pages': report.pages,
+      'workos_sync.listing_complete': report.listingComplete,
+      'workos_sync.connections.inserted': report.counts.inserted,
+      'workos_sync.connections.updated': report.counts.updated,
+      'workos_sync.connections.touched': report.counts.touched,
+      'workos_sync.connections.deleted': report.counts.deleted,
+      ...(organizations === null
+        ? {}
+        : {
+            'workos_sync.organizations.inserted': organizations.organizations.inserted,
+            'workos_sync.organizations.updated': organizations.organizations.updated,
+            'workos_sync.organizations.deleted': organizations.organizations.deleted,
+            'workos_sync.domains.inserted': organizations.domains.inserted,
+            'workos_sync.domains.updated': organizations.domains.updated,
+            'workos_sync.domains.deleted': organizations.domains.deleted,
+          }),
+    });
+    return report;
+  });
+}
+
+async function reconcileRun(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileReport> {
   const dryRun = options.dryRun === true;
   const started = performance.now();
   const runBegan = await databaseNow(deps.db);
@@ -111,7 +143,7 @@ export async function reconcile(
     const drift = [...(organizations?.plan.drift ?? []), ...plan.drift];
     const report = dryRun
       ? { counts: plan.counts, organizations: organizations?.plan.counts ?? null, drift }
-      : await deps.db.transaction().execute(async (trx) => {
+      : await tracedTransaction(deps.db, async (trx) => {
           const source = { kind: 'listing', runId: runId! } as const;
           // What really changed may be less than planned when the poller got there first.
           const { written, writtenOrganizations } = await reportingChanges(

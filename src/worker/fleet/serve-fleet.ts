@@ -141,7 +141,7 @@ export function serveFleet(deps: ServeFleetDeps, options: ServeFleetOptions): Ru
       bus = startNudgeBus(
         { db: deps.db, log: deps.log, dedicatedSession: deps.dedicatedSession },
         channel,
-        ({ environment, eventId, receivedAt }) => fleet.worker(environment)?.nudge({ eventId, receivedAt }),
+        ({ environment, ...nudge }) => fleet.worker(environment)?.nudge(nudge),
       );
       await bus.ready;
       const nudges = bus;
@@ -150,8 +150,8 @@ export function serveFleet(deps: ServeFleetDeps, options: ServeFleetOptions): Ru
           webhooks: verifier,
           metrics: receiverMetrics,
           log: deps.log,
-          onDelivery: ({ environment, eventId, receivedAt }) =>
-            nudges.send({ environment, eventId, receivedAt }),
+          onDelivery: ({ environment, eventId, receivedAt, span }) =>
+            nudges.send({ environment, eventId, receivedAt, span }),
         },
         { host, port, environments },
       );

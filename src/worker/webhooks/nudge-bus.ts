@@ -17,6 +17,7 @@ import { DEFAULT_ENVIRONMENT } from '../../db/environment-scope.ts';
 import { type DedicatedSession, type Listening, listen } from '../../db/listen.ts';
 import type { Database } from '../../db/tables.ts';
 import type { Logger } from '../../logger.ts';
+import { parseTraceparent, traceparent } from '../../tracing.ts';
 import type { Nudge } from './nudges.ts';
 
 export interface NudgeBusDeps {
@@ -77,21 +78,28 @@ export function nudgePayload(nudge: EnvironmentNudge): string {
     environment: nudge.environment,
     eventId: nudge.eventId,
     receivedAt: nudge.receivedAt.toISOString(),
+    ...(nudge.span ? { traceparent: traceparent(nudge.span) } : {}),
   });
 }
 
 /** A payload heard on the channel; undefined for what is not a nudge. */
 export function parseNudge(payload: string): EnvironmentNudge | undefined {
   try {
-    const { environment, eventId, receivedAt } = JSON.parse(payload) as {
+    const {
+      environment,
+      eventId,
+      receivedAt,
+      traceparent: parent,
+    } = JSON.parse(payload) as {
       environment?: unknown;
       eventId?: unknown;
       receivedAt?: unknown;
+      traceparent?: unknown;
     };
     const at = typeof receivedAt === 'string' ? new Date(receivedAt) : undefined;
     const whose = environment === undefined ? DEFAULT_ENVIRONMENT : environment;
     if (typeof whose === 'string' && typeof eventId === 'string' && at && !Number.isNaN(at.getTime()))
-      return { environment: whose, eventId, receivedAt: at };
+      return { environment: whose, eventId, receivedAt: at, span: parseTraceparent(parent) };
   } catch {
     // Not ours: someone else's NOTIFY on the channel.
   }

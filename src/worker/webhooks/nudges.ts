@@ -11,6 +11,7 @@
  * A nudge never writes anything and never moves the cursor: the poll it starts does that, from
  * the Events API, from the stored cursor, as every poll does.
  */
+import type { SpanContext } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 import type { Logger } from '../../logger.ts';
@@ -20,6 +21,8 @@ import { type Found, learnedDelayMs, waitAfterMisses } from './look-schedule.ts'
 export interface Nudge {
   readonly eventId: string;
   readonly receivedAt: Date;
+  /** The delivery's span, when traced: the poll that applies the event links to it. */
+  readonly span?: SpanContext | undefined;
 }
 
 export interface NudgesDeps {
@@ -44,6 +47,7 @@ interface Look {
   readonly arrivedAt: number;
   nextLookAt: number;
   misses: number;
+  readonly span: SpanContext | undefined;
 }
 
 export class Nudges {
@@ -74,8 +78,20 @@ export class Nudges {
       arrivedAt: now,
       nextLookAt,
       misses: 0,
+      span: delivery.span,
     });
     this.#schedule(nextLookAt);
+  }
+
+  /** The spans of the deliveries that named any of these events, still looked for. */
+  deliverySpans(eventIds: readonly string[]): SpanContext[] {
+    const spans: SpanContext[] = [];
+    if (this.#pending.size === 0) return spans;
+    for (const id of eventIds) {
+      const span = this.#pending.get(id)?.span;
+      if (span) spans.push(span);
+    }
+    return spans;
   }
 
   /**

@@ -24,8 +24,10 @@
  * The secret only ever reaches the SDK's verification: never a log line, an answer or an error.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type SpanContext, SpanKind } from '@opentelemetry/api';
 import { DEFAULT_ENVIRONMENT } from '../../db/environment-scope.ts';
 import type { Logger } from '../../logger.ts';
+import { startSpan } from '../../tracing.ts';
 import { listenHttp, sendJson, sendJsonAndClose } from '../http-listener.ts';
 import type { SyncMetrics, WebhookResult } from '../metrics.ts';
 import { readLimitedBody } from './receiver-body.ts';
@@ -42,6 +44,8 @@ export interface WebhookDelivery {
   /** The event's type (`event`), e.g. `connection.activated`. */
   readonly event: string;
   readonly receivedAt: Date;
+  /** The delivery's span (`workos_sync.webhook`), when traced. */
+  readonly span?: SpanContext | undefined;
 }
 
 export interface WebhookReceiverDeps {
@@ -202,6 +206,7 @@ async function receive(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
+  const arrivedAt = new Date();
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
   const route = routeOf(path);
   const environment = route?.environment;
@@ -227,9 +232,23 @@ async function receive(
   // This path's secret, and no other: a delivery is never tried against another environment's.
   const verdict = await verifyWebhook(deps.webhooks, route.secret, body.bytes, sigHeader);
   if (verdict.result !== 'accepted') return refuse(verdict.result);
+  // Only a verified delivery is traced: a stranger's requests make no spans.
+  const span = startSpan(
+    'workos_sync.webhook',
+    {
+      'http.request.method': 'POST',
+      'url.path': path,
+      'http.response.status_code': 200,
+      'workos_sync.event_id': verdict.eventId,
+      'workos_sync.event_type': verdict.event.slice(0, 100),
+      ...(environment === undefined ? {} : { 'workos_sync.environment': environment }),
+    },
+    { kind: SpanKind.SERVER, startTime: arrivedAt },
+  );
   deps.record('accepted', route);
   sendJson(response, 200, { status: 'accepted' });
-  deliver(deps, route, log, verdict, receivedAt);
+  deliver(deps, route, log, verdict, receivedAt, span.isRecording() ? span.spanContext() : undefined);
+  span.end();
 }
 
 /** Hands the nudge on without letting the worker's handler fail the request or the server. */
@@ -239,6 +258,7 @@ function deliver(
   log: Logger,
   verdict: Extract<Verdict, { result: 'accepted' }>,
   receivedAt: Date,
+  span: SpanContext | undefined,
 ): void {
   const { eventId, event } = verdict;
   const environment = route.environment;
@@ -246,7 +266,7 @@ function deliver(
   log.debug({ ...about, eventType: event.slice(0, 100) }, 'webhook accepted');
   const failed = (error: unknown) => log.warn({ err: error, ...about }, 'webhook delivery handler failed');
   try {
-    const result: unknown = deps.onDelivery({ eventId, event, receivedAt }, route);
+    const result: unknown = deps.onDelivery({ eventId, event, receivedAt, span }, route);
     if (result instanceof Promise) result.catch(failed);
   } catch (error) {
     failed(error);
