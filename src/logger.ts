@@ -1,7 +1,7 @@
 /**
  * pino to stderr (stdout belongs to the commands' own output): JSON, or readable lines on a
  * terminal. Every configured secret is scrubbed from the final line — messages, errors and
- * their causes included. A line written inside a span carries its `trace_id` and `span_id`.
+ * their causes included.
  */
 import { createRequire } from 'node:module';
 import pino from 'pino';
@@ -34,8 +34,6 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       serializers: { err: pino.stdSerializers.errWithCause, error: pino.stdSerializers.errWithCause },
       hooks: { streamWrite: scrub },
-      // Inside a span (an SDK registered), a line names its trace and span.
-      mixin: () => traceFields() ?? {},
     },
     options.destination ??
       (options.pretty
@@ -51,9 +49,10 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 /**
- * A logger the application passed in, as workos-sync logs through it: a child whose every logged
- * object (errors and their causes included) has the secrets scrubbed first. The messages
- * themselves are workos-sync's own and carry none.
+ * The logger workos-sync logs through, the application's or its own: a child whose every logged
+ * object (errors and their causes included) has the secrets scrubbed first, and which, inside a
+ * span (an SDK registered), names the span's `trace_id` and `span_id`. The messages themselves are
+ * workos-sync's own and carry no secret.
  */
 export function scrubbingLogger(logger: Logger, scrub: Scrub): Logger {
   const clean = (value: unknown, depth: number): unknown => {

@@ -161,9 +161,7 @@ export function workosSyncFrom(
 ): WorkosSync {
   const secrets = secretsOf(config);
   const scrub: Scrub = secretScrubber(secrets);
-  const log = extras.logger
-    ? scrubbingLogger(extras.logger, scrub)
-    : createLogger({ level: config.logLevel, secrets });
+  const log = scrubbingLogger(extras.logger ?? createLogger({ level: config.logLevel, secrets }), scrub);
   let opening: Promise<DatabaseHandle> | undefined;
   const running = new Set<RunningSync>();
   let hooks: readonly ChangeHook[] = extras.onChange ? [extras.onChange] : [];
