@@ -63,6 +63,8 @@ const E2E = [
   'test/package.test.ts',
   'test/postgres-tls.test.ts',
   'test/rolling-upgrade.test.ts',
+  'test/scrubbed-everywhere.test.ts',
+  'test/session-bounds-everywhere.test.ts',
   'test/tracing-cli.test.ts',
   'test/user-agent.test.ts',
   'test/webhook-receiver.test.ts',

@@ -606,4 +606,29 @@ export const mutants: readonly Mutant[] = [
     replace: "  const type = error instanceof Error ? error.message : 'error';",
     tests: ['test/tracing.test.ts'],
   },
+  {
+    id: 71,
+    rule: "the library's polls and backfills are handed a scrubber that does nothing (a hook's error stores the key)",
+    file: 'src/workos-sync.ts',
+    find: '      log,\n      scrub,\n      reporting,\n    };\n  };',
+    replace: '      log,\n      scrub: (text: string) => text,\n      reporting,\n    };\n  };',
+    tests: ['test/scrubbed-everywhere.test.ts'],
+  },
+  {
+    id: 72,
+    rule: "the library's reconciliations are handed a scrubber that does nothing (reconciliation_runs.error stores the key)",
+    file: 'src/workos-sync.ts',
+    find: '            log,\n            scrub,\n            reporting,\n          },\n          reconcileOptions,',
+    replace:
+      '            log,\n            scrub: (text: string) => text,\n            reporting,\n          },\n          reconcileOptions,',
+    tests: ['test/scrubbed-everywhere.test.ts'],
+  },
+  {
+    id: 73,
+    rule: "the session bounds are applied on the mirror's own pool only, not on the application's pool or Kysely",
+    file: 'src/db/connect.ts',
+    find: 'new EngineDialect(dialect, { limits: settings.sessionLimits, owned })',
+    replace: 'new EngineDialect(dialect, { limits: owned ? settings.sessionLimits : null, owned })',
+    tests: ['test/session-bounds-everywhere.test.ts'],
+  },
 ];
