@@ -3,7 +3,9 @@
  * real `LISTEN`ing client; none for a batch that changed nothing or rolled back), a process
  * killed inside its hook, which loses and doubles nothing (the hook's own writes included), and
  * a one-shot script whose hook always throws, which ends (exit 1, the hook's error on stderr)
- * with nothing of the failing batch committed.
+ * with nothing of the failing batch committed, and a batch that fails after its hooks ran (its
+ * cursor move refused), which takes the hook's rows with it — what a hook writing on a connection
+ * of its own instead of `trx` would not do.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -293,4 +295,53 @@ describe('a one-shot script whose hook always throws', () => {
       });
     },
   );
+});
+
+describe('a batch that fails after its hooks ran', () => {
+  it('takes the hook`s rows with it: written on `trx`, they commit with the batch or not at all', async () => {
+    let writes = 0;
+    const sync = createWorkosSync({
+      apiKey: API_KEY,
+      apiUrl: emulator.url,
+      database: { url: t.url },
+      logger: pino({ level: 'silent' }),
+      async onChange(trx, changes) {
+        for (const c of changes)
+          if (c.type === 'connection')
+            await sql`insert into public.sso_audit values (${c.connectionId}, ${c.kind}, 'hook')`.execute(
+              trx,
+            );
+        if (changes.some((c) => c.type === 'connection' && c.kind === 'deactivated')) writes++;
+      },
+    });
+    try {
+      await sync.backfill({ backoff: FAST_BACKOFF });
+      await sql`delete from public.sso_audit`.execute(t.db);
+      // The cursor moves after the hooks, last in the batch's transaction: refuse that move.
+      await sql`create function public.refuse_cursor() returns trigger language plpgsql as
+        $$ begin raise exception 'the cursor may not move now'; end $$`.execute(t.db);
+      await sql`create trigger refuse_cursor before update on workos.sync_state
+        for each row when (new.cursor is distinct from old.cursor) execute function public.refuse_cursor()`.execute(
+        t.db,
+      );
+      const live = model.liveConnections().find((x) => x.state === 'active')!;
+      model.deactivate(String(live.id));
+      await expect(sync.poll({ backoff: FAST_BACKOFF, hookAttempts: 1 })).rejects.toThrow();
+      const audit = async () =>
+        (
+          await sql<{
+            connection_id: string;
+            kind: string;
+          }>`select connection_id, kind from public.sso_audit`.execute(t.db)
+        ).rows;
+      // The hook ran and wrote; the batch failed after it; nothing of either is left.
+      expect(await audit()).toEqual([]);
+      await sql`drop trigger refuse_cursor on workos.sync_state`.execute(t.db);
+      await sync.poll({ backoff: FAST_BACKOFF });
+      expect(await audit()).toEqual([{ connection_id: String(live.id), kind: 'deactivated' }]);
+      expect(writes).toBe(2);
+    } finally {
+      await sync.close();
+    }
+  });
 });
