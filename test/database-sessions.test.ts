@@ -14,7 +14,7 @@ import { classifyDatabaseError } from '../src/db/errors.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { sessionLimitsFor } from '../src/db/session-limits.ts';
 import type { Database } from '../src/db/tables.ts';
-import { RetryableError } from '../src/errors.ts';
+import { FatalError, RetryableError } from '../src/errors.ts';
 import { lockCursor, recordPoll } from '../src/sync/events/cursor.ts';
 import { runCli } from './support/cli.ts';
 import { createDatabaseUrl } from './support/database.ts';
@@ -185,6 +185,30 @@ describe('what the bounds end is transient', () => {
     const error = await rejection(sql`select 'x'::int`.execute(db));
     expect(error).not.toBeInstanceOf(RetryableError);
     expect((error as { code?: string }).code).toBe('22P02');
+  });
+
+  it('a protocol violation (08P01: a statement over the parameter limit) is fatal, naming the statement`s shape', async () => {
+    const { db } = await open();
+    const ids = Array.from({ length: 70_000 }, (_, i) => `conn_${i}`);
+    const error = await rejection(db.selectFrom('connections').select('id').where('id', 'in', ids).execute());
+    expect(error).toBeInstanceOf(FatalError);
+    expect(error).not.toBeInstanceOf(RetryableError);
+    expect(error.message).toMatch(
+      /^the database refused a statement as a protocol violation \(08P01\), which no retry fixes \("select "id" from "workos"\."connections" where "id" in \(\$1, \$2, .*…" with 70,000 parameters\): /,
+    );
+    // The values bound are not in it.
+    expect(error.message).not.toContain('conn_1');
+    expect((error.cause as { code?: string }).code).toBe('08P01');
+  });
+
+  it.each([
+    ['pgbouncer cannot connect to server', RetryableError],
+    ['no more connections allowed (max_client_conn)', RetryableError],
+    ['bind message supplies 4464 parameters, but prepared statement "" requires 70000', FatalError],
+  ])('08P01 "%s": %o (PgBouncer`s own failures are the server being away)', (message, kind) => {
+    const classified = classifyDatabaseError(Object.assign(new Error(message), { code: '08P01' }));
+    expect(classified).toBeInstanceOf(kind);
+    if (kind === FatalError) expect(classified).not.toBeInstanceOf(RetryableError);
   });
 
   it('a lock wait longer than lock_timeout (55P03): another session holds the cursor row', async () => {

@@ -137,7 +137,7 @@ class ClassifiedConnection implements DatabaseConnection {
   constructor(readonly inner: DatabaseConnection) {}
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return classified(() => this.inner.executeQuery<R>(query));
+    return classified(() => this.inner.executeQuery<R>(query), query);
   }
 
   streamQuery<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
@@ -149,11 +149,11 @@ function innerOf(connection: DatabaseConnection): DatabaseConnection {
   return connection instanceof ClassifiedConnection ? connection.inner : connection;
 }
 
-async function classified<T>(work: () => Promise<T>): Promise<T> {
+async function classified<T>(work: () => Promise<T>, statement?: CompiledQuery): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw classifyDatabaseError(error);
+    throw classifyDatabaseError(error, statement);
   }
 }
 

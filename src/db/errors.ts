@@ -3,7 +3,7 @@
  * or one of our own bounds (session-limits.ts) ended a wait or a session. Either way the next
  * attempt starts afresh from the stored cursor, after the usual backoff.
  */
-import { RetryableError } from '../errors.ts';
+import { FatalError, RetryableError } from '../errors.ts';
 
 /** SQLSTATEs, each with what it tells whoever reads the log. */
 const TRANSIENT_SQLSTATES: readonly (readonly [RegExp, string])[] = [
@@ -19,8 +19,30 @@ const TRANSIENT_SQLSTATES: readonly (readonly [RegExp, string])[] = [
 const TRANSIENT_NODE =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|Connection terminated|connection timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
 
-export function classifyDatabaseError(error: unknown): Error {
+/**
+ * PgBouncer answers its own connection failures with 08P01 too, in messages of its own: those
+ * are the server being away, as any other class 08.
+ */
+const POOLER_UNAVAILABLE =
+  /pgbouncer|no more connections allowed|server conn crashed|server login|query_wait_timeout/i;
+
+/** What a statement was, for an error that names it: its text's start and its parameter count, never a value. */
+export interface StatementShape {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+}
+
+export function classifyDatabaseError(error: unknown, statement?: StatementShape): Error {
   if (!(error instanceof Error)) return new Error(String(error));
+  const code = (error as { code?: unknown }).code;
+  // A protocol violation from the server is the statement's fault (in practice, more parameters
+  // than the 65,535 a statement can bind): sent again, it fails again. A bug to stop on, saying
+  // which statement, not an outage to wait out.
+  if (code === '08P01' && !POOLER_UNAVAILABLE.test(error.message))
+    return new FatalError(
+      `the database refused a statement as a protocol violation (08P01), which no retry fixes${statement ? ` (${shapeOf(statement)})` : ''}: ${error.message}`,
+      { cause: error },
+    );
   const what = transientReason(error);
   if (what === undefined) return error;
   return new RetryableError(`${what}: ${error.message}`, 'database', { cause: error });
@@ -33,4 +55,10 @@ function transientReason(error: Error): string | undefined {
     if (known) return known[1];
   }
   return TRANSIENT_NODE.test(`${code ?? ''} ${error.message}`) ? 'database unavailable' : undefined;
+}
+
+function shapeOf(statement: StatementShape): string {
+  const text = statement.sql.replace(/\s+/g, ' ').trim();
+  const start = text.length > 100 ? `${text.slice(0, 100)}…` : text;
+  return `"${start}" with ${statement.parameters.length.toLocaleString('en-US')} parameters`;
 }

@@ -631,4 +631,12 @@ export const mutants: readonly Mutant[] = [
     replace: 'new EngineDialect(dialect, { limits: owned ? settings.sessionLimits : null, owned })',
     tests: ['test/session-bounds-everywhere.test.ts'],
   },
+  {
+    id: 74,
+    rule: 'a protocol violation (08P01: a statement over the parameter limit) is waited out as the database being away',
+    file: 'src/db/errors.ts',
+    find: "  if (code === '08P01' && !POOLER_UNAVAILABLE.test(error.message))",
+    replace: '  if (false as boolean)',
+    tests: ['test/database-sessions.test.ts'],
+  },
 ];
