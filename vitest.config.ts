@@ -61,6 +61,7 @@ const E2E = [
   'test/logger.test.ts',
   'test/organization-refresh-races.test.ts',
   'test/package.test.ts',
+  'test/poll-record.test.ts',
   'test/postgres-tls.test.ts',
   'test/rolling-upgrade.test.ts',
   'test/scrubbed-everywhere.test.ts',

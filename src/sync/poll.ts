@@ -12,7 +12,6 @@ import { environmentOrNull } from '../db/environment-scope.ts';
 import { asError, CursorMovedError, CursorRejectedError, RetryableError } from '../errors.ts';
 import { inSpan } from '../tracing.ts';
 import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
-import { recordPoll } from './events/cursor.ts';
 import {
   emptyTotals,
   type PollOnceDeps,
@@ -20,6 +19,7 @@ import {
   type PollTotals,
   pollOnce,
 } from './events/poll-once.ts';
+import { type PollRecorder, pollRecorder } from './poll-record.ts';
 import type { ReconcileDeps } from './reconcile/reconcile.ts';
 import { transientFailures } from './transient-failures.ts';
 
@@ -36,6 +36,8 @@ export interface PollRunOptions extends PollOnceOptions {
   readonly backoff?: BackoffPolicy | undefined;
   /** Told of every transient failure (for metrics); the loop itself logs once per kind. */
   readonly onRetry?: ((error: RetryableError) => void) | undefined;
+  /** Writes the poll's bookkeeping (`poll-record.ts`); by default one of this poll's own. */
+  readonly recorder?: PollRecorder | undefined;
   /** Recovers from a cursor the API refuses; without it, that error is thrown. */
   readonly recover?: ((error: CursorRejectedError) => Promise<void>) | undefined;
   /**
@@ -74,6 +76,7 @@ export function poll(deps: PollOnceDeps, options: PollRunOptions = {}): Promise<
 
 async function pollToTheEnd(deps: PollOnceDeps, options: PollRunOptions): Promise<PollTotals> {
   const totals = emptyTotals();
+  const recorder = options.recorder ?? pollRecorder(deps.log);
   const failures = transientFailures(deps.log, options.backoff ?? DEFAULT_BACKOFF, {
     hookAttempts: options.hookAttempts,
   });
@@ -85,7 +88,7 @@ async function pollToTheEnd(deps: PollOnceDeps, options: PollRunOptions): Promis
       await pollOnce(deps, options, totals);
       if (failures.lastKind !== null)
         deps.log.info({ after: failures.lastKind }, 'recovered; caught up again');
-      await recordPoll(deps.db, { caughtUp: totals.caughtUp, error: null }).catch(() => undefined);
+      await recorder.record(deps.db, { caughtUp: totals.caughtUp, error: null });
       return totals;
     } catch (thrown) {
       error = asError(thrown);
@@ -120,7 +123,7 @@ async function pollToTheEnd(deps: PollOnceDeps, options: PollRunOptions): Promis
       return totals;
     }
     const waiting = failures.note(error);
-    await recordPoll(deps.db, { caughtUp: false, error: deps.scrub(error.message) }).catch(() => undefined);
+    await recorder.record(deps.db, { caughtUp: false, error: deps.scrub(error.message) });
     if (!waiting) throw error;
     await failures.pause(error, options.signal);
     if (options.signal?.aborted) return totals;

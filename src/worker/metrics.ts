@@ -24,6 +24,8 @@ export interface SyncMetrics {
   /** A reconciliation ended. */
   recordReconciliation(result: ReconciliationResult): void;
   recordCursorRecovery(): void;
+  /** A poll's bookkeeping (caught_up_at, last_poll_error) could not be written (sync/poll-record.ts). */
+  recordPollRecordFailure(): void;
   setLeaseHeld(name: LeaseName, held: boolean): void;
   /** The webhook receiver answered a request (see WEBHOOK_RESULTS). */
   recordWebhook(result: WebhookResult): void;
@@ -164,6 +166,11 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
     help: 'Times the Events API rejected the stored cursor and the mirror was recovered by reconciliation.',
     registers,
   });
+  const pollRecordFailures = new Counter({
+    name: `${PREFIX}poll_record_failures_total`,
+    help: 'Polls whose bookkeeping (caught_up_at, last_poll_error) could not be written: status, the lag gauges and the stalled-poll alert read it.',
+    registers,
+  });
   const webhooks = new Counter({
     name: `${PREFIX}webhooks_total`,
     help: `Requests to the webhook receiver, by result (${WEBHOOK_RESULTS.join(', ')}).`,
@@ -239,6 +246,9 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
     },
     recordCursorRecovery() {
       cursorRecoveries.inc();
+    },
+    recordPollRecordFailure() {
+      pollRecordFailures.inc();
     },
     setLeaseHeld(name, held) {
       leaseHeld.set({ lease: oneOf(LEASES, name) }, held ? 1 : 0);

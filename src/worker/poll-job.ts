@@ -8,6 +8,7 @@ import { FatalError, type RetryableError } from '../errors.ts';
 import { isNewMirror } from '../sync/backfill.ts';
 import type { BackoffPolicy } from '../sync/backoff.ts';
 import { poll } from '../sync/poll.ts';
+import { pollRecorder } from '../sync/poll-record.ts';
 import type { LeaseKeeper } from './lease-keeper.ts';
 import { type ReconcileJobDeps, reconcileUnderLease, recoverWithin } from './reconcile-job.ts';
 import type { Nudges } from './webhooks/nudges.ts';
@@ -33,6 +34,7 @@ export interface PollJobDeps extends ReconcileJobDeps {
 export function pollTick(deps: PollJobDeps): () => Promise<void> {
   // Once not new, never new again (nothing removes a succeeded run): asked until then only.
   let mirrorMayBeNew = true;
+  const recorder = pollRecorder(deps.log, () => deps.metrics.recordPollRecordFailure());
 
   return async () => {
     const leaseSignal = await deps.eventsLease.ensure();
@@ -65,6 +67,7 @@ export function pollTick(deps: PollJobDeps): () => Promise<void> {
         // Running for good, the worker waits for a failing hook as for an outage.
         hookAttempts: Number.POSITIVE_INFINITY,
         deliverySpans: (eventIds) => deps.nudges.deliverySpans(eventIds),
+        recorder,
       });
       if (totals.caughtUp) deps.succeeded();
       if (totals.events > 0)

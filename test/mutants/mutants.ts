@@ -231,7 +231,7 @@ export const mutants: readonly Mutant[] = [
     rule: 'a database error reaches its caller unclassified (a dropped server is not waited out)',
     file: 'src/db/engine-dialect.ts',
     find: `  } catch (error) {
-    throw classifyDatabaseError(error);
+    throw classifyDatabaseError(error, statement);
   }`,
     replace: `  } catch (error) {
     throw error;
@@ -638,5 +638,21 @@ export const mutants: readonly Mutant[] = [
     find: "  if (code === '08P01' && !POOLER_UNAVAILABLE.test(error.message))",
     replace: '  if (false as boolean)',
     tests: ['test/database-sessions.test.ts'],
+  },
+  {
+    id: 75,
+    rule: "a poll's bookkeeping that cannot be written is swallowed without a line",
+    file: 'src/sync/poll-record.ts',
+    find: '        if (!failing)\n          log.warn(',
+    replace: '        if (false as boolean)\n          log.warn(',
+    tests: ['test/poll-record.test.ts'],
+  },
+  {
+    id: 76,
+    rule: "the worker's polls each start with a bookkeeping state of their own (a failing database says so at every poll)",
+    file: 'src/worker/poll-job.ts',
+    find: '        recorder,\n',
+    replace: '',
+    tests: ['test/poll-record.test.ts'],
   },
 ];
