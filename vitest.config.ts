@@ -63,6 +63,7 @@ const E2E = [
   'test/package.test.ts',
   'test/poll-record.test.ts',
   'test/postgres-tls.test.ts',
+  'test/reconcile-lease.test.ts',
   'test/rolling-upgrade.test.ts',
   'test/scrubbed-everywhere.test.ts',
   'test/session-bounds-everywhere.test.ts',

@@ -141,19 +141,24 @@ program
     'list at most this many pages (the next run goes on; deletions wait for the end)',
   )
   .option('--environment <name>', ENVIRONMENT_FLAG)
+  .option(
+    '--no-wait',
+    'exit 4 at once when another process holds the reconcile lease, instead of waiting for it',
+  )
   .action(
     async (
-      options: { dryRun?: boolean; json?: boolean; maxPages?: string; environment?: string },
+      options: { dryRun?: boolean; json?: boolean; maxPages?: string; environment?: string; wait: boolean },
       command: Command,
     ) => {
       const { config, migrate } = configFrom(command);
       const { reconcileCommand } = await import('./commands/reconcile.ts');
-      await reconcileCommand(config, {
+      process.exitCode = await reconcileCommand(config, {
         dryRun: options.dryRun === true,
         json: options.json === true,
         migrate,
         maxPages: pageCount(options.maxPages),
         environment: options.environment,
+        wait: options.wait,
       });
     },
   );

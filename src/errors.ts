@@ -48,6 +48,19 @@ export class RetryableError extends SyncError {
 }
 
 /**
+ * A lease another process holds, for a caller that asked not to wait for it (`reconcile
+ * --no-wait`): try again later, or wait.
+ */
+export class LeaseHeldError extends SyncError {
+  constructor(
+    readonly lease: string,
+    readonly holder: string,
+  ) {
+    super(`the ${lease} lease is held by ${holder}`);
+  }
+}
+
+/**
  * The Events API refused our cursor (expired past retention), confirmed by the same request
  * without it succeeding: reconcile and restart the stream.
  */

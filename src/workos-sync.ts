@@ -29,6 +29,7 @@ import {
 import type { Database } from './db/tables.ts';
 import { ConfigError, type FatalError } from './errors.ts';
 import { serveFleetFrom } from './library/fleet.ts';
+import { underReconcileLease } from './library/reconcile-lease.ts';
 import { processRequestGate } from './library/request-gate.ts';
 import { createLogger, type Logger, type Scrub, scrubbingLogger, secretScrubber } from './logger.ts';
 import { type BackfillResult, backfill } from './sync/backfill.ts';
@@ -58,6 +59,11 @@ export interface WorkosSyncOptions extends WorkosSyncSettings {
   readonly onChange?: ChangeHook | undefined;
 }
 
+export interface ReconcileRunOptions extends ReconcileOptions {
+  /** Another process holds the reconcile lease: wait for it (the default), or reject at once. */
+  readonly wait?: boolean | undefined;
+}
+
 export interface StartOptions {
   /** The health and metrics server: as configured (`http` option) unless given here; false for none. */
   readonly http?: { readonly host?: string; readonly port?: number | 'ephemeral' } | false;
@@ -85,9 +91,11 @@ export interface EnvironmentOperations {
   poll(options?: PollOptions): Promise<PollTotals>;
   /**
    * One reconciliation against List Connections; `dryRun` computes the drift and writes nothing;
-   * `maxPages` bounds the run (the next one resumes the pass; deletions wait for its end).
+   * `maxPages` bounds the run (the next one resumes the pass; deletions wait for its end). A real
+   * run holds the `reconcile` lease, as the worker's do: while another process holds it, it waits
+   * (or, with `wait: false`, rejects with a `LeaseHeldError` naming the holder).
    */
-  reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
+  reconcile(options?: ReconcileRunOptions): Promise<ReconcileReport>;
   /** Cursor, lag, lease, counts, last reconciliation, quarantined events (error texts scrubbed). */
   status(): Promise<StatusReport & { readonly database: string }>;
   /** Certificates of live connections, most urgent first; `within` as `30d`, `12h` or days. */
@@ -252,20 +260,27 @@ export function workosSyncFrom(
         const deps = await syncDeps(name, 'poll');
         return poll(deps, { ...pollOptions, recover: cursorRecovery(deps) });
       },
-      async reconcile(reconcileOptions = {}) {
+      async reconcile({ wait = true, ...reconcileOptions } = {}) {
         const workos = client(name);
         const { db } = await environmentDatabase(name);
-        if (!reconcileOptions.dryRun) await writable(name, db);
-        return reconcile(
-          {
-            db,
-            connections: workosConnectionsSource(workos),
-            organizations: workosOrganizationsSource(workos),
-            log,
-            scrub,
-            reporting,
-          },
-          reconcileOptions,
+        const run = (signal?: AbortSignal) =>
+          reconcile(
+            {
+              db,
+              connections: workosConnectionsSource(workos),
+              organizations: workosOrganizationsSource(workos),
+              log,
+              scrub,
+              reporting,
+            },
+            signal ? { ...reconcileOptions, signal } : reconcileOptions,
+          );
+        if (reconcileOptions.dryRun) return run();
+        await writable(name, db);
+        return underReconcileLease(
+          { db, log, holder: processHolder(), leaseTtlMs: config.leaseTtlMs },
+          { wait, signal: reconcileOptions.signal },
+          run,
         );
       },
       async status() {
@@ -321,7 +336,7 @@ export function workosSyncFrom(
     },
     start(startOptions = {}) {
       const http = startOptions.http === undefined ? config.http : startOptions.http;
-      const holder = startOptions.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+      const holder = startOptions.holder ?? processHolder();
       const httpAt =
         http === false ? null : { host: http.host ?? config.http.host, port: http.port ?? config.http.port };
       if (config.environmentsFile) {
@@ -367,4 +382,9 @@ export function workosSyncFrom(
       opening = undefined;
     },
   };
+}
+
+/** A lease holder's name that says which process holds it: host, pid, and a few random bytes. */
+function processHolder(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }

@@ -1,10 +1,13 @@
 import type { Config } from '../config.ts';
+import { LeaseHeldError } from '../errors.ts';
 import type { EntityCounts } from '../sync/reconcile/plan-organizations.ts';
 import type { ReconcileReport } from '../sync/reconcile/reconcile.ts';
 import { count, duration, table } from './format.ts';
 import { openEnvironment } from './open.ts';
 
 const DRIFT_LINES = 50;
+/** Nothing ran: another process holds the reconcile lease and `--no-wait` was given. */
+export const LEASE_HELD_EXIT = 4;
 
 export async function reconcileCommand(
   config: Config,
@@ -15,16 +18,27 @@ export async function reconcileCommand(
     readonly maxPages?: number | undefined;
     /** `--environment`: needed when the environments file declares several. */
     readonly environment?: string | undefined;
+    /** `--no-wait`: false, and the reconcile lease held by another process: exit 4 at once. */
+    readonly wait: boolean;
   },
-) {
+): Promise<number> {
   const { sync, environment } = await openEnvironment(config, {
     migrate: options.migrate,
     callsWorkos: true,
     environment: options.environment,
   });
   try {
-    const report = await environment.reconcile({ dryRun: options.dryRun, maxPages: options.maxPages });
+    const report = await environment.reconcile({
+      dryRun: options.dryRun,
+      maxPages: options.maxPages,
+      wait: options.wait,
+    });
     process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof LeaseHeldError)) throw error;
+    process.stderr.write(`workos-sync: ${error.message}; not waiting for it (--no-wait)\n`);
+    return LEASE_HELD_EXIT;
   } finally {
     await sync.close();
   }

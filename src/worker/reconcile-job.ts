@@ -6,10 +6,11 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import type { CursorRejectedError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import { isNewMirror } from '../sync/backfill.ts';
 import type { SyncDeps } from '../sync/poll.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
-import { organizationsEverListed } from '../sync/reconcile/runs.ts';
+import { organizationsEverListed, sweepAbandonedRuns } from '../sync/reconcile/runs.ts';
 import { recoverRejectedCursor } from '../sync/recover-cursor.ts';
 import { sleep } from '../time.ts';
 import type { LeaseKeeper } from './lease-keeper.ts';
@@ -74,6 +75,7 @@ export async function reconcileUnderLease(
   }
   if (!held) return false;
   try {
+    await sweepAbandoned(deps);
     await reconcileCounted(deps, AbortSignal.any([signal, held]));
     return true;
   } finally {
@@ -109,4 +111,17 @@ export function recoverWithin(deps: ReconcileJobDeps, signal: AbortSignal) {
  */
 export async function organizationsOwed(db: Kysely<Database>): Promise<boolean> {
   return !(await isNewMirror(db)) && !(await organizationsEverListed(db));
+}
+
+/** Under the reconcile lease: the runs a killed process left `running` are ended first (runs.ts). */
+export async function sweepAbandoned(deps: {
+  readonly db: Kysely<Database>;
+  readonly log: Logger;
+}): Promise<void> {
+  const swept = await sweepAbandonedRuns(deps.db);
+  if (swept > 0)
+    deps.log.warn(
+      { runs: swept },
+      'reconciliations a stopped process left running are recorded as abandoned',
+    );
 }

@@ -618,9 +618,9 @@ export const mutants: readonly Mutant[] = [
     id: 72,
     rule: "the library's reconciliations are handed a scrubber that does nothing (reconciliation_runs.error stores the key)",
     file: 'src/workos-sync.ts',
-    find: '            log,\n            scrub,\n            reporting,\n          },\n          reconcileOptions,',
+    find: '              log,\n              scrub,\n              reporting,\n            },\n            signal ?',
     replace:
-      '            log,\n            scrub: (text: string) => text,\n            reporting,\n          },\n          reconcileOptions,',
+      '              log,\n              scrub: (text: string) => text,\n              reporting,\n            },\n            signal ?',
     tests: ['test/scrubbed-everywhere.test.ts'],
   },
   {
@@ -654,5 +654,21 @@ export const mutants: readonly Mutant[] = [
     find: '        recorder,\n',
     replace: '',
     tests: ['test/poll-record.test.ts'],
+  },
+  {
+    id: 77,
+    rule: "a reconciliation outside the worker (the library's, the CLI's) runs without the reconcile lease",
+    file: 'src/library/reconcile-lease.ts',
+    find: '  let held = await lease.ensure();',
+    replace: '  let held: AbortSignal | undefined = new AbortController().signal;',
+    tests: ['test/reconcile-lease.test.ts'],
+  },
+  {
+    id: 78,
+    rule: 'a run a killed process left `running` stays so for ever (no sweep under the lease)',
+    file: 'src/library/reconcile-lease.ts',
+    find: '    await sweepAbandoned(deps);\n',
+    replace: '',
+    tests: ['test/reconcile-lease.test.ts'],
   },
 ];

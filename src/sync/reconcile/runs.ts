@@ -9,6 +9,23 @@ import type { Logger, Scrub } from '../../logger.ts';
 import type { ReconciliationCounts } from './plan.ts';
 import type { EntityCounts } from './plan-organizations.ts';
 
+/** What a run left `running` by a process that stopped before it ended is recorded as. */
+export const ABANDONED = 'abandoned: the process running it stopped before it ended';
+
+/**
+ * Ends the runs a killed process left `running`: failed, as abandoned. Only under the reconcile
+ * lease, whose holder is the one reconciliation under way: any other `running` row is a dead one.
+ * Returns how many there were.
+ */
+export async function sweepAbandonedRuns(db: Kysely<Database>): Promise<number> {
+  const swept = await db
+    .updateTable('reconciliation_runs')
+    .set({ status: 'failed', finished_at: sql<Date>`clock_timestamp()`, error: ABANDONED })
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(swept.numUpdatedRows);
+}
+
 export async function openRun(db: Kysely<Database>, began: DatabaseInstant): Promise<string> {
   const row = await db
     .insertInto('reconciliation_runs')
