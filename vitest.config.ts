@@ -60,6 +60,7 @@ const E2E = [
   'test/hooks-several-connections.test.ts',
   'test/logger.test.ts',
   'test/organization-refresh-races.test.ts',
+  'test/metrics-auth.test.ts',
   'test/package.test.ts',
   'test/poll-record.test.ts',
   'test/postgres-tls.test.ts',

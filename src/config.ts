@@ -89,6 +89,10 @@ export function secretsOf(config: Config): string[] {
   const secrets: string[] = [];
   if (config.workos.apiKey) secrets.push(config.workos.apiKey);
   if (config.webhooks) secrets.push(config.webhooks.secret);
+  const basic = config.http.basicAuth;
+  // The password, and the header that carries it (a proxy's error could quote either).
+  if (basic)
+    secrets.push(basic.password, Buffer.from(`${basic.username}:${basic.password}`).toString('base64'));
   for (const environment of config.environments) {
     if (environment.apiKey) secrets.push(environment.apiKey);
     if (environment.webhookSecret) secrets.push(environment.webhookSecret);

@@ -338,7 +338,13 @@ export function workosSyncFrom(
       const http = startOptions.http === undefined ? config.http : startOptions.http;
       const holder = startOptions.holder ?? processHolder();
       const httpAt =
-        http === false ? null : { host: http.host ?? config.http.host, port: http.port ?? config.http.port };
+        http === false
+          ? null
+          : {
+              host: http.host ?? config.http.host,
+              port: http.port ?? config.http.port,
+              basicAuth: config.http.basicAuth,
+            };
       if (config.environmentsFile) {
         const fleet = serveFleetFrom(
           { config, database, log, scrub, reporting, gate },

@@ -260,7 +260,7 @@ describe('library values reach the parsers as values', () => {
       leaseSeconds: 2.5,
       requestTimeoutSeconds: '12' as unknown as number,
     });
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, basicAuth: null });
     expect(config.leaseTtlMs).toBe(2500);
     expect(config.requestTimeoutMs).toBe(12_000);
   });
@@ -305,7 +305,7 @@ describe('library values reach the parsers as values', () => {
   });
 
   it('`http: false` is no server: the port that means none, the host as configured by default', () => {
-    expect(resolveOptions({ http: false }).http).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(resolveOptions({ http: false }).http).toEqual({ host: '127.0.0.1', port: 0, basicAuth: null });
     expect(resolveOptions({ http: false }).http).toEqual(loadConfig({ WORKOS_SYNC_HTTP_PORT: '0' }).http);
   });
 
@@ -324,7 +324,7 @@ describe('library values reach the parsers as values', () => {
       schema: 'mirror',
       pollCron: '*/10 * * * * *',
       reconcileCron: '0 * * * *',
-      http: { host: '0.0.0.0', port: 9000 },
+      http: { host: '0.0.0.0', port: 9000, basicAuth: 'prometheus:scrape-me-1' },
       webhooks: { secret: 'whsec_12345678', host: '127.0.0.1', port: 9001, lookSeconds: 5 },
       poolSize: 10,
       leaseSeconds: 20,

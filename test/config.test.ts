@@ -46,7 +46,7 @@ describe('loadConfig', () => {
     expect(config.database.schema).toBe('from_flag');
     expect(config.logLevel).toBe('debug');
     expect(config.workos.apiUrl).toBe('https://api.workos.com/');
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 9464, basicAuth: null });
     expect(config.leaseTtlMs).toBe(30_000);
     expect(Object.isFrozen(config) && Object.isFrozen(config.database)).toBe(true);
   });
@@ -85,6 +85,33 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://u:p%40ss-word@h/db',
     });
     expect(secretsOf(config)).toEqual(expect.arrayContaining(['sk_test_abc123', 'p%40ss-word', 'p@ss-word']));
+  });
+
+  it('WORKOS_SYNC_HTTP_BASIC_AUTH: user:password, its password and header secrets, a bad one named without its value', () => {
+    const config = loadConfig({ WORKOS_SYNC_HTTP_BASIC_AUTH: 'prometheus:s3cret:with-colon' });
+    expect(config.http.basicAuth).toEqual({ username: 'prometheus', password: 's3cret:with-colon' });
+    expect(secretsOf(config)).toEqual(
+      expect.arrayContaining([
+        's3cret:with-colon',
+        Buffer.from('prometheus:s3cret:with-colon').toString('base64'),
+      ]),
+    );
+    expect(loadConfig({}).http.basicAuth).toBeNull();
+    for (const [value, message] of [
+      ['no-colon-here', 'WORKOS_SYNC_HTTP_BASIC_AUTH must be user:password'],
+      [':only-a-password', 'WORKOS_SYNC_HTTP_BASIC_AUTH must be user:password'],
+      ['user:', 'WORKOS_SYNC_HTTP_BASIC_AUTH must be user:password'],
+      ['user:short', "WORKOS_SYNC_HTTP_BASIC_AUTH's password must be at least 8 characters"],
+    ]) {
+      const load = () => loadConfig({ WORKOS_SYNC_HTTP_BASIC_AUTH: value });
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(message!);
+      try {
+        load();
+      } catch (error) {
+        if (value!.length > 5) expect((error as Error).message).not.toContain(value!.split(':').pop());
+      }
+    }
   });
 });
 

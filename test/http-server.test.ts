@@ -426,6 +426,42 @@ describe('/metrics', () => {
   });
 });
 
+describe('/metrics behind basic auth (WORKOS_SYNC_HTTP_BASIC_AUTH)', () => {
+  const basic = (user: string, password: string) =>
+    `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+  it('asks for the credentials: 401 with a challenge without them or with others, 200 with them; the probes stay open', async () => {
+    const server = await startHttpServer(
+      { metrics: createMetrics({ db: t.db }), health: health(), log: silentLogger() },
+      {
+        host: '127.0.0.1',
+        port: 'ephemeral',
+        basicAuth: { username: 'prometheus', password: 'scrape-me-1' },
+      },
+    );
+    servers.push(server!);
+    const url = `${server!.url}/metrics`;
+    const without = await fetch(url);
+    expect(without.status).toBe(401);
+    expect(without.headers.get('www-authenticate')).toBe(
+      'Basic realm="workos-sync metrics", charset="UTF-8"',
+    );
+    expect(await without.text()).not.toContain('workos_sync_');
+    for (const header of [
+      basic('prometheus', 'scrape-me-2'),
+      basic('other', 'scrape-me-1'),
+      'Bearer scrape-me-1',
+      'Basic',
+    ])
+      expect((await fetch(url, { headers: { authorization: header } })).status, header).toBe(401);
+    const given = await fetch(url, { headers: { authorization: basic('prometheus', 'scrape-me-1') } });
+    expect(given.status).toBe(200);
+    expect(await given.text()).toContain('workos_sync_events_total');
+    expect((await fetch(`${server!.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server!.url}/readyz`)).status).not.toBe(401);
+  });
+});
+
 describe('schedulePeriodMs', () => {
   it('is the interval between consecutive fires', () => {
     expect(schedulePeriodMs('*/5 * * * * *')).toBe(5_000);

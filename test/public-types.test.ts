@@ -48,7 +48,12 @@ interface HandWrittenSettings {
   readonly pollCron?: string | undefined;
   readonly reconcileCron?: string | undefined;
   readonly http?:
-    | { readonly host?: string | undefined; readonly port?: number | undefined }
+    | {
+        readonly host?: string | undefined;
+        readonly port?: number | undefined;
+        /** `user:password`, as `WORKOS_SYNC_HTTP_BASIC_AUTH`. */
+        readonly basicAuth?: string | undefined;
+      }
     | false
     | undefined;
   readonly poolSize?: number | undefined;

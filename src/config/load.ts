@@ -14,6 +14,7 @@ import { DEFAULT_ENVIRONMENT } from '../db/environment-scope.ts';
 import { sessionLimitsFor } from '../db/session-limits.ts';
 import type { DatabaseSettings, DatabaseTarget } from '../db/settings.ts';
 import { ConfigError } from '../errors.ts';
+import type { BasicAuth } from '../worker/http-server.ts';
 import type { WebhookSettings } from '../worker/serve.ts';
 import {
   type EnvironmentConfig,
@@ -55,6 +56,8 @@ export interface Config {
   readonly http: {
     readonly host: SettingValue<'WORKOS_SYNC_HTTP_HOST'>;
     readonly port: SettingValue<'WORKOS_SYNC_HTTP_PORT'>;
+    /** What `/metrics` asks for; null: nothing. */
+    readonly basicAuth: BasicAuth | null;
   };
   /** How long a replica's lease lives without renewal: the takeover time when a holder dies. */
   readonly leaseTtlMs: number;
@@ -169,7 +172,11 @@ function validate(
     },
     pollCron: primary?.schedules.pollCron ?? schedules.pollCron,
     reconcileCron: primary?.schedules.reconcileCron ?? schedules.reconcileCron,
-    http: { host: values.WORKOS_SYNC_HTTP_HOST, port: values.WORKOS_SYNC_HTTP_PORT },
+    http: {
+      host: values.WORKOS_SYNC_HTTP_HOST,
+      port: values.WORKOS_SYNC_HTTP_PORT,
+      basicAuth: values.WORKOS_SYNC_HTTP_BASIC_AUTH ?? null,
+    },
     leaseTtlMs,
     idlePollMaxMs:
       values.WORKOS_SYNC_IDLE_POLL_MAX_SECONDS === undefined

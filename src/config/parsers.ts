@@ -6,6 +6,7 @@
  */
 import cron from 'node-cron';
 import { ConfigError } from '../errors.ts';
+import type { BasicAuth } from '../worker/http-server.ts';
 
 export interface Parser<In, Out> {
   /** The text given, trimmed and not empty. */
@@ -178,4 +179,14 @@ export const onOff: Parser<boolean | 'on' | 'off', boolean> = {
 export const webhookSecret: Parser<string, string> = ofText((value, name) => {
   if (value.length < 8) throw new ConfigError(`${name} is too short to be a webhook secret`);
   return value;
+});
+
+/** `user:password`; the password is a secret, so no message quotes the value. */
+export const basicAuth: Parser<string, BasicAuth> = ofText((value, name) => {
+  const colon = value.indexOf(':');
+  const username = colon < 0 ? '' : value.slice(0, colon);
+  const password = colon < 0 ? '' : value.slice(colon + 1);
+  if (!username || !password) throw new ConfigError(`${name} must be user:password`);
+  if (password.length < 8) throw new ConfigError(`${name}'s password must be at least 8 characters`);
+  return Object.freeze({ username, password });
 });

@@ -6,6 +6,7 @@
  * holds them to the rows).
  */
 import {
+  basicAuth,
   cronExpression,
   DEFAULT_REQUESTS_PER_MINUTE,
   databaseUrl,
@@ -148,6 +149,15 @@ export const SETTINGS = [
     parse: port,
     default: 9464,
     description: 'health and metrics server port (`0` disables the server, as `http: false` does)',
+  }),
+  setting({
+    name: 'WORKOS_SYNC_HTTP_BASIC_AUTH',
+    option: 'http.basicAuth',
+    parse: basicAuth,
+    default: undefined,
+    unset: '—',
+    description:
+      '`user:password`: `/metrics` asks for them (HTTP basic auth), for a server bound beyond loopback; `/healthz` and `/readyz` stay open for probes',
   }),
   setting({
     name: 'WORKOS_WEBHOOK_SECRET',

@@ -15,6 +15,7 @@ import type { Logger, Scrub } from '../logger.ts';
 import type { ChangeReporting } from '../sync/changes/report.ts';
 import { packageVersion } from '../version.ts';
 import { serveFleet } from '../worker/fleet/serve-fleet.ts';
+import type { HttpServerOptions } from '../worker/http-server.ts';
 import type { RunningSync } from '../worker/serve.ts';
 import { nudgeChannel } from '../worker/webhooks/nudge-bus.ts';
 import { createWorkosClient, type RequestGate } from '../workos/client.ts';
@@ -33,7 +34,7 @@ export interface FleetFromDeps {
 
 export interface FleetFromOptions {
   readonly holder: string;
-  readonly http: { readonly host: string; readonly port: number | 'ephemeral' } | null;
+  readonly http: Pick<HttpServerOptions, 'host' | 'port' | 'basicAuth'> | null;
   readonly onFatal?: ((error: FatalError) => void) | undefined;
 }
 

@@ -5,8 +5,12 @@
  * - `GET /healthz`: liveness — the process is up and its event loop answers.
  * - `GET /readyz`: readiness — the database answers and polling is not stuck. A replica that is
  *   not the lease holder still ticks (it tries for the lease), so it stays ready.
- * - `GET /metrics`: Prometheus text format.
+ * - `GET /metrics`: Prometheus text format; with credentials configured, only for a request that
+ *   gives them (HTTP basic auth, compared in constant time), for a server bound beyond loopback.
+ *   The probes stay open: they say only whether the process is up and ready, and a kubelet would
+ *   need the password in the manifest.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Kysely, sql } from 'kysely';
 import type { Registry } from 'prom-client';
@@ -52,9 +56,17 @@ export interface HttpServerOptions {
   readonly databaseCheckTimeoutMs?: number;
   /** Readiness fails after this many poll periods without a successful tick (default 3). */
   readonly pollPeriodsAllowed?: number;
+  /** What `/metrics` asks for; none: it is open. */
+  readonly basicAuth?: BasicAuth | null | undefined;
 }
 
 export type HttpServer = HttpListener;
+
+/** The credentials `/metrics` asks for (`WORKOS_SYNC_HTTP_BASIC_AUTH`). */
+export interface BasicAuth {
+  readonly username: string;
+  readonly password: string;
+}
 
 /** The readiness database check most callers want: one `select 1`. */
 export function databaseCheck(db: Kysely<Database>): () => Promise<void> {
@@ -69,13 +81,14 @@ export async function startHttpServer(
 ): Promise<HttpServer | undefined> {
   if (options.port === 0) return undefined;
   const readiness = readinessCheck(deps, options);
+  const authorized = options.basicAuth ? basicAuthCheck(options.basicAuth) : null;
   const log = deps.log.child({ component: 'http' });
 
   const listener = await listenHttp(
     log,
     'http',
     { host: options.host, port: options.port === 'ephemeral' ? 0 : options.port },
-    (request, response) => handle(deps, readiness, request, response),
+    (request, response) => handle(deps, readiness, authorized, request, response),
   );
   log.info({ url: listener.url }, 'health and metrics server listening');
   return listener;
@@ -86,6 +99,7 @@ type Readiness = () => Promise<{ ready: boolean; checks: { database: string; pol
 async function handle(
   deps: HttpServerDeps,
   readiness: Readiness,
+  authorized: ((header: string | undefined) => boolean) | null,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
@@ -104,6 +118,10 @@ async function handle(
     return sendJson(response, ready ? 200 : 503, { status: ready ? 'ok' : 'unready', checks });
   }
 
+  if (authorized && !authorized(request.headers.authorization)) {
+    response.setHeader('www-authenticate', 'Basic realm="workos-sync metrics", charset="UTF-8"');
+    return sendJson(response, 401, { status: 'unauthorized' });
+  }
   const { registry } = deps.metrics;
   const body = await registry.metrics();
   response.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
@@ -169,4 +187,16 @@ function oneLine(error: unknown): string {
 function seconds(ms: number): string {
   const s = ms / 1000;
   return `${s >= 10 ? Math.round(s) : Math.round(s * 100) / 100} s`;
+}
+
+/**
+ * Whether an `Authorization` header gives these credentials. Both sides are hashed first, so the
+ * comparison takes the same time whatever was sent and however long it is.
+ */
+function basicAuthCheck(credentials: BasicAuth): (header: string | undefined) => boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  const expected = digest(
+    `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,
+  );
+  return (header) => header !== undefined && timingSafeEqual(digest(header.trim()), expected);
 }

@@ -12,7 +12,7 @@ import type { FatalError } from '../errors.ts';
 import type { Logger, Scrub } from '../logger.ts';
 import { packageVersion } from '../version.ts';
 import { heartbeat, leaveFleet } from './fleet/heartbeat.ts';
-import { databaseCheck, type HttpServer, startHttpServer } from './http-server.ts';
+import { databaseCheck, type HttpServer, type HttpServerOptions, startHttpServer } from './http-server.ts';
 import { createMetrics } from './metrics.ts';
 import { schedulePeriodMs } from './poll-period.ts';
 import { type NudgeBus, startNudgeBus } from './webhooks/nudge-bus.ts';
@@ -36,7 +36,7 @@ export interface ServeOptions {
   readonly leaseTtlMs: number;
   readonly holder: string;
   /** Null: no server. Port 0 also means none (the CLI's `WORKOS_SYNC_HTTP_PORT=0`); `'ephemeral'`, a free one. */
-  readonly http: { readonly host: string; readonly port: number | 'ephemeral' } | null;
+  readonly http: Pick<HttpServerOptions, 'host' | 'port' | 'basicAuth'> | null;
   readonly onFatal: (error: FatalError) => void;
   /** The webhook receiver, and where its nudges are passed on to the other replicas. */
   readonly webhooks: {

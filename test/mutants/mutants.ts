@@ -671,4 +671,20 @@ export const mutants: readonly Mutant[] = [
     replace: '',
     tests: ['test/reconcile-lease.test.ts'],
   },
+  {
+    id: 79,
+    rule: '/metrics answers whoever asks, credentials configured or not',
+    file: 'src/worker/http-server.ts',
+    find: '  if (authorized && !authorized(request.headers.authorization)) {',
+    replace: '  if (false as boolean) {',
+    tests: ['test/http-server.test.ts', 'test/metrics-auth.test.ts'],
+  },
+  {
+    id: 80,
+    rule: "the metrics server's password is not a secret to scrub",
+    file: 'src/config.ts',
+    find: '  if (basic)\n',
+    replace: '  if (false as boolean)\n',
+    tests: ['test/config.test.ts'],
+  },
 ];

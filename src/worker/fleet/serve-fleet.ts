@@ -21,7 +21,7 @@ import type { Database } from '../../db/tables.ts';
 import type { FatalError } from '../../errors.ts';
 import type { Scrub } from '../../logger.ts';
 import type { MetricsPage } from '../http-server.ts';
-import { databaseCheck, type HttpServer, startHttpServer } from '../http-server.ts';
+import { databaseCheck, type HttpServer, type HttpServerOptions, startHttpServer } from '../http-server.ts';
 import { createMetrics, createWebhookReceiverMetrics, type SyncMetrics } from '../metrics.ts';
 import type { RunningSync } from '../serve.ts';
 import { type NudgeBus, startNudgeBus } from '../webhooks/nudge-bus.ts';
@@ -32,7 +32,7 @@ import { createFleetMetrics } from './fleet-metrics.ts';
 import { fleetStatusReader } from './fleet-status.ts';
 
 export interface ServeFleetOptions extends Omit<FleetOptions, 'onEnvironmentFatal'> {
-  readonly http: { readonly host: string; readonly port: number | 'ephemeral' } | null;
+  readonly http: Pick<HttpServerOptions, 'host' | 'port' | 'basicAuth'> | null;
   readonly onEnvironmentFatal: (environment: string, error: FatalError) => void;
   /** The webhook receiver of the environments with a secret (at least one), and the nudge bus's channel. */
   readonly webhooks: {
