@@ -1,4 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: mutants quote source text, template placeholders included.
+import { createHash } from 'node:crypto';
+
 /**
  * The invariants broken on purpose, one line each (see `run.ts`). `find` must occur exactly once
  * in `file`; `tests` are the files that cover the broken line (the runner's default scope).
@@ -12,6 +14,18 @@ export interface Mutant {
   readonly find: string;
   readonly replace: string;
   readonly tests: readonly string[];
+}
+
+/**
+ * A short digest of a mutant's patch (its file, the text it finds, what it puts instead): the
+ * README's table names it beside each outcome, so a row whose mutant changed since it was run
+ * is caught (test/mutants-apply.test.ts) until the mutant is run again.
+ */
+export function patchDigest(mutant: Mutant): string {
+  return createHash('sha256')
+    .update(`${mutant.file}\0${mutant.find}\0${mutant.replace}`)
+    .digest('hex')
+    .slice(0, 8);
 }
 
 const VERSIONS = 'src/sync/mirror/versions.ts';

@@ -9,16 +9,20 @@
  *   npx tsx test/mutants/run.ts 3 7             only these
  *   npx tsx test/mutants/run.ts --all 3         against the whole suite (both projects)
  *
- * Prints a Markdown table: mutant, rule, killed by (test), first assertion message. It edits
- * the checkout it runs in: run it in a worktree of its own (`git worktree add ../mutants`) if
- * you go on working meanwhile.
+ * Before any mutant, two checks, each of which stops the run (exit 2) saying why: every chosen
+ * mutant still applies (its text is found exactly once — one that no longer applies would pass
+ * for killed while nothing is tested), and the tests it will run pass unmutated (a test failing
+ * already would kill every mutant). Prints a Markdown table: mutant, rule, killed by (test), first
+ * assertion message, and the patch's digest (`patchDigest`), which the README's copy of the table
+ * must carry for each row. It edits the checkout it runs in: run it in a worktree of its own
+ * (`git worktree add ../mutants`) if you go on working meanwhile.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Mutant, mutants } from './mutants.ts';
+import { type Mutant, mutants, patchDigest } from './mutants.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const args = process.argv.slice(2);
@@ -40,26 +44,30 @@ interface VitestJson {
   }[];
 }
 
+/** Why a mutant cannot be applied, or null when its text is in its file exactly once. */
+function unappliable(mutant: Mutant): string | null {
+  const original = readFileSync(join(root, mutant.file), 'utf8');
+  const found = original.split(mutant.find).length - 1;
+  return found === 1
+    ? null
+    : `mutant ${mutant.id}: its text is found ${found} times in ${mutant.file}, not once: update mutants.ts`;
+}
+
 function apply(mutant: Mutant): () => void {
   const path = join(root, mutant.file);
   const original = readFileSync(path, 'utf8');
   const at = original.indexOf(mutant.find);
-  if (at === -1 || original.indexOf(mutant.find, at + 1) !== -1) {
-    throw new Error(
-      `mutant ${mutant.id}: its text is not found exactly once in ${mutant.file}: update mutants.ts`,
-    );
-  }
   writeFileSync(path, original.slice(0, at) + mutant.replace + original.slice(at + mutant.find.length));
   return () => writeFileSync(path, original);
 }
 
-function runTests(mutant: Mutant): Outcome {
+/** The first failing test of a run of `files` (all of them with `--all`), or null when all pass. */
+function firstFailure(files: readonly string[]): { readonly test: string; readonly message: string } | null {
   const out = mkdtempSync(join(tmpdir(), 'workos-sync-mutant-'));
   const report = join(out, 'report.json');
   try {
-    // A mutant's own tests, in whichever tier each is (the embedded re-runs add nothing here).
+    // The tests named, in whichever tier each is (the embedded re-runs add nothing here).
     const projects = all ? [] : ['--project', 'pure', '--project', 'postgres', '--project', 'e2e'];
-    const files = all ? [] : mutant.tests;
     spawnSync(
       process.execPath,
       [
@@ -68,7 +76,7 @@ function runTests(mutant: Mutant): Outcome {
         ...projects,
         '--reporter=json',
         `--outputFile=${report}`,
-        ...files,
+        ...(all ? [] : files),
       ],
       { cwd: root, stdio: ['ignore', 'ignore', 'ignore'], timeout: 30 * 60_000 },
     );
@@ -77,16 +85,31 @@ function runTests(mutant: Mutant): Outcome {
       const failed = file.assertionResults.find((t) => t.status === 'failed');
       if (failed) {
         const message = (failed.failureMessages[0] ?? '').split('\n')[0]!.slice(0, 160);
-        return { mutant, killedBy: `${file.name.slice(root.length)} > ${failed.fullName}`, message };
+        return { test: `${file.name.slice(root.length)} > ${failed.fullName}`, message };
       }
-      if (file.message)
-        return { mutant, killedBy: file.name.slice(root.length), message: file.message.split('\n')[0]! };
+      if (file.message) return { test: file.name.slice(root.length), message: file.message.split('\n')[0]! };
     }
-    return { mutant, killedBy: null, message: '' };
+    return null;
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 }
+
+const problems = chosen.map(unappliable).filter((problem) => problem !== null);
+if (problems.length > 0) {
+  process.stderr.write(`${problems.join('\n')}\n`);
+  process.exit(2);
+}
+const baselineFiles = [...new Set(chosen.flatMap((m) => m.tests))];
+process.stderr.write(`baseline: ${all ? 'the whole suite' : baselineFiles.join(' ')}, unmutated … `);
+const red = firstFailure(baselineFiles);
+if (red) {
+  process.stderr.write(
+    `FAILED\n${red.test}: ${red.message}\nA test that fails already kills every mutant: fix it first.\n`,
+  );
+  process.exit(2);
+}
+process.stderr.write('green\n');
 
 const outcomes: Outcome[] = [];
 for (const mutant of chosen) {
@@ -99,7 +122,8 @@ for (const mutant of chosen) {
   process.once('SIGTERM', stop);
   try {
     process.stderr.write(`mutant ${mutant.id}: ${mutant.rule} … `);
-    const outcome = runTests(mutant);
+    const failure = firstFailure(mutant.tests);
+    const outcome = { mutant, killedBy: failure?.test ?? null, message: failure?.message ?? '' };
     process.stderr.write(outcome.killedBy ? 'killed\n' : 'SURVIVED\n');
     outcomes.push(outcome);
   } finally {
@@ -110,10 +134,12 @@ for (const mutant of chosen) {
 }
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
-process.stdout.write('| # | broken on purpose | killed by | first assertion message |\n|---|---|---|---|\n');
+process.stdout.write(
+  '| # | broken on purpose | killed by | first assertion message | patch |\n|---|---|---|---|---|\n',
+);
 for (const { mutant, killedBy, message } of outcomes) {
   process.stdout.write(
-    `| ${mutant.id} | ${cell(mutant.rule)} (\`${mutant.file}\`) | ${killedBy ? cell(killedBy) : '**survived**'} | ${cell(message)} |\n`,
+    `| ${mutant.id} | ${cell(mutant.rule)} (\`${mutant.file}\`) | ${killedBy ? cell(killedBy) : '**survived**'} | ${cell(message)} | \`${patchDigest(mutant)}\` |\n`,
   );
 }
 process.exitCode = outcomes.some((o) => o.killedBy === null) ? 1 : 0;
