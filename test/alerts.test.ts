@@ -92,6 +92,28 @@ describe('the rules', () => {
     );
   });
 
+  it('are in the mixin style: a prefixed CamelCase name, a severity, a fixed summary, a templated description, a runbook in the README', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const rule of rules) {
+      expect(rule.alert).toMatch(/^WorkosSync[A-Z][A-Za-z]+$/);
+      expect(['critical', 'warning'], rule.alert).toContain(rule.labels?.severity);
+      const { summary, description, runbook_url: runbook } = rule.annotations ?? {};
+      expect(summary, rule.alert).toMatch(/^[A-Z]/);
+      expect(summary, `${rule.alert}: a summary groups alerts, so it names no value`).not.toContain('{{');
+      expect(description, `${rule.alert}: the description carries the value or the environment`).toContain(
+        '{{',
+      );
+      const anchor =
+        /^https:\/\/github\.com\/workos-sync\/workos-sync\/blob\/main\/README\.md#(runbook-[a-z]+)$/.exec(
+          runbook ?? '',
+        )?.[1];
+      expect(anchor, `${rule.alert}: runbook_url`).toBe(`runbook-${rule.alert.toLowerCase()}`);
+      expect(readme, `${rule.alert}: the README has its runbook`).toContain(
+        `<a id="${anchor}"></a>**${rule.alert}**`,
+      );
+    }
+  });
+
   it('keep the environment label of what they aggregate, so that a fleet gets one alert per environment', () => {
     for (const rule of rules) {
       // The fleet's own metrics have no environment label: aggregated whole, one alert per fleet.
