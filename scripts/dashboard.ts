@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Grafana writes its variables ${name}, in plain strings.
 /**
  * The Grafana dashboard (`deploy/grafana/workos-sync.json`), written from the panels below so that
  * its JSON stays reviewable as a list: `npm run docs:dashboard` rewrites it, and

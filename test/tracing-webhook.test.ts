@@ -137,6 +137,7 @@ it('a webhook to its commit: the delivery`s span, the poll linked to it, its req
     'http.response.status_code': 200,
     'workos_sync.event_id': event.id,
     'workos_sync.event_type': event.event,
+    'workos_sync.environment': 'default',
   });
   // The poll is a trace of its own (a schedule's poll has no webhook), linked to the delivery.
   expect(poll.name).toBe('workos_sync.poll');

@@ -241,7 +241,7 @@ async function receive(
       'http.response.status_code': 200,
       'workos_sync.event_id': verdict.eventId,
       'workos_sync.event_type': verdict.event.slice(0, 100),
-      ...(environment === undefined ? {} : { 'workos_sync.environment': environment }),
+      'workos_sync.environment': environment ?? DEFAULT_ENVIRONMENT,
     },
     { kind: SpanKind.SERVER, startTime: arrivedAt },
   );
