@@ -85,6 +85,7 @@ export type { Drift, DriftKind, ReconciliationCounts } from './sync/reconcile/pl
 export type { EntityCounts } from './sync/reconcile/plan-organizations.ts';
 export type { OrganizationCounts, ReconcileOptions, ReconcileReport } from './sync/reconcile/reconcile.ts';
 export type { DriftCounts, EnvironmentStatus, StatusReport } from './sync/status.ts';
+export type { BasicAuth } from './worker/http-server.ts';
 export type { RunningSync } from './worker/serve.ts';
 export {
   createWorkosSync,

@@ -1,7 +1,8 @@
 /**
  * The Prometheus alert rules shipped in deploy/prometheus: promtool accepts them and passes their
  * unit tests (real promtool child processes; missing promtool is a failure, never a skip), every
- * rule carries what an on-call needs and is in the table of docs/operations.md, every alert is
+ * rule carries what an on-call needs (a fixed summary, a templated description, a runbook_url
+ * whose anchor exists in the file it names) and is in the table of docs/operations.md, every alert is
  * tested both ways, every rule keeps the `environment` label of what it aggregates (one alert per
  * environment of a fleet), and every metric and label value the rules select exists in a real
  * scrape of the worker's metrics over Postgres or of a fleet's own metrics — so a renamed metric
@@ -92,8 +93,7 @@ describe('the rules', () => {
     );
   });
 
-  it('are in the mixin style: a prefixed CamelCase name, a severity, a fixed summary, a templated description, a runbook in the README', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  it('are in the mixin style: a prefixed CamelCase name, a severity, a fixed summary, a templated description, a runbook that exists', () => {
     for (const rule of rules) {
       expect(rule.alert).toMatch(/^WorkosSync[A-Z][A-Za-z]+$/);
       expect(['critical', 'warning'], rule.alert).toContain(rule.labels?.severity);
@@ -103,15 +103,29 @@ describe('the rules', () => {
       expect(description, `${rule.alert}: the description carries the value or the environment`).toContain(
         '{{',
       );
-      const anchor =
-        /^https:\/\/github\.com\/workos-sync\/workos-sync\/blob\/main\/README\.md#(runbook-[a-z]+)$/.exec(
-          runbook ?? '',
-        )?.[1];
+      const { file, anchor } = runbookOf(runbook);
+      expect(file, `${rule.alert}: runbook_url ${runbook}`).toBe('docs/operations.md');
       expect(anchor, `${rule.alert}: runbook_url`).toBe(`runbook-${rule.alert.toLowerCase()}`);
-      expect(readme, `${rule.alert}: the README has its runbook`).toContain(
-        `<a id="${anchor}"></a>**${rule.alert}**`,
-      );
+      const page = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+      const at = page.indexOf(`<a id="${anchor}"></a>`);
+      expect(at, `${rule.alert}: ${file} has no <a id="${anchor}">`).toBeGreaterThanOrEqual(0);
+      // The anchor is the alert's own runbook, not a stray id: its entry names it next.
+      expect(
+        page
+          .slice(at)
+          .split('\n')
+          .find((line, i) => i > 0 && line.trim() !== ''),
+      ).toBe(`**${rule.alert}** (${rule.labels?.severity})`);
     }
+  });
+
+  it('a runbook_url names a file of this repository and an anchor (the check can fail)', () => {
+    expect(
+      runbookOf('https://github.com/workos-sync/workos-sync/blob/main/docs/operations.md#runbook-x'),
+    ).toEqual({ file: 'docs/operations.md', anchor: 'runbook-x' });
+    expect(runbookOf('https://example.com/docs/operations.md#runbook-x')).toEqual({});
+    expect(runbookOf('https://github.com/workos-sync/workos-sync/blob/main/docs/operations.md')).toEqual({});
+    expect(runbookOf(undefined)).toEqual({});
   });
 
   it('keep the environment label of what they aggregate, so that a fleet gets one alert per environment', () => {
@@ -174,6 +188,15 @@ describe('the rules', () => {
     }
   });
 });
+
+/** The file of this repository and the anchor in it that a runbook_url names; {} for any other URL. */
+function runbookOf(url: string | undefined): { file?: string; anchor?: string } {
+  const [, file, anchor] =
+    /^https:\/\/github\.com\/workos-sync\/workos-sync\/blob\/main\/([\w./-]+\.md)#([\w-]+)$/.exec(
+      url ?? '',
+    ) ?? [];
+  return file && anchor ? { file, anchor } : {};
+}
 
 interface Sample {
   readonly name: string;

@@ -33,7 +33,7 @@ import {
 } from '../emulator/index.ts';
 import { DEFAULT_ENVIRONMENT, environmentOf, scopedToEnvironment } from '../src/db/environment-scope.ts';
 import type { Database } from '../src/db/tables.ts';
-import { createWorkosSync, type WorkosSync } from '../src/index.ts';
+import { createWorkosSync, LeaseHeldError, type WorkosSync } from '../src/index.ts';
 import { backfill } from '../src/sync/backfill.ts';
 import type { ChangeHook, MirrorChange } from '../src/sync/changes/changes.ts';
 import { changesChannel } from '../src/sync/changes/report.ts';
@@ -379,6 +379,21 @@ function recordingHook(environment: string, calls: unknown[]): ChangeHook {
 function runnerFor(environment: string, side: Side, emulator: Emulator): Runner {
   const hookCalls: unknown[] = [];
   const db = scopedToEnvironment(side.t.whole, SCHEMA, environment);
+  const workos = createWorkosClient({
+    apiKey: keyOf(environment),
+    apiUrl: emulator.url,
+    maxRetries: 0,
+    timeoutMs: 10_000,
+  });
+  const deps = (phase: 'poll' | 'backfill'): SyncDeps => ({
+    db,
+    events: workosEventsSource(workos, { phase }),
+    connections: workosConnectionsSource(workos),
+    organizations: workosOrganizationsSource(workos),
+    log,
+    scrub: noSecrets,
+    reporting: { hooks: () => [recordingHook(environment, hookCalls)], channel: CHANNEL },
+  });
   if (environment === DEFAULT_ENVIRONMENT) {
     // The library: it always syncs `default`.
     let sync: WorkosSync | undefined;
@@ -397,28 +412,22 @@ function runnerFor(environment: string, side: Side, emulator: Emulator): Runner 
       db,
       hookCalls,
       poll: () => library().poll({ backoff: FAST_BACKOFF, hookAttempts: 1 }),
-      reconcile: () => library().reconcile(),
+      // The library's reconciliation holds the reconcile lease; a lease this test took in its
+      // environment stands for another process's run, which the library refuses to overlap. The
+      // world is reconciled all the same, through the sync layer, as another process would.
+      reconcile: () =>
+        library()
+          .reconcile({ wait: false })
+          .catch((error: unknown) => {
+            if (!(error instanceof LeaseHeldError)) throw error;
+            return reconcile(deps('poll'));
+          }),
       backfill: () => library().backfill({ backoff: FAST_BACKOFF, hookAttempts: 1 }),
       close: async () => {
         await sync?.close();
       },
     };
   }
-  const workos = createWorkosClient({
-    apiKey: keyOf(environment),
-    apiUrl: emulator.url,
-    maxRetries: 0,
-    timeoutMs: 10_000,
-  });
-  const deps = (phase: 'poll' | 'backfill'): SyncDeps => ({
-    db,
-    events: workosEventsSource(workos, { phase }),
-    connections: workosConnectionsSource(workos),
-    organizations: workosOrganizationsSource(workos),
-    log,
-    scrub: noSecrets,
-    reporting: { hooks: () => [recordingHook(environment, hookCalls)], channel: CHANNEL },
-  });
   return {
     side,
     db,
