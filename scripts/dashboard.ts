@@ -131,7 +131,7 @@ export const ROWS: readonly RowSpec[] = [
       series(
         'Errors by kind',
         'ops',
-        'Errors waited out or stopped on, per second, by kind: rate_limited, server_error, network, timeout, database, hook, unauthorized, refused, cursor_rejected.',
+        'Errors waited out or stopped on, per second, by kind: rate_limited, server_error, timeout, network, bad_response (WorkOS answered something unreadable), database, hook, unauthorized, refused, cursor_rejected.',
         t(`sum by (kind) (${rate('workos_sync_api_errors_total')})`, '{{kind}}'),
       ),
       series(
@@ -300,7 +300,12 @@ export const ROWS: readonly RowSpec[] = [
   },
 ];
 
-/** Metrics the worker exports that no panel shows, and why. */
+/**
+ * Families the worker exports that no panel shows, each with why (name → reason). Empty: every
+ * `workos_sync_*` family of a real scrape is on a panel. test/dashboard-prometheus.test.ts fails
+ * for a family exported and neither shown nor listed here, and for an entry that is not exported
+ * or is shown after all.
+ */
 export const LEFT_OFF: Readonly<Record<string, string>> = {};
 
 const variable = (name: string, label: string, query: string) => ({

@@ -146,6 +146,8 @@ beforeAll(async () => {
   [fleetDb, singleDb] = await Promise.all([createTestDatabase(), createTestDatabase()]);
   const defaultModel = new WorkosModel({ seed: 49 });
   generateScenario(defaultModel, { seed: 49, events: 40 });
+  // Without organization domains `workos_sync_organization_domains` has no series at all.
+  generateOrganizationScenario(defaultModel, { seed: 49, organizations: 2, domainEvents: 2 });
   emulator = await startEmulator({ apiKey: DEFAULT_KEY, model: defaultModel });
   for (const [i, name] of ENVIRONMENTS.entries()) {
     const model = new WorkosModel({ environment: name, seed: 50 + i });
@@ -218,11 +220,13 @@ beforeAll(async () => {
     () => `${fleet.logs()}\n${single.logs()}`,
   );
   // A stale event (an old version of a connection, listed again), one of a type the mirror does
-  // not handle, and a malformed one; then a change the webhook announces.
+  // not handle, a malformed one, a domain event; then a change the webhook announces.
   const first = alpha.events().find((e) => String(e.event).startsWith('connection.activated'))!;
   alpha.appendRawEvent({ object: 'event', event: first.event, data: first.data });
   alpha.appendRawEvent({ object: 'event', event: 'connection.renamed', data: { id: 'conn_dashboard' } });
   alpha.appendRawEvent({ object: 'event', event: 'connection.activated', data: { id: 42 } });
+  // A domain added: its batch lists the organization's connections again (a refresh).
+  alpha.addDomain(alpha.liveOrganizations()[0]!.id, 'dashboard-refresh.example');
   alpha.deactivate(String(alpha.liveConnections().find((c) => c.state === 'active')!.id));
   // WorkOS failing: past the SDK's own retries, so the worker counts it and waits it out.
   for (const environment of ['beta', 'default'])
@@ -241,7 +245,7 @@ beforeAll(async () => {
     async () => (await deliver(webhookSignature(SECRET, Date.now(), body)))?.status === 200,
     10_000,
   );
-  expect((await deliver('t=1, v1=00'))?.status).toBe(401);
+  expect((await deliver(webhookSignature('whsec_not_this_one', Date.now(), body)))?.status).toBe(401);
 
   // The scenario done, as the workers count it...
   await until(

@@ -33,7 +33,12 @@ it('has a variable per label the metrics have, each with an All that matches a m
   const byName = new Map(dashboard.templating.list.map((v) => [v.name, v]));
   expect(byName.get('datasource')?.type).toBe('datasource');
   for (const name of ['job', 'instance', 'environment'])
-    expect(byName.get(name), name).toMatchObject({ type: 'query', includeAll: true, allValue: '.*' });
+    expect(byName.get(name), name).toMatchObject({
+      type: 'query',
+      multi: true,
+      includeAll: true,
+      allValue: '.*',
+    });
 });
 
 describe.each(panels.map((p) => [p.title, p]))('%s', (_title, panel) => {
