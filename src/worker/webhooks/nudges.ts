@@ -129,7 +129,9 @@ export class Nudges {
     this.#delayMs = learnedDelayMs(this.#delayMs, found);
     let next = Number.POSITIVE_INFINITY;
     for (const [id, look] of this.#pending) {
-      if (now - look.arrivedAt >= this.lookForMs) {
+      // Given up only once a poll that started after the delivery arrived has looked: one that was
+      // running when it came may have read the page before the event existed.
+      if (now - look.arrivedAt >= this.lookForMs && startedAt >= look.arrivedAt) {
         this.deps.log.debug(
           { eventId: id },
           'a webhook`s event is not listed yet; leaving it to the schedule',
