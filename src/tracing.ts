@@ -77,13 +77,16 @@ export function traceFields(): { trace_id: string; span_id: string; trace_flags:
   return {
     trace_id: context.traceId,
     span_id: context.spanId,
-    trace_flags: `0${context.traceFlags.toString(16)}`.slice(-2),
+    trace_flags: flagsHex(context),
   };
 }
 
+/** The trace flags as two hex digits, as W3C's `traceparent` and the log data model write them. */
+const flagsHex = (context: SpanContext) => `0${context.traceFlags.toString(16)}`.slice(-2);
+
 /** A span context as W3C's `traceparent` writes it: how one crosses to another replica. */
 export function traceparent(context: SpanContext): string {
-  return `00-${context.traceId}-${context.spanId}-${`0${context.traceFlags.toString(16)}`.slice(-2)}`;
+  return `00-${context.traceId}-${context.spanId}-${flagsHex(context)}`;
 }
 
 /** The context a `traceparent` names, remote; undefined for anything else. */

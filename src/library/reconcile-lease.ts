@@ -10,7 +10,6 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.ts';
 import { LeaseHeldError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { sleep } from '../time.ts';
 import { LeaseKeeper } from '../worker/lease-keeper.ts';
 import { sweepAbandoned } from '../worker/reconcile-job.ts';
 
@@ -27,16 +26,15 @@ export async function underReconcileLease<T>(
   run: (held: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const lease = new LeaseKeeper({ db: deps.db, log: deps.log }, 'reconcile', deps.holder, deps.leaseTtlMs);
-  let held = await lease.ensure();
-  let said = false;
-  while (!held) {
-    const holder = await holderOf(deps.db);
-    if (!options.wait) throw new LeaseHeldError('reconcile', holder ?? 'another process');
-    if (!said) deps.log.info({ holder }, 'waiting for the reconcile lease another process holds');
-    said = true;
-    await sleep(Math.max(50, deps.leaseTtlMs / 3), options.signal);
+  const held = await lease.ensureWaiting(options.wait, options.signal, async () =>
+    deps.log.info(
+      { holder: await holderOf(deps.db) },
+      'waiting for the reconcile lease another process holds',
+    ),
+  );
+  if (!held) {
     if (options.signal?.aborted) throw options.signal.reason;
-    held = await lease.ensure();
+    throw new LeaseHeldError('reconcile', (await holderOf(deps.db)) ?? 'another process');
   }
   try {
     await sweepAbandoned(deps);

@@ -16,6 +16,7 @@ import { environmentOf } from '../db/environment-scope.ts';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
 import { acquireLease, type LeaseName, releaseLease, renewLease } from '../sync/lease.ts';
+import { sleep } from '../time.ts';
 
 export interface LeaseKeeperDeps {
   readonly db: Kysely<Database>;
@@ -100,6 +101,25 @@ export class LeaseKeeper implements BatchedLease {
     this.deps.onChange?.(this.name, true);
     this.deps.log.info({ lease: this.name, holder: this.holder }, 'lease acquired');
     return this.#held.signal;
+  }
+
+  /**
+   * The signal of the lease once this replica holds it. Held by another: undefined at once, or
+   * with `wait`, asked for again every third of a lease period (`onWait` told once, before the
+   * first wait) until it is ours — undefined if `signal` aborts first.
+   */
+  async ensureWaiting(
+    wait: boolean,
+    signal: AbortSignal | undefined,
+    onWait: () => Promise<void> | void,
+  ): Promise<AbortSignal | undefined> {
+    let held = await this.ensure();
+    if (!held && wait) await onWait();
+    while (!held && wait && !signal?.aborted) {
+      await sleep(Math.max(50, this.ttlMs / 3), signal);
+      if (!signal?.aborted) held = await this.ensure();
+    }
+    return held;
   }
 
   /**

@@ -12,7 +12,6 @@ import type { SyncDeps } from '../sync/poll.ts';
 import { reconcile } from '../sync/reconcile/reconcile.ts';
 import { organizationsEverListed, sweepAbandonedRuns } from '../sync/reconcile/runs.ts';
 import { recoverRejectedCursor } from '../sync/recover-cursor.ts';
-import { sleep } from '../time.ts';
 import type { LeaseKeeper } from './lease-keeper.ts';
 import type { SyncMetrics } from './metrics.ts';
 
@@ -67,12 +66,9 @@ export async function reconcileUnderLease(
   wait: boolean,
 ): Promise<boolean> {
   const lease = deps.reconcileLease;
-  let held = await lease.ensure();
-  if (!held && wait) deps.log.info('waiting for the reconcile lease another replica holds');
-  while (!held && wait && !signal.aborted) {
-    await sleep(Math.max(50, deps.leaseTtlMs / 3), signal);
-    if (!signal.aborted) held = await lease.ensure();
-  }
+  const held = await lease.ensureWaiting(wait, signal, () =>
+    deps.log.info('waiting for the reconcile lease another replica holds'),
+  );
   if (!held) return false;
   try {
     await sweepAbandoned(deps);

@@ -673,8 +673,9 @@ export const mutants: readonly Mutant[] = [
     id: 77,
     rule: "a reconciliation outside the worker (the library's, the CLI's) runs without the reconcile lease",
     file: 'src/library/reconcile-lease.ts',
-    find: '  let held = await lease.ensure();',
-    replace: '  let held: AbortSignal | undefined = new AbortController().signal;',
+    find: '  const held = await lease.ensureWaiting(options.wait, options.signal, async () =>',
+    replace:
+      '  const held = new AbortController().signal ?? await lease.ensureWaiting(options.wait, options.signal, async () =>',
     tests: ['test/reconcile-lease.test.ts'],
   },
   {
