@@ -65,6 +65,7 @@ const E2E = [
   'test/metrics-auth.test.ts',
   'test/package.test.ts',
   'test/poll-record.test.ts',
+  'test/prune-cli.test.ts',
   'test/postgres-tls.test.ts',
   'test/reconcile-lease.test.ts',
   'test/rolling-upgrade.test.ts',

@@ -104,6 +104,18 @@ export const ROWS: readonly RowSpec[] = [
         t(`max by (environment) (${of('workos_sync_quarantined_events')})`, '{{environment}}'),
       ),
       series(
+        'Oldest event kept',
+        's',
+        'Age of the oldest event the events table keeps. Past WORKOS_SYNC_EVENTS_RETENTION_DAYS by more than a reconcile period, pruning is not running (an old event a mirror row or the cursor points at stays, and with it this age).',
+        t(`max by (environment) (${of('workos_sync_oldest_event_age_seconds')})`, '{{environment}}'),
+      ),
+      series(
+        'Events pruned',
+        'ops',
+        'Events deleted from the events table past the retention, per second, by outcome.',
+        t(`sum by (outcome) (${rate('workos_sync_events_pruned_total')})`, '{{outcome}}'),
+      ),
+      series(
         'Polls by result',
         'ops',
         'Poll passes per second that ended caught up (ok) or failed.',

@@ -164,6 +164,38 @@ program
   );
 
 program
+  .command('prune')
+  .description('delete the events past the retention (WORKOS_SYNC_EVENTS_RETENTION_DAYS) from the event log')
+  .option('--dry-run', 'count what would go and delete nothing')
+  .option('--include-quarantined', 'prune quarantined events past the retention too (kept otherwise)')
+  .option('--json', 'print the report as JSON')
+  .option('--environment <name>', ENVIRONMENT_FLAG)
+  .option('--no-wait', 'exit 4 at once when another process holds the prune lease, instead of waiting for it')
+  .action(
+    async (
+      options: {
+        dryRun?: boolean;
+        includeQuarantined?: boolean;
+        json?: boolean;
+        environment?: string;
+        wait: boolean;
+      },
+      command: Command,
+    ) => {
+      const { config, migrate } = configFrom(command);
+      const { pruneCommand } = await import('./commands/prune.ts');
+      process.exitCode = await pruneCommand(config, {
+        dryRun: options.dryRun === true,
+        quarantined: options.includeQuarantined === true,
+        json: options.json === true,
+        migrate,
+        environment: options.environment,
+        wait: options.wait,
+      });
+    },
+  );
+
+program
   .command('status')
   .description('cursor, lag, lease, row counts, last reconciliation, quarantined events: every environment`s')
   .option('--json', 'machine-readable output')

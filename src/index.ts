@@ -80,7 +80,9 @@ export {
 export type { PageSummary } from './sync/events/page-summary.ts';
 export type { EventFate } from './sync/events/plan-page.ts';
 export type { PollTotals } from './sync/events/poll-once.ts';
+export type { EventsRetention } from './sync/events/retention.ts';
 export type { PollOptions } from './sync/poll.ts';
+export type { PruneReport } from './sync/prune.ts';
 export type { Drift, DriftKind, ReconciliationCounts } from './sync/reconcile/plan.ts';
 export type { EntityCounts } from './sync/reconcile/plan-organizations.ts';
 export type { OrganizationCounts, ReconcileOptions, ReconcileReport } from './sync/reconcile/reconcile.ts';
@@ -92,6 +94,7 @@ export {
   type EnvironmentOperations,
   type EnvironmentsStatus,
   type MirrorDatabase,
+  type PruneRunOptions,
   type ReconcileRunOptions,
   type StartOptions,
   type WorkosSync,

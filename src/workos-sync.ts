@@ -29,8 +29,8 @@ import {
 import type { Database } from './db/tables.ts';
 import { ConfigError, type FatalError } from './errors.ts';
 import { serveFleetFrom } from './library/fleet.ts';
-import { underReconcileLease } from './library/reconcile-lease.ts';
 import { processRequestGate } from './library/request-gate.ts';
+import { underLease } from './library/under-lease.ts';
 import { createLogger, type Logger, type Scrub, scrubbingLogger, secretScrubber } from './logger.ts';
 import { type BackfillResult, backfill } from './sync/backfill.ts';
 import { type CertificateReportRow, listCertificates, parseDays } from './sync/certificates.ts';
@@ -39,9 +39,11 @@ import { type ChangeReporting, changesChannel } from './sync/changes/report.ts';
 import { openEnvironment } from './sync/environments.ts';
 import type { PollTotals } from './sync/events/poll-once.ts';
 import { type PollOptions, poll } from './sync/poll.ts';
+import { type PruneReport, pruneEvents } from './sync/prune.ts';
 import { type ReconcileOptions, type ReconcileReport, reconcile } from './sync/reconcile/reconcile.ts';
 import { cursorRecovery } from './sync/recover-cursor.ts';
 import { type EnvironmentStatus, readStatus, readStatuses, type StatusReport } from './sync/status.ts';
+import { sweepAbandoned } from './worker/reconcile-job.ts';
 import { type RunningSync, serveWorker } from './worker/serve.ts';
 import { nudgeChannel } from './worker/webhooks/nudge-bus.ts';
 import { createWorkosClient } from './workos/client.ts';
@@ -62,6 +64,16 @@ export interface WorkosSyncOptions extends WorkosSyncSettings {
 export interface ReconcileRunOptions extends ReconcileOptions {
   /** Another process holds the reconcile lease: wait for it (the default), or reject at once. */
   readonly wait?: boolean | undefined;
+}
+
+export interface PruneRunOptions {
+  /** Count what would go, delete nothing (and take no lease). */
+  readonly dryRun?: boolean | undefined;
+  /** Prune quarantined events past the retention too (default: the `events.pruneQuarantined` option). */
+  readonly quarantined?: boolean | undefined;
+  /** Another process holds the prune lease: wait for it (the default), or reject at once. */
+  readonly wait?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface StartOptions {
@@ -96,6 +108,12 @@ export interface EnvironmentOperations {
    * (or, with `wait: false`, rejects with a `LeaseHeldError` naming the holder).
    */
   reconcile(options?: ReconcileRunOptions): Promise<ReconcileReport>;
+  /**
+   * Deletes the events past the retention (`events.retentionDays`), in small batches, keeping
+   * quarantined ones (unless asked) and those the cursor or a mirror row points at; under the
+   * `prune` lease the worker's prunes hold. `dryRun` counts what would go.
+   */
+  prune(options?: PruneRunOptions): Promise<PruneReport>;
   /** Cursor, lag, lease, counts, last reconciliation, quarantined events (error texts scrubbed). */
   status(): Promise<StatusReport & { readonly database: string }>;
   /** Certificates of live connections, most urgent first; `within` as `30d`, `12h` or days. */
@@ -277,10 +295,27 @@ export function workosSyncFrom(
           );
         if (reconcileOptions.dryRun) return run();
         await writable(name, db);
-        return underReconcileLease(
+        // Only the lease's holder can know no other run is under way: the runs a killed process
+        // left `running` are ended as abandoned once it is held.
+        return underLease(
           { db, log, holder: processHolder(), leaseTtlMs: config.leaseTtlMs },
+          'reconcile',
           { wait, signal: reconcileOptions.signal },
-          run,
+          async (held) => {
+            await sweepAbandoned({ db, log });
+            return run(held);
+          },
+        );
+      },
+      async prune({ wait = true, signal, ...pruneOptions } = {}) {
+        const { db } = await environmentDatabase(name);
+        const deps = { db, log, retention: config.eventsRetention };
+        if (pruneOptions.dryRun) return pruneEvents(deps, pruneOptions);
+        return underLease(
+          { db, log, holder: processHolder(), leaseTtlMs: config.leaseTtlMs },
+          'prune',
+          { wait, signal },
+          (held) => pruneEvents(deps, { ...pruneOptions, signal: held }),
         );
       },
       async status() {
@@ -321,6 +356,9 @@ export function workosSyncFrom(
     async reconcile(options) {
       return only().reconcile(options);
     },
+    async prune(options) {
+      return only().prune(options);
+    },
     async status() {
       return only().status();
     },
@@ -358,6 +396,7 @@ export function workosSyncFrom(
         pollCron: config.pollCron,
         reconcileCron: config.reconcileCron,
         leaseTtlMs: config.leaseTtlMs,
+        eventsRetention: config.eventsRetention,
         holder,
         http: httpAt,
         onFatal: startOptions.onFatal ?? ((error) => log.error({ err: error }, 'the worker stopped')),

@@ -22,6 +22,11 @@ import { ConfigError } from '../src/errors.ts';
 
 type Case = readonly [input: unknown, expected: unknown];
 const NAME = 'SOME_SETTING';
+/** The event log's retention: days from the floor (120), or forever. */
+const retention = SETTINGS.find((s) => s.name === 'WORKOS_SYNC_EVENTS_RETENTION_DAYS')!.parse as Parser<
+  never,
+  unknown
+>;
 
 const accepted: readonly (readonly [string, Parser<never, unknown>, readonly Case[]])[] = [
   ['text', text, [['anything at all', 'anything at all']]],
@@ -101,6 +106,19 @@ const accepted: readonly (readonly [string, Parser<never, unknown>, readonly Cas
       ['0', 3000],
       [60, 60],
       [0, 3000],
+    ],
+  ],
+  [
+    'retentionDays',
+    retention,
+    [
+      ['120', 120],
+      ['400', 400],
+      ['36500', 36_500],
+      ['forever', null],
+      ['Forever', null],
+      [365, 365],
+      ['forever', null],
     ],
   ],
 ];
@@ -191,6 +209,18 @@ const refused: readonly (readonly [string, Parser<never, unknown>, readonly Case
         ] as const,
     ),
   ],
+  [
+    'retentionDays',
+    retention,
+    // Below 120, an event WorkOS may still serve again could go, and idempotence with it.
+    ['119', '30', '0', '-1', '120.5', '36501', 'never', '1e3', 119, 120.5, Number.NaN].map(
+      (bad) =>
+        [
+          bad,
+          `${NAME} must be a whole number of days from 120 (WorkOS's retention and a margin) to 36500, or forever, got "${bad}"`,
+        ] as const,
+    ),
+  ],
 ];
 
 /** A string goes to `text` (the environment's form), anything else to `value`, as the loader does. */
@@ -225,6 +255,7 @@ const BAD = new Map<Parser<never, unknown>, string>([
   [logLevel, 'loud'],
   [webhookSecret, 'short'],
   [requestsPerMinute, 'off'],
+  [retention, '90'],
 ]);
 
 /** `{ http: { port: value } }` for `http.port`; a webhook secret where the group needs one. */
@@ -333,6 +364,7 @@ describe('library values reach the parsers as values', () => {
       requestsPerMinute: 1200,
       logLevel: 'warn',
       notify: 'off',
+      events: { retentionDays: 200, pruneQuarantined: 'on' },
     } as const;
     const env: Record<string, string> = {};
     for (const setting of SETTINGS) {

@@ -71,6 +71,12 @@ interface HandWrittenSettings {
     | undefined;
   readonly logLevel?: LogLevel | undefined;
   readonly notify?: boolean | 'on' | 'off' | undefined;
+  readonly events?:
+    | {
+        readonly retentionDays?: number | 'forever' | undefined;
+        readonly pruneQuarantined?: boolean | 'on' | 'off' | undefined;
+      }
+    | undefined;
 }
 
 it('derives the library`s options from the rows as they were written by hand', () => {

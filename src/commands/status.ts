@@ -145,6 +145,12 @@ export function formatStatus(s: StatusReport, database: string, environment?: st
       `${count(e.applied)} applied, ${count(e.stale)} stale, ${count(e.ignored)} ignored, ${count(e.quarantined)} quarantined`,
     ],
     [
+      'oldest event',
+      s.oldestEventCreatedAt
+        ? `created ${s.oldestEventCreatedAt.toISOString()} (${ago(secondsSince(s.oldestEventCreatedAt))}), the oldest the event log keeps`
+        : 'none kept',
+    ],
+    [
       'last reconciliation',
       run
         ? `#${run.id} ${run.status} at ${run.startedAt.toISOString()}: ${run.seen} seen, ${run.inserted} inserted, ${run.updated} updated, ${run.touched} touched, ${run.deleted} deleted, ${run.unchanged} unchanged${drift('organizations', run.organizations)}${drift('domains', run.domains)}`

@@ -14,6 +14,7 @@ import { DEFAULT_ENVIRONMENT } from '../db/environment-scope.ts';
 import { sessionLimitsFor } from '../db/session-limits.ts';
 import type { DatabaseSettings, DatabaseTarget } from '../db/settings.ts';
 import { ConfigError } from '../errors.ts';
+import type { EventsRetention } from '../sync/events/retention.ts';
 import type { BasicAuth } from '../worker/http-server.ts';
 import type { WebhookSettings } from '../worker/serve.ts';
 import {
@@ -83,6 +84,8 @@ export interface Config {
   readonly logLevel: SettingValue<'LOG_LEVEL'>;
   /** Whether the writers announce their changes with NOTIFY (`<schema>_changes`). */
   readonly notify: SettingValue<'WORKOS_SYNC_NOTIFY'>;
+  /** How long the event log keeps events (sync/events/retention.ts). */
+  readonly eventsRetention: EventsRetention;
 }
 
 /** The text of some settings, by variable (the environment, or the command line's flags). */
@@ -187,6 +190,10 @@ function validate(
     webhookReceiver,
     logLevel: values.LOG_LEVEL,
     notify: values.WORKOS_SYNC_NOTIFY,
+    eventsRetention: {
+      days: values.WORKOS_SYNC_EVENTS_RETENTION_DAYS,
+      quarantined: values.WORKOS_SYNC_PRUNE_QUARANTINED,
+    },
   });
 }
 

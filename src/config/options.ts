@@ -30,6 +30,11 @@ export interface WorkosSyncSettings extends TopLevelOptions {
    * (default 0.0.0.0:9465) makes the worker poll now. A nudge, never a source of writes.
    */
   readonly webhooks?: GroupOptions<'webhooks', 'secret'> | undefined;
+  /**
+   * The event log's bound: `retentionDays` (default 400; `'forever'`, or at least 120) and whether
+   * quarantined events past it are pruned too (`pruneQuarantined`, default false).
+   */
+  readonly events?: GroupOptions<'events'> | undefined;
 }
 
 /** What was given for each setting: the environment's text, or whatever value the library was passed. */

@@ -175,6 +175,33 @@ export const onOff: Parser<boolean | 'on' | 'off', boolean> = {
   },
 };
 
+const MAX_RETENTION_DAYS = 36_500;
+
+/**
+ * Days of the event log (sync/events/retention.ts), or `forever`: at least the floor, below which
+ * an event WorkOS may still serve again could be pruned, and idempotence with it.
+ */
+export function retentionDays(floor: number): Parser<number | 'forever', number | null> {
+  const bad = (name: string, value: unknown) =>
+    new ConfigError(
+      `${name} must be a whole number of days from ${floor} (WorkOS's retention and a margin) to ${MAX_RETENTION_DAYS}, or forever, got "${value}"`,
+    );
+  const days = (value: number, name: string) => {
+    if (!Number.isInteger(value) || value < floor || value > MAX_RETENTION_DAYS) throw bad(name, value);
+    return value;
+  };
+  return {
+    text(value, name) {
+      if (value.toLowerCase() === 'forever') return null;
+      if (!/^\d+$/.test(value)) throw bad(name, value);
+      return days(Number(value), name);
+    },
+    value(value, name) {
+      return typeof value === 'number' ? days(value, name) : this.text(String(value), name);
+    },
+  };
+}
+
 /** Never echoed: the message says what is wrong with the secret, not what it is. */
 export const webhookSecret: Parser<string, string> = ofText((value, name) => {
   if (value.length < 8) throw new ConfigError(`${name} is too short to be a webhook secret`);

@@ -5,6 +5,8 @@
  * README's configuration table (`npm run docs:settings` writes both; test/settings-docs.test.ts
  * holds them to the rows).
  */
+
+import { DEFAULT_EVENTS_RETENTION_DAYS, EVENTS_RETENTION_FLOOR_DAYS } from '../sync/events/retention.ts';
 import {
   basicAuth,
   cronExpression,
@@ -19,6 +21,7 @@ import {
   poolSize,
   port,
   requestsPerMinute,
+  retentionDays,
   seconds,
   text,
   webhookSecret,
@@ -236,6 +239,21 @@ export const SETTINGS = [
     default: 'on',
     description:
       '`on`: every batch of events and every reconciliation that changed the mirror sends one `NOTIFY <schema>_changes` as it commits; `off`: none (the hooks still run). A committing transaction that has sent a NOTIFY holds a lock every other such commit in the Postgres instance waits for: turn it off on a busy shared database when nothing LISTENs ([NOTIFY and what it costs](#notify-and-what-it-costs))',
+  }),
+  setting({
+    name: 'WORKOS_SYNC_EVENTS_RETENTION_DAYS',
+    option: 'events.retentionDays',
+    parse: retentionDays(EVENTS_RETENTION_FLOOR_DAYS),
+    default: DEFAULT_EVENTS_RETENTION_DAYS,
+    description: `days the event log (\`events\`) keeps an event, or \`forever\`: at least ${EVENTS_RETENTION_FLOOR_DAYS} (WorkOS's retention and a margin); the worker prunes older ones after each reconciliation tick, keeping quarantined ones and those the cursor or a mirror row points at ([a bounded event log](#a-bounded-event-log))`,
+  }),
+  setting({
+    name: 'WORKOS_SYNC_PRUNE_QUARANTINED',
+    option: 'events.pruneQuarantined',
+    parse: onOff,
+    default: 'off',
+    description:
+      '`on`: quarantined events past the retention are pruned too; `off`: they stay until deleted by hand',
   }),
   setting({
     name: 'LOG_LEVEL',

@@ -99,6 +99,7 @@ export function serveFleetFrom(deps: FleetFromDeps, options: FleetFromOptions): 
         timings: fleetTimings(config.leaseTtlMs),
         idlePollMaxMs: config.idlePollMaxMs ?? undefined,
         lookForMs: config.webhookReceiver.lookForMs,
+        eventsRetention: config.eventsRetention,
         http: options.http,
         webhooks:
           withSecrets.length === 0

@@ -1,15 +1,15 @@
 /**
- * Leases: which replica polls (`events`) and which reconciles (`reconcile`). A row with a
- * holder and an expiry, taken with one guarded upsert and renewed with a guarded update, in
- * database time (replicas' clocks may disagree). No session advisory lock: those break behind a
- * transaction-pooling PgBouncer. A holder that pauses past its expiry loses the lease; the cursor
+ * Leases: which replica polls (`events`), which reconciles (`reconcile`), which prunes the event
+ * log (`prune`). A row with a holder and an expiry, taken with one guarded upsert and renewed
+ * with a guarded update, in database time (replicas' clocks may disagree). No session advisory
+ * lock: those break behind a transaction-pooling PgBouncer. A holder that pauses past its expiry loses the lease; the cursor
  * fence (see cursor.ts) stops it from writing if it wakes up after someone else took over, and
  * Postgres ends the transaction it left open (db/session-limits.ts).
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/tables.ts';
 
-export type LeaseName = 'events' | 'reconcile';
+export type LeaseName = 'events' | 'reconcile' | 'prune';
 
 /** Takes the lease if it is free or expired, renews it if we hold it. True when we hold it. */
 export async function acquireLease(

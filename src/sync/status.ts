@@ -28,6 +28,8 @@ export interface StatusReport {
    */
   readonly lagSeconds: number | null;
   readonly lastEventCreatedAt: Date | null;
+  /** When the oldest event the event log keeps was created (WorkOS's clock); null: it keeps none. */
+  readonly oldestEventCreatedAt: Date | null;
   /** The last time a refused cursor was recovered from, and why. */
   readonly lastRecovery: { readonly at: Date; readonly reason: string | null } | null;
   readonly lease: { readonly holder: string; readonly expiresAt: Date; readonly expired: boolean } | null;
@@ -125,6 +127,7 @@ interface StatusGroup {
   organizations?: { readonly all: number; readonly live: number };
   organizationDomains?: Record<string, number>;
   events?: Partial<Record<'applied' | 'stale' | 'ignored' | 'quarantined', number>>;
+  oldestEvent?: Date | null;
   expiring?: { readonly within14: number; readonly within30: number; readonly expired: number };
   run?: Selectable<ReconciliationRunsTable> | undefined;
 }
@@ -175,7 +178,12 @@ async function readGroups(
     .execute();
   const outcomes = await db
     .selectFrom('events')
-    .select(['environment', 'outcome', sql<number>`count(*)::int`.as('n')])
+    .select([
+      'environment',
+      'outcome',
+      sql<number>`count(*)::int`.as('n'),
+      sql<Date | null>`min(created_at)`.as('oldest'),
+    ])
     .groupBy(['environment', 'outcome'])
     .execute();
   const expiring = await db
@@ -212,6 +220,7 @@ async function readGroups(
   for (const row of outcomes) {
     const g = group(row.environment);
     g.events = { ...g.events, [row.outcome]: row.n };
+    if (row.oldest && !(g.oldestEvent && g.oldestEvent <= row.oldest)) g.oldestEvent = row.oldest;
   }
   for (const row of expiring) group(row.environment).expiring = row;
   return { rows, known: new Set(states.map((row) => row.environment)) };
@@ -238,6 +247,7 @@ function statusFrom(g: StatusGroup, now: Date): StatusReport {
     caughtUpAt: state?.caught_up_at ?? null,
     lagSeconds: secondsSince(state?.caught_up_at ?? state?.last_event_created_at),
     lastEventCreatedAt: state?.last_event_created_at ?? null,
+    oldestEventCreatedAt: g.oldestEvent ?? null,
     lastRecovery: state?.last_recovery_at
       ? { at: state.last_recovery_at, reason: state.last_recovery_reason }
       : null,

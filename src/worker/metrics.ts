@@ -23,6 +23,8 @@ export interface SyncMetrics {
   recordApiError(kind: ErrorKind): void;
   /** A reconciliation ended. */
   recordReconciliation(result: ReconciliationResult): void;
+  /** A prune of the event log deleted these, by outcome (sync/prune.ts). */
+  recordPruned(pruned: Readonly<Record<string, number>>): void;
   recordCursorRecovery(): void;
   /** A poll's bookkeeping (caught_up_at, last_poll_error) could not be written (sync/poll-record.ts). */
   recordPollRecordFailure(): void;
@@ -200,6 +202,13 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
       organizationDrift.inc({ entity: entityLabel(entity), kind }, 0);
   for (const lease of LEASES) leaseHeld.set({ lease }, 0);
   for (const result of WEBHOOK_RESULTS) webhooks.inc({ result }, 0);
+  const pruned = new Counter({
+    name: `${PREFIX}events_pruned_total`,
+    help: 'Events deleted from the event log past the retention, by outcome.',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  for (const outcome of EVENT_OUTCOMES) pruned.inc({ outcome }, 0);
   const nudgedPolls = new Counter({
     name: `${PREFIX}nudged_polls_total`,
     help: 'Polls started by a webhook, or to keep looking for the event one named, instead of by the schedule.',
@@ -243,6 +252,10 @@ export function createMetrics(deps: MetricsDeps, options: MetricsOptions = {}): 
         }
       }
       if (result.certificatesUnparsable > 0) certificatesUnparsable.inc(result.certificatesUnparsable);
+    },
+    recordPruned(counts) {
+      for (const [outcome, n] of Object.entries(counts))
+        if (n > 0) pruned.inc({ outcome: oneOf(EVENT_OUTCOMES, outcome) }, n);
     },
     recordCursorRecovery() {
       cursorRecoveries.inc();

@@ -4,12 +4,14 @@
  * together and stopped together — the page in flight commits or rolls back, the leases are given
  * back, the servers and the bus close.
  */
+
 import type { Kysely } from 'kysely';
 import { DEFAULT_ENVIRONMENT } from '../db/environment-scope.ts';
 import type { DedicatedSession } from '../db/listen.ts';
 import type { Database } from '../db/tables.ts';
 import type { FatalError } from '../errors.ts';
 import type { Logger, Scrub } from '../logger.ts';
+import type { EventsRetention } from '../sync/events/retention.ts';
 import { packageVersion } from '../version.ts';
 import { heartbeat, leaveFleet } from './fleet/heartbeat.ts';
 import { databaseCheck, type HttpServer, type HttpServerOptions, startHttpServer } from './http-server.ts';
@@ -35,6 +37,8 @@ export interface ServeOptions {
   readonly reconcileCron: string;
   readonly leaseTtlMs: number;
   readonly holder: string;
+  /** How long the event log keeps events; default 400 days. */
+  readonly eventsRetention?: EventsRetention | undefined;
   /** Null: no server. Port 0 also means none (the CLI's `WORKOS_SYNC_HTTP_PORT=0`); `'ephemeral'`, a free one. */
   readonly http: Pick<HttpServerOptions, 'host' | 'port' | 'basicAuth'> | null;
   readonly onFatal: (error: FatalError) => void;
@@ -91,6 +95,7 @@ export function serveWorker(deps: Promise<ServeDeps>, options: ServeOptions): Ru
         holder: options.holder,
         leaseTtlMs: options.leaseTtlMs,
         lookForMs: options.webhooks?.settings.lookForMs,
+        eventsRetention: options.eventsRetention,
         onFatal(error) {
           void stop(error).then(() => options.onFatal(error));
         },

@@ -126,6 +126,11 @@ export function registerStatusGauges(
     (s) => s.quarantined,
   );
   statusGauge(
+    'oldest_event_age_seconds',
+    "Seconds since the oldest event the event log keeps was created (absent while it keeps none): past the retention by more than a prune's period, pruning is not running.",
+    (s, at) => secondsSince(s.oldestEventCreatedAt, at),
+  );
+  statusGauge(
     'certificates_expiring_14d',
     'SAML certificates of connections not known to be deleted that expire within 14 days (not yet expired).',
     (s) => s.expiringCertificates.within14Days,

@@ -9,6 +9,8 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { FatalError } from '../errors.ts';
 import type { BackoffPolicy } from '../sync/backoff.ts';
+import { DEFAULT_EVENTS_RETENTION, type EventsRetention } from '../sync/events/retention.ts';
+import type { LeaseName } from '../sync/lease.ts';
 import type { SyncDeps } from '../sync/poll.ts';
 import { urgentWhile } from '../workos/client.ts';
 import { job } from './job.ts';
@@ -17,6 +19,7 @@ import type { SyncMetrics } from './metrics.ts';
 import { type Pacing, PollPacer, UNPACED } from './pacing.ts';
 import { pollTick } from './poll-job.ts';
 import { schedulePeriodMs } from './poll-period.ts';
+import { pruneTick } from './prune-job.ts';
 import { organizationsOwed, reconcileUnderLease } from './reconcile-job.ts';
 import { type Nudge, Nudges } from './webhooks/nudges.ts';
 
@@ -29,6 +32,8 @@ export interface WorkerOptions {
   readonly reconcileCron: string;
   readonly holder: string;
   readonly leaseTtlMs: number;
+  /** How long the event log keeps events: pruned after each fire of the reconcile schedule. Default 400 days. */
+  readonly eventsRetention?: EventsRetention | undefined;
   readonly backoff?: BackoffPolicy | undefined;
   /** How long a webhook's nudge keeps polling for the event it named (nudges.ts). */
   readonly lookForMs?: number | undefined;
@@ -64,7 +69,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
 
   const keeperDeps = {
     ...deps,
-    onChange: (name: 'events' | 'reconcile', held: boolean) => deps.metrics.setLeaseHeld(name, held),
+    onChange: (name: LeaseName, held: boolean) => deps.metrics.setLeaseHeld(name, held),
   };
   const eventsLease = new LeaseKeeper(
     { ...keeperDeps, renewals: options.eventsLeaseRenewals },
@@ -74,6 +79,8 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   );
   const reconcileTtl = Math.max(options.leaseTtlMs, RECONCILE_LEASE_MIN_MS);
   const reconcileLease = new LeaseKeeper(keeperDeps, 'reconcile', options.holder, reconcileTtl);
+  // The prune lease's holder is not a gauge: nothing waits on it.
+  const pruneLease = new LeaseKeeper(deps, 'prune', options.holder, reconcileTtl);
   const reconcileDeps = { ...deps, reconcileLease, leaseTtlMs: options.leaseTtlMs };
   const jobDeps = { log: deps.log, stopped: shutdown.signal, onFatal: options.onFatal };
 
@@ -134,6 +141,14 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     },
   });
 
+  const pruneJob = job(jobDeps, {
+    name: 'prune',
+    body: pruneTick(
+      { ...deps, retention: options.eventsRetention ?? DEFAULT_EVENTS_RETENTION, pruneLease },
+      shutdown.signal,
+    ),
+  });
+
   // Ticks missed while the process was stopped or busy are not worth a line each (node-cron
   // writes one to the console per tick): the next tick does their work, and a stop long enough
   // to matter is reported once, by the lease it cost.
@@ -142,7 +157,11 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     later(pacing.pollOffsetMs, () => {
       if (!pacer || pacer.fire()) pollJob.tick();
     });
-  const reconcileFire = () => later(pacing.reconcileOffsetMs, reconcileJob.tick);
+  const reconcileFire = () =>
+    later(pacing.reconcileOffsetMs, () => {
+      reconcileJob.tick();
+      pruneJob.tick();
+    });
   const tasks: ScheduledTask[] = [
     cron.schedule(options.pollCron, pollFire, { name: 'workos-sync poll', ...schedule }),
     cron.schedule(options.reconcileCron, reconcileFire, { name: 'workos-sync reconcile', ...schedule }),
@@ -174,10 +193,11 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
         await task.stop();
         await task.destroy();
       }
-      await Promise.allSettled([pollJob.settled(), reconcileJob.settled()]);
+      await Promise.allSettled([pollJob.settled(), reconcileJob.settled(), pruneJob.settled()]);
       // A standby should find the leases free at once, not after they expire.
       await eventsLease.release();
       await reconcileLease.release();
+      await pruneLease.release();
     },
   };
 }

@@ -20,11 +20,13 @@
  * What a tick sees and does is told to an optional observer (`FleetObserver`: the fleet's metrics,
  * fleet-metrics.ts), so this loop knows nothing of how it is exported.
  */
+
 import type { Kysely } from 'kysely';
 import { scopedToEnvironment } from '../../db/environment-scope.ts';
 import type { Database } from '../../db/tables.ts';
 import type { FatalError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import type { EventsRetention } from '../../sync/events/retention.ts';
 import type { SyncDeps } from '../../sync/poll.ts';
 import type { SyncMetrics } from '../metrics.ts';
 import { environmentPacing, fleetIdlePollMaxMs } from '../pacing.ts';
@@ -77,6 +79,8 @@ export interface FleetOptions {
   readonly release: string;
   readonly timings: FleetTimings;
   readonly lookForMs?: number | undefined;
+  /** How long the event log keeps events (the same for every environment). */
+  readonly eventsRetention?: EventsRetention | undefined;
   /**
    * The longest an idle environment goes between polls (worker/pacing.ts): the bound on how late
    * a change no webhook announced is seen. Default `fleetIdlePollMaxMs` of the lease period: 30 s,
@@ -125,6 +129,7 @@ export function startFleet(deps: FleetDeps, options: FleetOptions): Fleet {
         holder: options.holder,
         leaseTtlMs: options.timings.leaseTtlMs,
         lookForMs: options.lookForMs,
+        eventsRetention: options.eventsRetention,
         pacing: environmentPacing(
           name,
           {
