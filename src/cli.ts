@@ -196,6 +196,27 @@ program
   );
 
 program
+  .command('doctor')
+  .description(
+    'check what a deployment gets wrong (settings, database, roles, migrations, WorkOS key, clocks, cursor, webhook secret, certificates): one line each, exit 1 on any failure',
+  )
+  .option('--json', 'machine-readable output')
+  .option('--environment <name>', 'only this environment of the environments file (default: every one)')
+  .action(async (options: { json?: boolean; environment?: string }, command: Command) => {
+    const { doctorCommand, doctorRefusedSettings } = await import('./commands/doctor.ts');
+    const json = options.json === true;
+    let config: Config;
+    try {
+      config = configFrom(command).config;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      process.exitCode = doctorRefusedSettings(error, json);
+      return;
+    }
+    process.exitCode = await doctorCommand(config, { json, environment: options.environment });
+  });
+
+program
   .command('status')
   .description('cursor, lag, lease, row counts, last reconciliation, quarantined events: every environment`s')
   .option('--json', 'machine-readable output')

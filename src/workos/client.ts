@@ -22,9 +22,9 @@ import { packageVersion } from '../version.ts';
  * (the one-shot command and the worker's ticks alike); every whole List Connections or List
  * Organizations page, which is always a reconciliation — scheduled, `reconcile`, a new mirror's
  * first one (in `backfill` or `run`), a cursor recovery's; and the listing of one organization's
- * connections that a domain event causes (`refresh`).
+ * connections that a domain event causes (`refresh`); `doctor`'s one request.
  */
-export type WorkosPhase = 'backfill' | 'poll' | 'reconcile' | 'refresh';
+export type WorkosPhase = 'backfill' | 'poll' | 'reconcile' | 'refresh' | 'doctor';
 
 export interface WorkosClientOptions {
   readonly apiKey: string;

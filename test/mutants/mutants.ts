@@ -759,4 +759,37 @@ export const mutants: readonly Mutant[] = [
     replace: '    if (false as boolean) {\n',
     tests: ['test/prune-cli.test.ts'],
   },
+  {
+    id: 88,
+    rule: '`doctor` exits 0 whatever failed',
+    file: 'src/commands/doctor.ts',
+    find: "  return checks.some((c) => c.status === 'fail');",
+    replace: "  return checks.some((c) => c.status === ('failed' as string));",
+    tests: ['test/doctor.test.ts'],
+  },
+  {
+    id: 89,
+    rule: "`doctor`'s request leaves the cursor out (a refused cursor goes unseen)",
+    file: 'src/commands/doctor/probes.ts',
+    find: "    return { answered: true, cursor: cursor === null ? null : 'served', offsetMs: await ask(cursor) };",
+    replace:
+      "    return { answered: true, cursor: cursor === null ? null : 'served', offsetMs: await ask(null) };",
+    tests: ['test/doctor.test.ts'],
+  },
+  {
+    id: 90,
+    rule: '`doctor` takes a role that may only read for one that may write',
+    file: 'src/commands/doctor/probes.ts',
+    find: "        else has_table_privilege(c.oid, 'SELECT') and has_table_privilege(c.oid, 'INSERT')",
+    replace: "        else has_table_privilege(c.oid, 'SELECT') or has_table_privilege(c.oid, 'INSERT')",
+    tests: ['test/doctor.test.ts'],
+  },
+  {
+    id: 91,
+    rule: '`doctor` lets a clock off by minutes pass with a warning',
+    file: 'src/commands/doctor/verdicts.ts',
+    find: '  return off > CLOCK_FAIL_MS\n',
+    replace: '  return off > 10 * CLOCK_FAIL_MS\n',
+    tests: ['test/doctor-verdicts.test.ts', 'test/doctor.test.ts'],
+  },
 ];

@@ -1,0 +1,184 @@
+/**
+ * `workos-sync doctor`: what a new deployment gets wrong, one line each, with how to fix it —
+ * settings, the database (reachable, the role's rights, the migrations, its clock), and for each
+ * environment WorkOS (the key, by one cheap request; this host's clock against WorkOS's `Date`),
+ * the cursor against WorkOS's retention, the webhook secret, the certificates. Reads only: it
+ * migrates nothing and writes no row. Exit 1 when any check fails, 0 otherwise (warnings included).
+ */
+import { type Config, environmentFor, secretsOf } from '../config.ts';
+import type { ConfigError } from '../errors.ts';
+import { createLogger, secretScrubber } from '../logger.ts';
+import type { StatusReport } from '../sync/status.ts';
+import { createWorkosClient } from '../workos/client.ts';
+import { workosSyncFrom } from '../workos-sync.ts';
+import { probeDatabase, probeMigrations, probePrivileges, probeWorkos } from './doctor/probes.ts';
+import {
+  type CheckStatus,
+  certificatesVerdict,
+  clockVerdict,
+  cursorVerdict,
+  keyVerdict,
+  migrationsVerdict,
+  privilegesVerdict,
+  type Verdict,
+  webhookSecretVerdict,
+} from './doctor/verdicts.ts';
+
+export interface Check extends Verdict {
+  readonly check: string;
+  /** The environment it is about; none for the deployment's own checks. */
+  readonly environment?: string | undefined;
+}
+
+const DAY_MS = 86_400_000;
+
+export async function runChecks(config: Config, only?: string): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (check: string, verdict: Verdict, environment?: string) =>
+    checks.push({ check, ...(environment === undefined ? {} : { environment }), ...verdict });
+  const environments = config.environments.filter((e) => only === undefined || e.name === only);
+  add('settings', {
+    status: 'ok',
+    message: `settings valid: schema ${config.database.schema}, environments ${environments.map((e) => e.name).join(', ')}`,
+  });
+
+  const sync = workosSyncFrom(config, {
+    logger: createLogger({ level: 'silent', secrets: secretsOf(config) }),
+  });
+  try {
+    const skip = (message: string): Verdict => ({ status: 'skip', message });
+    let database: { db: Awaited<ReturnType<typeof sync.database>>['db']; offsetMs: number } | null = null;
+    let migrated = false;
+    try {
+      const handle = await sync.database();
+      const probe = await probeDatabase(handle.db);
+      database = { db: handle.db, offsetMs: probe.offsetMs };
+      add('database', {
+        status: 'ok',
+        message: `${handle.description}: PostgreSQL ${probe.version}${handle.kind === 'embedded' ? ' (embedded)' : `, as role ${probe.role}`}`,
+      });
+      const schema = config.database.schema;
+      const migrations = await probeMigrations(handle.db, schema);
+      migrated = migrations.schemaExists && migrations.pending.length === 0;
+      if (handle.kind === 'embedded') add('privileges', skip('the embedded database has no roles'));
+      else add('privileges', privilegesVerdict(await probePrivileges(handle.db, schema), migrations.pending));
+      add('migrations', migrationsVerdict(migrations));
+    } catch (error) {
+      add('database', {
+        status: 'fail',
+        message: `cannot reach the database: ${(error as Error).message}`,
+        fix: 'check DATABASE_URL (host, port, user, password, sslmode) and that this host reaches the server',
+      });
+      for (const check of ['privileges', 'migrations']) add(check, skip('the database is unreachable'));
+    }
+
+    let hostClockChecked = false;
+    for (const environment of environments) {
+      const name = config.environments.length > 1 ? environment.name : undefined;
+      const status: StatusReport | null =
+        database && migrated ? await sync.environment(environment.name).status() : null;
+      if (!environment.apiKey) {
+        add(
+          'workos key',
+          {
+            status: 'fail',
+            message: 'no API key (WORKOS_API_KEY, or the variable the environments file names)',
+            fix: "set it to the environment's secret API key, from the WorkOS dashboard (API Keys)",
+          },
+          name,
+        );
+      } else {
+        const workos = createWorkosClient({
+          apiKey: environment.apiKey,
+          apiUrl: config.workos.apiUrl,
+          timeoutMs: config.requestTimeoutMs,
+          maxRetries: 0,
+        });
+        const probe = await probeWorkos(workos, status?.cursor ?? null);
+        if (!probe.answered) {
+          const rejected = 'kind' in probe.error && probe.error.kind === 'unauthorized';
+          add(
+            'workos key',
+            {
+              status: 'fail',
+              message: probe.error.message,
+              fix: rejected
+                ? "set the environment's secret API key, from the WorkOS dashboard (API Keys)"
+                : `check WORKOS_API_URL (${config.workos.apiUrl}) and that this host reaches it`,
+            },
+            name,
+          );
+        } else {
+          add('workos key', keyVerdict(environment.apiKey, environment.name), name);
+          if (probe.offsetMs !== null && !hostClockChecked) {
+            hostClockChecked = true;
+            add('host clock', clockVerdict('host', probe.offsetMs));
+            if (database) add('database clock', clockVerdict('database', database.offsetMs + probe.offsetMs));
+          }
+          if (status) {
+            const last = status.lastEventCreatedAt;
+            const cursor = status.cursor
+              ? { id: status.cursor, ageDays: last && (Date.now() - last.getTime()) / DAY_MS }
+              : null;
+            add('cursor', cursorVerdict(cursor, probe.cursor ?? 'served'), name);
+          }
+        }
+      }
+      if (!status && database) add('cursor', skip('nothing migrated yet: no cursor'), name);
+      add('webhook secret', webhookSecretVerdict(environment.webhookSecret), name);
+      if (status)
+        add(
+          'certificates',
+          certificatesVerdict({
+            expired: status.expiringCertificates.expired,
+            within30Days: status.expiringCertificates.within30Days,
+          }),
+          name,
+        );
+    }
+  } finally {
+    await sync.close();
+  }
+  return checks;
+}
+
+export function failed(checks: readonly Check[]): boolean {
+  return checks.some((c) => c.status === 'fail');
+}
+
+const LABEL: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: 'skip' };
+
+/** One line a check: its status, what, the finding, and for a problem how to fix it. */
+export function formatChecks(checks: readonly Check[]): string {
+  const names = checks.map((c) => (c.environment ? `${c.environment}: ${c.check}` : c.check));
+  const width = Math.max(...names.map((n) => n.length));
+  return checks
+    .map(
+      (c, i) => `${LABEL[c.status]}  ${names[i]!.padEnd(width)}  ${c.message}${c.fix ? ` → ${c.fix}` : ''}\n`,
+    )
+    .join('');
+}
+
+export async function doctorCommand(
+  config: Config,
+  options: { readonly json: boolean; readonly environment?: string | undefined },
+): Promise<number> {
+  if (options.environment !== undefined) environmentFor(config, options.environment);
+  const scrub = secretScrubber(secretsOf(config));
+  const checks = (await runChecks(config, options.environment)).map((c) => ({
+    ...c,
+    message: scrub(c.message),
+  }));
+  return report(checks, options.json, failed(checks) ? 1 : 0);
+}
+
+/** A setting that does not parse is the one check: the others need the settings (exit 2). */
+export function doctorRefusedSettings(error: ConfigError, json: boolean): number {
+  const fix = "set it as the README's Configuration says";
+  return report([{ check: 'settings', status: 'fail', message: error.message, fix }], json, 2);
+}
+
+function report(checks: readonly Check[], json: boolean, code: number): number {
+  process.stdout.write(json ? `${JSON.stringify({ ok: !failed(checks), checks })}\n` : formatChecks(checks));
+  return code;
+}
