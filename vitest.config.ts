@@ -26,6 +26,7 @@ const PURE = [
   'test/emulator.test.ts',
   'test/environment-scope.test.ts',
   'test/fleet-webhook-receiver.test.ts',
+  'test/grants-sql.test.ts',
   'test/job.test.ts',
   'test/layers.test.ts',
   'test/look-schedule.test.ts',
