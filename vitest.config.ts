@@ -60,6 +60,8 @@ const E2E = [
   'test/fleet-webhooks.test.ts',
   'test/environments-commands.test.ts',
   'test/fleet.test.ts',
+  'test/grants-upgrade.test.ts',
+  'test/grants.test.ts',
   'test/hooks-several-connections.test.ts',
   'test/logger.test.ts',
   'test/organization-refresh-races.test.ts',
