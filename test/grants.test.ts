@@ -15,7 +15,15 @@ import { DEFAULT_ROLES } from '../src/db/grants.ts';
 import { applicationTransaction, createWorkosSync } from '../src/index.ts';
 import { runCli } from './support/cli.ts';
 import { createDatabaseUrl } from './support/database.ts';
-import { applyGrants, createLogin, dropRoles, privilegesOf, query, sqlstateOf } from './support/roles.ts';
+import {
+  applyGrants,
+  createLogin,
+  dropRoles,
+  privilegesOf,
+  query,
+  sqlstateOf,
+  warningsIn,
+} from './support/roles.ts';
 import { API_KEY } from './support/sync.ts';
 import { freePort, startWorkerProcess, until } from './support/worker-process.ts';
 
@@ -119,6 +127,7 @@ describe('the writer runs the worker, migrating on start', () => {
   it('backfill, poll and reconcile; each commit that changed the mirror NOTIFYs the reader', async () => {
     const backfill = await runCli(['backfill'], as(writer));
     expect(backfill.code, backfill.stderr).toBe(0);
+    expect(warningsIn(backfill.stderr)).toEqual([]);
     expect(await cursor()).toBe(model.events().at(-1)!.id);
 
     const app = await listening(reader.url, ['workos_changes']);
@@ -127,11 +136,13 @@ describe('the writer runs the worker, migrating on start', () => {
       model.deactivate(id);
       const poll = await runCli(['poll', '--json'], as(writer));
       expect(poll.code, poll.stderr).toBe(0);
+      expect(warningsIn(poll.stderr)).toEqual([]);
       expect(await stateOf(id)).toBe('inactive');
 
       model.rename(id, 'Renamed without an event');
       const reconcile = await runCli(['reconcile', '--json'], as(writer));
       expect(reconcile.code, reconcile.stderr).toBe(0);
+      expect(warningsIn(reconcile.stderr)).toEqual([]);
       expect(JSON.parse(reconcile.stdout).counts.updated).toBe(1);
       const [row] = await query(admin, 'select name from workos.connections where id = $1', [id]);
       expect(row).toEqual({ name: 'Renamed without an event' });
@@ -191,6 +202,7 @@ describe('the writer runs the worker, migrating on start', () => {
     }
     const stopped = await worker.exited;
     expect(stopped.code, worker.logs()).toBe(0);
+    expect(warningsIn(worker.logs())).toEqual([]);
     // It gave its leases back: it may delete what it writes.
     expect(await query(admin, 'select name from workos.leases')).toEqual([]);
   });

@@ -10,6 +10,14 @@ import { runCli } from './cli.ts';
 
 export const PASSWORD = 'pw_grants_test_7d2e';
 
+/**
+ * The warning and error lines of a command's log (pino JSON on stderr): a privilege missing where
+ * the worker fails open (the request budget's local bucket) shows only there.
+ */
+export function warningsIn(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => /"level":(40|50|60)\b/.test(line));
+}
+
 /** The SQL the command prints for these flags, run as the superuser on the database at `adminUrl`. */
 export async function applyGrants(adminUrl: string, flags: readonly string[] = []): Promise<string> {
   const printed = await runCli(['grants', '--print-sql', ...flags], {});
