@@ -82,7 +82,7 @@ program
   .option('--reader <role>', 'the role applications read the views as (default workos_sync_reader)')
   .action(
     async (
-      options: { printSql?: boolean; owner: string; writer: string; reader: string },
+      options: { printSql?: boolean; owner?: string; writer?: string; reader?: string },
       command: Command,
     ) => {
       const { grantsCommand } = await import('./commands/grants.ts');
