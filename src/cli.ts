@@ -74,6 +74,26 @@ program
   });
 
 program
+  .command('grants')
+  .description('print the SQL of the owner, writer and reader roles (README: Roles and privileges)')
+  .option('--print-sql', 'print the SQL (required: it applies nothing itself)')
+  .option('--owner <role>', 'the role that owns the schema and migrates (default workos_sync_owner)')
+  .option('--writer <role>', 'the role the worker runs as (default workos_sync_writer)')
+  .option('--reader <role>', 'the role applications read the views as (default workos_sync_reader)')
+  .action(
+    async (
+      options: { printSql?: boolean; owner?: string; writer?: string; reader?: string },
+      command: Command,
+    ) => {
+      const { grantsCommand } = await import('./commands/grants.ts');
+      grantsCommand(configFrom(command).config.database.schema, {
+        ...options,
+        printSql: options.printSql === true,
+      });
+    },
+  );
+
+program
   .command('run')
   .description('long-running: poll and reconcile on schedules, serve health and metrics, stop on SIGTERM')
   .action(async (_options: unknown, command: Command) => {

@@ -7,12 +7,23 @@
  * Which migrations a run applies: every one, in order, except a `contract` one (it takes away
  * what the previous release still uses, see migrations/0007) on a schema that existed before this
  * run, unless asked to `finalize`. A schema this run creates has no previous release on it.
+ *
+ * With nothing pending, a run needs no DDL and no CREATE: the schema and the migrations table are
+ * created only when missing (`IF NOT EXISTS` would still ask for the privilege), so the worker's
+ * role, which may only read and write, migrates on start. What a migration creates belongs to the
+ * schema's owner (migrating-role.ts).
  */
 import { type Kysely, sql } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import { ConfigError } from '../errors.ts';
 import { liftStatementLimits } from './engine-dialect.ts';
 import { DEFAULT_ENVIRONMENT } from './environment-scope.ts';
+import {
+  type MigratingRole,
+  type MigrationStep,
+  migrateAsSchemaOwner,
+  privilegeRefused,
+} from './migrating-role.ts';
 import type { Database } from './tables.ts';
 
 export interface MigrationResult {
@@ -39,34 +50,50 @@ export async function migrateToLatest(
   schema: string,
   options: MigrateOptions = {},
 ): Promise<MigrationResult> {
-  return db.transaction().execute(async (trx) => {
-    // Waiting for another process's migration, and DDL on a big table, may rightly take long.
-    await liftStatementLimits(trx);
-    await sql`select pg_advisory_xact_lock(hashtext(${`workos-sync:migrate:${schema}`}))`.execute(trx);
-    await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
-    await sql`create table if not exists ${sql.id(schema, MIGRATIONS_TABLE)} (
-      name text primary key,
-      applied_at timestamptz not null default now()
-    )`.execute(trx);
-    const done = await appliedMigrations(trx, schema);
-    const finalize = options.finalize === true || done.size === 0;
-    const applied: string[] = [];
-    const awaitingFinalize: string[] = [];
-    for (const [name, migration] of Object.entries(migrations) as [
-      MigrationName,
-      (typeof migrations)[MigrationName],
-    ][]) {
-      if (done.has(name)) continue;
-      if (isContract(name) && !finalize) {
-        awaitingFinalize.push(name);
-        continue;
+  let as: MigratingRole | undefined;
+  let step: MigrationStep = 'read';
+  try {
+    return await db.transaction().execute(async (trx) => {
+      // Waiting for another process's migration, and DDL on a big table, may rightly take long.
+      await liftStatementLimits(trx);
+      await sql`select pg_advisory_xact_lock(hashtext(${`workos-sync:migrate:${schema}`}))`.execute(trx);
+      as = await migrateAsSchemaOwner(trx, schema, MIGRATIONS_TABLE);
+      // Still IF NOT EXISTS: what the lock does not cover (the roles' SQL) may have just made them.
+      if (as.owner === null) {
+        step = 'create schema';
+        await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
       }
-      await migration.up(trx);
-      await sql`insert into ${sql.id(schema, MIGRATIONS_TABLE)} (name) values (${name})`.execute(trx);
-      applied.push(name);
-    }
-    return { applied, awaitingFinalize };
-  });
+      if (!as.hasMigrationsTable) {
+        step = 'create table';
+        await sql`create table if not exists ${sql.id(schema, MIGRATIONS_TABLE)} (
+          name text primary key,
+          applied_at timestamptz not null default now()
+        )`.execute(trx);
+      }
+      step = 'read';
+      const done = await appliedMigrations(trx, schema);
+      const finalize = options.finalize === true || done.size === 0;
+      const applied: string[] = [];
+      const awaitingFinalize: string[] = [];
+      for (const [name, migration] of Object.entries(migrations) as [
+        MigrationName,
+        (typeof migrations)[MigrationName],
+      ][]) {
+        if (done.has(name)) continue;
+        if (isContract(name) && !finalize) {
+          awaitingFinalize.push(name);
+          continue;
+        }
+        step = { apply: name };
+        await migration.up(trx);
+        await sql`insert into ${sql.id(schema, MIGRATIONS_TABLE)} (name) values (${name})`.execute(trx);
+        applied.push(name);
+      }
+      return { applied, awaitingFinalize };
+    });
+  } catch (error) {
+    throw privilegeRefused(error, schema, as, step) ?? error;
+  }
 }
 
 /** Pending migrations, in order; contract ones only when `finalize` (see above). */
