@@ -3,11 +3,11 @@
  * fault injected in turn: what it prints (one line a check), and its exit code.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../emulator/index.ts';
 import { runCli } from './support/cli.ts';
 import { createDatabaseUrl, createTestDatabase, type TestDatabase } from './support/database.ts';
+import { applyGrants, createLogin, dropRoles, PASSWORD, query, urlAs } from './support/roles.ts';
 import { API_KEY } from './support/sync.ts';
 import { freePort } from './support/worker-process.ts';
 
@@ -30,22 +30,6 @@ describe('workos-sync doctor', () => {
   let env: Record<string, string>;
   const suffix = randomBytes(3).toString('hex');
   const roles: string[] = [];
-  const admin = async (text: string) => {
-    const client = new pg.Client({ connectionString: database.url });
-    await client.connect();
-    try {
-      await client.query(text);
-    } finally {
-      await client.end();
-    }
-  };
-  const asRole = (url: string, role: string) => {
-    const u = new URL(url);
-    u.username = role;
-    u.password = '';
-    return u.toString();
-  };
-
   beforeAll(async () => {
     const model = new WorkosModel({ seed: 61 });
     generateScenario(model, { seed: 61, events: 40 });
@@ -61,7 +45,7 @@ describe('workos-sync doctor', () => {
     expect(backfill.code, backfill.stderr).toBe(0);
   });
   afterAll(async () => {
-    for (const role of roles) await admin(`drop owned by ${role}; drop role ${role}`).catch(() => undefined);
+    if (roles.length > 0) await dropRoles([database.url], roles);
     await emulator?.close();
     await database?.close();
   });
@@ -204,27 +188,63 @@ describe('workos-sync doctor', () => {
     expect(statusOf(result.stdout, 'cursor')).toMatchObject({ status: 'skip' });
   });
 
-  it('a role that may only read, and one that may not create the schema', async () => {
-    const reader = `doctor_reader_${suffix}`;
-    const nobody = `doctor_nobody_${suffix}`;
-    roles.push(reader, nobody);
-    await admin(`create role ${reader} login; grant usage on schema ${database.schema} to ${reader};
-      grant select on all tables in schema ${database.schema} to ${reader}; create role ${nobody} login`);
-    const asReader = await runCli(['doctor'], { ...env, DATABASE_URL: asRole(database.url, reader) });
+  it('the roles `grants --print-sql` makes: a writer passes, a reader fails; a role that may not create the schema fails', async () => {
+    const groups = {
+      owner: `doctor_owner_${suffix}`,
+      writer: `doctor_writer_${suffix}`,
+      reader: `doctor_reader_${suffix}`,
+    };
+    await applyGrants(database.url, [
+      '--schema',
+      database.schema,
+      ...Object.entries(groups).flatMap(([kind, role]) => [`--${kind}`, role]),
+    ]);
+    const writer = await createLogin(database.url, 'doctor_w', groups.writer);
+    const reader = await createLogin(database.url, 'doctor_r', groups.reader);
+    const nobody = await createLogin(database.url, 'doctor_n', 'pg_monitor');
+    roles.push(writer.name, reader.name, nobody.name, ...Object.values(groups));
+
+    const asWriter = await runCli(['doctor'], { ...env, DATABASE_URL: writer.url });
+    expect(asWriter.code, asWriter.stdout).toBe(0);
+    expect(statusOf(asWriter.stdout, 'privileges')).toEqual({
+      status: 'ok',
+      check: 'privileges',
+      text: `role ${writer.name} reads and writes ${database.schema}'s 13 tables, no DDL (a writer)`,
+    });
+    expect(asWriter.stdout).not.toContain(PASSWORD);
+
+    const asReader = await runCli(['doctor'], { ...env, DATABASE_URL: reader.url });
     expect(asReader.code).toBe(1);
-    expect(statusOf(asReader.stdout, 'privileges')).toMatchObject({ status: 'FAIL' });
     expect(statusOf(asReader.stdout, 'privileges')?.text).toMatch(
       new RegExp(
-        `^role ${reader} may not read and write connection_certificates, connection_domains, connections, … \\(\\d+\\) in ${database.schema}: the worker writes every table → grant the writer role`,
+        `^role ${reader.name} may not read and write connection_certificates, connection_domains, connections, … \\(\\d+\\) in ${database.schema}: the worker writes every table → grant the writer role`,
       ),
     );
 
-    const fresh = await createDatabaseUrl();
-    const asNobody = await runCli(['doctor'], { ...env, DATABASE_URL: asRole(fresh, nobody) });
+    // An application's login given the tables to read as well (as the README says extras go):
+    // reading is not writing.
+    const tablesReader = await createLogin(database.url, 'doctor_t', groups.reader);
+    roles.push(tablesReader.name);
+    await query(
+      database.url,
+      `grant select on all tables in schema ${database.schema} to ${tablesReader.name}`,
+    );
+    const asTablesReader = await runCli(['doctor'], { ...env, DATABASE_URL: tablesReader.url });
+    expect(asTablesReader.code).toBe(1);
+    expect(statusOf(asTablesReader.stdout, 'privileges')?.text).toMatch(
+      new RegExp(
+        `^role ${tablesReader.name} may not read and write connection_certificates, connection_domains, connections, …`,
+      ),
+    );
+
+    const asNobody = await runCli(['doctor'], {
+      ...env,
+      DATABASE_URL: urlAs(await createDatabaseUrl(), nobody.name),
+    });
     expect(asNobody.code).toBe(1);
     expect(statusOf(asNobody.stdout, 'privileges')?.text).toMatch(
       new RegExp(
-        `^schema ${database.schema} does not exist, and role ${nobody} may not create it → run \`workos-sync migrate\` once as the owner role`,
+        `^schema ${database.schema} does not exist, and role ${nobody.name} may not create it → run \`workos-sync migrate\` once as the owner role`,
       ),
     );
   });

@@ -10,8 +10,14 @@ import type { ConfigError } from '../errors.ts';
 import { createLogger, secretScrubber } from '../logger.ts';
 import type { StatusReport } from '../sync/status.ts';
 import { createWorkosClient } from '../workos/client.ts';
-import { workosSyncFrom } from '../workos-sync.ts';
-import { probeDatabase, probeMigrations, probePrivileges, probeWorkos } from './doctor/probes.ts';
+import { type MirrorDatabase, type WorkosSync, workosSyncFrom } from '../workos-sync.ts';
+import {
+  type DatabaseProbe,
+  probeDatabase,
+  probeMigrations,
+  probePrivileges,
+  probeWorkos,
+} from './doctor/probes.ts';
 import {
   type CheckStatus,
   certificatesVerdict,
@@ -46,37 +52,19 @@ export async function runChecks(config: Config, only?: string): Promise<Check[]>
     logger: createLogger({ level: 'silent', secrets: secretsOf(config) }),
   });
   try {
-    const skip = (message: string): Verdict => ({ status: 'skip', message });
-    let database: { db: Awaited<ReturnType<typeof sync.database>>['db']; offsetMs: number } | null = null;
-    let migrated = false;
-    try {
-      const handle = await sync.database();
-      const probe = await probeDatabase(handle.db);
-      database = { db: handle.db, offsetMs: probe.offsetMs };
-      add('database', {
-        status: 'ok',
-        message: `${handle.description}: PostgreSQL ${probe.version}${handle.kind === 'embedded' ? ' (embedded)' : `, as role ${probe.role}`}`,
-      });
-      const schema = config.database.schema;
-      const migrations = await probeMigrations(handle.db, schema);
-      migrated = migrations.schemaExists && migrations.pending.length === 0;
-      if (handle.kind === 'embedded') add('privileges', skip('the embedded database has no roles'));
-      else add('privileges', privilegesVerdict(await probePrivileges(handle.db, schema), migrations.pending));
-      add('migrations', migrationsVerdict(migrations));
-    } catch (error) {
-      add('database', {
-        status: 'fail',
-        message: `cannot reach the database: ${(error as Error).message}`,
-        fix: 'check DATABASE_URL (host, port, user, password, sslmode) and that this host reaches the server',
-      });
-      for (const check of ['privileges', 'migrations']) add(check, skip('the database is unreachable'));
-    }
-
+    const database = await databaseChecks(sync, config, add);
     let hostClockChecked = false;
     for (const environment of environments) {
       const name = config.environments.length > 1 ? environment.name : undefined;
-      const status: StatusReport | null =
-        database && migrated ? await sync.environment(environment.name).status() : null;
+      let status: StatusReport | null = null;
+      let unread: string | null = database ? 'not checked until every migration is applied' : null;
+      if (database?.migrated) {
+        try {
+          status = await sync.environment(environment.name).status();
+        } catch (error) {
+          unread = `cannot read the mirror's state: ${(error as Error).message}`;
+        }
+      }
       if (!environment.apiKey) {
         add(
           'workos key',
@@ -124,7 +112,7 @@ export async function runChecks(config: Config, only?: string): Promise<Check[]>
           }
         }
       }
-      if (!status && database) add('cursor', skip('nothing migrated yet: no cursor'), name);
+      if (unread !== null && !status) add('cursor', { status: 'skip', message: unread }, name);
       add('webhook secret', webhookSecretVerdict(environment.webhookSecret), name);
       if (status)
         add(
@@ -140,6 +128,51 @@ export async function runChecks(config: Config, only?: string): Promise<Check[]>
     await sync.close();
   }
   return checks;
+}
+
+/**
+ * The database's checks: reachable (and its clock), the role's rights, the migrations. Null when
+ * it cannot be reached (the checks that need it are skipped).
+ */
+async function databaseChecks(
+  sync: WorkosSync,
+  config: Config,
+  add: (check: string, verdict: Verdict) => void,
+): Promise<{ readonly offsetMs: number; readonly migrated: boolean } | null> {
+  const skip = (message: string): Verdict => ({ status: 'skip', message });
+  let handle: MirrorDatabase;
+  let probe: DatabaseProbe;
+  try {
+    handle = await sync.database();
+    probe = await probeDatabase(handle.db);
+  } catch (error) {
+    add('database', {
+      status: 'fail',
+      message: `cannot reach the database: ${(error as Error).message}`,
+      fix: 'check DATABASE_URL (host, port, user, password, sslmode) and that this host reaches the server',
+    });
+    for (const check of ['privileges', 'migrations']) add(check, skip('the database is unreachable'));
+    return null;
+  }
+  add('database', {
+    status: 'ok',
+    message: `${handle.description}: PostgreSQL ${probe.version}${handle.kind === 'embedded' ? ' (embedded)' : `, as role ${probe.role}`}`,
+  });
+  const schema = config.database.schema;
+  const migrations = await probeMigrations(handle.db, schema).catch((error: Error) => error);
+  const pending = migrations instanceof Error ? [] : migrations.pending;
+  if (handle.kind === 'embedded') add('privileges', skip('the embedded database has no roles'));
+  else add('privileges', privilegesVerdict(await probePrivileges(handle.db, schema), pending));
+  if (migrations instanceof Error) {
+    add('migrations', {
+      status: 'fail',
+      message: `cannot read which migrations ran: ${migrations.message}`,
+      fix: 'the worker reads schema_migrations: grant it the writer role (see privileges)',
+    });
+    return { offsetMs: probe.offsetMs, migrated: false };
+  }
+  add('migrations', migrationsVerdict(migrations));
+  return { offsetMs: probe.offsetMs, migrated: migrations.schemaExists && pending.length === 0 };
 }
 
 export function failed(checks: readonly Check[]): boolean {

@@ -54,9 +54,12 @@ export async function probePrivileges(db: Kysely<Database>, schema: string): Pro
     create: row.create === true,
   };
   if (!row.exists || !row.usage) return { ...base, tables: 0, lacking: [] };
+  // The writer reads the migrations table (is one pending?) and writes every other table
+  // (`workos-sync grants --print-sql`, db/grants.ts).
   const relations = await sql<{ name: string; kind: string; rights: boolean }>`
     select c.relname as name, c.relkind as kind,
       case when c.relkind = 'S' then has_sequence_privilege(c.oid, 'USAGE')
+        when c.relname = 'schema_migrations' then has_table_privilege(c.oid, 'SELECT')
         else has_table_privilege(c.oid, 'SELECT') and has_table_privilege(c.oid, 'INSERT')
           and has_table_privilege(c.oid, 'UPDATE') and has_table_privilege(c.oid, 'DELETE')
       end as rights

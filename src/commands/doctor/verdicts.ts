@@ -146,7 +146,7 @@ export interface Privileges {
   /** CREATE on the schema: DDL, what migrating needs. */
   readonly create: boolean;
   readonly tables: number;
-  /** Tables (and sequences) the role may not read and write: the worker writes them all. */
+  /** Tables (and sequences) the role may not use as the worker does: it writes them all but `schema_migrations`. */
   readonly lacking: readonly string[];
 }
 
