@@ -5,7 +5,7 @@
  * the cursor against WorkOS's retention, the webhook secret, the certificates. Reads only: it
  * migrates nothing and writes no row. Exit 1 when any check fails, 0 otherwise (warnings included).
  */
-import { type Config, environmentFor, secretsOf } from '../config.ts';
+import { type Config, type EnvironmentConfig, environmentFor, secretsOf } from '../config.ts';
 import type { ConfigError } from '../errors.ts';
 import { createLogger, secretScrubber } from '../logger.ts';
 import type { StatusReport } from '../sync/status.ts';
@@ -25,7 +25,9 @@ import {
   cursorVerdict,
   keyVerdict,
   migrationsVerdict,
+  noKeyVerdict,
   privilegesVerdict,
+  unansweredVerdict,
   type Verdict,
   webhookSecretVerdict,
 } from './doctor/verdicts.ts';
@@ -53,80 +55,71 @@ export async function runChecks(config: Config, only?: string): Promise<Check[]>
   });
   try {
     const database = await databaseChecks(sync, config, add);
-    let hostClockChecked = false;
+    let clocksChecked = false;
     for (const environment of environments) {
       const name = config.environments.length > 1 ? environment.name : undefined;
-      let status: StatusReport | null = null;
-      let unread: string | null = database ? 'not checked until every migration is applied' : null;
-      if (database?.migrated) {
-        try {
-          status = await sync.environment(environment.name).status();
-        } catch (error) {
-          unread = `cannot read the mirror's state: ${(error as Error).message}`;
-        }
-      }
-      if (!environment.apiKey) {
-        add(
-          'workos key',
-          {
-            status: 'fail',
-            message: 'no API key (WORKOS_API_KEY, or the variable the environments file names)',
-            fix: "set it to the environment's secret API key, from the WorkOS dashboard (API Keys)",
-          },
-          name,
-        );
-      } else {
-        const workos = createWorkosClient({
-          apiKey: environment.apiKey,
-          apiUrl: config.workos.apiUrl,
-          timeoutMs: config.requestTimeoutMs,
-          maxRetries: 0,
-        });
-        const probe = await probeWorkos(workos, status?.cursor ?? null);
-        if (!probe.answered) {
-          const rejected = 'kind' in probe.error && probe.error.kind === 'unauthorized';
-          add(
-            'workos key',
-            {
-              status: 'fail',
-              message: probe.error.message,
-              fix: rejected
-                ? "set the environment's secret API key, from the WorkOS dashboard (API Keys)"
-                : `check WORKOS_API_URL (${config.workos.apiUrl}) and that this host reaches it`,
-            },
-            name,
-          );
-        } else {
-          add('workos key', keyVerdict(environment.apiKey, environment.name), name);
-          if (probe.offsetMs !== null && !hostClockChecked) {
-            hostClockChecked = true;
-            add('host clock', clockVerdict('host', probe.offsetMs));
-            if (database) add('database clock', clockVerdict('database', database.offsetMs + probe.offsetMs));
-          }
-          if (status) {
-            const last = status.lastEventCreatedAt;
-            const cursor = status.cursor
-              ? { id: status.cursor, ageDays: last && (Date.now() - last.getTime()) / DAY_MS }
-              : null;
-            add('cursor', cursorVerdict(cursor, probe.cursor ?? 'served'), name);
-          }
-        }
-      }
-      if (unread !== null && !status) add('cursor', { status: 'skip', message: unread }, name);
-      add('webhook secret', webhookSecretVerdict(environment.webhookSecret), name);
-      if (status)
-        add(
-          'certificates',
-          certificatesVerdict({
-            expired: status.expiringCertificates.expired,
-            within30Days: status.expiringCertificates.within30Days,
-          }),
-          name,
-        );
+      const found = await environmentChecks(sync, config, environment, database, !clocksChecked);
+      clocksChecked ||= found.some((c) => c.check === 'host clock');
+      for (const { check, ...verdict } of found) add(check, verdict, name);
     }
   } finally {
     await sync.close();
   }
+  return checks;
+}
+
+/**
+ * One environment's: its key (one request, which also reads WorkOS's clock: the clocks are
+ * checked with the first environment that answers), its cursor, webhook secret, certificates.
+ */
+async function environmentChecks(
+  sync: WorkosSync,
+  config: Config,
+  environment: EnvironmentConfig,
+  database: { readonly offsetMs: number; readonly migrated: boolean } | null,
+  checkClocks: boolean,
+): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (check: string, verdict: Verdict) => checks.push({ check, ...verdict });
+  let status: StatusReport | null = null;
+  let unread: string | null = database ? 'not checked until every migration is applied' : null;
+  if (database?.migrated) {
+    try {
+      status = await sync.environment(environment.name).status();
+    } catch (error) {
+      unread = `cannot read the mirror's state: ${(error as Error).message}`;
+    }
+  }
+  if (!environment.apiKey) {
+    add('workos key', noKeyVerdict());
+  } else {
+    const workos = createWorkosClient({
+      apiKey: environment.apiKey,
+      apiUrl: config.workos.apiUrl,
+      timeoutMs: config.requestTimeoutMs,
+      maxRetries: 0,
+    });
+    const probe = await probeWorkos(workos, status?.cursor ?? null);
+    if (!probe.answered) {
+      add('workos key', unansweredVerdict(probe.error, config.workos.apiUrl));
+    } else {
+      add('workos key', keyVerdict(environment.apiKey, environment.name));
+      if (probe.offsetMs !== null && checkClocks) {
+        add('host clock', clockVerdict('host', probe.offsetMs));
+        if (database) add('database clock', clockVerdict('database', database.offsetMs + probe.offsetMs));
+      }
+      if (status) {
+        const last = status.lastEventCreatedAt;
+        const cursor = status.cursor
+          ? { id: status.cursor, ageDays: last && (Date.now() - last.getTime()) / DAY_MS }
+          : null;
+        add('cursor', cursorVerdict(cursor, probe.cursor ?? 'served'));
+      }
+    }
+  }
+  if (unread !== null && !status) add('cursor', { status: 'skip', message: unread });
+  add('webhook secret', webhookSecretVerdict(environment.webhookSecret));
+  if (status) add('certificates', certificatesVerdict(status.expiringCertificates));
   return checks;
 }
 

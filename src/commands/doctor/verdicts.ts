@@ -96,6 +96,23 @@ export function keyVerdict(apiKey: string, environment: string): Verdict {
   return ok(`WorkOS accepted the key: ${prefix}…, a ${kind} environment`);
 }
 
+export function noKeyVerdict(): Verdict {
+  return fail(
+    'no API key (WORKOS_API_KEY, or the variable the environments file names)',
+    "set it to the environment's secret API key, from the WorkOS dashboard (API Keys)",
+  );
+}
+
+/** WorkOS refused the key, or did not answer at all. */
+export function unansweredVerdict(error: Error & { readonly kind?: unknown }, apiUrl: string): Verdict {
+  return fail(
+    error.message,
+    error.kind === 'unauthorized'
+      ? "set the environment's secret API key, from the WorkOS dashboard (API Keys)"
+      : `check WORKOS_API_URL (${apiUrl}) and that this host reaches it`,
+  );
+}
+
 /**
  * A webhook secret as pasted: surrounding quotes or inner whitespace are copy mistakes no
  * signature will ever match (every delivery would be refused as a bad signature).
