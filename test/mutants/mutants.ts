@@ -792,4 +792,28 @@ export const mutants: readonly Mutant[] = [
     replace: '  return off > 10 * CLOCK_FAIL_MS\n',
     tests: ['test/doctor-verdicts.test.ts', 'test/doctor.test.ts'],
   },
+  {
+    id: 92,
+    rule: 'the writer role may not delete (its grants lack DELETE)',
+    file: 'src/db/grants.ts',
+    find: 'grant select, insert, update, delete on all tables in schema ${s} to ${writer};',
+    replace: 'grant select, insert, update on all tables in schema ${s} to ${writer};',
+    tests: ['test/grants.test.ts'],
+  },
+  {
+    id: 93,
+    rule: "a table a later migration creates is not the writer's (no default privileges)",
+    file: 'src/db/grants.ts',
+    find: '${defaults} grant select, insert, update, delete on tables to ${writer};',
+    replace: '',
+    tests: ['test/grants-upgrade.test.ts'],
+  },
+  {
+    id: 94,
+    rule: "migrate creates as the login role, not as the schema's owner (no SET ROLE)",
+    file: 'src/db/migrating-role.ts',
+    find: '  await sql`set local role ${sql.id(found.owner)}`.execute(trx);',
+    replace: '',
+    tests: ['test/grants.test.ts', 'test/grants-upgrade.test.ts'],
+  },
 ];
