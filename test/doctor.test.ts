@@ -3,6 +3,9 @@
  * fault injected in turn: what it prints (one line a check), and its exit code.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, generateScenario, startEmulator, WorkosModel } from '../emulator/index.ts';
 import { runCli } from './support/cli.ts';
@@ -148,6 +151,54 @@ describe('workos-sync doctor', () => {
     expect(result.code).toBe(1);
     expect(statusOf(result.stdout, 'webhook secret')).toMatchObject({ status: 'FAIL' });
     expect(result.stdout).not.toContain('0123456789abcdef');
+  });
+
+  it('an environments file: each environment checked on its own lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doctor-'));
+    const file = join(dir, 'environments.yaml');
+    writeFileSync(
+      file,
+      [
+        'environments:',
+        '  - name: production',
+        '    api_key_env: PROD_KEY',
+        '  - name: staging',
+        '    api_key_env: STAGING_KEY',
+        '',
+      ].join('\n'),
+    );
+    try {
+      const { WORKOS_API_KEY: _key, ...shared } = env;
+      const result = await runCli(['doctor'], {
+        ...shared,
+        WORKOS_SYNC_ENVIRONMENTS_FILE: file,
+        PROD_KEY: API_KEY,
+        STAGING_KEY: 'sk_test_staging_but_not_known',
+      });
+      expect(result.code).toBe(1);
+      const byCheck = Object.fromEntries(lines(result.stdout).map((l) => [l.check, l.status]));
+      expect(byCheck).toMatchObject({
+        'production: workos key': 'WARN', // a test key for an environment named production
+        'production: cursor': 'ok',
+        'staging: workos key': 'FAIL',
+        'host clock': 'ok',
+      });
+      expect(statusOf(result.stdout, 'production: workos key')?.text).toMatch(
+        /a sk_test_… key, of a test environment, for the environment named "production"/,
+      );
+      expect(result.stdout).not.toContain('sk_test_staging_but_not_known');
+
+      const one = await runCli(['doctor', '--environment', 'production'], {
+        ...shared,
+        WORKOS_SYNC_ENVIRONMENTS_FILE: file,
+        PROD_KEY: API_KEY,
+        STAGING_KEY: 'x',
+      });
+      expect(one.code, one.stdout).toBe(0);
+      expect(one.stdout).not.toContain('staging:');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a malformed setting: the one check, exit 2', async () => {

@@ -59,8 +59,12 @@ export async function runChecks(config: Config, only?: string): Promise<Check[]>
     for (const environment of environments) {
       const name = config.environments.length > 1 ? environment.name : undefined;
       const found = await environmentChecks(sync, config, environment, database, !clocksChecked);
-      clocksChecked ||= found.some((c) => c.check === 'host clock');
-      for (const { check, ...verdict } of found) add(check, verdict, name);
+      clocksChecked ||= found.clocks.length > 0;
+      // The deployment's clocks go after the key whose request read WorkOS's.
+      for (const { check, ...verdict } of found.checks) {
+        add(check, verdict, name);
+        if (check === 'workos key') for (const clock of found.clocks) add(clock.check, clock);
+      }
     }
   } finally {
     await sync.close();
@@ -69,8 +73,9 @@ export async function runChecks(config: Config, only?: string): Promise<Check[]>
 }
 
 /**
- * One environment's: its key (one request, which also reads WorkOS's clock: the clocks are
- * checked with the first environment that answers), its cursor, webhook secret, certificates.
+ * One environment's: its key (one request, which also reads WorkOS's clock: the deployment's
+ * clocks are checked with the first environment that answers), its cursor, webhook secret,
+ * certificates.
  */
 async function environmentChecks(
   sync: WorkosSync,
@@ -78,8 +83,9 @@ async function environmentChecks(
   environment: EnvironmentConfig,
   database: { readonly offsetMs: number; readonly migrated: boolean } | null,
   checkClocks: boolean,
-): Promise<Check[]> {
+): Promise<{ readonly checks: readonly Check[]; readonly clocks: readonly Check[] }> {
   const checks: Check[] = [];
+  const clocks: Check[] = [];
   const add = (check: string, verdict: Verdict) => checks.push({ check, ...verdict });
   let status: StatusReport | null = null;
   let unread: string | null = database ? 'not checked until every migration is applied' : null;
@@ -105,8 +111,12 @@ async function environmentChecks(
     } else {
       add('workos key', keyVerdict(environment.apiKey, environment.name));
       if (probe.offsetMs !== null && checkClocks) {
-        add('host clock', clockVerdict('host', probe.offsetMs));
-        if (database) add('database clock', clockVerdict('database', database.offsetMs + probe.offsetMs));
+        clocks.push({ check: 'host clock', ...clockVerdict('host', probe.offsetMs) });
+        if (database)
+          clocks.push({
+            check: 'database clock',
+            ...clockVerdict('database', database.offsetMs + probe.offsetMs),
+          });
       }
       if (status) {
         const last = status.lastEventCreatedAt;
@@ -120,7 +130,7 @@ async function environmentChecks(
   if (unread !== null && !status) add('cursor', { status: 'skip', message: unread });
   add('webhook secret', webhookSecretVerdict(environment.webhookSecret));
   if (status) add('certificates', certificatesVerdict(status.expiringCertificates));
-  return checks;
+  return { checks, clocks };
 }
 
 /**
