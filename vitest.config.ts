@@ -38,6 +38,7 @@ const PURE = [
   'test/public-types.test.ts',
   'test/request-budget-arithmetic.test.ts',
   'test/settings-docs.test.ts',
+  'test/tcp-proxy.test.ts',
   'test/telemetry-config.test.ts',
 ];
 
