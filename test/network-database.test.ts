@@ -256,6 +256,8 @@ describe('a connection cut while a batch commits', () => {
     const error = await rejection(applyPage({ db, log: silentLogger() }, batch()));
     const connection = await committed;
     expect(error).toBeInstanceOf(RetryableError);
+    // How the batch ended: its COMMIT's connection lost, not the rollback that could not follow.
+    expect(error.message).toBe('database unavailable: Connection terminated unexpectedly');
     expect(connection.forwarded.toClient).toBeLessThan(connection.received.toClient);
     // The client could not know; the database does: the batch and the cursor's move committed.
     const before = await recorded();

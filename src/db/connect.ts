@@ -79,6 +79,8 @@ export async function openDatabase(
       // The application's clients, each bounded while the engine holds it (reply-deadline.ts): one
       // that goes silent is ended, and the application's pool drops it as it is given back.
       const bounded: PostgresPool = {
+        // What Kysely's query cancellation builds a client of its own from, as from the pool itself.
+        Client: (pool as { Client?: PostgresPool['Client'] }).Client,
         options: pool.options,
         connect: async () => boundedReplies(await pool.connect()),
         end: () => pool.end(),

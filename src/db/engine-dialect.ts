@@ -26,8 +26,9 @@ import {
   type Transaction,
   type TransactionSettings,
 } from 'kysely';
+import { RetryableError } from '../errors.ts';
 import { classifyDatabaseError } from './errors.ts';
-import { DatabaseWentSilentError, withReplyDeadline } from './reply-deadline.ts';
+import { withReplyDeadline } from './reply-deadline.ts';
 import { replyDeadlineMs, type SessionLimits } from './session-limits.ts';
 import type { Database } from './tables.ts';
 
@@ -106,6 +107,7 @@ class EngineDriver implements Driver {
     const inner = innerOf(connection);
     const wrapped = connection as ClassifiedConnection;
     wrapped.lifted = false;
+    wrapped.lostWith = undefined;
     if (this.#limits === null) return classified(() => this.inner.beginTransaction(inner, settings));
     try {
       if (this.#oneRoundTrip && !settings.isolationLevel && !settings.accessMode) {
@@ -141,12 +143,14 @@ class EngineDriver implements Driver {
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const wrapped = connection as ClassifiedConnection;
+    const lostWith = wrapped.lostWith;
     try {
       await wrapped.bounded(() => this.inner.rollbackTransaction(wrapped.inner));
     } catch (error) {
-      // On a connection that went silent the rollback fails at once (the client is closed): the
-      // transaction ends with why, which the caller waits out, not with "client is closed".
-      throw wrapped.silence ?? error;
+      // A rollback fails when the connection is gone (lost, or closed for going silent): the
+      // transaction then ends with how it was lost — a COMMIT cut off says so — not with the
+      // rollback's "client is not queryable".
+      throw lostWith ?? error;
     } finally {
       wrapped.lifted = false;
     }
@@ -164,8 +168,8 @@ class EngineDriver implements Driver {
 class ClassifiedConnection implements DatabaseConnection {
   /** Its transaction ran `liftStatementLimits`: no reply bound until it ends. */
   lifted = false;
-  /** Why it was closed, once a statement's reply did not come in time (it is never used again). */
-  silence: Error | undefined;
+  /** The last transient failure of a statement in its transaction (the connection lost or silent). */
+  lostWith: Error | undefined;
 
   constructor(
     readonly inner: DatabaseConnection,
@@ -182,7 +186,7 @@ class ClassifiedConnection implements DatabaseConnection {
     try {
       return await classified(() => withReplyDeadline(this.lifted ? null : this.replyMs, work), statement);
     } catch (error) {
-      if (error instanceof Error && error.cause instanceof DatabaseWentSilentError) this.silence = error;
+      if (error instanceof RetryableError) this.lostWith = error;
       throw error;
     }
   }
