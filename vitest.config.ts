@@ -65,6 +65,7 @@ const E2E = [
   'test/organization-refresh-races.test.ts',
   'test/metrics-auth.test.ts',
   'test/network-worker-postgres.test.ts',
+  'test/network-worker-workos.test.ts',
   'test/package.test.ts',
   'test/poll-record.test.ts',
   'test/postgres-tls.test.ts',
