@@ -64,6 +64,7 @@ const E2E = [
   'test/logger.test.ts',
   'test/organization-refresh-races.test.ts',
   'test/metrics-auth.test.ts',
+  'test/network-handoff.test.ts',
   'test/network-worker-postgres.test.ts',
   'test/network-worker-workos.test.ts',
   'test/package.test.ts',

@@ -5,7 +5,7 @@
  * server's `BackendKeyData`, which names the backend process (its pid in `pg_stat_activity`).
  *
  * The connections must not use TLS (`sslmode=disable`: `proxiedUrl` sets it), or there is nothing
- * to read.
+ * to read; and they are read from their first byte, so watch a proxy before its client connects.
  */
 import type { Direction, ProxiedConnection, ProxyTarget, TcpProxy } from './tcp-proxy.ts';
 
