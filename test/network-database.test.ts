@@ -2,7 +2,8 @@
  * The engine's database layer behind a network that fails (test/support/tcp-proxy.ts between it
  * and a real Postgres), in process: a connection that goes half-open — mid-transaction or
  * mid-statement, or outside any — is found by the client's reply bound (session-limits.ts,
- * reply-deadline.ts), closed rather than pooled again, and its abandoned session ended by Postgres,
+ * reply-deadline.ts), closed rather than pooled again (the application's own pool's too), and its
+ * abandoned session ended by Postgres,
  * so a fresh connection takes the cursor row; a transaction that lifted its limits keeps no reply
  * bound; and a connection cut while a batch commits, either side of the COMMIT, neither loses nor
  * doubles the batch: the stored cursor says which happened, and the fence refuses the batch sent
@@ -171,6 +172,32 @@ describe('a half-open connection is found by the reply bound, closed, and replac
     await (await marked).clientClosed;
     expect((await sql<{ one: number }>`select 1 as one`.execute(db)).rows).toEqual([{ one: 1 }]);
     expect(proxy.accepted).toBe(2);
+  });
+
+  it('through the application`s own pg.Pool too: the silent client is ended, and its pool drops it', async () => {
+    proxy = await startTcpProxy(postgresTarget(url));
+    wire = watchPostgres(proxy);
+    const pool = new pg.Pool({ connectionString: proxiedUrl(url, proxy), max: 1 });
+    const { database } = loadConfig({ DATABASE_URL: url, WORKOS_SYNC_LEASE_SECONDS: LEASE_SECONDS });
+    const handle = await openDatabase({ ...database, target: { kind: 'pool', pool } }, silentLogger());
+    handles.push(handle);
+    try {
+      const marked = atStatement(
+        (text) => text.includes('unanswered'),
+        (connection) => connection.halfOpen(),
+      );
+      const error = await rejection(sql`select 'unanswered'`.execute(handle.db));
+      expect(error.message).toMatch(/^the database stopped answering/);
+      await (await marked).clientClosed;
+      await until(
+        () => pool.totalCount === 0,
+        5_000,
+        () => `${pool.totalCount} clients left in the pool`,
+      );
+      expect((await pool.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('a whole blackholed database: a pooled connection`s statement and a new connection both fail, transient; healed, the next works', async () => {
