@@ -3,12 +3,11 @@
  * and a real Postgres), in process: a connection that goes half-open — mid-transaction or
  * mid-statement, or outside any — is found by the client's reply bound (session-limits.ts,
  * reply-deadline.ts), closed rather than pooled again (the application's own pool's too), and its
- * abandoned session ended by Postgres,
- * so a fresh connection takes the cursor row; a transaction that lifted its limits keeps no reply
- * bound; and a connection cut while a batch commits, either side of the COMMIT, neither loses nor
- * doubles the batch: the stored cursor says which happened, and the fence refuses the batch sent
- * again after a commit its client never heard of. The worker's own behaviour over the same faults,
- * as a process, is test/network-worker.test.ts.
+ * abandoned session ended by Postgres, so a fresh connection takes the cursor row; a transaction
+ * that lifted its limits keeps no reply bound; and a connection cut while a batch commits, either
+ * side of the COMMIT, neither loses nor doubles the batch: the stored cursor says which happened,
+ * and the fence refuses the batch sent again after a commit its client never heard of. The worker's
+ * own behaviour over the same faults, as a process: test/network-worker-postgres.test.ts.
  */
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
@@ -169,9 +168,10 @@ describe('a half-open connection is found by the reply bound, closed, and replac
     const error = await rejection(sql`select 'unanswered'`.execute(db));
     expect(error).toBeInstanceOf(RetryableError);
     expect(error.message).toMatch(/stopped answering/);
-    await (await marked).clientClosed;
+    // At once, on the pool's one connection: a new one, not the silent one handed out again.
     expect((await sql<{ one: number }>`select 1 as one`.execute(db)).rows).toEqual([{ one: 1 }]);
     expect(proxy.accepted).toBe(2);
+    await (await marked).clientClosed;
   });
 
   it('through the application`s own pg.Pool too: the silent client is ended, and its pool drops it', async () => {
@@ -188,12 +188,9 @@ describe('a half-open connection is found by the reply bound, closed, and replac
       );
       const error = await rejection(sql`select 'unanswered'`.execute(handle.db));
       expect(error.message).toMatch(/^the database stopped answering/);
+      // Gone from the pool as the engine gave it back, before the failure reached the caller.
+      expect(pool.totalCount).toBe(0);
       await (await marked).clientClosed;
-      await until(
-        () => pool.totalCount === 0,
-        5_000,
-        () => `${pool.totalCount} clients left in the pool`,
-      );
       expect((await pool.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
     } finally {
       await pool.end();
