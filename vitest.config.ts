@@ -40,6 +40,7 @@ const PURE = [
   'test/public-types.test.ts',
   'test/request-budget-arithmetic.test.ts',
   'test/settings-docs.test.ts',
+  'test/tcp-proxy.test.ts',
   'test/telemetry-config.test.ts',
 ];
 
@@ -68,6 +69,9 @@ const E2E = [
   'test/logger.test.ts',
   'test/organization-refresh-races.test.ts',
   'test/metrics-auth.test.ts',
+  'test/network-handoff.test.ts',
+  'test/network-worker-postgres.test.ts',
+  'test/network-worker-workos.test.ts',
   'test/package.test.ts',
   'test/poll-record.test.ts',
   'test/prune-cli.test.ts',

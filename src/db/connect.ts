@@ -16,6 +16,7 @@ import { BorrowedDialect } from './borrowed-dialect.ts';
 import { acquireDirectoryLock } from './directory-lock.ts';
 import { EngineDialect } from './engine-dialect.ts';
 import type { DedicatedSession } from './listen.ts';
+import { boundedReplies } from './reply-deadline.ts';
 import type { DatabaseSettings } from './settings.ts';
 import type { Database } from './tables.ts';
 import { explainConnectError, type PostgresTls, pgTlsOptions } from './tls.ts';
@@ -75,11 +76,25 @@ export async function openDatabase(
       );
     case 'pool': {
       const pool = target.pool;
-      return server(new PostgresDialect({ pool }), false, "the application's Postgres pool", async () => {
-        const client = await pool.connect();
-        client.on('error', () => undefined);
-        return { client, release: async () => client.release(true) };
-      });
+      // The application's clients, each bounded while the engine holds it (reply-deadline.ts): one
+      // that goes silent is ended, and the application's pool drops it as it is given back.
+      const bounded: PostgresPool = {
+        // What Kysely's query cancellation builds a client of its own from, as from the pool itself.
+        Client: (pool as { Client?: PostgresPool['Client'] }).Client,
+        options: pool.options,
+        connect: async () => boundedReplies(await pool.connect()),
+        end: () => pool.end(),
+      };
+      return server(
+        new PostgresDialect({ pool: bounded }),
+        false,
+        "the application's Postgres pool",
+        async () => {
+          const client = await pool.connect();
+          client.on('error', () => undefined);
+          return { client, release: async () => client.release(true) };
+        },
+      );
     }
     case 'kysely':
       return server(new BorrowedDialect(target.kysely), false, "the application's Kysely");
@@ -113,7 +128,10 @@ function ownPool(url: string, tls: PostgresTls, log: Logger, poolSize: number): 
   return {
     Client: pg.Client,
     options: pool.options,
-    connect: () => pool.connect().catch((error: unknown) => Promise.reject(explainConnectError(error, tls))),
+    connect: () =>
+      pool
+        .connect()
+        .then(boundedReplies, (error: unknown) => Promise.reject(explainConnectError(error, tls))),
     end: () => pool.end(),
   };
 }

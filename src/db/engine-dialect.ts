@@ -4,7 +4,11 @@
  * - every database error is classified (errors.ts) where it arises — a connection that cannot be
  *   had, a query, a `begin` or `commit` that fails — so no caller up the stack classifies it again;
  * - on a Postgres server, every transaction carries the session limits (session-limits.ts), set by
- *   `SET LOCAL` in the same round trip as its `begin`: whatever code opened it, through PgBouncer too.
+ *   `SET LOCAL` in the same round trip as its `begin`: whatever code opened it, through PgBouncer too;
+ * - on a Postgres server, every statement waits for its reply no longer than the client's own
+ *   bound (`replyDeadlineMs`, enforced by the pool's clients: reply-deadline.ts), except in a
+ *   transaction that lifted its limits (`liftStatementLimits`); a connection that went silent is
+ *   closed, and what ends its transaction fails with that, a transient error;
  * It wraps the dialect's own driver; what that driver owns (a pool we made) it still destroys, and
  * what it does not (the application's pool) it leaves alone (`owned: false`).
  */
@@ -22,9 +26,15 @@ import {
   type Transaction,
   type TransactionSettings,
 } from 'kysely';
+import { RetryableError } from '../errors.ts';
 import { classifyDatabaseError } from './errors.ts';
-import type { SessionLimits } from './session-limits.ts';
+import { withReplyDeadline } from './reply-deadline.ts';
+import { replyDeadlineMs, type SessionLimits } from './session-limits.ts';
 import type { Database } from './tables.ts';
+
+/** The statement that lifts the limits (`liftStatementLimits`): seen, the driver lifts the reply bound too. */
+const LIFT_LIMITS =
+  "select set_config('statement_timeout', '0', true), set_config('lock_timeout', '0', true)";
 
 export interface EngineDialectOptions {
   /** Server-side bounds for every transaction; null on the embedded database (one session only). */
@@ -59,6 +69,8 @@ export class EngineDialect implements Dialect {
 
 class EngineDriver implements Driver {
   readonly #limits: string | null;
+  /** How long a statement may wait for its reply (ms); null on the embedded database. */
+  readonly #replyMs: number | null;
   /** Whether `begin` and the limits can go as one query: not on a driver that prepares every query. */
   #oneRoundTrip = true;
   readonly #wrapped = new WeakMap<DatabaseConnection, ClassifiedConnection>();
@@ -74,6 +86,7 @@ class EngineDriver implements Driver {
         set local lock_timeout = ${ms(limits.lockTimeoutMs)};
         set local statement_timeout = ${ms(limits.statementTimeoutMs)}`
       : null;
+    this.#replyMs = limits ? replyDeadlineMs(limits) : null;
   }
 
   init(): Promise<void> {
@@ -84,7 +97,7 @@ class EngineDriver implements Driver {
     const connection = await classified(() => this.inner.acquireConnection());
     let wrapped = this.#wrapped.get(connection);
     if (!wrapped) {
-      wrapped = new ClassifiedConnection(connection);
+      wrapped = new ClassifiedConnection(connection, this.#replyMs);
       this.#wrapped.set(connection, wrapped);
     }
     return wrapped;
@@ -92,6 +105,9 @@ class EngineDriver implements Driver {
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const inner = innerOf(connection);
+    const wrapped = connection as ClassifiedConnection;
+    wrapped.lifted = false;
+    wrapped.lostWith = undefined;
     if (this.#limits === null) return classified(() => this.inner.beginTransaction(inner, settings));
     try {
       if (this.#oneRoundTrip && !settings.isolationLevel && !settings.accessMode) {
@@ -106,7 +122,7 @@ class EngineDriver implements Driver {
           this.#oneRoundTrip = false;
         }
       }
-      await classified(() => this.inner.beginTransaction(inner, settings));
+      await wrapped.bounded(() => this.inner.beginTransaction(inner, settings));
       for (const statement of this.#limits.split(';'))
         await connection.executeQuery(CompiledQuery.raw(statement));
     } catch (error) {
@@ -116,12 +132,28 @@ class EngineDriver implements Driver {
     }
   }
 
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return classified(() => this.inner.commitTransaction(innerOf(connection)));
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const wrapped = connection as ClassifiedConnection;
+    try {
+      await wrapped.bounded(() => this.inner.commitTransaction(wrapped.inner));
+    } finally {
+      wrapped.lifted = false;
+    }
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return classified(() => this.inner.rollbackTransaction(innerOf(connection)));
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const wrapped = connection as ClassifiedConnection;
+    const lostWith = wrapped.lostWith;
+    try {
+      await wrapped.bounded(() => this.inner.rollbackTransaction(wrapped.inner));
+    } catch (error) {
+      // A rollback fails when the connection is gone (lost, or closed for going silent): the
+      // transaction then ends with how it was lost — a COMMIT cut off says so — not with the
+      // rollback's "client is not queryable".
+      throw lostWith ?? error;
+    } finally {
+      wrapped.lifted = false;
+    }
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -134,10 +166,29 @@ class EngineDriver implements Driver {
 }
 
 class ClassifiedConnection implements DatabaseConnection {
-  constructor(readonly inner: DatabaseConnection) {}
+  /** Its transaction ran `liftStatementLimits`: no reply bound until it ends. */
+  lifted = false;
+  /** The last transient failure of a statement in its transaction (the connection lost or silent). */
+  lostWith: Error | undefined;
+
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly replyMs: number | null,
+  ) {}
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return classified(() => this.inner.executeQuery<R>(query), query);
+    if (query.sql === LIFT_LIMITS) this.lifted = true;
+    return this.bounded(() => this.inner.executeQuery<R>(query), query);
+  }
+
+  /** Runs `work` under the reply bound (unless lifted), its errors classified. */
+  async bounded<T>(work: () => Promise<T>, statement?: CompiledQuery): Promise<T> {
+    try {
+      return await classified(() => withReplyDeadline(this.lifted ? null : this.replyMs, work), statement);
+    } catch (error) {
+      if (error instanceof RetryableError) this.lostWith = error;
+      throw error;
+    }
   }
 
   streamQuery<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
@@ -159,11 +210,10 @@ async function classified<T>(work: () => Promise<T>, statement?: CompiledQuery):
 
 /**
  * For a transaction whose statements may rightly run long — a migration's DDL on a big table, its
- * wait for another process's migration, a user's query (`sql`): no statement or lock bound. The
- * idle bound stays, so a process that stops inside one still cannot hold its locks for long.
+ * wait for another process's migration, a user's query (`sql`): no statement or lock bound, and no
+ * client-side bound on the wait for a reply (reply-deadline.ts) until it ends. The idle bound
+ * stays, so a process that stops inside one still cannot hold its locks for long.
  */
 export async function liftStatementLimits(trx: Transaction<Database>): Promise<void> {
-  await sql`select set_config('statement_timeout', '0', true), set_config('lock_timeout', '0', true)`.execute(
-    trx,
-  );
+  await sql.raw(LIFT_LIMITS).execute(trx);
 }

@@ -1,9 +1,11 @@
 /**
  * Which database failures are worth waiting out: the server is down, restarting or overloaded,
- * or one of our own bounds (session-limits.ts) ended a wait or a session. Either way the next
- * attempt starts afresh from the stored cursor, after the usual backoff.
+ * or one of our own bounds (session-limits.ts) ended a wait or a session, or gave up on a
+ * connection that stopped answering (reply-deadline.ts). Either way the next attempt starts afresh
+ * from the stored cursor, after the usual backoff.
  */
 import { FatalError, RetryableError } from '../errors.ts';
+import { DatabaseWentSilentError } from './reply-deadline.ts';
 
 /** SQLSTATEs, each with what it tells whoever reads the log. */
 const TRANSIENT_SQLSTATES: readonly (readonly [RegExp, string])[] = [
@@ -16,8 +18,10 @@ const TRANSIENT_SQLSTATES: readonly (readonly [RegExp, string])[] = [
   // Concurrency the server resolved by failing one side: serialization failure, deadlock.
   [/^(40001|40P01)$/, 'database conflict'],
 ];
+// pg-pool's `timeout exceeded when trying to connect`: no connection within connectionTimeoutMillis
+// (a server that accepts and never answers, a blackholed network, every pooled client busy).
 const TRANSIENT_NODE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|Connection terminated|connection timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
 
 /**
  * PgBouncer answers its own connection failures with 08P01 too, in messages of its own: those
@@ -49,6 +53,8 @@ export function classifyDatabaseError(error: unknown, statement?: StatementShape
 }
 
 function transientReason(error: Error): string | undefined {
+  // Our client-side bound: the connection was closed as dead, and the next attempt gets another.
+  if (error instanceof DatabaseWentSilentError) return 'the database stopped answering';
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
     const known = TRANSIENT_SQLSTATES.find(([pattern]) => pattern.test(code));

@@ -9,6 +9,9 @@
  * parameters, and would hand a session `SET` to other clients), and it leaves statements outside
  * transactions (status, metrics, the `sql` command) unbounded. The embedded database has one
  * connection and no other session to stall: the limits apply to a Postgres server only.
+ *
+ * One bound is the client's own, for the connection the server can no longer reach (half-open,
+ * cut off): `replyDeadlineMs`, below.
  */
 
 export interface SessionLimits {
@@ -51,4 +54,25 @@ export function sessionLimitsFor(leaseTtlMs: number): SessionLimits {
     // `sql` command lift it (engine-dialect.ts): their statements may rightly run long.
     statementTimeoutMs: leaseTtlMs,
   };
+}
+
+/**
+ * The client's own bound (reply-deadline.ts): how long the engine waits for the reply to one
+ * statement before it calls the connection dead, closes it and treats the failure as transient.
+ *
+ * The statement bound plus one lease period. Inside our transactions the server answers every
+ * statement within `statement_timeout` (one lease period), with its result or with the error that
+ * cancelled it, so a reply later than that never comes: the connection is half-open or cut off, and
+ * nothing on the server side can tell us (Postgres ends its session unheard; a proxy keeping the
+ * socket up answers TCP keepalive). The second lease period is slack for a slow network and a busy
+ * event loop, and keeps the worst case of a dead connection where a paused process already puts it:
+ * two lease periods from its last reply to a fresh connection's retry (its abandoned transaction is
+ * ended by the idle timeout within the first). Outside our transactions the engine's statements are
+ * single-row lease writes and short reads, of milliseconds: the same bound, which no server-side
+ * setting gives them. Migrations and the `sql` command lift it with the statement bound
+ * (engine-dialect.ts): their statements may rightly run long. Never under a second: a lease that
+ * short exists in tests only, and a timer can fire before a reply already in the socket is read.
+ */
+export function replyDeadlineMs(limits: SessionLimits): number {
+  return Math.max(1_000, limits.statementTimeoutMs + limits.idleInTransactionMs);
 }

@@ -33,6 +33,12 @@ export function classifyWorkosError(error: unknown, context: RequestContext): Er
     });
   }
   const status = statusOf(error);
+  // The SDK reports its own request timeout as a 408 with this body: nothing came back from WorkOS.
+  if (status === 408 && (error as { rawData?: { error?: unknown } }).rawData?.error === 'Request timeout') {
+    return new RetryableError(`no answer from WorkOS on ${where} within the request timeout`, 'timeout', {
+      cause: error,
+    });
+  }
   if (status !== undefined) {
     if (status === 408 || status >= 500) {
       return new RetryableError(
