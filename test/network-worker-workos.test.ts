@@ -177,11 +177,15 @@ it(
     const s = await setup(52);
     const known = s.model.events().length;
     let from = 0;
+    let refusedFrom = Number.POSITIVE_INFINITY;
     // The poll's request goes through; its response is cut 100 bytes in, inside its headers, and
     // from then on every connection is reset as it opens.
     const cut = nextPoll(s.proxy, () => {
       from = performance.now();
-      void s.proxy.cutWhen({ direction: 'toClient', afterBytes: 100 }).then(() => s.proxy.refuse());
+      void s.proxy.cutWhen({ direction: 'toClient', afterBytes: 100 }).then(() => {
+        refusedFrom = performance.now();
+        s.proxy.refuse();
+      });
     });
     changeWorkos(s.model);
     await cut;
@@ -207,8 +211,19 @@ it(
     console.log(
       `WorkOS cut, then resetting for ${seconds.toFixed(1)} s: ${resets} connections reset, ${failures} failed polls; recorded: ${during.lastPollError}`,
     );
-    // No hot loop: each failed poll is three attempts at most, and the polls back off (250 ms first).
+    // No hot loop: each failed poll is three attempts at most (the SDK's two retries), and the
+    // next poll waits out a backoff first. The first poll's retries are the first two resets, the
+    // second poll's first attempt the third: the gap between them is the poll's backoff, whose
+    // first is at least 250 ms (half its 500 ms ceiling, jittered).
     expect(resets).toBeLessThanOrEqual(3 * failures + 3);
-    expect(failures).toBeLessThanOrEqual(Math.ceil(seconds / 0.25) + 1);
+    const resetAt = s.proxy.acceptedAt.filter((at) => at >= refusedFrom);
+    console.log(
+      `  gaps between the resets: ${resetAt
+        .slice(1)
+        .map((at, i) => Math.round(at - resetAt[i]!))
+        .join(', ')} ms`,
+    );
+    const [, retried, nextPollAt] = resetAt;
+    expect(nextPollAt! - retried!).toBeGreaterThanOrEqual(250);
   },
 );

@@ -107,7 +107,7 @@ class EngineDriver implements Driver {
     const inner = innerOf(connection);
     const wrapped = connection as ClassifiedConnection;
     wrapped.lifted = false;
-    wrapped.lostWith = undefined;
+    wrapped.lastTransient = undefined;
     if (this.#limits === null) return classified(() => this.inner.beginTransaction(inner, settings));
     try {
       if (this.#oneRoundTrip && !settings.isolationLevel && !settings.accessMode) {
@@ -143,14 +143,14 @@ class EngineDriver implements Driver {
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const wrapped = connection as ClassifiedConnection;
-    const lostWith = wrapped.lostWith;
+    const lastTransient = wrapped.lastTransient;
     try {
       await wrapped.bounded(() => this.inner.rollbackTransaction(wrapped.inner));
     } catch (error) {
       // A rollback fails when the connection is gone (lost, or closed for going silent): the
       // transaction then ends with how it was lost — a COMMIT cut off says so — not with the
       // rollback's "client is not queryable".
-      throw lostWith ?? error;
+      throw lastTransient ?? error;
     } finally {
       wrapped.lifted = false;
     }
@@ -168,8 +168,11 @@ class EngineDriver implements Driver {
 class ClassifiedConnection implements DatabaseConnection {
   /** Its transaction ran `liftStatementLimits`: no reply bound until it ends. */
   lifted = false;
-  /** The last transient failure of a statement in its transaction (the connection lost or silent). */
-  lostWith: Error | undefined;
+  /**
+   * The last transient failure of a statement in its transaction: should the rollback fail too,
+   * the connection is gone, and this says how (lost, cut off during COMMIT, gone silent).
+   */
+  lastTransient: Error | undefined;
 
   constructor(
     readonly inner: DatabaseConnection,
@@ -186,7 +189,7 @@ class ClassifiedConnection implements DatabaseConnection {
     try {
       return await classified(() => withReplyDeadline(this.lifted ? null : this.replyMs, work), statement);
     } catch (error) {
-      if (error instanceof RetryableError) this.lostWith = error;
+      if (error instanceof RetryableError) this.lastTransient = error;
       throw error;
     }
   }

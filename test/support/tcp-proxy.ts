@@ -77,6 +77,8 @@ export interface TcpProxy {
   connections(): readonly ProxiedConnection[];
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** When each was accepted (`performance.now()`), refused ones included. */
+  readonly acceptedAt: readonly number[];
   readonly mode: ProxyMode;
   /** Adds a hook for every chunk from either side; returns its removal. */
   onChunk(hook: ChunkHook): () => void;
@@ -240,6 +242,7 @@ class ControlledProxy implements TcpProxy, ProxyState {
   readonly host = '127.0.0.1';
   port = 0;
   accepted = 0;
+  readonly acceptedAt: number[] = [];
   mode: ProxyMode = 'pass';
   readonly #open = new Set<Connection>();
   readonly #hooks = new Set<ChunkHook>();
@@ -340,6 +343,7 @@ class ControlledProxy implements TcpProxy, ProxyState {
 
   #accept(client: Socket): void {
     this.accepted++;
+    this.acceptedAt.push(performance.now());
     client.on('error', () => undefined);
     if (this.mode === 'refuse') {
       client.resetAndDestroy();
