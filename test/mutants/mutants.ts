@@ -816,4 +816,28 @@ export const mutants: readonly Mutant[] = [
     replace: '',
     tests: ['test/grants.test.ts', 'test/grants-upgrade.test.ts'],
   },
+  {
+    id: 95,
+    rule: 'a statement waits for a reply from a half-open Postgres connection for ever (no client-side bound)',
+    file: 'src/db/engine-dialect.ts',
+    find: 'withReplyDeadline(this.lifted ? null : this.replyMs, work)',
+    replace: 'withReplyDeadline(null, work)',
+    tests: ['test/network-database.test.ts'],
+  },
+  {
+    id: 96,
+    rule: 'a connection that went silent goes back to the pool (not ended)',
+    file: 'src/db/reply-deadline.ts',
+    find: '      client.end().catch(() => undefined);\n',
+    replace: '',
+    tests: ['test/network-database.test.ts'],
+  },
+  {
+    id: 97,
+    rule: 'no connection from the pool in time is a bug, not an outage to wait out',
+    file: 'src/db/errors.ts',
+    find: '|timeout exceeded when trying to connect|',
+    replace: '|',
+    tests: ['test/network-database.test.ts'],
+  },
 ];
