@@ -260,10 +260,15 @@ describe('many takers on several connections', () => {
     await startBucket(3);
     const other = await anotherReplica(1);
     let commit: () => void = () => {};
+    let locked: () => void = () => {};
+    const holding = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
     let written = '';
     // Another take holds the row, and counts it a second ahead of the waiting take's start.
     const holder = database.db.transaction().execute(async (trx) => {
       await trx.selectFrom('request_budget').select('name').forUpdate().execute();
+      locked();
       await new Promise<void>((resolve) => {
         commit = resolve;
       });
@@ -273,6 +278,8 @@ describe('many takers on several connections', () => {
       );
       written = rows[0]!.at;
     });
+    // The waiting take starts only once the row is held: started before, it would take at once.
+    await holding;
     const waiting = takeRequestToken(other, SLOW);
     await until(async () => {
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity

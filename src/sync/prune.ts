@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, EventOutcome } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
-import { countPrunable, type EventsRetention, pruneBatch } from './events/retention.ts';
+import { countPrunable, type EventsRetention, type LogPosition, pruneBatch } from './events/retention.ts';
 
 /** Small enough that each delete takes milliseconds, large enough that a backlog goes in minutes. */
 export const PRUNE_BATCH = 500;
@@ -20,6 +20,8 @@ export interface PruneOptions {
   readonly quarantined?: boolean | undefined;
   /** Stops between batches (what went by then is reported). */
   readonly signal?: AbortSignal | undefined;
+  /** Rows a batch deletes at most (default `PRUNE_BATCH`: tests walk the log in smaller steps). */
+  readonly batchSize?: number | undefined;
 }
 
 export interface PruneReport {
@@ -44,17 +46,25 @@ export async function pruneEvents(
     for (const [outcome, n] of Object.entries(counts)) pruned[outcome as EventOutcome] += n;
   };
   if (dryRun) {
-    add((await countPrunable(deps.db, retention)).byOutcome);
+    add(await countPrunable(deps.db, retention));
     return { dryRun, retentionDays: days, pruned, batches: 0 };
   }
+  const size = options.batchSize ?? PRUNE_BATCH;
   let batches = 0;
-  while (!options.signal?.aborted) {
-    const batch = await deps.db.transaction().execute((trx) => pruneBatch(trx, retention, PRUNE_BATCH));
-    const n = Object.values(batch).reduce((sum, k) => sum + k, 0);
-    if (n === 0) break;
-    batches += 1;
-    add(batch);
-    if (n < PRUNE_BATCH) break;
+  // The dated events in `created_at` order, each batch from where the last stopped; then the rest.
+  for (const phase of ['dated', 'undated'] as const) {
+    let from: LogPosition = null;
+    while (!options.signal?.aborted) {
+      const start: LogPosition | 'undated' = phase === 'undated' ? 'undated' : from;
+      const batch: Awaited<ReturnType<typeof pruneBatch>> = await deps.db
+        .transaction()
+        .execute((trx) => pruneBatch(trx, retention, size, start));
+      const n = Object.values(batch.pruned).reduce((sum, k) => sum + k, 0);
+      if (n > 0) batches += 1;
+      add(batch.pruned);
+      if (n < size) break;
+      from = batch.next;
+    }
   }
   const total = Object.values(pruned).reduce((sum, k) => sum + k, 0);
   if (total > 0) deps.log.info({ pruned, batches, retentionDays: days }, 'events past retention pruned');

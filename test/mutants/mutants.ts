@@ -706,8 +706,8 @@ export const mutants: readonly Mutant[] = [
     id: 81,
     rule: "pruning dates an event by when this mirror received it, not by WorkOS's created_at",
     file: 'src/sync/events/retention.ts',
-    find: "        eb('e.created_at', '<', cutoff),\n",
-    replace: "        eb('e.received_at', '<', cutoff),\n",
+    find: "    .$if(which === 'dated', (qb) => qb.where('e.created_at', '<', cutoff))",
+    replace: "    .$if(which === 'dated', (qb) => qb.where('e.received_at', '<', cutoff))",
     tests: ['test/prune.test.ts'],
   },
   {
@@ -839,5 +839,13 @@ export const mutants: readonly Mutant[] = [
     find: '|timeout exceeded when trying to connect|',
     replace: '|',
     tests: ['test/network-database.test.ts'],
+  },
+  {
+    id: 98,
+    rule: "a batch of the prune's walk that ends inside a tie of created_at skips the rest of the tie",
+    file: 'src/sync/events/retention.ts',
+    find: "        .where((eb) => eb(eb.refTuple('e.created_at', 'e.id'), '>', eb.tuple(after!.createdAt, after!.id))),",
+    replace: "        .where('e.created_at', '>', after!.createdAt),",
+    tests: ['test/prune.test.ts'],
   },
 ];

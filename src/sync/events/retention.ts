@@ -47,16 +47,26 @@ const POINTING = ['connections', 'connection_certificates', 'organizations', 'or
 
 type Prunable = { readonly days: number; readonly quarantined: boolean };
 
-/** The events pruning would delete now (`e`), by the rule above. */
-function prunable(db: Kysely<Database>, retention: Prunable) {
+/** Where a walk of the log by `(created_at, id)` has got to: the last event it deleted. */
+export type LogPosition = { readonly createdAt: Date; readonly id: string } | null;
+
+/**
+ * The events pruning would delete now (`e`), by the rule above: `dated` ones by their
+ * `created_at`, walked in its index's order from `after`; the `undated` rest (no `created_at`:
+ * quarantined payloads, mostly) by when they were received.
+ */
+function prunable(db: Kysely<Database>, retention: Prunable, which: 'dated' | 'undated', after: LogPosition) {
   const cutoff = sql<Date>`now() - ${retention.days} * interval '1 day'`;
   return db
     .selectFrom('events as e')
-    .where((eb) =>
-      eb.or([
-        eb('e.created_at', '<', cutoff),
-        eb.and([eb('e.created_at', 'is', null), eb('e.received_at', '<', cutoff)]),
-      ]),
+    .$if(which === 'dated', (qb) => qb.where('e.created_at', '<', cutoff))
+    .$if(which === 'undated', (qb) =>
+      qb.where('e.created_at', 'is', null).where('e.received_at', '<', cutoff),
+    )
+    .$if(after !== null, (qb) =>
+      qb
+        .where('e.created_at', '>=', after!.createdAt)
+        .where((eb) => eb(eb.refTuple('e.created_at', 'e.id'), '>', eb.tuple(after!.createdAt, after!.id))),
     )
     .$if(!retention.quarantined, (qb) => qb.where('e.outcome', '<>', 'quarantined'))
     .where((eb) =>
@@ -73,41 +83,57 @@ function prunable(db: Kysely<Database>, retention: Prunable) {
     );
 }
 
-/** Deletes one batch of prunable events, oldest first, skipping rows another transaction holds. */
+/**
+ * Deletes one batch of prunable events, oldest first, skipping rows another transaction holds:
+ * the dated ones after `after` (then `next` is where the next batch starts, so the events kept
+ * before it are not read again), or the undated ones.
+ */
 export async function pruneBatch(
   db: Kysely<Database>,
   retention: Prunable,
   limit: number,
-): Promise<Partial<Record<EventOutcome, number>>> {
-  const batch = prunable(db, retention)
+  from: LogPosition | 'undated',
+): Promise<{ readonly pruned: Partial<Record<EventOutcome, number>>; readonly next: LogPosition }> {
+  const which = from === 'undated' ? 'undated' : 'dated';
+  const batch = prunable(db, retention, which, from === 'undated' ? null : from)
     .select('e.id')
     .orderBy('e.created_at')
     .orderBy('e.id')
     .limit(limit)
     .forUpdate()
     .skipLocked();
-  const rows = await db.deleteFrom('events').where('id', 'in', batch).returning('outcome').execute();
-  return byOutcome(rows.map(({ outcome }) => ({ outcome, n: 1 })));
+  const rows = await db
+    .deleteFrom('events')
+    .where('id', 'in', batch)
+    .returning(['id', 'created_at', 'outcome'])
+    .execute();
+  let next: LogPosition = from === 'undated' ? null : from;
+  for (const row of rows) {
+    const at = row.created_at;
+    if (
+      at &&
+      (!next || at > next.createdAt || (at.getTime() === next.createdAt.getTime() && row.id > next.id))
+    )
+      next = { createdAt: at, id: row.id };
+  }
+  return { pruned: byOutcome(rows.map(({ outcome }) => ({ outcome, n: 1 }))), next };
 }
 
-/** What pruning would delete now, by outcome, and the newest of it (a dry run). */
+/** What pruning would delete now, by outcome (a dry run). */
 export async function countPrunable(
   db: Kysely<Database>,
   retention: Prunable,
-): Promise<{ readonly byOutcome: Partial<Record<EventOutcome, number>>; readonly newest: Date | null }> {
-  const rows = await prunable(db, retention)
-    .select([
-      'e.outcome',
-      sql<number>`count(*)::int`.as('n'),
-      sql<Date | null>`max(e.created_at)`.as('newest'),
-    ])
-    .groupBy('e.outcome')
-    .execute();
-  const newest = rows.reduce<Date | null>(
-    (max, r) => (r.newest && (!max || r.newest > max) ? r.newest : max),
-    null,
-  );
-  return { byOutcome: byOutcome(rows), newest };
+): Promise<Partial<Record<EventOutcome, number>>> {
+  const counts: { outcome: EventOutcome; n: number }[] = [];
+  for (const which of ['dated', 'undated'] as const) {
+    counts.push(
+      ...(await prunable(db, retention, which, null)
+        .select(['e.outcome', sql<number>`count(*)::int`.as('n')])
+        .groupBy('e.outcome')
+        .execute()),
+    );
+  }
+  return byOutcome(counts);
 }
 
 function byOutcome(
