@@ -60,6 +60,7 @@ describe('the API key', () => {
     ['sk_test_abc', 'production', 'warn', /for the environment named "production"/],
     ['sk_live_abc', 'staging', 'warn', /for the environment named "staging"/],
     ['sk_live_abc', 'dev', 'warn', /"dev"/],
+    ['sk_abc', 'production', 'ok', /its prefix does not say/],
     ['pk_abc', 'default', 'warn', /does not look like a WorkOS secret key/],
   ])('%s for %s: %s', (key, environment, status, message) => {
     const verdict = keyVerdict(key, environment);

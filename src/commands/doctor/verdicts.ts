@@ -78,10 +78,12 @@ export function cursorVerdict(
 export function keyVerdict(apiKey: string, environment: string): Verdict {
   const kind = apiKey.startsWith('sk_live_') ? 'production' : apiKey.startsWith('sk_test_') ? 'test' : null;
   if (kind === null)
-    return warn(
-      'WorkOS accepted the key, but it does not look like a WorkOS secret key (sk_live_… or sk_test_…)',
-      'use the secret API key of the environment, from the WorkOS dashboard (API Keys)',
-    );
+    return apiKey.startsWith('sk_')
+      ? ok('WorkOS accepted the key (its prefix does not say which kind of environment it is of)')
+      : warn(
+          'WorkOS accepted the key, but it does not look like a WorkOS secret key (those start sk_)',
+          'use the secret API key of the environment, from the WorkOS dashboard (API Keys)',
+        );
   const prefix = kind === 'production' ? 'sk_live_' : 'sk_test_';
   const named = /prod/i.test(environment)
     ? 'production'
