@@ -39,7 +39,7 @@ import { type ChangeReporting, changesChannel } from './sync/changes/report.ts';
 import { openEnvironment } from './sync/environments.ts';
 import type { PollTotals } from './sync/events/poll-once.ts';
 import { type PollOptions, poll } from './sync/poll.ts';
-import { type PruneReport, pruneEvents } from './sync/prune.ts';
+import { type PruneOptions, type PruneReport, pruneEvents } from './sync/prune.ts';
 import { type ReconcileOptions, type ReconcileReport, reconcile } from './sync/reconcile/reconcile.ts';
 import { cursorRecovery } from './sync/recover-cursor.ts';
 import { type EnvironmentStatus, readStatus, readStatuses, type StatusReport } from './sync/status.ts';
@@ -66,14 +66,9 @@ export interface ReconcileRunOptions extends ReconcileOptions {
   readonly wait?: boolean | undefined;
 }
 
-export interface PruneRunOptions {
-  /** Count what would go, delete nothing (and take no lease). */
-  readonly dryRun?: boolean | undefined;
-  /** Prune quarantined events past the retention too (default: the `events.pruneQuarantined` option). */
-  readonly quarantined?: boolean | undefined;
+export interface PruneRunOptions extends Omit<PruneOptions, 'batchSize'> {
   /** Another process holds the prune lease: wait for it (the default), or reject at once. */
   readonly wait?: boolean | undefined;
-  readonly signal?: AbortSignal | undefined;
 }
 
 export interface StartOptions {

@@ -1,9 +1,8 @@
 import type { Config } from '../config.ts';
-import { LeaseHeldError } from '../errors.ts';
 import type { PruneReport } from '../sync/prune.ts';
 import { count } from './format.ts';
 import { openEnvironment } from './open.ts';
-import { LEASE_HELD_EXIT } from './reconcile.ts';
+import { unlessLeaseHeld } from './reconcile.ts';
 
 export async function pruneCommand(
   config: Config,
@@ -22,18 +21,15 @@ export async function pruneCommand(
     environment: options.environment,
   });
   try {
-    const report = await environment.prune({
-      dryRun: options.dryRun,
-      quarantined: options.quarantined || undefined, // unset: the setting's
-
-      wait: options.wait,
+    return await unlessLeaseHeld(async () => {
+      const report = await environment.prune({
+        dryRun: options.dryRun,
+        quarantined: options.quarantined || undefined, // unset: the setting's
+        wait: options.wait,
+      });
+      process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatPrune(report));
+      return 0;
     });
-    process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatPrune(report));
-    return 0;
-  } catch (error) {
-    if (!(error instanceof LeaseHeldError)) throw error;
-    process.stderr.write(`workos-sync: ${error.message}; not waiting for it (--no-wait)\n`);
-    return LEASE_HELD_EXIT;
   } finally {
     await sync.close();
   }

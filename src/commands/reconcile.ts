@@ -28,19 +28,28 @@ export async function reconcileCommand(
     environment: options.environment,
   });
   try {
-    const report = await environment.reconcile({
-      dryRun: options.dryRun,
-      maxPages: options.maxPages,
-      wait: options.wait,
+    return await unlessLeaseHeld(async () => {
+      const report = await environment.reconcile({
+        dryRun: options.dryRun,
+        maxPages: options.maxPages,
+        wait: options.wait,
+      });
+      process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+      return 0;
     });
-    process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-    return 0;
+  } finally {
+    await sync.close();
+  }
+}
+
+/** A command under a lease (`reconcile`, `prune`) given `--no-wait`: held by another, it says so, exit 4. */
+export async function unlessLeaseHeld(run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
   } catch (error) {
     if (!(error instanceof LeaseHeldError)) throw error;
     process.stderr.write(`workos-sync: ${error.message}; not waiting for it (--no-wait)\n`);
     return LEASE_HELD_EXIT;
-  } finally {
-    await sync.close();
   }
 }
 

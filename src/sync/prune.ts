@@ -14,9 +14,9 @@ import { countPrunable, type EventsRetention, type LogPosition, pruneBatch } fro
 export const PRUNE_BATCH = 500;
 
 export interface PruneOptions {
-  /** Count what would go, delete nothing. */
+  /** Count what would go, delete nothing (and take no lease). */
   readonly dryRun?: boolean | undefined;
-  /** Prune quarantined events too (default: the retention's `quarantined`). */
+  /** Prune quarantined events past the retention too (default: the retention's `quarantined`, the `events.pruneQuarantined` option). */
   readonly quarantined?: boolean | undefined;
   /** Stops between batches (what went by then is reported). */
   readonly signal?: AbortSignal | undefined;
