@@ -9,7 +9,7 @@
  * verify makes no span. Real Postgres, the emulator over HTTP.
  */
 import { Writable } from 'node:stream';
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { context, type HrTime, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   InMemorySpanExporter,
@@ -147,7 +147,9 @@ it('a webhook to its commit: the delivery`s span, the poll linked to it, its req
   const commit = spans.find((s) => s.name === 'COMMIT' && parentOf(s) === id(batch))!;
   expect(commit.kind).toBe(SpanKind.CLIENT);
   expect(commit.attributes).toMatchObject({ 'db.system.name': 'postgresql', 'db.operation.name': 'COMMIT' });
-  expect(commit.startTime >= batch.startTime).toBe(true);
+  // HrTime is [seconds, nanoseconds]: compared as numbers (as arrays, `>=` compares their text).
+  const ms = ([seconds, nanos]: HrTime) => seconds * 1000 + nanos / 1e6;
+  expect(ms(commit.startTime)).toBeGreaterThanOrEqual(ms(batch.startTime));
 
   const requests = spans.filter((s) => s.kind === SpanKind.CLIENT && s.name === 'GET /events');
   const ofPoll = requests.filter((s) => parentOf(s) === id(poll));
