@@ -63,7 +63,7 @@ export async function runChecks(config: Config, only?: string): Promise<Check[]>
       // The deployment's clocks go after the key whose request read WorkOS's.
       for (const { check, ...verdict } of found.checks) {
         add(check, verdict, name);
-        if (check === 'workos key') for (const clock of found.clocks) add(clock.check, clock);
+        if (check === 'workos key') for (const { check: clock, ...said } of found.clocks) add(clock, said);
       }
     }
   } finally {

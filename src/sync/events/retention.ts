@@ -45,7 +45,8 @@ export const DEFAULT_EVENTS_RETENTION: EventsRetention = Object.freeze({
 /** The mirror's tables whose rows name the event that last wrote them. */
 const POINTING = ['connections', 'connection_certificates', 'organizations', 'organization_domains'] as const;
 
-type Prunable = { readonly days: number; readonly quarantined: boolean };
+/** A retention that prunes: a number of days. */
+type Prunable = EventsRetention & { readonly days: number };
 
 /** Where a walk of the log by `(created_at, id)` has got to: the last event it deleted. */
 export type LogPosition = { readonly createdAt: Date; readonly id: string } | null;
